@@ -1,0 +1,63 @@
+//! `rehydrate`: inspect, carve and restore Windows Data Deduplication and VSS backups.
+
+mod vss;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Restore data from backups of Windows volumes, on any OS.
+#[derive(Debug, Parser)]
+#[command(name = "rehydrate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// VSS metadata: show documents, plan restores.
+    #[command(subcommand)]
+    Vss(vss::VssCommand),
+}
+
+/// Why a command failed: printed as one line on stderr, then the process exits non-zero.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// Process exit code (1 = a check failed or the input is bad, 2 = usage / I/O problem).
+    pub(crate) code: u8,
+    /// The one-line reason.
+    pub(crate) message: String,
+}
+
+impl Failure {
+    /// A failed check or unreadable input (exit code 1).
+    pub(crate) fn check(message: impl Into<String>) -> Self {
+        Self {
+            code: 1,
+            message: message.into(),
+        }
+    }
+
+    /// An I/O or usage problem (exit code 2).
+    pub(crate) fn io(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Vss(cmd) => vss::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("rehydrate: {}", failure.message.replace('\n', " "));
+            ExitCode::from(failure.code)
+        }
+    }
+}
