@@ -79,6 +79,11 @@ fn copy_match(out: &mut [u8], op: usize, offset: usize, len: usize) {
     }
 }
 
+/// Input bytes a whole flag group can consume (4-byte flag word, then 32 tokens of at most
+/// 2 + 1 + 1 + 2 + 4 bytes) plus the 32-byte wild literal copy: with this much input left, the
+/// fast loop needs no end-of-input checks.
+const FAST_INPUT_MARGIN: usize = 4 + 32 * 10 + SLACK;
+
 /// Decompresses the MS-XCA plain LZ77 stream `input` into `output` and returns the number of
 /// bytes written.
 ///
@@ -91,78 +96,46 @@ fn copy_match(out: &mut [u8], op: usize, offset: usize, len: usize) {
 /// See [`DecompressError`]: underrun, output too small (overrun), match offset before the start
 /// of the output, and 16/32-bit length extensions below 22.
 pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressError> {
+    let in_len = input.len();
     let mut ip = 0usize;
     let mut op = 0usize;
+    // Current flag word, shifted so that the next flag is the top bit, and flags left in it.
+    let mut flags = 0u32;
+    let mut left = 0u32;
     // Input position of the byte whose high half-byte the next long match will use (MS-XCA's
     // "LastLengthHalfByte"); 0 means none. Position 0 is always inside the first flag word, so
     // it can never be such a byte.
     let mut nibble_pos = 0usize;
-    let in_len = input.len();
 
-    loop {
-        if ip == in_len {
-            return Ok(op);
+    // Fast loop: whole flag groups while the input has a group's worth of bytes left, and
+    // chunked copies that may write up to SLACK bytes past the token while the output has room.
+    // It leaves at a token boundary whenever the output gets tight; the careful loop below
+    // then finishes the stream.
+    'fast: while in_len - ip >= FAST_INPUT_MARGIN {
+        if left == 0 {
+            flags = le32(input, ip);
+            ip += 4;
+            left = 32;
         }
-        if in_len - ip < 4 {
-            return Err(DecompressError::Underrun {
-                input_pos: ip,
-                output_pos: op,
-                field: Field::FlagWord,
-                needed: 4,
-                available: in_len - ip,
-            });
-        }
-        let mut flags = le32(input, ip);
-        ip += 4;
-        let mut left = 32u32;
-
-        while left != 0 {
-            if ip == in_len {
-                return Ok(op);
+        loop {
+            // Literal run (possibly empty): one fixed 32-byte copy, then advance by the run.
+            if output.len() - op < SLACK {
+                break 'fast;
             }
-            // A run of 0 flag bits is a run of literal bytes.
             let lits = flags.leading_zeros().min(left);
-            if lits != 0 {
-                let n = lits as usize;
-                if in_len - ip >= SLACK && output.len() - op >= SLACK {
-                    // n <= 32: one fixed-size copy covers the whole run.
-                    output[op..op + SLACK].copy_from_slice(&input[ip..ip + SLACK]);
-                } else {
-                    let have = n.min(in_len - ip);
-                    if output.len() - op < have {
-                        return Err(DecompressError::Overrun {
-                            input_pos: ip,
-                            output_pos: op,
-                            needed: have as u64,
-                            available: output.len() - op,
-                        });
-                    }
-                    output[op..op + have].copy_from_slice(&input[ip..ip + have]);
-                    if have < n {
-                        // The input ended inside the literal run: a token boundary.
-                        return Ok(op + have);
-                    }
-                }
-                ip += n;
-                op += n;
-                left -= lits;
-                flags = flags.checked_shl(lits).unwrap_or(0);
-                continue;
+            output[op..op + SLACK].copy_from_slice(&input[ip..ip + SLACK]);
+            ip += lits as usize;
+            op += lits as usize;
+            left -= lits;
+            flags = flags.checked_shl(lits).unwrap_or(0);
+            if left == 0 {
+                break;
             }
 
-            // Flag bit 1: a match.
+            // After a literal run the next flag is 1: a match.
             flags <<= 1;
             left -= 1;
             let tok_pos = ip;
-            if in_len - ip < 2 {
-                return Err(DecompressError::Underrun {
-                    input_pos: ip,
-                    output_pos: op,
-                    field: Field::MatchToken,
-                    needed: 2,
-                    available: in_len - ip,
-                });
-            }
             let token = le16(input, ip);
             ip += 2;
             let offset = usize::from(token >> 3) + 1;
@@ -170,7 +143,6 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
             if len == 7 {
                 len = long_length(input, &mut ip, &mut nibble_pos, op)?;
             }
-            // len <= u32::MAX here, so this only saturates where usize is 32 bits wide.
             let len = len.saturating_add(3);
             if offset > op {
                 return Err(DecompressError::OffsetBeforeStart {
@@ -190,7 +162,90 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
             }
             copy_match(output, op, offset, len);
             op += len;
+            if left == 0 {
+                break;
+            }
         }
+    }
+
+    // Careful loop: every read and write checked against the ends.
+    loop {
+        if left == 0 {
+            if ip == in_len {
+                return Ok(op);
+            }
+            if in_len - ip < 4 {
+                return Err(DecompressError::Underrun {
+                    input_pos: ip,
+                    output_pos: op,
+                    field: Field::FlagWord,
+                    needed: 4,
+                    available: in_len - ip,
+                });
+            }
+            flags = le32(input, ip);
+            ip += 4;
+            left = 32;
+        }
+        if ip == in_len {
+            return Ok(op);
+        }
+        if flags & 0x8000_0000 == 0 {
+            if op == output.len() {
+                return Err(DecompressError::Overrun {
+                    input_pos: ip,
+                    output_pos: op,
+                    needed: 1,
+                    available: 0,
+                });
+            }
+            output[op] = input[ip];
+            ip += 1;
+            op += 1;
+            flags <<= 1;
+            left -= 1;
+            continue;
+        }
+
+        flags <<= 1;
+        left -= 1;
+        let tok_pos = ip;
+        if in_len - ip < 2 {
+            return Err(DecompressError::Underrun {
+                input_pos: ip,
+                output_pos: op,
+                field: Field::MatchToken,
+                needed: 2,
+                available: in_len - ip,
+            });
+        }
+        let token = le16(input, ip);
+        ip += 2;
+        let offset = usize::from(token >> 3) + 1;
+        let mut len = usize::from(token & 7);
+        if len == 7 {
+            len = long_length(input, &mut ip, &mut nibble_pos, op)?;
+        }
+        // len <= u32::MAX here, so this only saturates where usize is 32 bits wide.
+        let len = len.saturating_add(3);
+        if offset > op {
+            return Err(DecompressError::OffsetBeforeStart {
+                input_pos: tok_pos,
+                output_pos: op,
+                offset,
+            });
+        }
+        let available = output.len() - op;
+        if len > available {
+            return Err(DecompressError::Overrun {
+                input_pos: tok_pos,
+                output_pos: op,
+                needed: len as u64,
+                available,
+            });
+        }
+        copy_match(output, op, offset, len);
+        op += len;
     }
 }
 

@@ -17,9 +17,11 @@
 //! [MS-XCA]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-xca/
 
 mod decode;
+mod encode;
 mod error;
 
 pub use decode::decompress;
+pub use encode::Compressor;
 pub use error::{DecompressError, Field};
 
 /// Largest match offset (distance back) the format can express: 13 bits + 1.
@@ -36,8 +38,9 @@ pub const fn max_compressed_len(input_len: usize) -> usize {
         .saturating_add(4)
 }
 
-/// Compresses `input`, appending the stream to `output`.
+/// Compresses `input`, appending a complete stream to `output`.
+///
+/// Allocates a fresh [`Compressor`]; keep one around to compress many buffers.
 pub fn compress(input: &[u8], output: &mut Vec<u8>) {
-    let _ = (input, output);
-    unimplemented!("xpress encoder in progress")
+    Compressor::new().compress(input, output);
 }

@@ -1,0 +1,96 @@
+//! Prints ratio and single-run speed of the codec on the generated data sets
+//! (`cargo run --release -p xpress --example stats`). The criterion bench is the real measure.
+
+#![allow(clippy::cast_precision_loss)] // ratios and speeds for display
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+/// CPU time of this thread (Linux: /proc/thread-self/schedstat), else wall time: the machine
+/// may be shared, and wall time then mostly measures the neighbours.
+struct Clock(Option<u64>, Instant);
+
+fn cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+impl Clock {
+    fn now() -> Self {
+        Clock(cpu_ns(), Instant::now())
+    }
+    fn elapsed(&self) -> Duration {
+        match (self.0, cpu_ns()) {
+            (Some(a), Some(b)) => Duration::from_nanos(b - a),
+            _ => self.1.elapsed(),
+        }
+    }
+}
+
+fn main() {
+    let sets: [(&str, Vec<u8>); 4] = [
+        ("text", common::text_like(1, 4 << 20)),
+        ("random", common::random(2, 4 << 20)),
+        ("mixed", common::mixed(3, 4 << 20)),
+        ("zeros", vec![0; 4 << 20]),
+    ];
+    let mut c = xpress::Compressor::new();
+    let mut out = vec![0u8; 4 << 20];
+    // `stats dec|enc NAME`: loop one operation (for perf).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [op, name] = &args[..] {
+        let data = &sets.iter().find(|s| s.0 == name).expect("set name").1;
+        let mut whole = Vec::new();
+        c.compress(data, &mut whole);
+        if op == "dump" {
+            std::fs::write(format!("/tmp/xpress-{name}.bin"), &whole).unwrap();
+            return;
+        }
+        for _ in 0..100 {
+            if op == "dec" {
+                xpress::decompress(&whole, &mut out).unwrap();
+            } else {
+                let mut s = Vec::new();
+                for chunk in data.chunks(64 << 10) {
+                    c.compress(chunk, &mut s);
+                }
+            }
+        }
+        return;
+    }
+    let t = Clock::now();
+    for _ in 0..20 {
+        out.copy_from_slice(std::hint::black_box(&sets[1].1));
+    }
+    let el = t.elapsed() / 20;
+    println!(
+        "memcpy  {:.2} GB/s",
+        out.len() as f64 / el.as_secs_f64() / 1e9
+    );
+    for (name, data) in &sets {
+        let mut s = Vec::new();
+        let t = Clock::now();
+        for chunk in data.chunks(64 << 10) {
+            c.compress(chunk, &mut s);
+        }
+        let enc = t.elapsed();
+        // Whole-buffer stream for decode timing.
+        let mut whole = Vec::new();
+        c.compress(data, &mut whole);
+        let t = Clock::now();
+        let reps = 20;
+        for _ in 0..reps {
+            xpress::decompress(&whole, &mut out).unwrap();
+        }
+        let dec = t.elapsed() / reps;
+        assert_eq!(&out[..], &data[..]);
+        println!(
+            "{name:7} ratio {:.2}  encode {:.0} MB/s  decode {:.2} GB/s",
+            data.len() as f64 / s.len() as f64,
+            data.len() as f64 / enc.as_secs_f64() / 1e6,
+            data.len() as f64 / dec.as_secs_f64() / 1e9
+        );
+    }
+}

@@ -1,0 +1,314 @@
+//! Encoder for MS-XCA plain LZ77.
+//!
+//! The output layout follows [MS-XCA] §2.3 "Plain LZ77 Compression Algorithm Details": a flag
+//! word is reserved, tokens are written after it, and once it holds 32 flags it is written
+//! and the next one is reserved at the current output position; the last flag word is padded
+//! with 1 bits. Long match lengths use the shared half-byte, byte, 16-bit and 32-bit
+//! extensions in that order.
+//!
+//! The match finder is our own: hash chains over 3-byte prefixes within the 8192-byte window,
+//! a bounded chain walk, and one-step lazy evaluation (as in deflate-style encoders).
+
+use crate::{MAX_OFFSET, max_compressed_len};
+
+/// Shortest match the format can express.
+const MIN_MATCH: usize = 3;
+/// Longest match we emit: the 32-bit extension stores `length - 3`.
+const MAX_MATCH: usize = u32::MAX as usize;
+/// Hash table size bounds (log2 of entries); the size used follows the input length.
+const MIN_HASH_BITS: u32 = 8;
+const MAX_HASH_BITS: u32 = 15;
+/// Candidates examined per search.
+const MAX_CHAIN: u32 = 8;
+/// A match this long is taken at once, without looking further.
+const NICE_LEN: usize = 32;
+/// Lazy evaluation is only tried for matches shorter than this.
+const MAX_LAZY: usize = 16;
+const WINDOW_MASK: usize = MAX_OFFSET - 1;
+
+/// Reusable encoder state (hash tables), so that repeated calls do not reallocate.
+///
+/// The output for a given input does not depend on what the compressor encoded before.
+pub struct Compressor {
+    /// `head[h]` = 1 + the latest position whose 3-byte prefix hashes to `h` (wrapping u32),
+    /// 0 = none.
+    head: Vec<u32>,
+    /// `prev[p % 8192]` = the `head` value before position `p` was inserted: the chain link.
+    prev: Vec<u32>,
+}
+
+impl Default for Compressor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Compressor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compressor").finish_non_exhaustive()
+    }
+}
+
+/// Writes the token stream (MS-XCA §2.3).
+struct Writer<'a> {
+    out: &'a mut [u8],
+    op: usize,
+    /// Where the current flag word goes.
+    flag_pos: usize,
+    flags: u32,
+    nflags: u32,
+    /// The byte whose high half-byte is still free for the next long match.
+    nibble_pos: Option<usize>,
+}
+
+impl Writer<'_> {
+    #[inline]
+    fn push_flag(&mut self, bit: u32) {
+        self.flags = (self.flags << 1) | bit;
+        self.nflags += 1;
+        if self.nflags == 32 {
+            self.out[self.flag_pos..self.flag_pos + 4].copy_from_slice(&self.flags.to_le_bytes());
+            self.flag_pos = self.op;
+            self.op += 4;
+            self.flags = 0;
+            self.nflags = 0;
+        }
+    }
+
+    #[inline]
+    fn literal(&mut self, b: u8) {
+        self.out[self.op] = b;
+        self.op += 1;
+        self.push_flag(0);
+    }
+
+    #[inline]
+    fn put16(&mut self, v: u16) {
+        self.out[self.op..self.op + 2].copy_from_slice(&v.to_le_bytes());
+        self.op += 2;
+    }
+
+    #[inline]
+    fn put_match(&mut self, len: usize, dist: usize) {
+        debug_assert!((MIN_MATCH..=MAX_MATCH).contains(&len));
+        debug_assert!((1..=MAX_OFFSET).contains(&dist));
+        let offset_bits = ((dist - 1) as u16) << 3;
+        let l = len - MIN_MATCH;
+        if l < 7 {
+            self.put16(offset_bits | l as u16);
+        } else {
+            self.put16(offset_bits | 7);
+            let l = l - 7;
+            let half = l.min(15) as u8;
+            if let Some(p) = self.nibble_pos.take() {
+                self.out[p] |= half << 4;
+            } else {
+                self.out[self.op] = half;
+                self.nibble_pos = Some(self.op);
+                self.op += 1;
+            }
+            if l >= 15 {
+                let l = l - 15;
+                if l < 255 {
+                    self.out[self.op] = l as u8;
+                    self.op += 1;
+                } else {
+                    self.out[self.op] = 255;
+                    self.op += 1;
+                    // The wide forms hold the whole length minus 3.
+                    let v = len - MIN_MATCH;
+                    if let Ok(v16) = u16::try_from(v) {
+                        self.put16(v16);
+                    } else {
+                        self.put16(0);
+                        let v32 = v as u32; // v <= MAX_MATCH - 3 < 2^32
+                        self.out[self.op..self.op + 4].copy_from_slice(&v32.to_le_bytes());
+                        self.op += 4;
+                    }
+                }
+            }
+        }
+        self.push_flag(1);
+    }
+
+    fn finish(mut self) -> usize {
+        // Unused flag bits are 1s (MS-XCA §2.3), so a decoder that stops on a match flag at the
+        // end of input stops there.
+        let unused = 32 - self.nflags;
+        let flags = ((u64::from(self.flags) << unused) | ((1u64 << unused) - 1)) as u32;
+        self.out[self.flag_pos..self.flag_pos + 4].copy_from_slice(&flags.to_le_bytes());
+        self.flags = 0;
+        self.op
+    }
+}
+
+#[inline]
+fn read_u64(b: &[u8], pos: usize) -> u64 {
+    u64::from_le_bytes(b[pos..pos + 8].try_into().unwrap())
+}
+
+/// Length of the common prefix of `input[a..]` and `input[b..]`, at most `max` (with
+/// `b + max <= input.len()` and `a < b`).
+#[inline]
+fn match_len(input: &[u8], a: usize, b: usize, max: usize) -> usize {
+    let mut i = 0;
+    while i + 8 <= max {
+        let x = read_u64(input, a + i) ^ read_u64(input, b + i);
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < max && input[a + i] == input[b + i] {
+        i += 1;
+    }
+    i
+}
+
+impl Compressor {
+    /// Creates a compressor (allocates its tables once, about 160 KiB).
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            head: vec![0; 1 << MAX_HASH_BITS],
+            prev: vec![0; MAX_OFFSET],
+        }
+    }
+
+    /// Compresses `input`, appending a complete stream to `output` (at most
+    /// [`max_compressed_len`]`(input.len())` bytes).
+    pub fn compress(&mut self, input: &[u8], output: &mut Vec<u8>) {
+        let start = output.len();
+        output.resize(start + max_compressed_len(input.len()), 0);
+        let written = self.encode(input, &mut output[start..]);
+        output.truncate(start + written);
+    }
+
+    fn encode(&mut self, input: &[u8], out: &mut [u8]) -> usize {
+        let n = input.len();
+        let bits =
+            (usize::BITS - n.saturating_sub(1).leading_zeros()).clamp(MIN_HASH_BITS, MAX_HASH_BITS);
+        self.head[..1 << bits].fill(0);
+        let mut m = Matcher {
+            input,
+            head: &mut self.head[..1 << bits],
+            prev: &mut self.prev,
+            shift: 32 - bits,
+            inserted: 0,
+        };
+        let mut w = Writer {
+            out,
+            op: 4,
+            flag_pos: 0,
+            flags: 0,
+            nflags: 0,
+            nibble_pos: None,
+        };
+
+        let mut pos = 0;
+        while pos + MIN_MATCH <= n {
+            let (mut len, mut dist) = m.find(pos, MIN_MATCH - 1);
+            m.insert_until(pos + 1);
+            if dist == 0 {
+                w.literal(input[pos]);
+                pos += 1;
+                continue;
+            }
+            // Lazy evaluation: if the next position starts a longer match, emit a literal and
+            // take that one instead.
+            while len < MAX_LAZY && pos + 1 + MIN_MATCH <= n {
+                let (len2, dist2) = m.find(pos + 1, len);
+                m.insert_until(pos + 2);
+                if dist2 == 0 {
+                    break;
+                }
+                w.literal(input[pos]);
+                pos += 1;
+                len = len2;
+                dist = dist2;
+            }
+            w.put_match(len, dist);
+            pos += len;
+            m.insert_until(pos);
+        }
+        while pos < n {
+            w.literal(input[pos]);
+            pos += 1;
+        }
+        w.finish()
+    }
+}
+
+/// Hash-chain match finder over one input.
+struct Matcher<'a> {
+    input: &'a [u8],
+    head: &'a mut [u32],
+    prev: &'a mut [u32],
+    shift: u32,
+    /// Positions below this are in the tables.
+    inserted: usize,
+}
+
+impl Matcher<'_> {
+    /// Hash of the 3 bytes at `pos` (`pos + 3 <= len`).
+    #[inline]
+    fn hash(&self, pos: usize) -> usize {
+        let b = self.input;
+        let v = if pos + 4 <= b.len() {
+            u32::from_le_bytes(b[pos..pos + 4].try_into().unwrap()) & 0x00ff_ffff
+        } else {
+            u32::from(b[pos]) | u32::from(b[pos + 1]) << 8 | u32::from(b[pos + 2]) << 16
+        };
+        (v.wrapping_mul(0x9e37_79b1) >> self.shift) as usize
+    }
+
+    /// Inserts every position below `end` not inserted yet (that has 3 bytes after it).
+    #[inline]
+    fn insert_until(&mut self, end: usize) {
+        let end = end.min(self.input.len().saturating_sub(MIN_MATCH - 1));
+        while self.inserted < end {
+            let p = self.inserted;
+            let h = self.hash(p);
+            self.prev[p & WINDOW_MASK] = self.head[h];
+            self.head[h] = (p as u32).wrapping_add(1);
+            self.inserted += 1;
+        }
+    }
+
+    /// Best match at `pos` longer than `beat`: `(length, distance)`, distance 0 = none.
+    /// `pos` must not be inserted yet and `pos + 3 <= len`.
+    #[inline]
+    fn find(&self, pos: usize, beat: usize) -> (usize, usize) {
+        let input = self.input;
+        let max = (input.len() - pos).min(MAX_MATCH);
+        let mut best_len = beat;
+        let mut best_dist = 0;
+        if best_len >= max {
+            return (best_len, 0);
+        }
+        let here = (pos as u32).wrapping_add(1);
+        let mut cand = self.head[self.hash(pos)];
+        let mut depth = MAX_CHAIN;
+        while cand != 0 && depth != 0 {
+            let dist = here.wrapping_sub(cand) as usize;
+            if dist == 0 || dist > MAX_OFFSET || dist > pos {
+                break;
+            }
+            let c = pos - dist;
+            // Only a candidate that also matches at the current best length can beat it.
+            if input[c + best_len] == input[pos + best_len] {
+                let l = match_len(input, c, pos, max);
+                if l > best_len {
+                    best_len = l;
+                    best_dist = dist;
+                    if l >= NICE_LEN || l == max {
+                        break;
+                    }
+                }
+            }
+            cand = self.prev[c & WINDOW_MASK];
+            depth -= 1;
+        }
+        (best_len, best_dist)
+    }
+}
