@@ -1,0 +1,1 @@
+//! Partial-file ranges (spec §5).

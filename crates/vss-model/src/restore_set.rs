@@ -1,0 +1,1 @@
+//! Restore-set generation (spec §3.6, §3.7).

@@ -1,0 +1,1 @@
+//! `FindFirstFile` wildcard matching (spec §3.6).
