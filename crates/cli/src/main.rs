@@ -1,5 +1,8 @@
 //! `rehydrate`: inspect, carve and restore Windows Data Deduplication and VSS backups.
 
+mod carve;
+mod inspect;
+mod mapped;
 mod vss;
 
 use std::process::ExitCode;
@@ -16,6 +19,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Look inside chunk-store files and check every structure.
+    #[command(subcommand)]
+    Inspect(inspect::InspectCommand),
+    /// Concatenate the logical payloads of chosen chunks of a container (carving when stream
+    /// maps are lost).
+    Carve(carve::CarveArgs),
     /// VSS metadata: show documents, plan restores.
     #[command(subcommand)]
     Vss(vss::VssCommand),
@@ -39,6 +48,14 @@ impl Failure {
         }
     }
 
+    /// A bad command line (exit code 2).
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
     /// An I/O or usage problem (exit code 2).
     pub(crate) fn io(message: impl Into<String>) -> Self {
         Self {
@@ -51,6 +68,8 @@ impl Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Inspect(cmd) => inspect::run(cmd),
+        Command::Carve(args) => carve::run(&args),
         Command::Vss(cmd) => vss::run(cmd),
     };
     match result {

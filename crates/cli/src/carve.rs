@@ -1,0 +1,222 @@
+//! `rehydrate carve`: concatenate the logical payloads of chosen local ids of a container (the
+//! way back to a file's bytes when its stream map is lost).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use dedup_store::{Container, ReadOptions, hex};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::Failure;
+use crate::mapped::map_file;
+
+/// Arguments of `rehydrate carve`.
+#[derive(Debug, Args)]
+pub(crate) struct CarveArgs {
+    /// The container file (`XXXXXXXX.GGGGGGGG.ccc`).
+    file: PathBuf,
+    /// Local ids in output order: single ids and inclusive ranges, comma separated
+    /// (e.g. `1-39` or `40-45,47,46`).
+    #[arg(long)]
+    ids: String,
+    /// Output file (written atomically: nothing is left behind on failure); `-` for stdout.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+    /// Skip the chunk-hash (SHA-512) check (the payload CRC-64 is always checked).
+    #[arg(long)]
+    no_verify_hash: bool,
+    /// Print the summary as JSON on stdout (not allowed with `-o -`).
+    #[arg(long)]
+    json: bool,
+}
+
+/// One id or an inclusive range of ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IdRange {
+    first: u32,
+    last: u32,
+}
+
+/// Parses `1-39,45,50-53`.
+pub(crate) fn parse_ids(spec: &str) -> Result<Vec<IdRange>, String> {
+    let mut out = Vec::new();
+    for (i, part) in spec.split(',').enumerate() {
+        let part = part.trim();
+        if part.is_empty() {
+            return Err(format!("--ids: item {} is empty in {spec:?}", i + 1));
+        }
+        let num = |s: &str| {
+            s.trim().parse::<u32>().map_err(|_| {
+                format!("--ids: {s:?} is not a local id (a number from 0 to 4294967295)")
+            })
+        };
+        let range = match part.split_once('-') {
+            Some((a, b)) => IdRange {
+                first: num(a)?,
+                last: num(b)?,
+            },
+            None => {
+                let v = num(part)?;
+                IdRange { first: v, last: v }
+            }
+        };
+        if range.first > range.last {
+            return Err(format!("--ids: range {part:?} runs backwards"));
+        }
+        out.push(range);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Serialize)]
+struct Summary<'a> {
+    container: &'a str,
+    output: String,
+    chunks: u64,
+    bytes: u64,
+    sha256: String,
+}
+
+/// Runs `rehydrate carve`.
+pub(crate) fn run(args: &CarveArgs) -> Result<(), Failure> {
+    let ranges = parse_ids(&args.ids).map_err(Failure::usage)?;
+    let to_stdout = args.output.as_os_str() == "-";
+    if to_stdout && args.json {
+        return Err(Failure::usage(
+            "--json cannot be combined with -o - (both use stdout)",
+        ));
+    }
+    let map = map_file(&args.file)?;
+    let name = args.file.display().to_string();
+    let container =
+        Container::open(name.clone(), &map[..]).map_err(|e| Failure::check(e.to_string()))?;
+    let opts = ReadOptions {
+        verify_hash: !args.no_verify_hash,
+        ..ReadOptions::default()
+    };
+    let (chunks, bytes, sha) = if to_stdout {
+        let stdout = std::io::stdout();
+        let mut w = BufWriter::new(stdout.lock());
+        let r = write_chunks(&container, &ranges, &opts, &mut w)?;
+        w.flush().map_err(|e| Failure::io(format!("stdout: {e}")))?;
+        r
+    } else {
+        atomic_write(&args.output, |w| {
+            write_chunks(&container, &ranges, &opts, w)
+        })?
+    };
+    let summary = Summary {
+        container: &name,
+        output: args.output.display().to_string(),
+        chunks,
+        bytes,
+        sha256: sha,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary)
+                .map_err(|e| Failure::io(format!("cannot encode JSON: {e}")))?
+        );
+    } else {
+        eprintln!(
+            "carved {} chunks, {} bytes -> {} (sha256 {})",
+            summary.chunks, summary.bytes, summary.output, summary.sha256
+        );
+    }
+    Ok(())
+}
+
+fn write_chunks(
+    c: &Container<&[u8]>,
+    ranges: &[IdRange],
+    opts: &ReadOptions,
+    w: &mut dyn Write,
+) -> Result<(u64, u64, String), Failure> {
+    let mut scratch = Vec::new();
+    let mut sha = Sha256::new();
+    let (mut chunks, mut bytes) = (0u64, 0u64);
+    for r in ranges {
+        for id in r.first..=r.last {
+            let (_, _, data) = c
+                .read_chunk(id, None, None, opts, &mut scratch)
+                .map_err(|e| Failure::check(e.to_string()))?;
+            sha.update(data);
+            w.write_all(data)
+                .map_err(|e| Failure::io(format!("write failed: {e}")))?;
+            chunks += 1;
+            bytes += data.len() as u64;
+        }
+    }
+    Ok((chunks, bytes, hex(&sha.finalize())))
+}
+
+/// Writes through `f` into a temporary file beside `path` and renames it into place only when
+/// `f` and the flush succeed; on any failure the temporary file is removed.
+pub(crate) fn atomic_write<T>(
+    path: &Path,
+    f: impl FnOnce(&mut dyn Write) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Failure::usage(format!("{}: not a file name", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.partial-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let file = File::create(&tmp)
+            .map_err(|e| Failure::io(format!("{}: cannot create: {e}", tmp.display())))?;
+        let mut w = BufWriter::new(file);
+        let value = f(&mut w)?;
+        let file = w
+            .into_inner()
+            .map_err(|e| Failure::io(format!("{}: write failed: {}", tmp.display(), e.error())))?;
+        file.sync_all()
+            .map_err(|e| Failure::io(format!("{}: sync failed: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            Failure::io(format!("{}: cannot rename into place: {e}", path.display()))
+        })?;
+        Ok(value)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_lists() {
+        assert_eq!(
+            parse_ids("1-39, 45,50 - 53").unwrap(),
+            vec![
+                IdRange { first: 1, last: 39 },
+                IdRange {
+                    first: 45,
+                    last: 45
+                },
+                IdRange {
+                    first: 50,
+                    last: 53
+                }
+            ]
+        );
+        assert!(parse_ids("").is_err());
+        assert!(parse_ids("1,,2").is_err());
+        assert!(parse_ids("5-3").unwrap_err().contains("backwards"));
+        assert!(parse_ids("x").is_err());
+        assert!(parse_ids("1-99999999999").is_err());
+    }
+}
