@@ -79,6 +79,36 @@ fn copy_match(out: &mut [u8], op: usize, offset: usize, len: usize) {
     }
 }
 
+/// Checks the match `(offset, len)` of the token at `tok_pos` against the output written so
+/// far and the room left, then writes it at `op`.
+#[inline]
+fn checked_match(
+    output: &mut [u8],
+    tok_pos: usize,
+    op: usize,
+    offset: usize,
+    len: usize,
+) -> Result<(), DecompressError> {
+    if offset > op {
+        return Err(DecompressError::OffsetBeforeStart {
+            input_pos: tok_pos,
+            output_pos: op,
+            offset,
+        });
+    }
+    let available = output.len() - op;
+    if len > available {
+        return Err(DecompressError::Overrun {
+            input_pos: tok_pos,
+            output_pos: op,
+            needed: len as u64,
+            available,
+        });
+    }
+    copy_match(output, op, offset, len);
+    Ok(())
+}
+
 /// Input bytes a whole flag group can consume (4-byte flag word, then 32 tokens of at most
 /// 2 + 1 + 1 + 2 + 4 bytes) plus the 32-byte wild literal copy: with this much input left, the
 /// fast loop needs no end-of-input checks.
@@ -99,8 +129,9 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
     let in_len = input.len();
     let mut ip = 0usize;
     let mut op = 0usize;
-    // Current flag word, shifted so that the next flag is the top bit, and flags left in it.
-    let mut flags = 0u32;
+    // Current flag word in the top half of a u64, shifted so that the next flag is bit 63,
+    // and the number of flags left in it.
+    let mut flags = 0u64;
     let mut left = 0u32;
     // Input position of the byte whose high half-byte the next long match will use (MS-XCA's
     // "LastLengthHalfByte"); 0 means none. Position 0 is always inside the first flag word, so
@@ -109,11 +140,11 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
 
     // Fast loop: whole flag groups while the input has a group's worth of bytes left, and
     // chunked copies that may write up to SLACK bytes past the token while the output has room.
-    // It leaves at a token boundary whenever the output gets tight; the careful loop below
-    // then finishes the stream.
+    // It leaves at a token boundary when the output gets tight; the careful loop below then
+    // finishes the stream.
     'fast: while in_len - ip >= FAST_INPUT_MARGIN {
         if left == 0 {
-            flags = le32(input, ip);
+            flags = u64::from(le32(input, ip)) << 32;
             ip += 4;
             left = 32;
         }
@@ -123,11 +154,15 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
                 break 'fast;
             }
             let lits = flags.leading_zeros().min(left);
-            output[op..op + SLACK].copy_from_slice(&input[ip..ip + SLACK]);
+            if lits <= 8 {
+                output[op..op + 8].copy_from_slice(&input[ip..ip + 8]);
+            } else {
+                output[op..op + SLACK].copy_from_slice(&input[ip..ip + SLACK]);
+            }
             ip += lits as usize;
             op += lits as usize;
             left -= lits;
-            flags = flags.checked_shl(lits).unwrap_or(0);
+            flags <<= lits;
             if left == 0 {
                 break;
             }
@@ -144,23 +179,18 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
                 len = long_length(input, &mut ip, &mut nibble_pos, op)?;
             }
             let len = len.saturating_add(3);
-            if offset > op {
-                return Err(DecompressError::OffsetBeforeStart {
-                    input_pos: tok_pos,
-                    output_pos: op,
-                    offset,
-                });
+            if offset >= 16 && offset <= op && len.saturating_add(SLACK) <= output.len() - op {
+                // The common case: 16-byte chunks, usually just one.
+                let src = op - offset;
+                copy16(output, src, op);
+                let mut i = 16;
+                while i < len {
+                    copy16(output, src + i, op + i);
+                    i += 16;
+                }
+            } else {
+                checked_match(output, tok_pos, op, offset, len)?;
             }
-            let available = output.len() - op;
-            if len > available {
-                return Err(DecompressError::Overrun {
-                    input_pos: tok_pos,
-                    output_pos: op,
-                    needed: len as u64,
-                    available,
-                });
-            }
-            copy_match(output, op, offset, len);
             op += len;
             if left == 0 {
                 break;
@@ -183,14 +213,14 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
                     available: in_len - ip,
                 });
             }
-            flags = le32(input, ip);
+            flags = u64::from(le32(input, ip)) << 32;
             ip += 4;
             left = 32;
         }
         if ip == in_len {
             return Ok(op);
         }
-        if flags & 0x8000_0000 == 0 {
+        if flags >> 63 == 0 {
             if op == output.len() {
                 return Err(DecompressError::Overrun {
                     input_pos: ip,
@@ -228,23 +258,7 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
         }
         // len <= u32::MAX here, so this only saturates where usize is 32 bits wide.
         let len = len.saturating_add(3);
-        if offset > op {
-            return Err(DecompressError::OffsetBeforeStart {
-                input_pos: tok_pos,
-                output_pos: op,
-                offset,
-            });
-        }
-        let available = output.len() - op;
-        if len > available {
-            return Err(DecompressError::Overrun {
-                input_pos: tok_pos,
-                output_pos: op,
-                needed: len as u64,
-                available,
-            });
-        }
-        copy_match(output, op, offset, len);
+        checked_match(output, tok_pos, op, offset, len)?;
         op += len;
     }
 }
