@@ -1,0 +1,851 @@
+//! `HostVolume`: a host folder as a Windows volume (Unix hosts).
+//!
+//! How Windows state is kept on a POSIX file system:
+//!
+//! * **Names**: looked up case-insensitively (an exact host match first, else a scan of the
+//!   directory); created in the case given. Host names that are not valid Windows names are
+//!   not listed. The folder `\.rehydrate` at the volume root is this implementation's own state
+//!   and is hidden and refused ([`Error::AccessDenied`]).
+//! * **Reparse points**: the full `REPARSE_DATA_BUFFER` in the extended attribute
+//!   `user.ntfs_reparse_data` (read and written: portable copies, what `rehydrate sim optimize`
+//!   exports). If that is absent, `system.ntfs_reparse_data` is read — what ntfs-3g exposes for a
+//!   mounted NTFS volume; it is never written here, and removing it is refused.
+//! * **Attributes and the sparse flag**: the `FILE_ATTRIBUTE_*` bits that cannot be derived are
+//!   stored as a little-endian u32 in `user.rehydrate.attributes` (settable bits plus
+//!   `SPARSE_FILE`). `DIRECTORY` and `REPARSE_POINT` are derived from the file itself. A file
+//!   without the attribute reads as `ARCHIVE` (what Windows gives a new file). Extending a file
+//!   with `set_len` leaves a hole (`ftruncate`), so a stub of logical size N allocates nothing
+//!   on Linux file systems that support sparse files.
+//! * **Share modes** are enforced among the handles of one `HostVolume` value (and its clones):
+//!   an in-process table of open handles. Other processes, or a second `HostVolume` on the same
+//!   folder, are not seen.
+//! * **Rename at reboot**: the `PendingFileRenameOperations` list is the text file
+//!   `.rehydrate/PendingFileRenameOperations` under the root, two lines per operation like the
+//!   registry value's string pairs: the source path, then the destination path — empty for
+//!   "delete", prefixed with `!` for "replace existing". [`HostVolume::apply_pending_renames`]
+//!   does what the next boot would.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use xattr::FileExt as _;
+
+use crate::path::eq_name;
+use crate::{
+    Access, DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename,
+    ShareMode, Volume, WinPath, attr,
+};
+
+/// Extended attribute holding a reparse point written by us (read and write).
+pub const REPARSE_XATTR_USER: &str = "user.ntfs_reparse_data";
+/// Extended attribute ntfs-3g exposes for a reparse point (read only here).
+pub const REPARSE_XATTR_SYSTEM: &str = "system.ntfs_reparse_data";
+/// Extended attribute holding the stored `FILE_ATTRIBUTE_*` bits.
+pub const ATTRIBUTES_XATTR: &str = "user.rehydrate.attributes";
+/// Name of the state folder under the root.
+pub const STATE_DIR: &str = ".rehydrate";
+/// Name of the pending-rename list inside [`STATE_DIR`].
+pub const PENDING_FILE: &str = "PendingFileRenameOperations";
+/// `MAXIMUM_REPARSE_DATA_BUFFER_SIZE` (16 KiB).
+pub const MAX_REPARSE_BUFFER: usize = 16 * 1024;
+
+/// Bits kept in [`ATTRIBUTES_XATTR`].
+const STORED_BITS: u32 = (attr::SETTABLE & !attr::NORMAL) | attr::SPARSE_FILE;
+
+#[derive(Debug)]
+struct OpenRecord {
+    key: String,
+    path: WinPath,
+    access: Access,
+    share: ShareMode,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    handles: Mutex<HashMap<u64, OpenRecord>>,
+    pending: Mutex<()>,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    fn handles(&self) -> MutexGuard<'_, HashMap<u64, OpenRecord>> {
+        self.handles.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A host folder used as a Windows volume. Cloning shares the open-handle table.
+#[derive(Debug, Clone)]
+pub struct HostVolume {
+    root: PathBuf,
+    shared: Arc<Shared>,
+}
+
+/// Result of one operation of [`HostVolume::apply_pending_renames`].
+#[derive(Debug)]
+pub struct PendingOutcome {
+    /// The operation.
+    pub op: PendingRename,
+    /// `None` if it was carried out, else why not.
+    pub error: Option<Error>,
+}
+
+enum Lookup {
+    Found(PathBuf),
+    Missing { parent: PathBuf, name: String },
+}
+
+fn is_unsupported(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Unsupported
+        || e.raw_os_error() == Some(95)
+        || e.raw_os_error() == Some(45)
+}
+
+fn stored_attrs_of(get: impl Fn(&str) -> io::Result<Option<Vec<u8>>>) -> Option<u32> {
+    match get(ATTRIBUTES_XATTR) {
+        Ok(Some(v)) if v.len() == 4 => {
+            Some(u32::from_le_bytes([v[0], v[1], v[2], v[3]]) & STORED_BITS)
+        }
+        _ => None,
+    }
+}
+
+fn reparse_of(get: impl Fn(&str) -> io::Result<Option<Vec<u8>>>) -> Option<(Vec<u8>, bool)> {
+    for (name, user) in [(REPARSE_XATTR_USER, true), (REPARSE_XATTR_SYSTEM, false)] {
+        if let Ok(Some(v)) = get(name) {
+            return Some((v, user));
+        }
+    }
+    None
+}
+
+fn compose_attrs(is_dir: bool, stored: Option<u32>, has_reparse: bool) -> u32 {
+    let mut a = match (is_dir, stored) {
+        (true, s) => attr::DIRECTORY | s.unwrap_or(0),
+        (false, Some(s)) => s,
+        (false, None) => attr::ARCHIVE,
+    };
+    if has_reparse {
+        a |= attr::REPARSE_POINT;
+    }
+    if a == 0 { attr::NORMAL } else { a }
+}
+
+impl HostVolume {
+    /// Uses the existing folder `root` as a volume.
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, Error> {
+        let root = root.into();
+        let md = fs::metadata(&root).map_err(|e| Error::from_io(&WinPath::root(), e))?;
+        if !md.is_dir() {
+            return Err(Error::NotADirectory {
+                path: WinPath::root(),
+            });
+        }
+        Ok(Self {
+            root,
+            shared: Arc::default(),
+        })
+    }
+
+    /// The host folder.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The host path of an existing file or directory (`None` if it does not exist).
+    pub fn host_path(&self, path: &WinPath) -> Result<Option<PathBuf>, Error> {
+        match self.lookup(path) {
+            Ok(Lookup::Found(p)) => Ok(Some(p)),
+            Ok(Lookup::Missing { .. }) | Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the host file system accepts `user.*` extended attributes in this folder
+    /// (needed to store reparse points and attributes). Tries on a scratch file under
+    /// `.rehydrate`.
+    pub fn user_xattrs_supported(&self) -> Result<bool, Error> {
+        let state = WinPath::root().join(STATE_DIR)?;
+        let dir = self.root.join(STATE_DIR);
+        fs::create_dir_all(&dir).map_err(|e| Error::from_io(&state, e))?;
+        let probe = dir.join("xattr-probe");
+        let f = File::create(&probe).map_err(|e| Error::from_io(&state, e))?;
+        let ok = f.set_xattr("user.rehydrate.probe", b"1").is_ok();
+        drop(f);
+        let _ = fs::remove_file(&probe);
+        Ok(ok)
+    }
+
+    /// Resolves `path` case-insensitively.
+    fn lookup(&self, path: &WinPath) -> Result<Lookup, Error> {
+        let n = path.components().len();
+        let mut cur = self.root.clone();
+        let mut so_far = WinPath::root();
+        if n == 0 {
+            return Ok(Lookup::Found(cur));
+        }
+        for (i, comp) in path.components().enumerate() {
+            if i == 0 && eq_name(comp, STATE_DIR) {
+                return Err(Error::AccessDenied {
+                    path: path.clone(),
+                    reason: "\\.rehydrate is reserved for volume state",
+                });
+            }
+            so_far = so_far.join(comp)?;
+            let exact = cur.join(comp);
+            let found = if fs::symlink_metadata(&exact).is_ok() {
+                Some(exact)
+            } else {
+                let rd = fs::read_dir(&cur).map_err(|e| Error::from_io(&so_far, e))?;
+                let mut hit = None;
+                for ent in rd.flatten() {
+                    if let Some(name) = ent.file_name().to_str()
+                        && eq_name(name, comp)
+                    {
+                        hit = Some(ent.path());
+                        break;
+                    }
+                }
+                hit
+            };
+            let last = i + 1 == n;
+            match found {
+                Some(p) if last => return Ok(Lookup::Found(p)),
+                Some(p) => {
+                    if !fs::metadata(&p)
+                        .map_err(|e| Error::from_io(&so_far, e))?
+                        .is_dir()
+                    {
+                        return Err(Error::NotADirectory { path: so_far });
+                    }
+                    cur = p;
+                }
+                None if last => {
+                    return Ok(Lookup::Missing {
+                        parent: cur,
+                        name: comp.to_owned(),
+                    });
+                }
+                None => return Err(Error::NotFound { path: path.clone() }),
+            }
+        }
+        unreachable!("loop returns on the last component")
+    }
+
+    fn found(&self, path: &WinPath) -> Result<PathBuf, Error> {
+        match self.lookup(path)? {
+            Lookup::Found(p) => Ok(p),
+            Lookup::Missing { .. } => Err(Error::NotFound { path: path.clone() }),
+        }
+    }
+
+    fn host_metadata(path: &WinPath, host: &Path) -> Result<Metadata, Error> {
+        let md = fs::metadata(host).map_err(|e| Error::from_io(path, e))?;
+        let get = |name: &str| xattr::get(host, name);
+        let attributes = compose_attrs(
+            md.is_dir(),
+            stored_attrs_of(get),
+            !md.is_dir() && reparse_of(get).is_some(),
+        );
+        let len = if md.is_dir() { 0 } else { md.len() };
+        Ok(Metadata {
+            attributes,
+            len,
+            allocated: if md.is_dir() { 0 } else { md.blocks() * 512 },
+        })
+    }
+
+    fn state_path(&self) -> (WinPath, PathBuf) {
+        let wp = WinPath::root()
+            .join(STATE_DIR)
+            .and_then(|p| p.join(PENDING_FILE))
+            .unwrap_or_else(|_| WinPath::root());
+        (wp, self.root.join(STATE_DIR).join(PENDING_FILE))
+    }
+
+    /// Carries out the pending reboot operations in order, as the next boot would (failures are
+    /// reported per operation and do not stop the others), then clears the list. Call it with
+    /// no handles open, as after a reboot.
+    pub fn apply_pending_renames(&self) -> Result<Vec<PendingOutcome>, Error> {
+        let _guard = self
+            .shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let ops = self.read_pending()?;
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            let r = match &op.destination {
+                Some(dst) => self.rename(&op.source, dst, op.replace_existing),
+                None => match self.metadata(&op.source) {
+                    Ok(md) if md.is_dir() => self.remove_dir(&op.source),
+                    Ok(_) => self.delete_file(&op.source),
+                    Err(e) => Err(e),
+                },
+            };
+            out.push(PendingOutcome { op, error: r.err() });
+        }
+        let (wp, host) = self.state_path();
+        match fs::remove_file(&host) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::from_io(&wp, e)),
+        }
+        Ok(out)
+    }
+
+    fn read_pending(&self) -> Result<Vec<PendingRename>, Error> {
+        let (wp, host) = self.state_path();
+        let text = match fs::read_to_string(&host) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::from_io(&wp, e)),
+        };
+        let bad = |reason: &str| Error::Io {
+            path: wp.clone(),
+            source: io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("malformed pending-rename list: {reason}"),
+            ),
+        };
+        let mut lines = text.lines();
+        let mut ops = Vec::new();
+        while let Some(src) = lines.next() {
+            let dst = lines
+                .next()
+                .ok_or_else(|| bad("source without a destination line"))?;
+            let source = WinPath::new(src).map_err(|_| bad("invalid source path"))?;
+            let (replace_existing, dst) = match dst.strip_prefix('!') {
+                Some(d) => (true, d),
+                None => (false, dst),
+            };
+            let destination = if dst.is_empty() {
+                None
+            } else {
+                Some(WinPath::new(dst).map_err(|_| bad("invalid destination path"))?)
+            };
+            ops.push(PendingRename {
+                source,
+                destination,
+                replace_existing,
+            });
+        }
+        Ok(ops)
+    }
+
+    fn share_conflict(
+        handles: &HashMap<u64, OpenRecord>,
+        key: &str,
+        access: Access,
+        share: ShareMode,
+    ) -> Option<String> {
+        handles.values().filter(|r| r.key == key).find_map(|r| {
+            if !r.share.permits(access) {
+                Some(format!(
+                    "an open handle shares {:?}, {:?} requested",
+                    r.share, access
+                ))
+            } else if !share.permits(r.access) {
+                Some(format!(
+                    "an open handle has {:?}, the new share mode {:?} excludes it",
+                    r.access, share
+                ))
+            } else {
+                None
+            }
+        })
+    }
+
+    fn stored_attrs_path(host: &Path) -> Option<u32> {
+        stored_attrs_of(|n| xattr::get(host, n))
+    }
+}
+
+impl Volume for HostVolume {
+    fn open(&self, path: &WinPath, options: OpenOptions) -> Result<Box<dyn FileHandle>, Error> {
+        if path.is_root() {
+            return Err(Error::IsADirectory { path: path.clone() });
+        }
+        let OpenOptions {
+            access,
+            share,
+            disposition,
+        } = options;
+        let mut handles = self.shared.handles();
+        let lookup = self.lookup(path)?;
+        let truncating = matches!(
+            disposition,
+            Disposition::TruncateExisting | Disposition::CreateAlways
+        );
+        let file = match lookup {
+            Lookup::Found(host) => {
+                let md = fs::metadata(&host).map_err(|e| Error::from_io(path, e))?;
+                if md.is_dir() {
+                    return Err(Error::IsADirectory { path: path.clone() });
+                }
+                if disposition == Disposition::CreateNew {
+                    return Err(Error::AlreadyExists { path: path.clone() });
+                }
+                if truncating && !access.write {
+                    return Err(Error::AccessDenied {
+                        path: path.clone(),
+                        reason: "truncating needs write access",
+                    });
+                }
+                if let Some(detail) = Self::share_conflict(&handles, &path.folded(), access, share)
+                {
+                    return Err(Error::SharingViolation {
+                        path: path.clone(),
+                        detail,
+                    });
+                }
+                if (access.write || access.delete)
+                    && Self::stored_attrs_path(&host).is_some_and(|a| a & attr::READONLY != 0)
+                {
+                    return Err(Error::AccessDenied {
+                        path: path.clone(),
+                        reason: "the file is read-only",
+                    });
+                }
+                fs::OpenOptions::new()
+                    .read(true)
+                    .write(access.write)
+                    .truncate(truncating)
+                    .open(&host)
+                    .map_err(|e| Error::from_io(path, e))?
+            }
+            Lookup::Missing { parent, name } => {
+                if matches!(
+                    disposition,
+                    Disposition::OpenExisting | Disposition::TruncateExisting
+                ) {
+                    return Err(Error::NotFound { path: path.clone() });
+                }
+                if truncating && !access.write {
+                    return Err(Error::AccessDenied {
+                        path: path.clone(),
+                        reason: "CREATE_ALWAYS needs write access",
+                    });
+                }
+                fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(parent.join(name))
+                    .map_err(|e| Error::from_io(path, e))?
+            }
+        };
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        handles.insert(
+            id,
+            OpenRecord {
+                key: path.folded(),
+                path: path.clone(),
+                access,
+                share,
+            },
+        );
+        Ok(Box::new(HostFile {
+            file,
+            id,
+            access,
+            shared: Arc::clone(&self.shared),
+        }))
+    }
+
+    fn metadata(&self, path: &WinPath) -> Result<Metadata, Error> {
+        let host = self.found(path)?;
+        Self::host_metadata(path, &host)
+    }
+
+    fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {
+        let host = self.found(path)?;
+        if !fs::metadata(&host)
+            .map_err(|e| Error::from_io(path, e))?
+            .is_dir()
+        {
+            return Err(Error::NotADirectory { path: path.clone() });
+        }
+        let rd = fs::read_dir(&host).map_err(|e| Error::from_io(path, e))?;
+        let mut out = Vec::new();
+        for ent in rd {
+            let ent = ent.map_err(|e| Error::from_io(path, e))?;
+            let Some(name) = ent.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if path.is_root() && eq_name(&name, STATE_DIR) {
+                continue;
+            }
+            let Ok(child) = path.join(&name) else {
+                continue;
+            };
+            let metadata = Self::host_metadata(&child, &ent.path())?;
+            out.push(DirEntry { name, metadata });
+        }
+        out.sort_by_cached_key(|e| {
+            WinPath::new(&e.name)
+                .map(|p| p.folded())
+                .unwrap_or_default()
+        });
+        Ok(out)
+    }
+
+    fn create_dir(&self, path: &WinPath) -> Result<(), Error> {
+        match self.lookup(path)? {
+            Lookup::Found(_) => Err(Error::AlreadyExists { path: path.clone() }),
+            Lookup::Missing { parent, name } => {
+                fs::create_dir(parent.join(name)).map_err(|e| Error::from_io(path, e))
+            }
+        }
+    }
+
+    fn remove_dir(&self, path: &WinPath) -> Result<(), Error> {
+        if path.is_root() {
+            return Err(Error::AccessDenied {
+                path: path.clone(),
+                reason: "the root cannot be removed",
+            });
+        }
+        let host = self.found(path)?;
+        if !fs::metadata(&host)
+            .map_err(|e| Error::from_io(path, e))?
+            .is_dir()
+        {
+            return Err(Error::NotADirectory { path: path.clone() });
+        }
+        fs::remove_dir(&host).map_err(|e| Error::from_io(path, e))
+    }
+
+    fn delete_file(&self, path: &WinPath) -> Result<(), Error> {
+        let mut handles = self.shared.handles();
+        let host = self.found(path)?;
+        if fs::metadata(&host)
+            .map_err(|e| Error::from_io(path, e))?
+            .is_dir()
+        {
+            return Err(Error::IsADirectory { path: path.clone() });
+        }
+        let key = path.folded();
+        if let Some(r) = handles.values().find(|r| r.key == key && !r.share.delete) {
+            return Err(Error::SharingViolation {
+                path: path.clone(),
+                detail: format!("an open handle shares {:?}, delete requested", r.share),
+            });
+        }
+        if Self::stored_attrs_path(&host).is_some_and(|a| a & attr::READONLY != 0) {
+            return Err(Error::AccessDenied {
+                path: path.clone(),
+                reason: "the file is read-only",
+            });
+        }
+        fs::remove_file(&host).map_err(|e| Error::from_io(path, e))?;
+        // Handles that shared delete stay usable but no longer own the name.
+        for (id, r) in handles.iter_mut() {
+            if r.key == key {
+                r.key = format!("<deleted {id}>");
+            }
+        }
+        Ok(())
+    }
+
+    fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), Error> {
+        if from.is_root() || to.is_root() {
+            return Err(Error::AccessDenied {
+                path: from.clone(),
+                reason: "the root cannot be renamed",
+            });
+        }
+        if to.starts_with(from) && to != from {
+            return Err(Error::AccessDenied {
+                path: to.clone(),
+                reason: "cannot move a directory into itself",
+            });
+        }
+        let mut handles = self.shared.handles();
+        let src = self.found(from)?;
+        let src_is_dir = fs::metadata(&src)
+            .map_err(|e| Error::from_io(from, e))?
+            .is_dir();
+        let from_key = from.folded();
+        let blocking = handles.values().find(|r| {
+            if src_is_dir {
+                !r.key.starts_with('<') && r.path.starts_with(from)
+            } else {
+                r.key == from_key && !r.share.delete
+            }
+        });
+        if let Some(r) = blocking {
+            return Err(Error::SharingViolation {
+                path: from.clone(),
+                detail: format!("an open handle on {} does not allow rename", r.path),
+            });
+        }
+        let name = to.file_name().unwrap_or_default().to_owned();
+        let target = match self.lookup(to)? {
+            Lookup::Found(dst) if dst == src => dst.with_file_name(&name),
+            Lookup::Found(dst) => {
+                if !replace {
+                    return Err(Error::AlreadyExists { path: to.clone() });
+                }
+                if fs::metadata(&dst)
+                    .map_err(|e| Error::from_io(to, e))?
+                    .is_dir()
+                {
+                    return Err(Error::AccessDenied {
+                        path: to.clone(),
+                        reason: "a directory cannot be replaced",
+                    });
+                }
+                let to_key = to.folded();
+                if handles.values().any(|r| r.key == to_key) {
+                    return Err(Error::SharingViolation {
+                        path: to.clone(),
+                        detail: "the destination is open".into(),
+                    });
+                }
+                if Self::stored_attrs_path(&dst).is_some_and(|a| a & attr::READONLY != 0) {
+                    return Err(Error::AccessDenied {
+                        path: to.clone(),
+                        reason: "the destination is read-only",
+                    });
+                }
+                let target = dst.with_file_name(&name);
+                if target != dst {
+                    fs::remove_file(&dst).map_err(|e| Error::from_io(to, e))?;
+                }
+                target
+            }
+            Lookup::Missing { parent, name } => parent.join(name),
+        };
+        fs::rename(&src, &target).map_err(|e| Error::from_io(from, e))?;
+        for r in handles.values_mut() {
+            if r.path.starts_with(from) && !r.key.starts_with('<') {
+                let rel: Vec<&str> = r.path.components().skip(from.components().len()).collect();
+                let mut p = to.clone();
+                for c in rel {
+                    p = p.join(c)?;
+                }
+                r.key = p.folded();
+                r.path = p;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_pending_rename(&self, op: &PendingRename) -> Result<(), Error> {
+        let _guard = self
+            .shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (wp, host) = self.state_path();
+        if let Some(dir) = host.parent() {
+            fs::create_dir_all(dir).map_err(|e| Error::from_io(&wp, e))?;
+        }
+        let dst = match &op.destination {
+            None => String::new(),
+            Some(d) if op.replace_existing => format!("!{d}"),
+            Some(d) => d.to_string(),
+        };
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&host)
+            .map_err(|e| Error::from_io(&wp, e))?;
+        writeln!(f, "{}\n{dst}", op.source).map_err(|e| Error::from_io(&wp, e))?;
+        f.sync_data().map_err(|e| Error::from_io(&wp, e))
+    }
+
+    fn pending_renames(&self) -> Result<Vec<PendingRename>, Error> {
+        let _guard = self
+            .shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.read_pending()
+    }
+}
+
+/// An open file of a [`HostVolume`].
+#[derive(Debug)]
+pub struct HostFile {
+    file: File,
+    id: u64,
+    access: Access,
+    shared: Arc<Shared>,
+}
+
+impl Drop for HostFile {
+    fn drop(&mut self) {
+        self.shared.handles().remove(&self.id);
+    }
+}
+
+impl HostFile {
+    fn need(&self, write: bool) -> Result<(), Error> {
+        let ok = if write {
+            self.access.write
+        } else {
+            self.access.read
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied {
+                path: self.path(),
+                reason: if write {
+                    "handle lacks write access"
+                } else {
+                    "handle lacks read access"
+                },
+            })
+        }
+    }
+
+    fn io(&self, e: io::Error) -> Error {
+        Error::from_io(&self.path(), e)
+    }
+
+    fn xattr_err(&self, e: io::Error) -> Error {
+        if is_unsupported(&e) {
+            Error::Unsupported {
+                path: self.path(),
+                what: format!("host file system refuses extended attributes ({e})"),
+            }
+        } else {
+            self.io(e)
+        }
+    }
+
+    fn stored_attrs(&self) -> Option<u32> {
+        stored_attrs_of(|n| self.file.get_xattr(n))
+    }
+
+    fn write_stored_attrs(&self, bits: u32) -> Result<(), Error> {
+        self.file
+            .set_xattr(ATTRIBUTES_XATTR, &(bits & STORED_BITS).to_le_bytes())
+            .map_err(|e| self.xattr_err(e))
+    }
+}
+
+impl FileHandle for HostFile {
+    fn path(&self) -> WinPath {
+        self.shared
+            .handles()
+            .get(&self.id)
+            .map_or_else(WinPath::root, |r| r.path.clone())
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        self.need(false)?;
+        self.file.read_at(buf, offset).map_err(|e| self.io(e))
+    }
+
+    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error> {
+        self.need(true)?;
+        self.file.write_at(buf, offset).map_err(|e| self.io(e))
+    }
+
+    fn len(&self) -> Result<u64, Error> {
+        self.file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| self.io(e))
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), Error> {
+        self.need(true)?;
+        self.file.set_len(len).map_err(|e| self.io(e))
+    }
+
+    fn attributes(&self) -> Result<u32, Error> {
+        let has_reparse = reparse_of(|n| self.file.get_xattr(n)).is_some();
+        Ok(compose_attrs(false, self.stored_attrs(), has_reparse))
+    }
+
+    fn set_attributes(&self, attributes: u32) -> Result<(), Error> {
+        self.need(true)?;
+        let keep = self.stored_attrs().unwrap_or(0) & attr::SPARSE_FILE;
+        self.write_stored_attrs(keep | (attributes & attr::SETTABLE & !attr::NORMAL))
+    }
+
+    fn set_sparse(&self, sparse: bool) -> Result<(), Error> {
+        self.need(true)?;
+        let cur = self.stored_attrs().unwrap_or(attr::ARCHIVE);
+        self.write_stored_attrs(if sparse {
+            cur | attr::SPARSE_FILE
+        } else {
+            cur & !attr::SPARSE_FILE
+        })
+    }
+
+    fn reparse_point(&self) -> Result<Vec<u8>, Error> {
+        reparse_of(|n| self.file.get_xattr(n))
+            .map(|(v, _)| v)
+            .ok_or_else(|| Error::NotAReparsePoint { path: self.path() })
+    }
+
+    fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
+        self.need(true)?;
+        let invalid = |reason| Error::InvalidReparseData {
+            path: self.path(),
+            reason,
+        };
+        if buffer.len() < 8 {
+            return Err(invalid("shorter than the 8-byte header"));
+        }
+        if buffer.len() > MAX_REPARSE_BUFFER {
+            return Err(invalid(
+                "longer than MAXIMUM_REPARSE_DATA_BUFFER_SIZE (16 KiB)",
+            ));
+        }
+        if usize::from(u16::from_le_bytes([buffer[4], buffer[5]])) + 8 != buffer.len() {
+            return Err(invalid(
+                "ReparseDataLength does not match the buffer length",
+            ));
+        }
+        let tag = u32::from_le_bytes([buffer[0], buffer[1], buffer[2], buffer[3]]);
+        if tag == 0 || tag == 1 {
+            return Err(invalid("reserved reparse tag"));
+        }
+        if let Some((old, _)) = reparse_of(|n| self.file.get_xattr(n))
+            && old.len() >= 4
+        {
+            let existing = u32::from_le_bytes([old[0], old[1], old[2], old[3]]);
+            if existing != tag {
+                return Err(Error::ReparseTagMismatch {
+                    path: self.path(),
+                    existing,
+                    given: tag,
+                });
+            }
+        }
+        self.file
+            .set_xattr(REPARSE_XATTR_USER, buffer)
+            .map_err(|e| self.xattr_err(e))
+    }
+
+    fn remove_reparse_point(&self) -> Result<(), Error> {
+        self.need(true)?;
+        match reparse_of(|n| self.file.get_xattr(n)) {
+            Some((_, true)) => self
+                .file
+                .remove_xattr(REPARSE_XATTR_USER)
+                .map_err(|e| self.xattr_err(e)),
+            Some((_, false)) => Err(Error::AccessDenied {
+                path: self.path(),
+                reason: "system.ntfs_reparse_data (ntfs-3g) is read-only here",
+            }),
+            None => Err(Error::NotAReparsePoint { path: self.path() }),
+        }
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        self.file.sync_data().map_err(|e| self.io(e))
+    }
+}

@@ -1,0 +1,374 @@
+//! The `Volume` and `FileHandle` traits and their option types.
+
+use crate::{Error, WinPath};
+
+/// `FILE_ATTRIBUTE_*` values (Microsoft `winnt.h`, CONFIRMED).
+pub mod attr {
+    /// Read-only.
+    pub const READONLY: u32 = 0x0000_0001;
+    /// Hidden.
+    pub const HIDDEN: u32 = 0x0000_0002;
+    /// System.
+    pub const SYSTEM: u32 = 0x0000_0004;
+    /// Directory.
+    pub const DIRECTORY: u32 = 0x0000_0010;
+    /// Archive.
+    pub const ARCHIVE: u32 = 0x0000_0020;
+    /// Normal (only valid alone).
+    pub const NORMAL: u32 = 0x0000_0080;
+    /// Temporary.
+    pub const TEMPORARY: u32 = 0x0000_0100;
+    /// Sparse file.
+    pub const SPARSE_FILE: u32 = 0x0000_0200;
+    /// Has a reparse point.
+    pub const REPARSE_POINT: u32 = 0x0000_0400;
+    /// Compressed.
+    pub const COMPRESSED: u32 = 0x0000_0800;
+    /// Offline.
+    pub const OFFLINE: u32 = 0x0000_1000;
+    /// Not content indexed.
+    pub const NOT_CONTENT_INDEXED: u32 = 0x0000_2000;
+    /// Encrypted.
+    pub const ENCRYPTED: u32 = 0x0000_4000;
+    /// The bits `SetFileAttributes` can change; the others follow from the file's state
+    /// (directory, sparse flag, reparse point, compression, encryption).
+    pub const SETTABLE: u32 =
+        READONLY | HIDDEN | SYSTEM | ARCHIVE | NORMAL | TEMPORARY | OFFLINE | NOT_CONTENT_INDEXED;
+}
+
+/// Access rights of a handle (the `GENERIC_READ`/`GENERIC_WRITE`/`DELETE` subset engines use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Access {
+    /// Read data, attributes and the reparse point.
+    pub read: bool,
+    /// Write data, length, attributes, sparse flag and the reparse point.
+    pub write: bool,
+    /// Delete or rename the file through this handle's path.
+    pub delete: bool,
+}
+
+impl Access {
+    /// Read only.
+    pub const READ: Self = Self {
+        read: true,
+        write: false,
+        delete: false,
+    };
+    /// Read and write.
+    pub const READ_WRITE: Self = Self {
+        read: true,
+        write: true,
+        delete: false,
+    };
+    /// Read, write and delete.
+    pub const ALL: Self = Self {
+        read: true,
+        write: true,
+        delete: true,
+    };
+}
+
+/// Share mode of a handle (`FILE_SHARE_READ`/`WRITE`/`DELETE`): what later opens may do while it
+/// is open. An open succeeds only if, for every handle already open on the file, the new access
+/// is within the old share mode and the old access is within the new share mode
+/// (ERROR_SHARING_VIOLATION otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ShareMode {
+    /// Others may read.
+    pub read: bool,
+    /// Others may write.
+    pub write: bool,
+    /// Others may delete or rename.
+    pub delete: bool,
+}
+
+impl ShareMode {
+    /// No sharing (exclusive).
+    pub const NONE: Self = Self {
+        read: false,
+        write: false,
+        delete: false,
+    };
+    /// Share read.
+    pub const READ: Self = Self {
+        read: true,
+        write: false,
+        delete: false,
+    };
+    /// Share read and write.
+    pub const READ_WRITE: Self = Self {
+        read: true,
+        write: true,
+        delete: false,
+    };
+    /// Share everything.
+    pub const ALL: Self = Self {
+        read: true,
+        write: true,
+        delete: true,
+    };
+
+    /// Whether `access` is allowed by this share mode.
+    #[must_use]
+    pub fn permits(self, access: Access) -> bool {
+        (!access.read || self.read)
+            && (!access.write || self.write)
+            && (!access.delete || self.delete)
+    }
+}
+
+/// What to do depending on whether the file exists (`CreateFile`'s creation disposition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Disposition {
+    /// `CREATE_NEW`: create; fail with [`Error::AlreadyExists`] if it exists.
+    CreateNew,
+    /// `OPEN_EXISTING`: open; fail with [`Error::NotFound`] if missing.
+    OpenExisting,
+    /// `OPEN_ALWAYS`: open, creating it if missing.
+    OpenAlways,
+    /// `TRUNCATE_EXISTING`: open and truncate to 0; fail if missing. Needs write access.
+    TruncateExisting,
+    /// `CREATE_ALWAYS`: create, or truncate to 0 if it exists. Needs write access.
+    CreateAlways,
+}
+
+/// Options of [`Volume::open`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpenOptions {
+    /// Access rights requested.
+    pub access: Access,
+    /// Share mode granted to later opens.
+    pub share: ShareMode,
+    /// Creation disposition.
+    pub disposition: Disposition,
+}
+
+impl OpenOptions {
+    /// Read an existing file, sharing read (what a reader normally asks for).
+    pub const READ_EXISTING: Self = Self {
+        access: Access::READ,
+        share: ShareMode::READ,
+        disposition: Disposition::OpenExisting,
+    };
+
+    /// Options from parts.
+    #[must_use]
+    pub fn new(access: Access, share: ShareMode, disposition: Disposition) -> Self {
+        Self {
+            access,
+            share,
+            disposition,
+        }
+    }
+}
+
+/// What [`Volume::metadata`] and [`Volume::read_dir`] report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    /// `FILE_ATTRIBUTE_*` bits ([`attr`]).
+    pub attributes: u32,
+    /// Logical length of the unnamed data stream (0 for directories).
+    pub len: u64,
+    /// Bytes actually allocated (smaller than `len` for a sparse file with holes), where the
+    /// implementation knows; else equal to `len`.
+    pub allocated: u64,
+}
+
+impl Metadata {
+    /// True for a directory.
+    #[must_use]
+    pub fn is_dir(&self) -> bool {
+        self.attributes & attr::DIRECTORY != 0
+    }
+
+    /// True if the file has a reparse point.
+    #[must_use]
+    pub fn is_reparse_point(&self) -> bool {
+        self.attributes & attr::REPARSE_POINT != 0
+    }
+
+    /// True if the file is marked sparse.
+    #[must_use]
+    pub fn is_sparse(&self) -> bool {
+        self.attributes & attr::SPARSE_FILE != 0
+    }
+}
+
+/// One directory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The name as stored (original case).
+    pub name: String,
+    /// Its metadata.
+    pub metadata: Metadata,
+}
+
+/// One entry of the `PendingFileRenameOperations` list (`MoveFileEx` with
+/// `MOVEFILE_DELAY_UNTIL_REBOOT`): at the next boot, `source` is renamed to `destination`, or
+/// deleted when `destination` is `None`. In the registry value the destination is prefixed with
+/// `!` when `MOVEFILE_REPLACE_EXISTING` was given; here that is `replace_existing`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PendingRename {
+    /// File to move or delete.
+    pub source: WinPath,
+    /// New name, or `None` to delete.
+    pub destination: Option<WinPath>,
+    /// Replace an existing destination.
+    pub replace_existing: bool,
+}
+
+/// An open file on a [`Volume`]. All methods take `&self`, so one handle can serve positioned
+/// reads and writes from many threads at once (engines write decoded chunks from rayon workers).
+/// Dropping the handle closes it and releases its share-mode claim.
+pub trait FileHandle: Send + Sync + std::fmt::Debug {
+    /// The path the handle was opened with (after a rename through the volume: the new path).
+    fn path(&self) -> WinPath;
+
+    /// Reads up to `buf.len()` bytes at `offset` of the unnamed data; returns the count read
+    /// (0 at or past the end). Needs read access.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error>;
+
+    /// Writes `buf` at `offset` of the unnamed data, extending the file if needed; returns the
+    /// count written. Needs write access.
+    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error>;
+
+    /// Reads exactly `buf.len()` bytes at `offset`, or fails with an `Io` error of kind
+    /// `UnexpectedEof`.
+    fn read_exact_at(&self, mut offset: u64, mut buf: &mut [u8]) -> Result<(), Error> {
+        while !buf.is_empty() {
+            let n = self.read_at(offset, buf)?;
+            if n == 0 {
+                return Err(Error::Io {
+                    path: self.path(),
+                    source: std::io::ErrorKind::UnexpectedEof.into(),
+                });
+            }
+            buf = &mut buf[n..];
+            offset += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes all of `buf` at `offset`.
+    fn write_all_at(&self, mut offset: u64, mut buf: &[u8]) -> Result<(), Error> {
+        while !buf.is_empty() {
+            let n = self.write_at(offset, buf)?;
+            if n == 0 {
+                return Err(Error::Io {
+                    path: self.path(),
+                    source: std::io::ErrorKind::WriteZero.into(),
+                });
+            }
+            buf = &buf[n..];
+            offset += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Logical length of the unnamed data.
+    fn len(&self) -> Result<u64, Error>;
+
+    /// True if the unnamed data is empty.
+    fn is_empty(&self) -> Result<bool, Error> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Sets the logical length (extending leaves a hole on a sparse-capable implementation).
+    /// Needs write access.
+    fn set_len(&self, len: u64) -> Result<(), Error>;
+
+    /// `FILE_ATTRIBUTE_*` bits, including the derived `SPARSE_FILE` and `REPARSE_POINT`.
+    fn attributes(&self) -> Result<u32, Error>;
+
+    /// Sets the [`attr::SETTABLE`] bits (others are ignored, as `SetFileAttributes` does).
+    /// Needs write access.
+    fn set_attributes(&self, attributes: u32) -> Result<(), Error>;
+
+    /// Marks the file sparse or not (`FSCTL_SET_SPARSE`). Needs write access.
+    fn set_sparse(&self, sparse: bool) -> Result<(), Error>;
+
+    /// The reparse point as a full `REPARSE_DATA_BUFFER` (tag, length, reserved, data), or
+    /// [`Error::NotAReparsePoint`].
+    fn reparse_point(&self) -> Result<Vec<u8>, Error>;
+
+    /// Sets the reparse point (`FSCTL_SET_REPARSE_POINT`): `buffer` is a full
+    /// `REPARSE_DATA_BUFFER` whose length field matches; a different tag already on the file is
+    /// [`Error::ReparseTagMismatch`]. Needs write access.
+    fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error>;
+
+    /// Removes the reparse point (`FSCTL_DELETE_REPARSE_POINT`), or [`Error::NotAReparsePoint`].
+    /// The data stream is left as it is. Needs write access.
+    fn remove_reparse_point(&self) -> Result<(), Error>;
+
+    /// Flushes written data to stable storage.
+    fn flush(&self) -> Result<(), Error>;
+}
+
+/// A volume with Windows file semantics. Paths are [`WinPath`]s relative to the volume root.
+/// Implementations are shared between threads (`Send + Sync`) and used as `dyn Volume`.
+pub trait Volume: Send + Sync {
+    /// Opens (or creates) a file. Directories cannot be opened ([`Error::IsADirectory`]); a
+    /// missing parent directory is [`Error::NotFound`]; share-mode conflicts are
+    /// [`Error::SharingViolation`]; write access to a read-only file is [`Error::AccessDenied`].
+    fn open(&self, path: &WinPath, options: OpenOptions) -> Result<Box<dyn FileHandle>, Error>;
+
+    /// Metadata of a file or directory.
+    fn metadata(&self, path: &WinPath) -> Result<Metadata, Error>;
+
+    /// Whether a file or directory exists.
+    fn exists(&self, path: &WinPath) -> Result<bool, Error> {
+        match self.metadata(path) {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lists a directory (names in stored case, sorted case-insensitively).
+    fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error>;
+
+    /// Creates a directory; the parent must exist.
+    fn create_dir(&self, path: &WinPath) -> Result<(), Error>;
+
+    /// Creates a directory and its missing parents (existing directories are fine).
+    fn create_dir_all(&self, path: &WinPath) -> Result<(), Error> {
+        let mut cur = WinPath::root();
+        for c in path.components() {
+            cur = cur.join(c)?;
+            match self.create_dir(&cur) {
+                Ok(()) => {}
+                Err(Error::AlreadyExists { .. }) if self.metadata(&cur)?.is_dir() => {}
+                Err(Error::AlreadyExists { path }) => return Err(Error::NotADirectory { path }),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes an empty directory.
+    fn remove_dir(&self, path: &WinPath) -> Result<(), Error>;
+
+    /// Deletes a file. Fails with [`Error::SharingViolation`] while a handle that does not share
+    /// delete is open, [`Error::AccessDenied`] for a read-only file.
+    fn delete_file(&self, path: &WinPath) -> Result<(), Error>;
+
+    /// Renames a file or directory. An existing destination is replaced only with `replace`
+    /// (else [`Error::AlreadyExists`]); a directory is never replaced ([`Error::AccessDenied`]).
+    /// Open handles on the source must share delete.
+    fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), Error>;
+
+    /// Appends to the `PendingFileRenameOperations` list ("rename at reboot").
+    fn add_pending_rename(&self, op: &PendingRename) -> Result<(), Error>;
+
+    /// The pending reboot operations, in the order they were added.
+    fn pending_renames(&self) -> Result<Vec<PendingRename>, Error>;
+
+    /// Reads a file's reparse point by path (opens it for read, sharing everything).
+    fn reparse_point(&self, path: &WinPath) -> Result<Vec<u8>, Error> {
+        self.open(
+            path,
+            OpenOptions::new(Access::READ, ShareMode::ALL, Disposition::OpenExisting),
+        )?
+        .reparse_point()
+    }
+}

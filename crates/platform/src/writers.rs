@@ -1,0 +1,74 @@
+//! VSS writer hooks around a restore (`IVssBackupComponents::PreRestore` / `PostRestore`).
+//!
+//! Deliberately minimal: the VSS restore executor (issue 3's later build points and
+//! `vss-restore`) will decide what it passes. A component is identified the way VSS identifies
+//! it — writer id, logical path, component name — and `post_restore` carries the restore status
+//! the requester set with `SetFileRestoreStatus`. Implementations (the simulator's writers, the
+//! real Windows bridge) do whatever the writer does on those events.
+
+/// Identifies one component of one writer (the key VSS uses in the Backup Components Document).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ComponentRef {
+    /// Writer class id, as text (`{GUID}`).
+    pub writer_id: String,
+    /// Component logical path (may be empty).
+    pub logical_path: String,
+    /// Component name.
+    pub name: String,
+}
+
+impl ComponentRef {
+    /// A component reference.
+    #[must_use]
+    pub fn new(
+        writer_id: impl Into<String>,
+        logical_path: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            writer_id: writer_id.into(),
+            logical_path: logical_path.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// `VSS_FILE_RESTORE_STATUS`: what the requester reports for a component after restoring it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileRestoreStatus {
+    /// `VSS_RS_UNDEFINED`.
+    Undefined,
+    /// `VSS_RS_NONE`: no file was restored.
+    None,
+    /// `VSS_RS_ALL`: every file was restored.
+    All,
+    /// `VSS_RS_FAILED`: some files were restored, the restore failed.
+    Failed,
+}
+
+/// Error of a writer hook; names the writer and component.
+#[derive(Debug, thiserror::Error)]
+#[error("writer {writer_id} component {logical_path}\\{name}: {reason}")]
+pub struct WriterError {
+    /// Writer class id.
+    pub writer_id: String,
+    /// Component logical path.
+    pub logical_path: String,
+    /// Component name.
+    pub name: String,
+    /// What the writer reported (e.g. `VSS_E_WRITERERROR_RETRYABLE`).
+    pub reason: String,
+}
+
+/// The writers involved in a restore.
+pub trait Writers: Send + Sync {
+    /// PreRestore event for `component` (before any of its files are written).
+    fn pre_restore(&self, component: &ComponentRef) -> Result<(), WriterError>;
+    /// PostRestore event for `component`, with the status the requester set.
+    fn post_restore(
+        &self,
+        component: &ComponentRef,
+        status: FileRestoreStatus,
+    ) -> Result<(), WriterError>;
+}

@@ -1,0 +1,106 @@
+//! `WinPath`: parsing, rejection, case-insensitive comparison.
+
+use std::collections::HashSet;
+
+use platform::{Error, WinPath};
+
+fn p(s: &str) -> WinPath {
+    WinPath::new(s).unwrap()
+}
+
+#[test]
+fn parses_and_displays_root_relative_paths() {
+    assert!(p("").is_root());
+    assert!(p("\\").is_root());
+    assert_eq!(p("\\").to_string(), "\\");
+    assert_eq!(p("a\\b").to_string(), "\\a\\b");
+    assert_eq!(p("\\a\\b"), p("a\\b"));
+    assert_eq!(
+        p("/a/b").to_string(),
+        "\\a\\b",
+        "forward slashes are separators too"
+    );
+    assert_eq!(
+        p("\\System Volume Information\\Dedup")
+            .components()
+            .collect::<Vec<_>>(),
+        ["System Volume Information", "Dedup"]
+    );
+    assert_eq!(p("\\a\\b").file_name(), Some("b"));
+    assert_eq!(p("\\a\\b").parent(), Some(p("\\a")));
+    assert_eq!(p("\\a").parent(), Some(WinPath::root()));
+    assert_eq!(WinPath::root().parent(), None);
+    assert_eq!(p("\\a").join("b.txt").unwrap(), p("\\a\\b.txt"));
+    assert_eq!(WinPath::root().join_path(&p("x\\y")), p("\\x\\y"));
+    assert_eq!("\\a\\b".parse::<WinPath>().unwrap(), p("a\\b"));
+    assert_eq!(p(".hidden\\x.y.z").to_string(), "\\.hidden\\x.y.z");
+}
+
+#[test]
+fn compares_case_insensitively_and_keeps_case() {
+    assert_eq!(p("\\Dir\\File.TXT"), p("\\dir\\file.txt"));
+    assert_eq!(p("\\ÄÖÜ"), p("\\äöü"));
+    assert_ne!(p("\\a\\b"), p("\\a\\c"));
+    assert_ne!(p("\\a"), p("\\a\\b"));
+    assert_eq!(p("\\Dir\\File.TXT").to_string(), "\\Dir\\File.TXT");
+    assert_eq!(p("\\Dir\\File.TXT").folded(), "\\DIR\\FILE.TXT");
+    let set: HashSet<WinPath> = [p("\\A\\b"), p("\\a\\B"), p("\\a\\c")]
+        .into_iter()
+        .collect();
+    assert_eq!(set.len(), 2);
+    assert!(p("\\A\\b\\c").starts_with(&p("\\a")));
+    assert!(p("\\a").starts_with(&p("\\A")));
+    assert!(!p("\\ab").starts_with(&p("\\a")));
+    assert!(p("\\x").starts_with(&WinPath::root()));
+}
+
+#[test]
+fn rejects_invalid_paths() {
+    for bad in [
+        "..",
+        "\\a\\..\\b",
+        "\\a\\.\\b",
+        "a\\\\b",
+        "\\a\\",
+        "C:\\x",
+        "file.txt:stream",
+        "a<b",
+        "a>b",
+        "a\"b",
+        "a|b",
+        "a?b",
+        "a*b",
+        "a\u{1}b",
+        "a\nb",
+        "trailing.",
+        "trailing ",
+        "CON",
+        "con.txt",
+        "\\dir\\NUL",
+        "COM1",
+        "lpt9.log",
+        "aux",
+    ] {
+        match WinPath::new(bad) {
+            Err(Error::InvalidPath { path, reason }) => {
+                assert_eq!(path, bad);
+                assert!(!reason.is_empty());
+            }
+            other => panic!("{bad:?} gave {other:?}"),
+        }
+    }
+    assert!(WinPath::new(&"x".repeat(255)).is_ok());
+    assert!(WinPath::new(&"x".repeat(256)).is_err());
+    // Not reserved: COM0, COM10, CONSOLE.
+    for ok in ["COM0", "COM10", "CONSOLE", "nul_file", "a b", ".x"] {
+        assert!(WinPath::new(ok).is_ok(), "{ok}");
+    }
+    assert!(matches!(
+        p("\\a").join(".."),
+        Err(Error::InvalidPath { .. })
+    ));
+    assert!(matches!(
+        p("\\a").join("b\\c"),
+        Err(Error::InvalidPath { .. })
+    ));
+}
