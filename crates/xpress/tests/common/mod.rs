@@ -218,3 +218,24 @@ pub(crate) fn mixed(seed: u64, len: usize) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+/// The golden inputs: `(name, generator, seed, length)`; see `generate`.
+pub(crate) const GOLDEN: &[(&str, &str, u64, usize)] = &[
+    ("empty", "zeros", 0, 0),
+    ("one", "text", 0x5eed_0000, 1),
+    ("text", "text", 0x5eed_0001, 48 * 1024),
+    ("zeros", "zeros", 0, 100 * 1024),
+    ("random", "random", 0x5eed_0003, 16 * 1024),
+    ("mixed", "mixed", 0x5eed_0004, 64 * 1024),
+];
+
+/// Runs the generator called `name` (`text`, `random`, `mixed`, `zeros`).
+pub(crate) fn generate(name: &str, seed: u64, len: usize) -> Vec<u8> {
+    match name {
+        "text" => text_like(seed, len),
+        "random" => random(seed, len),
+        "mixed" => mixed(seed, len),
+        "zeros" => vec![0; len],
+        other => panic!("unknown generator {other:?}"),
+    }
+}
