@@ -380,7 +380,7 @@ fn render_text(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\nrecords:\n {:>10}  {:<10} {:>8} {:>8} {:>8} {:>4}  {:<6} {:<6} {:<6} {:<6}  hash",
+        "\nrecords:\n {:>10}  {:<10} {:>8} {:>8} {:>8} {:>4}  {:<6} {:<6} {:<6} {:<6}  hash value or error",
         "offset",
         "type",
         "local id",
