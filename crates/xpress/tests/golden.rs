@@ -28,7 +28,11 @@ fn committed_golden_streams_decode_to_their_inputs() {
             "{name}: the generator changed (never change a generator; add one)"
         );
         let stream = std::fs::read(dir.join(format!("{name}.xpress"))).unwrap();
-        assert_eq!(format!("{:x}", Sha256::digest(&stream)), stream_sha, "{name}: stream file");
+        assert_eq!(
+            format!("{:x}", Sha256::digest(&stream)),
+            stream_sha,
+            "{name}: stream file"
+        );
         total += stream.len();
 
         let mut out = vec![0u8; len];
