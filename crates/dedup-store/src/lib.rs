@@ -23,6 +23,9 @@ mod reader;
 mod smap;
 mod writer;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use crc64::{Crc64, POLY_REFLECTED, crc64};
 pub use error::{ContainerError, SlotProblems, WriteError};
 pub use hash::{ChunkHash, chunk_hash, hex, stream_map_hash};

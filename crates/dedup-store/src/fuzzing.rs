@@ -1,0 +1,110 @@
+//! Entry points shared by the cargo-fuzz targets (`fuzz/`) and the ordinary test that replays
+//! their committed inputs (`tests/fuzz_regressions.rs`). Not part of the supported API.
+
+use crate::crc64::crc64;
+use crate::layout::{
+    BACKUP_REDIRECTION_OFFSET, CKHR_MAGIC, CTHR_VERSION, ContainerHeader, FIRST_RECORD_OFFSET,
+    PRIMARY_REDIRECTION_OFFSET, RECORD_ALIGN, RecordType, RedirectionTable, SLOT_SIZE, le_u16,
+    le_u32,
+};
+use crate::reader::{Container, ReadOptions};
+
+/// What an exercise run saw, so replay tests can assert on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Whether the container opened.
+    pub opened: bool,
+    /// Records that parsed.
+    pub records: usize,
+    /// Chunk payloads that passed every check.
+    pub verified: usize,
+}
+
+/// Arbitrary bytes as a whole container: open, walk, read and verify everything, look ids up.
+#[must_use]
+pub fn exercise_container(data: &[u8]) -> Outcome {
+    let mut out = Outcome::default();
+    let Ok(c) = Container::open("fuzz.ccc", data) else {
+        return out;
+    };
+    out.opened = true;
+    let opts = ReadOptions {
+        verify_hash: true,
+        max_logical_len: 1 << 20,
+    };
+    let mut scratch = Vec::new();
+    let mut ids = Vec::new();
+    for r in c.records().take(10_000) {
+        let Ok(r) = r else { continue };
+        out.records += 1;
+        ids.push((r.local_id, r.offset));
+        if r.record_type != RecordType::Padding && c.logical_payload(&r, None, &opts, &mut scratch).is_ok() {
+            out.verified += 1;
+        }
+    }
+    for (id, off) in ids.into_iter().take(64) {
+        let _ = c.read_chunk(id, Some(off.wrapping_add(8)), None, &opts, &mut scratch);
+        let _ = c.read_stream_map(id, Some(off), None, &mut scratch);
+    }
+    let _ = c.find_record(u32::MAX, Some(u32::MAX));
+    out
+}
+
+/// Arbitrary bytes as the records area of a container whose fixed area is valid. The CRC-64s
+/// of every 8-aligned `Ckhr` found are recomputed first, so mutations reach the structure,
+/// decompression and hash checks instead of stopping at a CRC.
+///
+/// # Panics
+/// If the container it builds does not open (a bug in the reader or here).
+#[must_use]
+pub fn exercise_records(data: &[u8]) -> Outcome {
+    let records_len = (data.len() + 7) & !7;
+    let mut c = vec![0u8; FIRST_RECORD_OFFSET as usize];
+    c.extend_from_slice(data);
+    c.resize(FIRST_RECORD_OFFSET as usize + records_len, 0);
+    let header = ContainerHeader {
+        version: CTHR_VERSION,
+        usn: 1,
+        container_id: 1,
+        generation: 1,
+        chunk_count: 0,
+        next_local_id: 1,
+        valid_data_length: u64::from(FIRST_RECORD_OFFSET) + records_len as u64,
+        last_append_filetime: 0,
+        backup_redirection_offset: BACKUP_REDIRECTION_OFFSET,
+        unknown_34: 0,
+    };
+    c[..ContainerHeader::SIZE].copy_from_slice(&header.encode());
+    let table = RedirectionTable::default().encode();
+    for at in [PRIMARY_REDIRECTION_OFFSET, BACKUP_REDIRECTION_OFFSET] {
+        c[at as usize..(at + SLOT_SIZE) as usize].copy_from_slice(&table);
+    }
+    fix_crcs(&mut c);
+    assert!(
+        Container::open("fuzz.ccc", &c[..]).is_ok(),
+        "the harness builds a valid fixed area"
+    );
+    exercise_container(&c)
+}
+
+fn fix_crcs(c: &mut [u8]) {
+    let mut pos = FIRST_RECORD_OFFSET as usize;
+    while pos + 0x20 <= c.len() {
+        if c[pos..pos + 4] == CKHR_MAGIC {
+            if let Some(t) = RecordType::from_code(le_u16(c, pos + 0x10)) {
+                let hl = t.header_len();
+                let size = le_u32(c, pos + 0x0C) as usize;
+                if pos + hl <= c.len() {
+                    if t != RecordType::Padding && size <= c.len() - pos - hl {
+                        let crc = crc64(&c[pos + hl..pos + hl + size]);
+                        let at = pos + usize::from(t.hash_offset()) + 32;
+                        c[at..at + 8].copy_from_slice(&crc.to_le_bytes());
+                    }
+                    let crc = crc64(&c[pos..pos + hl - 8]);
+                    c[pos + hl - 8..pos + hl].copy_from_slice(&crc.to_le_bytes());
+                }
+            }
+        }
+        pos += RECORD_ALIGN as usize;
+    }
+}
