@@ -1,2 +1,83 @@
-//! placeholder
-fn main() {}
+//! Project automation (matklad's cargo-xtask pattern): `cargo xtask <task>`.
+//!
+//! * `ci` — exactly what CI runs: `bash .ci/run` (fmt check, clippy, the README test command).
+//! * `fuzz [SECONDS]` — every cargo-fuzz target of every crate for SECONDS each (default 60),
+//!   starting from the committed inputs in `<crate>/fuzz/regressions/<target>/`; needs the
+//!   nightly toolchain and `cargo install cargo-fuzz`. Prints libFuzzer's exec counts.
+//! * `bench` — every criterion bench (`cargo bench --workspace`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn run(cmd: &mut Command) -> bool {
+    eprintln!("xtask: running {cmd:?}");
+    match cmd.status() {
+        Ok(s) => s.success(),
+        Err(e) => {
+            eprintln!("xtask: cannot start {cmd:?}: {e}");
+            false
+        }
+    }
+}
+
+/// `(crate fuzz dir, target name)` for every `[[bin]]` in every `crates/*/fuzz/Cargo.toml`.
+fn fuzz_targets() -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let Ok(crates) = std::fs::read_dir(root().join("crates")) else { return out };
+    let mut dirs: Vec<PathBuf> = crates.filter_map(Result::ok).map(|e| e.path().join("fuzz")).collect();
+    dirs.sort();
+    for dir in dirs {
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else { continue };
+        let mut in_bin = false;
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_bin = line == "[[bin]]";
+            } else if in_bin {
+                if let Some(name) = line.strip_prefix("name").and_then(|r| r.trim().strip_prefix('=')) {
+                    out.push((dir.clone(), name.trim().trim_matches('"').to_owned()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn fuzz(seconds: u64) -> bool {
+    let mut ok = true;
+    for (dir, target) in fuzz_targets() {
+        let corpus = dir.join("corpus").join(&target);
+        let seeds = dir.join("regressions").join(&target);
+        let _ = std::fs::create_dir_all(&corpus);
+        let mut cmd = Command::new("cargo");
+        cmd.current_dir(&dir)
+            .args(["+nightly", "fuzz", "run", &target])
+            .arg(&corpus)
+            .arg(&seeds)
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-rss_limit_mb=2048");
+        ok &= run(&mut cmd);
+    }
+    ok
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let ok = match args.first().map(String::as_str) {
+        Some("ci") => run(Command::new("bash").arg(root().join(".ci/run")).current_dir(root())),
+        Some("fuzz") => {
+            let secs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(60);
+            fuzz(secs)
+        }
+        Some("bench") => run(Command::new("cargo").args(["bench", "--workspace"]).current_dir(root())),
+        _ => {
+            eprintln!("usage: cargo xtask ci | fuzz [SECONDS] | bench");
+            false
+        }
+    };
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
