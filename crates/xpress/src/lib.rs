@@ -44,3 +44,20 @@ pub const fn max_compressed_len(input_len: usize) -> usize {
 pub fn compress(input: &[u8], output: &mut Vec<u8>) {
     Compressor::new().compress(input, output);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_covers_all_literals() {
+        assert_eq!(max_compressed_len(0), 4);
+        assert_eq!(max_compressed_len(31), 35);
+        assert_eq!(max_compressed_len(32), 40);
+        assert_eq!(max_compressed_len(usize::MAX), usize::MAX);
+        let mut s = Vec::new();
+        let data: Vec<u8> = (0..=255u8).collect();
+        compress(&data, &mut s);
+        assert_eq!(s.len(), max_compressed_len(256));
+    }
+}
