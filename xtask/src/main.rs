@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn run(cmd: &mut Command) -> bool {
@@ -27,20 +30,29 @@ fn run(cmd: &mut Command) -> bool {
 /// `(crate fuzz dir, target name)` for every `[[bin]]` in every `crates/*/fuzz/Cargo.toml`.
 fn fuzz_targets() -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    let Ok(crates) = std::fs::read_dir(root().join("crates")) else { return out };
-    let mut dirs: Vec<PathBuf> = crates.filter_map(Result::ok).map(|e| e.path().join("fuzz")).collect();
+    let Ok(crates) = std::fs::read_dir(root().join("crates")) else {
+        return out;
+    };
+    let mut dirs: Vec<PathBuf> = crates
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("fuzz"))
+        .collect();
     dirs.sort();
     for dir in dirs {
-        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else { continue };
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+            continue;
+        };
         let mut in_bin = false;
         for line in manifest.lines().map(str::trim) {
             if line.starts_with('[') {
                 in_bin = line == "[[bin]]";
-            } else if in_bin {
-                if let Some(name) = line.strip_prefix("name").and_then(|r| r.trim().strip_prefix('=')) {
+            } else if in_bin
+                && let Some(name) = line
+                    .strip_prefix("name")
+                    .and_then(|r| r.trim().strip_prefix('='))
+                {
                     out.push((dir.clone(), name.trim().trim_matches('"').to_owned()));
                 }
-            }
         }
     }
     out
@@ -68,16 +80,24 @@ fn fuzz(seconds: u64) -> bool {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let ok = match args.first().map(String::as_str) {
-        Some("ci") => run(Command::new("bash").arg(root().join(".ci/run")).current_dir(root())),
+        Some("ci") => run(Command::new("bash")
+            .arg(root().join(".ci/run"))
+            .current_dir(root())),
         Some("fuzz") => {
             let secs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(60);
             fuzz(secs)
         }
-        Some("bench") => run(Command::new("cargo").args(["bench", "--workspace"]).current_dir(root())),
+        Some("bench") => run(Command::new("cargo")
+            .args(["bench", "--workspace"])
+            .current_dir(root())),
         _ => {
             eprintln!("usage: cargo xtask ci | fuzz [SECONDS] | bench");
             false
         }
     };
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

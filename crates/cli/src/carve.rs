@@ -53,15 +53,14 @@ pub(crate) fn parse_ids(spec: &str) -> Result<Vec<IdRange>, String> {
                 format!("--ids: {s:?} is not a local id (a number from 0 to 4294967295)")
             })
         };
-        let range = match part.split_once('-') {
-            Some((a, b)) => IdRange {
+        let range = if let Some((a, b)) = part.split_once('-') {
+            IdRange {
                 first: num(a)?,
                 last: num(b)?,
-            },
-            None => {
-                let v = num(part)?;
-                IdRange { first: v, last: v }
             }
+        } else {
+            let v = num(part)?;
+            IdRange { first: v, last: v }
         };
         if range.first > range.last {
             return Err(format!("--ids: range {part:?} runs backwards"));

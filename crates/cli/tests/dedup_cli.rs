@@ -17,10 +17,7 @@ fn real() -> Option<PathBuf> {
 }
 
 fn sha256_file(p: &Path) -> String {
-    Sha256::digest(std::fs::read(p).unwrap())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    dedup_store::hex(&Sha256::digest(std::fs::read(p).unwrap()))
 }
 
 #[test]

@@ -69,7 +69,7 @@ fn bench(cr: &mut Criterion) {
         });
     });
     g.bench_function("crc64 only", |b| {
-        b.iter(|| black_box(dedup_store::crc64(black_box(&src))))
+        b.iter(|| black_box(dedup_store::crc64(black_box(&src))));
     });
     g.finish();
 }

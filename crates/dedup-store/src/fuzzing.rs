@@ -38,7 +38,9 @@ pub fn exercise_container(data: &[u8]) -> Outcome {
         let Ok(r) = r else { continue };
         out.records += 1;
         ids.push((r.local_id, r.offset));
-        if r.record_type != RecordType::Padding && c.logical_payload(&r, None, &opts, &mut scratch).is_ok() {
+        if r.record_type != RecordType::Padding
+            && c.logical_payload(&r, None, &opts, &mut scratch).is_ok()
+        {
             out.verified += 1;
         }
     }
@@ -90,8 +92,8 @@ pub fn exercise_records(data: &[u8]) -> Outcome {
 fn fix_crcs(c: &mut [u8]) {
     let mut pos = FIRST_RECORD_OFFSET as usize;
     while pos + 0x20 <= c.len() {
-        if c[pos..pos + 4] == CKHR_MAGIC {
-            if let Some(t) = RecordType::from_code(le_u16(c, pos + 0x10)) {
+        if c[pos..pos + 4] == CKHR_MAGIC
+            && let Some(t) = RecordType::from_code(le_u16(c, pos + 0x10)) {
                 let hl = t.header_len();
                 let size = le_u32(c, pos + 0x0C) as usize;
                 if pos + hl <= c.len() {
@@ -104,7 +106,6 @@ fn fix_crcs(c: &mut [u8]) {
                     c[pos + hl - 8..pos + hl].copy_from_slice(&crc.to_le_bytes());
                 }
             }
-        }
         pos += RECORD_ALIGN as usize;
     }
 }

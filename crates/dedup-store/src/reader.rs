@@ -327,8 +327,8 @@ impl<T: Deref<Target = [u8]>> Container<T> {
                 });
             }
         };
-        if let Some(expected) = expected_len {
-            if logical.len() as u64 != expected {
+        if let Some(expected) = expected_len
+            && logical.len() as u64 != expected {
                 return Err(ContainerError::LogicalSizeMismatch {
                     container: self.name.clone(),
                     offset: rec.offset.into(),
@@ -337,7 +337,6 @@ impl<T: Deref<Target = [u8]>> Container<T> {
                     actual: logical.len() as u64,
                 });
             }
-        }
         if opts.verify_hash && rec.record_type == RecordType::Data {
             self.verify_hash(rec, logical)?;
         }
@@ -533,7 +532,7 @@ fn check_header_slot(
         actual,
     };
     if h.valid_data_length < u64::from(FIRST_RECORD_OFFSET)
-        || h.valid_data_length % u64::from(RECORD_ALIGN) != 0
+        || !h.valid_data_length.is_multiple_of(u64::from(RECORD_ALIGN))
     {
         return Err(field_err(
             "valid data length",
@@ -613,13 +612,12 @@ fn check_redirection_table(
     for i in 0..count {
         let e = RedirectionTable::HEADER_SIZE + 8 * i;
         let (id, off) = (le_u32(slot, e), le_u32(slot, e + 4));
-        if let Some(&(prev, _)) = entries.last() {
-            if id <= prev {
+        if let Some(&(prev, _)) = entries.last()
+            && id <= prev {
                 return Err(problem(format!(
                     "entry {i} at +{e:#x}: local id {id} is not above the previous {prev} (entries must be sorted)"
                 )));
             }
-        }
         if u64::from(off) < u64::from(FIRST_RECORD_OFFSET)
             || u64::from(off) >= vdl
             || off % RECORD_ALIGN != 0
@@ -652,7 +650,7 @@ fn parse_record(
         expected: expected.to_owned(),
         actual,
     };
-    if offset < u64::from(FIRST_RECORD_OFFSET) || offset % u64::from(RECORD_ALIGN) != 0 {
+    if offset < u64::from(FIRST_RECORD_OFFSET) || !offset.is_multiple_of(u64::from(RECORD_ALIGN)) {
         return Err(field(
             "offset",
             "8-byte aligned and at least 0x5000",

@@ -129,7 +129,7 @@ impl<'a> StreamMapRef<'a> {
                 actual: String::from_utf8_lossy(&bytes[..4]).into_owned(),
             });
         }
-        if (bytes.len() - SMAP_HEADER_SIZE) % SMAP_ENTRY_SIZE != 0 {
+        if !(bytes.len() - SMAP_HEADER_SIZE).is_multiple_of(SMAP_ENTRY_SIZE) {
             return Err(StreamMapError::BadLength { len: bytes.len() });
         }
         let this = Self { bytes };

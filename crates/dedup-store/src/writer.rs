@@ -353,7 +353,7 @@ impl ContainerWriter {
     /// when nothing was appended and the tables did not change.
     pub fn commit(&mut self, filetime: u64) {
         let end = self.end();
-        if end % u64::from(APPEND_ALIGN) != 0 {
+        if !end.is_multiple_of(u64::from(APPEND_ALIGN)) {
             let mut gap = align_up(end, u64::from(APPEND_ALIGN)) - end;
             let pad_header = RecordType::Padding.header_len() as u64;
             if gap < pad_header {
