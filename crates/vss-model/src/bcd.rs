@@ -461,7 +461,7 @@ fn read_component(mut node: Node) -> Result<BcdComponent, ReadError> {
                     attrs: Vec::new(),
                     children: Vec::new(),
                 };
-                let m = read_metadata(child)?;
+                let m = read_metadata(child);
                 once(&mut backup_metadata, m, &pos_node)?;
             }
             RESTORE_STATE_ELEMENT => {
@@ -489,7 +489,7 @@ fn read_component(mut node: Node) -> Result<BcdComponent, ReadError> {
     })
 }
 
-fn read_metadata(mut node: Node) -> Result<BackupMetadata, ReadError> {
+fn read_metadata(mut node: Node) -> BackupMetadata {
     let mut a = Attrs::of(&mut node);
     let metadata = a.take("metadata");
     let other_attributes = a.rest();
@@ -497,11 +497,11 @@ fn read_metadata(mut node: Node) -> Result<BackupMetadata, ReadError> {
     for c in children {
         keep(&mut other, c);
     }
-    Ok(BackupMetadata {
+    BackupMetadata {
         metadata,
         other_attributes,
         other_children: other,
-    })
+    }
 }
 
 fn read_restore_state(mut node: Node) -> Result<RestoreState, ReadError> {

@@ -66,7 +66,7 @@ fn utf8(bytes: &[u8]) -> Result<&str, ReadError> {
 }
 
 fn utf16(bytes: &[u8], big_endian: bool) -> Result<String, ReadError> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(ReadError::Encoding {
             reason: format!("UTF-16 text has an odd length ({} bytes)", bytes.len()),
         });

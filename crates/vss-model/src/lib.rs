@@ -42,7 +42,7 @@ pub use wmd::{Component, FileSet, WriteOptions, WriterMetadata};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Document {
     /// A Writer Metadata Document.
-    Writer(WriterMetadata),
+    Writer(Box<WriterMetadata>),
     /// A Backup Components Document.
     Components(BackupComponents),
 }
@@ -60,7 +60,7 @@ impl Document {
         if root.name == bcd::BCD_ROOT {
             BackupComponents::from_node(root).map(Self::Components)
         } else if root.name == wmd::WMD_ROOT {
-            WriterMetadata::from_node(root).map(Self::Writer)
+            WriterMetadata::from_node(root).map(|w| Self::Writer(Box::new(w)))
         } else {
             Err(ReadError::WrongRoot {
                 position: root.pos,

@@ -182,9 +182,10 @@ pub(crate) fn parse_any(text: &str, expected_root: &'static str) -> Result<Node,
                 text.push_str(&s);
             }
             Event::GeneralRef(r) => {
-                let c = match r.resolve_char_ref().map_err(|e| xml_err(&reader, &e))? {
-                    Some(c) => c,
-                    None => {
+                let c = if let Some(c) = r.resolve_char_ref().map_err(|e| xml_err(&reader, &e))? {
+                    c
+                } else {
+                    {
                         let name = r.decode().map_err(|e| xml_err(&reader, &e))?;
                         match name.as_ref() {
                             "lt" => '<',

@@ -34,13 +34,14 @@ fn all_22_wmds_parse_with_their_friendly_name() {
 
 #[test]
 fn each_writer_has_its_restore_method_and_writer_restore() {
+    use RestoreMethod as M;
+    use WriterRestore as W;
+    type Expected = (M, W, bool);
     let Some(base) = common::realdata() else {
         return;
     };
-    use RestoreMethod as M;
-    use WriterRestore as W;
     // From the realdata README table.
-    let expected: &[(&str, Option<(M, W, bool)>)] = &[
+    let expected: &[(&str, Option<Expected>)] = &[
         (
             "Task Scheduler Writer",
             Some((M::RestoreAtRebootIfCannotReplace, W::Never, false)),
@@ -292,7 +293,10 @@ fn both_bcds_parse_and_every_instance_id_is_among_the_wmds() {
         assert_eq!(bcd.bootable_system_state_backup, Some(true));
         assert_eq!(bcd.select_components, Some(true));
         assert_eq!(bcd.partial_file_support, Some(false));
-        assert_eq!(bcd.backup_type.as_ref().map(|b| b.as_xml()), Some("full"));
+        assert_eq!(
+            bcd.backup_type.as_ref().map(vss_model::BackupType::as_xml),
+            Some("full")
+        );
         let wmds: Vec<WriterMetadata> = common::WMDS
             .iter()
             .filter(|(rel, _)| rel.contains(folder))

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// The realdata folder: `$REHYDRATE_REALDATA`, else `<manifest>/../../../shared/realdata`.
 /// `None` (after printing why) when it is missing and `CI` is unset; panics when it is
 /// missing under CI, so CI can never pass by skipping.
-pub fn realdata() -> Option<PathBuf> {
+pub(crate) fn realdata() -> Option<PathBuf> {
     let dir = std::env::var_os("REHYDRATE_REALDATA").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
         PathBuf::from,
@@ -25,13 +25,13 @@ pub fn realdata() -> Option<PathBuf> {
 }
 
 /// Reads a file under `realdata/vss/kevingoode-vssbackup/` or `realdata/vss/`.
-pub fn read(base: &std::path::Path, rel: &str) -> Vec<u8> {
+pub(crate) fn read(base: &std::path::Path, rel: &str) -> Vec<u8> {
     let p = base.join("vss").join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// The 22 real WMDs: (relative path, friendly name expected).
-pub const WMDS: &[(&str, &str)] = &[
+pub(crate) const WMDS: &[(&str, &str)] = &[
     (
         "kevingoode-vssbackup/no_sql/WM0.xml",
         "Task Scheduler Writer",
@@ -81,19 +81,19 @@ pub const WMDS: &[(&str, &str)] = &[
 ];
 
 /// The two real BCDs.
-pub const BCDS: &[&str] = &[
+pub(crate) const BCDS: &[&str] = &[
     "kevingoode-vssbackup/no_sql/BCDocument.xml",
     "kevingoode-vssbackup/with_sql/BCDocument.xml",
 ];
 
 /// The two published fragments (BACKUP_LOCATIONS subtrees).
-pub const FRAGMENTS: &[&str] = &[
+pub(crate) const FRAGMENTS: &[&str] = &[
     "msdocs-fragments/ntds-backup-locations.fragment.xml",
     "msdocs-fragments/adam-lds-backup-locations.fragment.xml",
 ];
 
 /// Wraps a fragment in a `WRITER_METADATA` root, as the realdata README says to.
-pub fn wrap_fragment(bytes: &[u8]) -> String {
+pub(crate) fn wrap_fragment(bytes: &[u8]) -> String {
     let text = std::str::from_utf8(bytes).expect("fragment is UTF-8");
     format!(
         "<WRITER_METADATA xmlns=\"x-schema:#VssWriterMetadataInfo\" version=\"1.2\">{text}</WRITER_METADATA>"
