@@ -93,19 +93,20 @@ fn fix_crcs(c: &mut [u8]) {
     let mut pos = FIRST_RECORD_OFFSET as usize;
     while pos + 0x20 <= c.len() {
         if c[pos..pos + 4] == CKHR_MAGIC
-            && let Some(t) = RecordType::from_code(le_u16(c, pos + 0x10)) {
-                let hl = t.header_len();
-                let size = le_u32(c, pos + 0x0C) as usize;
-                if pos + hl <= c.len() {
-                    if t != RecordType::Padding && size <= c.len() - pos - hl {
-                        let crc = crc64(&c[pos + hl..pos + hl + size]);
-                        let at = pos + usize::from(t.hash_offset()) + 32;
-                        c[at..at + 8].copy_from_slice(&crc.to_le_bytes());
-                    }
-                    let crc = crc64(&c[pos..pos + hl - 8]);
-                    c[pos + hl - 8..pos + hl].copy_from_slice(&crc.to_le_bytes());
+            && let Some(t) = RecordType::from_code(le_u16(c, pos + 0x10))
+        {
+            let hl = t.header_len();
+            let size = le_u32(c, pos + 0x0C) as usize;
+            if pos + hl <= c.len() {
+                if t != RecordType::Padding && size <= c.len() - pos - hl {
+                    let crc = crc64(&c[pos + hl..pos + hl + size]);
+                    let at = pos + usize::from(t.hash_offset()) + 32;
+                    c[at..at + 8].copy_from_slice(&crc.to_le_bytes());
                 }
+                let crc = crc64(&c[pos..pos + hl - 8]);
+                c[pos + hl - 8..pos + hl].copy_from_slice(&crc.to_le_bytes());
             }
+        }
         pos += RECORD_ALIGN as usize;
     }
 }

@@ -36,7 +36,8 @@ pub use layout::{
     RedirectionTable, SLOT_SIZE, SMAP_MAGIC, align_up,
 };
 pub use reader::{
-    Container, Located, ReadOptions, Records, SlotReport, TYPICAL_MAX_CHUNK, TableReport,
+    Container, FixedArea, Located, ReadOptions, Records, SlotReport, TYPICAL_MAX_CHUNK,
+    TableReport, decode_payload, parse_record_header, verify_hash, verify_payload_crc,
 };
 pub use smap::{
     SMAP_ENTRY_SIZE, SMAP_HEADER_SIZE, SMAP_VERSION, SmapEntry, StreamMap, StreamMapError,

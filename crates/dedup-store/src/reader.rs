@@ -89,35 +89,13 @@ impl<T: Deref<Target = [u8]>> Container<T> {
         let name: Arc<str> = name.into();
         let bytes: &[u8] = &data;
         let len = bytes.len() as u64;
-        if len < u64::from(FIRST_RECORD_OFFSET) {
-            return Err(ContainerError::TooSmall {
-                container: name,
-                len,
-                needed: u64::from(FIRST_RECORD_OFFSET),
-            });
-        }
-        let slots = HEADER_SLOT_OFFSETS.map(|offset| SlotReport {
-            offset,
-            status: check_header_slot(&name, bytes, offset),
-        });
-        let Some((slot, header)) = slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.status.as_ref().ok().map(|h| (i, *h)))
-            // Highest USN wins; on a tie the lowest slot.
-            .max_by_key(|(i, h)| (h.usn, std::cmp::Reverse(*i)))
-        else {
-            return Err(ContainerError::NoValidHeader {
-                container: name,
-                problems: slots
-                    .iter()
-                    .map(|s| match &s.status {
-                        Err(e) => e.to_string(),
-                        Ok(_) => unreachable!("a valid slot would have been chosen"),
-                    })
-                    .collect(),
-            });
-        };
+        let FixedArea {
+            header,
+            chosen_slot: slot,
+            slots,
+            tables,
+            redirection,
+        } = FixedArea::parse(&name, bytes)?;
         let vdl = header.valid_data_length;
         if vdl > len {
             return Err(ContainerError::Truncated {
@@ -126,16 +104,6 @@ impl<T: Deref<Target = [u8]>> Container<T> {
                 len,
             });
         }
-        let tables = [PRIMARY_REDIRECTION_OFFSET, header.backup_redirection_offset].map(|offset| {
-            TableReport {
-                offset,
-                status: check_redirection_table(&name, bytes, offset, vdl),
-            }
-        });
-        let redirection = match (&tables[0].status, &tables[1].status) {
-            (Ok(t), _) | (Err(_), Ok(t)) => t.clone(),
-            (Err(e), Err(_)) => return Err(e.clone()),
-        };
         Ok(Self {
             data,
             name,
@@ -199,12 +167,11 @@ impl<T: Deref<Target = [u8]>> Container<T> {
     /// Decodes and checks the record header at `offset` (magic, version, type, header CRC-64,
     /// bounds). The payload is not touched.
     pub fn record_at(&self, offset: u64) -> Result<RecordHeader, ContainerError> {
-        parse_record(
-            &self.name,
-            &self.data,
-            offset,
-            self.header.valid_data_length,
-        )
+        let vdl = self.header.valid_data_length;
+        let at = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.data.len());
+        parse_record(&self.name, &self.data[at..], offset, vdl)
     }
 
     /// Iterates the records from 0x5000 to the valid data length. After a damaged record the
@@ -280,22 +247,7 @@ impl<T: Deref<Target = [u8]>> Container<T> {
 
     /// Checks the payload CRC-64 of a data or stream-map record.
     pub fn verify_payload_crc(&self, rec: &RecordHeader) -> Result<(), ContainerError> {
-        if rec.record_type == RecordType::Padding {
-            return Ok(());
-        }
-        let actual = crc64(self.stored_payload(rec));
-        if actual == rec.payload_crc {
-            Ok(())
-        } else {
-            Err(ContainerError::CrcMismatch {
-                container: self.name.clone(),
-                offset: rec.offset.into(),
-                local_id: Some(rec.local_id),
-                what: "payload",
-                expected: rec.payload_crc,
-                actual,
-            })
-        }
+        verify_payload_crc(&self.name, rec, self.stored_payload(rec))
     }
 
     /// The logical payload of a data or stream-map record, with its payload CRC-64 checked,
@@ -310,92 +262,19 @@ impl<T: Deref<Target = [u8]>> Container<T> {
         opts: &ReadOptions,
         scratch: &'s mut Vec<u8>,
     ) -> Result<&'s [u8], ContainerError> {
-        self.verify_payload_crc(rec)?;
-        let stored = self.stored_payload(rec);
-        let logical: &[u8] = match rec.compression {
-            Compression::Stored => stored,
-            Compression::Xpress => {
-                self.decompress(rec, stored, expected_len, opts, scratch)?;
-                scratch
-            }
-            Compression::Unsupported(code) => {
-                return Err(ContainerError::UnsupportedCompression {
-                    container: self.name.clone(),
-                    offset: rec.offset.into(),
-                    local_id: rec.local_id,
-                    code,
-                });
-            }
-        };
-        if let Some(expected) = expected_len
-            && logical.len() as u64 != expected {
-                return Err(ContainerError::LogicalSizeMismatch {
-                    container: self.name.clone(),
-                    offset: rec.offset.into(),
-                    local_id: rec.local_id,
-                    expected,
-                    actual: logical.len() as u64,
-                });
-            }
-        if opts.verify_hash && rec.record_type == RecordType::Data {
-            self.verify_hash(rec, logical)?;
-        }
-        Ok(logical)
+        decode_payload(
+            &self.name,
+            rec,
+            self.stored_payload(rec),
+            expected_len,
+            opts,
+            scratch,
+        )
     }
 
     /// Checks a data chunk's hash against its logical payload.
     pub fn verify_hash(&self, rec: &RecordHeader, logical: &[u8]) -> Result<(), ContainerError> {
-        let actual = chunk_hash(logical);
-        if actual == rec.hash {
-            Ok(())
-        } else {
-            Err(ContainerError::HashMismatch {
-                container: self.name.clone(),
-                offset: rec.offset.into(),
-                local_id: rec.local_id,
-                expected: hex(&rec.hash),
-                actual: hex(&actual),
-            })
-        }
-    }
-
-    fn decompress(
-        &self,
-        rec: &RecordHeader,
-        stored: &[u8],
-        expected_len: Option<u64>,
-        opts: &ReadOptions,
-        out: &mut Vec<u8>,
-    ) -> Result<(), ContainerError> {
-        let err = |source| ContainerError::Decompress {
-            container: self.name.clone(),
-            offset: rec.offset.into(),
-            local_id: rec.local_id,
-            source,
-        };
-        // With a known size, decode into exactly that much room (one more byte so that a stream
-        // that is too long is caught as a size mismatch rather than silently cut).
-        let mut cap = match expected_len {
-            Some(n) => usize::try_from(n)
-                .unwrap_or(usize::MAX)
-                .saturating_add(1)
-                .min(opts.max_logical_len.max(1)),
-            None => TYPICAL_MAX_CHUNK.min(opts.max_logical_len.max(1)),
-        };
-        loop {
-            out.clear();
-            out.resize(cap, 0);
-            match xpress::decompress(stored, out) {
-                Ok(n) => {
-                    out.truncate(n);
-                    return Ok(());
-                }
-                Err(xpress::DecompressError::Overrun { .. }) if cap < opts.max_logical_len => {
-                    cap = cap.saturating_mul(2).min(opts.max_logical_len);
-                }
-                Err(e) => return Err(err(e)),
-            }
-        }
+        verify_hash(&self.name, rec, logical)
     }
 
     /// Finds a chunk and returns its verified logical payload (see [`Container::find_record`]
@@ -441,6 +320,224 @@ impl<T: Deref<Target = [u8]>> Container<T> {
             source,
         })?;
         Ok((rec, located, map))
+    }
+}
+
+/// The validated fixed area of a container (its first 0x5000 bytes: three header slots and two
+/// redirection tables), for callers that read containers piecewise (a restore engine reading
+/// through a backup callback) instead of holding all the bytes.
+#[derive(Debug, Clone)]
+pub struct FixedArea {
+    /// The chosen header (valid CRC, highest USN).
+    pub header: ContainerHeader,
+    /// Index (0–2) of the chosen slot.
+    pub chosen_slot: usize,
+    /// What was found in each header slot.
+    pub slots: [SlotReport; 3],
+    /// What was found in the primary and backup redirection tables.
+    pub tables: [TableReport; 2],
+    /// The redirection table in use (primary, or backup when the primary is damaged).
+    pub redirection: RedirectionTable,
+}
+
+impl FixedArea {
+    /// Validates the first 0x5000 bytes of a container (`bytes` may be longer; nothing past
+    /// 0x5000 is read, and the valid data length is not compared with any file size).
+    pub fn parse(name: &Arc<str>, bytes: &[u8]) -> Result<Self, ContainerError> {
+        let len = bytes.len() as u64;
+        if len < u64::from(FIRST_RECORD_OFFSET) {
+            return Err(ContainerError::TooSmall {
+                container: name.clone(),
+                len,
+                needed: u64::from(FIRST_RECORD_OFFSET),
+            });
+        }
+        let slots = HEADER_SLOT_OFFSETS.map(|offset| SlotReport {
+            offset,
+            status: check_header_slot(name, bytes, offset),
+        });
+        let Some((chosen_slot, header)) = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.status.as_ref().ok().map(|h| (i, *h)))
+            // Highest USN wins; on a tie the lowest slot.
+            .max_by_key(|(i, h)| (h.usn, std::cmp::Reverse(*i)))
+        else {
+            return Err(ContainerError::NoValidHeader {
+                container: name.clone(),
+                problems: slots
+                    .iter()
+                    .filter_map(|s| s.status.as_ref().err().map(ToString::to_string))
+                    .collect(),
+            });
+        };
+        let vdl = header.valid_data_length;
+        let tables = [PRIMARY_REDIRECTION_OFFSET, header.backup_redirection_offset].map(|offset| {
+            TableReport {
+                offset,
+                status: check_redirection_table(name, bytes, offset, vdl),
+            }
+        });
+        let redirection = match (&tables[0].status, &tables[1].status) {
+            (Ok(t), _) | (Err(_), Ok(t)) => t.clone(),
+            (Err(e), Err(_)) => return Err(e.clone()),
+        };
+        Ok(Self {
+            header,
+            chosen_slot,
+            slots,
+            tables,
+            redirection,
+        })
+    }
+}
+
+/// Decodes and checks the record header at container offset `offset` from `window`, a slice of
+/// the container that starts at container offset `window_offset` (magic, version, type, header
+/// CRC-64, and that header and payload end within `vdl`). The payload itself need not be in the
+/// window.
+pub fn parse_record_header(
+    name: &Arc<str>,
+    window: &[u8],
+    window_offset: u64,
+    offset: u64,
+    vdl: u64,
+) -> Result<RecordHeader, ContainerError> {
+    let b = offset
+        .checked_sub(window_offset)
+        .and_then(|r| usize::try_from(r).ok())
+        .and_then(|r| window.get(r..))
+        .unwrap_or(&[]);
+    parse_record(name, b, offset, vdl)
+}
+
+/// Checks the payload CRC-64 of a data or stream-map record given its stored payload.
+pub fn verify_payload_crc(
+    name: &Arc<str>,
+    rec: &RecordHeader,
+    stored: &[u8],
+) -> Result<(), ContainerError> {
+    if rec.record_type == RecordType::Padding {
+        return Ok(());
+    }
+    let actual = crc64(stored);
+    if actual == rec.payload_crc {
+        Ok(())
+    } else {
+        Err(ContainerError::CrcMismatch {
+            container: name.clone(),
+            offset: rec.offset.into(),
+            local_id: Some(rec.local_id),
+            what: "payload",
+            expected: rec.payload_crc,
+            actual,
+        })
+    }
+}
+
+/// The logical payload of a record from its stored payload: payload CRC-64 checked,
+/// decompressed when needed (into `scratch`; a stored payload is returned without copying),
+/// size checked against `expected_len` when given, and for data chunks the hash checked when
+/// `opts.verify_hash` is set.
+pub fn decode_payload<'s>(
+    name: &Arc<str>,
+    rec: &RecordHeader,
+    stored: &'s [u8],
+    expected_len: Option<u64>,
+    opts: &ReadOptions,
+    scratch: &'s mut Vec<u8>,
+) -> Result<&'s [u8], ContainerError> {
+    verify_payload_crc(name, rec, stored)?;
+    let logical: &[u8] = match rec.compression {
+        Compression::Stored => stored,
+        Compression::Xpress => {
+            decompress(name, rec, stored, expected_len, opts, scratch)?;
+            scratch
+        }
+        Compression::Unsupported(code) => {
+            return Err(ContainerError::UnsupportedCompression {
+                container: name.clone(),
+                offset: rec.offset.into(),
+                local_id: rec.local_id,
+                code,
+            });
+        }
+    };
+    if let Some(expected) = expected_len
+        && logical.len() as u64 != expected
+    {
+        return Err(ContainerError::LogicalSizeMismatch {
+            container: name.clone(),
+            offset: rec.offset.into(),
+            local_id: rec.local_id,
+            expected,
+            actual: logical.len() as u64,
+        });
+    }
+    if opts.verify_hash && rec.record_type == RecordType::Data {
+        verify_hash(name, rec, logical)?;
+    }
+    Ok(logical)
+}
+
+/// Checks a data chunk's hash against its logical payload.
+pub fn verify_hash(
+    name: &Arc<str>,
+    rec: &RecordHeader,
+    logical: &[u8],
+) -> Result<(), ContainerError> {
+    let actual = chunk_hash(logical);
+    if actual == rec.hash {
+        Ok(())
+    } else {
+        Err(ContainerError::HashMismatch {
+            container: name.clone(),
+            offset: rec.offset.into(),
+            local_id: rec.local_id,
+            expected: hex(&rec.hash),
+            actual: hex(&actual),
+        })
+    }
+}
+
+fn decompress(
+    name: &Arc<str>,
+    rec: &RecordHeader,
+    stored: &[u8],
+    expected_len: Option<u64>,
+    opts: &ReadOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), ContainerError> {
+    let err = |source| ContainerError::Decompress {
+        container: name.clone(),
+        offset: rec.offset.into(),
+        local_id: rec.local_id,
+        source,
+    };
+    // With a known size, decode into exactly that much room (one more byte so that a stream
+    // that is too long is caught as a size mismatch rather than silently cut).
+    let mut cap = match expected_len {
+        Some(n) => usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1)
+            .min(opts.max_logical_len.max(1)),
+        None => TYPICAL_MAX_CHUNK.min(opts.max_logical_len.max(1)),
+    };
+    loop {
+        // Grow only: re-zeroing a buffer the decoder overwrites anyway costs as much as a copy.
+        if out.len() < cap {
+            out.resize(cap, 0);
+        }
+        match xpress::decompress(stored, &mut out[..cap]) {
+            Ok(n) => {
+                out.truncate(n);
+                return Ok(());
+            }
+            Err(xpress::DecompressError::Overrun { .. }) if cap < opts.max_logical_len => {
+                cap = cap.saturating_mul(2).min(opts.max_logical_len);
+            }
+            Err(e) => return Err(err(e)),
+        }
     }
 }
 
@@ -613,11 +710,12 @@ fn check_redirection_table(
         let e = RedirectionTable::HEADER_SIZE + 8 * i;
         let (id, off) = (le_u32(slot, e), le_u32(slot, e + 4));
         if let Some(&(prev, _)) = entries.last()
-            && id <= prev {
-                return Err(problem(format!(
-                    "entry {i} at +{e:#x}: local id {id} is not above the previous {prev} (entries must be sorted)"
-                )));
-            }
+            && id <= prev
+        {
+            return Err(problem(format!(
+                "entry {i} at +{e:#x}: local id {id} is not above the previous {prev} (entries must be sorted)"
+            )));
+        }
         if u64::from(off) < u64::from(FIRST_RECORD_OFFSET)
             || u64::from(off) >= vdl
             || off % RECORD_ALIGN != 0
@@ -638,7 +736,7 @@ fn check_redirection_table(
 
 fn parse_record(
     name: &Arc<str>,
-    bytes: &[u8],
+    b: &[u8],
     offset: u64,
     vdl: u64,
 ) -> Result<RecordHeader, ContainerError> {
@@ -665,11 +763,10 @@ fn parse_record(
         end,
         vdl,
     };
-    if offset + 0x20 > vdl {
+    // `b` starts at the record; the caller's window may end before the valid data does.
+    if offset + 0x20 > vdl || b.len() < 0x20 {
         return Err(oob(offset + 0x20, None));
     }
-    let at = offset as usize;
-    let b = &bytes[at..];
     if b[..4] != CKHR_MAGIC {
         return Err(bad_magic(name, offset, CKHR_MAGIC, &b[..4]));
     }
@@ -685,7 +782,7 @@ fn parse_record(
         ));
     };
     let header_len = record_type.header_len();
-    if offset + header_len as u64 > vdl {
+    if offset + header_len as u64 > vdl || b.len() < header_len {
         return Err(oob(offset + header_len as u64, Some(local_id)));
     }
     let h = &b[..header_len];

@@ -106,7 +106,12 @@ fn record_header_and_payload_flips() {
         }
         let c_payload = r.payload_offset() as usize;
         let end = r.payload_end() as usize;
-        for i in [c_payload, c_payload + 1, usize::midpoint(c_payload, end), end - 1] {
+        for i in [
+            c_payload,
+            c_payload + 1,
+            usize::midpoint(c_payload, end),
+            end - 1,
+        ] {
             b[i] ^= 0x20;
             let c = Container::open("copy.ccc", &b[..]).unwrap();
             let rec = c.record_at(u64::from(r.offset)).unwrap();
