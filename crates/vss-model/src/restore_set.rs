@@ -450,14 +450,18 @@ pub enum Destination {
     /// A new target chosen by the requester.
     NewTarget(String),
     /// A directed target set by the writer.
-    Directed {
-        /// Destination path and file name.
-        path: String,
-        /// Source ranges string.
-        source_ranges: String,
-        /// Destination ranges string.
-        destination_ranges: String,
-    },
+    Directed(Box<DirectedDestination>),
+}
+
+/// Where a directed target sends a file (boxed: rare, and keeps [`Disposition`] small).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DirectedDestination {
+    /// Destination path and file name.
+    pub path: String,
+    /// Source ranges string.
+    pub source_ranges: String,
+    /// Destination ranges string.
+    pub destination_ranges: String,
 }
 
 /// What happens to one catalog file.
@@ -474,7 +478,7 @@ pub enum Disposition {
         /// An alternate location it may go to instead (IF_NOT_THERE / IF_CAN_REPLACE).
         fallback: Option<String>,
         /// Partial-file ranges, when only ranges were backed up.
-        partial: Option<PartialRanges>,
+        partial: Option<Box<PartialRanges>>,
     },
     /// No writer claims it: restored the traditional way.
     Traditional,
@@ -587,6 +591,42 @@ impl RestorePlan {
 
 // ---------------------------------------------------------------------------------------------
 // Generation
+
+/// A small multiplicative hasher for the per-directory caches (keys are our own normalised
+/// strings or catalog text; SipHash's flooding resistance is not worth its cost here).
+#[derive(Default, Clone, Copy)]
+struct FastHash;
+
+struct FastHasher(u64);
+
+const FAST_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(FAST_K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(FAST_K);
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(FAST_K);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Who a spec belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -957,28 +997,56 @@ pub fn generate(
     }
 
     // 5. Every catalog file.
-    let mut dir_cache: HashMap<String, Vec<(u32, bool)>> = HashMap::new();
+    let mut dir_cache: HashMap<String, Vec<(u32, bool)>, FastHash> = HashMap::default();
+    // Raw directory text (as written in the catalog) → normalised directory key, so that the
+    // common case costs one hash of a borrowed slice and no splitting.
+    let mut raw_dirs: HashMap<&str, String, FastHash> = HashMap::default();
     let mut files = Vec::with_capacity(catalog.len());
     let mut name_buf = String::new();
     let mut short_buf = String::new();
     let mut dir_key = String::new();
     for entry in catalog {
-        let split = split_path(entry.path);
-        let Some((name, dirs)) = split.segments.split_last() else {
-            files.push(Disposition::Traditional);
-            continue;
-        };
-        let volume = canonical_volume(split.volume, &volumes);
-        dir_key.clear();
-        dir_key.push_str(&volume);
-        for d in dirs {
-            dir_key.push('\\');
-            push_lower(&mut dir_key, d);
-        }
-        if !dir_cache.contains_key(dir_key.as_str()) {
-            let lowered: Vec<String> = dirs.iter().map(|d| d.to_lowercase()).collect();
-            let r = index.relevant(&volume, &lowered);
-            dir_cache.insert(dir_key.clone(), r);
+        // Fast path: `dir\name` with a plain name; the directory's key is cached by its raw text.
+        let fast = entry
+            .path
+            .rfind(['\\', '/'])
+            .map(|i| (&entry.path[..i], &entry.path[i + 1..]))
+            .filter(|(d, n)| {
+                !d.is_empty() && !n.is_empty() && *n != "." && *n != ".." && n.trim() == *n
+            });
+        let split;
+        let name: &str;
+        if let Some((raw_dir, raw_name)) = fast
+            && let Some(key) = raw_dirs.get(raw_dir)
+        {
+            name = raw_name;
+            dir_key.clone_from(key);
+            split = None;
+        } else {
+            let sp = split_path(entry.path);
+            let Some((n, dirs)) = sp.segments.split_last() else {
+                files.push(Disposition::Traditional);
+                continue;
+            };
+            name = n;
+            let volume = canonical_volume(sp.volume.clone(), &volumes);
+            dir_key.clear();
+            dir_key.push_str(&volume);
+            for d in dirs {
+                dir_key.push('\\');
+                push_lower(&mut dir_key, d);
+            }
+            if !dir_cache.contains_key(dir_key.as_str()) {
+                let lowered: Vec<String> = dirs.iter().map(|d| d.to_lowercase()).collect();
+                let r = index.relevant(&volume, &lowered);
+                dir_cache.insert(dir_key.clone(), r);
+            }
+            if let Some((raw_dir, raw_name)) = fast
+                && raw_name == *n
+            {
+                raw_dirs.insert(raw_dir, dir_key.clone());
+            }
+            split = Some(sp);
         }
         let relevant = dir_cache
             .get(dir_key.as_str())
@@ -1056,6 +1124,13 @@ pub fn generate(
                 } else {
                     file_key(entry.path, &volumes)
                 };
+                let owned_split;
+                let segments: &[&str] = if let Some(sp) = &split {
+                    &sp.segments
+                } else {
+                    owned_split = split_path(entry.path);
+                    &owned_split.segments
+                };
                 let pos = Placement {
                     input,
                     writer,
@@ -1063,7 +1138,7 @@ pub fn generate(
                     file_set,
                     expanded_path: base,
                     depth: spec.depth,
-                    segments: &split.segments,
+                    segments,
                 };
                 let (destination, fallback) = destination(
                     &pos,
@@ -1076,7 +1151,7 @@ pub fn generate(
                     file_set,
                     destination,
                     fallback,
-                    partial: partial.get(&(pi, key)).cloned(),
+                    partial: partial.get(&(pi, key)).cloned().map(Box::new),
                 }
             } else {
                 Disposition::WriterError {
@@ -1383,11 +1458,11 @@ fn destination(
         && let Some((path, s, d)) = directed
     {
         return (
-            Destination::Directed {
+            Destination::Directed(Box::new(DirectedDestination {
                 path: path.clone(),
                 source_ranges: s.clone(),
                 destination_ranges: d.clone(),
-            },
+            })),
             None,
         );
     }

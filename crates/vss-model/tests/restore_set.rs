@@ -80,11 +80,8 @@ fn describe(plan: &RestorePlan, d: &Disposition) -> String {
                     s.push_str(" new:");
                     s.push_str(p);
                 }
-                Destination::Directed {
-                    path,
-                    destination_ranges,
-                    ..
-                } => {
+                Destination::Directed(d) => {
+                    let (path, destination_ranges) = (&d.path, &d.destination_ranges);
                     s.push_str(" directed:");
                     s.push_str(path);
                     s.push('@');
@@ -465,7 +462,7 @@ fn restore_targets_from_the_restore_state() {
         (r"D:\App\Inst\a.cfg", r"restore Server\Inst original"),
     ]);
     assert!(
-        matches!(&plan.files[0], Disposition::Restore { partial: Some(vss_model::ranges::PartialRanges::List(r)), .. } if r.len() == 2)
+        matches!(&plan.files[0], Disposition::Restore { partial: Some(p), .. } if matches!(&**p, vss_model::ranges::PartialRanges::List(r) if r.len() == 2))
     );
     let case = app_case(
         "RESTORE_IF_CAN_BE_REPLACED",
