@@ -17,6 +17,8 @@ pub const BACKUP_REDIRECTION_OFFSET: u32 = 0x4000;
 pub const SLOT_SIZE: u32 = 0x1000;
 /// Offset of the first chunk record (spec §3.1, CONFIRMED).
 pub const FIRST_RECORD_OFFSET: u32 = 0x5000;
+/// Length of the fixed area (header slots and redirection tables) before the first record.
+pub const FIXED_AREA_LEN: usize = FIRST_RECORD_OFFSET as usize;
 /// Records start on this alignment; the gap before the next one is zero-filled.
 pub const RECORD_ALIGN: u32 = 8;
 /// Each append run ends on this boundary with a padding record.

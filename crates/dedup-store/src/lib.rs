@@ -31,7 +31,7 @@ pub use error::{ContainerError, SlotProblems, WriteError};
 pub use hash::{ChunkHash, chunk_hash, hex, stream_map_hash};
 pub use layout::{
     APPEND_ALIGN, BACKUP_REDIRECTION_OFFSET, CKHR_MAGIC, CKHR_VERSION, CTHR_MAGIC, CTHR_VERSION,
-    Compression, ContainerHeader, FIRST_RECORD_OFFSET, HEADER_SLOT_OFFSETS,
+    Compression, ContainerHeader, FIRST_RECORD_OFFSET, FIXED_AREA_LEN, HEADER_SLOT_OFFSETS,
     PRIMARY_REDIRECTION_OFFSET, RECORD_ALIGN, RRTL_MAGIC, RRTL_VERSION, RecordHeader, RecordType,
     RedirectionTable, SLOT_SIZE, SMAP_MAGIC, align_up,
 };

@@ -1,0 +1,1291 @@
+//! `restore_files`: the engine behind `IDedupBackupSupport::RestoreFiles` (spec §6, data flow in
+//! ARCHITECTURE.md).
+//!
+//! Outline:
+//! 1. Read each file's reparse point from the volume (not dedup → S_FALSE).
+//! 2. Stream maps: find each stream container (highest generation), call
+//!    `order_containers_restore` (1 of 2), read every container's fixed area (header slots and
+//!    `Rrtl`) and then the stream-map records, extent by extent in plan order, each extent's
+//!    reads announced by `preview_container_read` and coalesced.
+//! 3. Data: the same for every data container the stream maps name (2 of 2). Each chunk record
+//!    is read once, decoded once (in parallel) and written to every place that uses it.
+//! 4. Each file is rebuilt in a temporary sibling file; only when every byte is written and
+//!    verified does it replace the stub (which carries the reparse point). On any failure the
+//!    stub is left exactly as it was and the file gets its error code.
+//!
+//! Where Windows' exact behaviour is unknown (spec §9: read sizes and order, fall-backs), the
+//! choices are ours and documented on [`RestoreOptions`] and in the crate docs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP, ParseError, ReferenceEntry};
+use dedup_store::{
+    ContainerError, FIXED_AREA_LEN, FixedArea, ReadOptions, RecordHeader, RecordType, StreamMapRef,
+    container_file_name, decode_payload, parse_container_file_name, parse_record_header,
+};
+use platform::{Access, Disposition, FileHandle, OpenOptions, ShareMode, Volume, WinPath, attr};
+use rayon::prelude::*;
+
+use crate::hresult::{Hresult, from_platform};
+use crate::plan::{Piece, coalesce, normalise_plan};
+use crate::store::{BackupStore, ContainerExtent, FileExtent, StoreError};
+
+/// `DEDUP_RECONSTRUCT_UNOPTIMIZED`: the only flag `RestoreFiles` accepts.
+pub const DEDUP_RECONSTRUCT_UNOPTIMIZED: u32 = 1;
+/// `RestoreFiles` refuses more paths than this with E_INVALIDARG.
+pub const MAX_FILES: usize = 10_000;
+
+/// Progress of a restore, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Logical bytes written (or verified as holes) so far.
+    pub bytes_done: u64,
+    /// Logical bytes of all files being restored.
+    pub bytes_total: u64,
+}
+
+/// A progress callback.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Tuning and checks.
+#[derive(Clone)]
+pub struct RestoreOptions {
+    /// Check every data chunk's SHA-512 hash (the payload CRC-64 is always checked).
+    pub verify_hash: bool,
+    /// Largest single read, in bytes: the engine's memory stays within about twice this
+    /// (one read buffer plus records split across plan extents) plus one decode buffer per
+    /// thread, whatever the size of the store or the files.
+    pub window: usize,
+    /// Reads of one container extent closer than this are merged into one read.
+    pub coalesce_gap: u64,
+    /// Leave all-zero chunks as sparse holes instead of writing zeros.
+    pub sparse_zeros: bool,
+    /// Called after each batch of chunks is written.
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for RestoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestoreOptions")
+            .field("verify_hash", &self.verify_hash)
+            .field("window", &self.window)
+            .field("coalesce_gap", &self.coalesce_gap)
+            .field("sparse_zeros", &self.sparse_zeros)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RestoreOptions {
+    fn default() -> Self {
+        Self {
+            verify_hash: true,
+            window: 32 << 20,
+            coalesce_gap: 256 << 10,
+            sparse_zeros: true,
+            progress: None,
+        }
+    }
+}
+
+/// The outcome for one requested path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileResult {
+    /// The path as given.
+    pub path: WinPath,
+    /// S_OK restored, S_FALSE not a dedup file, or the error.
+    pub result: Hresult,
+    /// Why it failed (file, container, offset, local id, expected vs actual), when it did.
+    pub detail: Option<String>,
+    /// Logical size from the reparse point (0 when not a dedup file).
+    pub logical_size: u64,
+}
+
+/// Counters of one restore.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RestoreStats {
+    /// `read_backup_file` calls.
+    pub reads: u64,
+    /// Bytes read from the store.
+    pub bytes_read: u64,
+    /// Data chunks decoded and verified (each once, however often it is used).
+    pub chunks_decoded: u64,
+    /// Chunk uses written (or left as holes).
+    pub chunk_writes: u64,
+    /// Logical bytes of the files restored.
+    pub bytes_restored: u64,
+    /// Elapsed wall time in microseconds.
+    pub elapsed_us: u64,
+}
+
+/// The report of [`restore_files`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreReport {
+    /// The overall HRESULT: S_OK when every dedup file was restored (files that are not dedup
+    /// files do not count against it), S_FALSE when none was a dedup file,
+    /// DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS when some were restored and some failed, else the
+    /// first file's error.
+    pub result: Hresult,
+    /// One entry per requested path, in order.
+    pub files: Vec<FileResult>,
+    /// Counters.
+    pub stats: RestoreStats,
+}
+
+/// Errors that stop `restore_files` before any work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// E_INVALIDARG: too many paths or unsupported flags.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl RestoreError {
+    /// The HRESULT `RestoreFiles` returns for this error.
+    #[must_use]
+    pub fn hresult(&self) -> Hresult {
+        match self {
+            Self::InvalidArgument(_) => Hresult::E_INVALIDARG,
+        }
+    }
+}
+
+const STORE_ROOT: &str = "System Volume Information\\Dedup\\ChunkStore";
+
+/// A failure attached to a need or a file.
+#[derive(Debug, Clone)]
+struct Fail {
+    hr: Hresult,
+    detail: String,
+    /// The record at the expected place did not match; a scan of the container may find it.
+    retry_scan: bool,
+}
+
+impl Fail {
+    fn new(hr: Hresult, detail: impl Into<String>) -> Self {
+        Self {
+            hr,
+            detail: detail.into(),
+            retry_scan: false,
+        }
+    }
+
+    fn mismatch(detail: impl Into<String>) -> Self {
+        Self {
+            hr: Hresult::DDP_E_NOT_FOUND,
+            detail: detail.into(),
+            retry_scan: true,
+        }
+    }
+
+    fn from_store(e: &StoreError) -> Self {
+        Self::new(e.hresult, e.to_string())
+    }
+
+    fn from_container(e: &ContainerError) -> Self {
+        let hr = match e {
+            ContainerError::ChunkNotFound { .. } => Hresult::DDP_E_NOT_FOUND,
+            ContainerError::BadStreamMap { .. } => Hresult::DDP_E_INVALID_DATA,
+            _ => Hresult::DDP_E_FILE_CORRUPT,
+        };
+        Self::new(hr, e.to_string())
+    }
+}
+
+struct FileJob {
+    path: WinPath,
+    reparse: Option<DedupReparse>,
+    logical_size: u64,
+    attributes: u32,
+    failure: Mutex<Option<Fail>>,
+    failed: AtomicBool,
+    not_dedup: bool,
+    written: AtomicU64,
+    holes: AtomicBool,
+}
+
+impl FileJob {
+    fn fail(&self, f: Fail) {
+        let mut g = self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if g.is_none() {
+            *g = Some(f);
+        }
+        self.failed.store(true, Ordering::Release);
+    }
+
+    fn is_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+}
+
+/// A container of one phase.
+struct ContainerRef {
+    path: WinPath,
+    name: Arc<str>,
+    expected_id: u32,
+    fixed: Option<FixedArea>,
+    failure: Option<Fail>,
+}
+
+/// What a need is for.
+enum NeedKind {
+    /// A stream map of `file`'s reference entry `entry`.
+    StreamMap { file: usize, entry: usize, hash: Vec<u8>, size: u32 },
+    /// A data chunk and every place it goes.
+    Data { hash: [u8; 32], logical_len: u64, dests: Vec<(usize, u64)> },
+}
+
+/// A record to fetch.
+struct Need {
+    container: usize,
+    local_id: u32,
+    hint: u32,
+    offset: u64,
+    len: u64,
+    kind: NeedKind,
+}
+
+/// Per-need state shared with worker threads.
+#[derive(Default)]
+struct NeedState {
+    done: AtomicBool,
+    failure: Mutex<Option<Fail>>,
+}
+
+impl NeedState {
+    fn set_fail(&self, f: Fail) {
+        let mut g = self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Keep the most specific failure: a hard error beats a "not found where expected".
+        match &*g {
+            Some(old) if !old.retry_scan && f.retry_scan => {}
+            _ => *g = Some(f),
+        }
+    }
+
+    fn take_fail(&self) -> Option<Fail> {
+        self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+/// Open handles of the temporary files, bounded (a restore may hold up to 10,000 files).
+struct HandleCache<'v> {
+    volume: &'v dyn Volume,
+    open: Mutex<HashMap<usize, Arc<dyn FileHandle>>>,
+    cap: usize,
+}
+
+impl<'v> HandleCache<'v> {
+    fn get(&self, file: usize, path: &WinPath) -> Result<Arc<dyn FileHandle>, platform::Error> {
+        let mut g = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(h) = g.get(&file) {
+            return Ok(h.clone());
+        }
+        if g.len() >= self.cap {
+            if let Some(k) = g.keys().next().copied() {
+                g.remove(&k);
+            }
+        }
+        let h: Arc<dyn FileHandle> = Arc::from(self.volume.open(
+            path,
+            OpenOptions::new(Access::READ_WRITE, ShareMode::READ_WRITE, Disposition::OpenExisting),
+        )?);
+        g.insert(file, h.clone());
+        Ok(h)
+    }
+
+    fn close(&self, file: usize) {
+        self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&file);
+    }
+}
+
+struct Engine<'a> {
+    volume: &'a dyn Volume,
+    store: &'a dyn BackupStore,
+    opts: &'a RestoreOptions,
+    files: Vec<FileJob>,
+    reads: AtomicU64,
+    bytes_read: AtomicU64,
+    chunks_decoded: AtomicU64,
+    chunk_writes: AtomicU64,
+    bytes_done: AtomicU64,
+    bytes_total: u64,
+    listings: Mutex<HashMap<String, Option<Vec<(u32, u32, String)>>>>,
+}
+
+/// Restores `paths` (volume-root-relative paths of files whose dedup reparse points were put
+/// back beforehand) from `store`, the way `IDedupBackupSupport::RestoreFiles` does.
+///
+/// More than [`MAX_FILES`] paths or `flags != DEDUP_RECONSTRUCT_UNOPTIMIZED` fail with
+/// [`RestoreError::InvalidArgument`] before any work. Otherwise every file gets a result and the
+/// report an overall HRESULT (see [`RestoreReport::result`]).
+pub fn restore_files(
+    volume: &dyn Volume,
+    paths: &[WinPath],
+    store: &dyn BackupStore,
+    flags: u32,
+    opts: &RestoreOptions,
+) -> Result<RestoreReport, RestoreError> {
+    if paths.len() > MAX_FILES {
+        return Err(RestoreError::InvalidArgument(format!(
+            "{} paths given; RestoreFiles takes at most {MAX_FILES}",
+            paths.len()
+        )));
+    }
+    if flags != DEDUP_RECONSTRUCT_UNOPTIMIZED {
+        return Err(RestoreError::InvalidArgument(format!(
+            "flags {flags:#x}: only DEDUP_RECONSTRUCT_UNOPTIMIZED (1) is supported"
+        )));
+    }
+    let started = Instant::now();
+    let mut engine = Engine {
+        volume,
+        store,
+        opts,
+        files: Vec::new(),
+        reads: AtomicU64::new(0),
+        bytes_read: AtomicU64::new(0),
+        chunks_decoded: AtomicU64::new(0),
+        chunk_writes: AtomicU64::new(0),
+        bytes_done: AtomicU64::new(0),
+        bytes_total: 0,
+        listings: Mutex::new(HashMap::new()),
+    };
+    // The same file named twice is restored once; both entries get its result.
+    let mut first_of: HashMap<String, usize> = HashMap::new();
+    let mut job_of_path = Vec::with_capacity(paths.len());
+    for p in paths {
+        let idx = *first_of.entry(p.folded()).or_insert_with(|| {
+            engine.files.push(engine.load_file(p));
+            engine.files.len() - 1
+        });
+        job_of_path.push(idx);
+    }
+    engine.bytes_total = engine
+        .files
+        .iter()
+        .filter(|f| !f.is_failed() && !f.not_dedup)
+        .map(|f| f.logical_size)
+        .sum();
+    if engine.files.iter().any(|f| !f.is_failed() && !f.not_dedup) {
+        let maps = engine.stream_map_phase();
+        engine.data_phase(&maps);
+    }
+    let results: Vec<FileResult> = job_of_path
+        .iter()
+        .zip(paths)
+        .map(|(&i, p)| {
+            let f = &engine.files[i];
+            let (result, detail) = if f.not_dedup {
+                (Hresult::S_FALSE, None)
+            } else {
+                match f.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone() {
+                    Some(fail) => (fail.hr, Some(fail.detail)),
+                    None => (Hresult::S_OK, None),
+                }
+            };
+            FileResult {
+                path: p.clone(),
+                result,
+                detail,
+                logical_size: f.logical_size,
+            }
+        })
+        .collect();
+    let restored = results.iter().filter(|r| r.result == Hresult::S_OK).count();
+    let first_error = results.iter().find(|r| !r.result.is_success()).map(|r| r.result);
+    let result = match first_error {
+        None if restored == 0 && !results.is_empty() => Hresult::S_FALSE,
+        None => Hresult::S_OK,
+        Some(_) if restored > 0 => Hresult::DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS,
+        Some(e) => e,
+    };
+    let bytes_restored = results
+        .iter()
+        .filter(|r| r.result == Hresult::S_OK)
+        .map(|r| r.logical_size)
+        .sum();
+    Ok(RestoreReport {
+        result,
+        files: results,
+        stats: RestoreStats {
+            reads: engine.reads.load(Ordering::Relaxed),
+            bytes_read: engine.bytes_read.load(Ordering::Relaxed),
+            chunks_decoded: engine.chunks_decoded.load(Ordering::Relaxed),
+            chunk_writes: engine.chunk_writes.load(Ordering::Relaxed),
+            bytes_restored,
+            elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        },
+    })
+}
+
+fn reparse_error(path: &WinPath, e: &ParseError) -> Fail {
+    let hr = if matches!(e, ParseError::CrcMismatch { .. }) {
+        Hresult::DDP_E_FILE_CORRUPT
+    } else {
+        Hresult::DDP_E_INVALID_DATA
+    };
+    Fail::new(hr, format!("{path}: dedup reparse point: {e}"))
+}
+
+impl Engine<'_> {
+    fn load_file(&self, path: &WinPath) -> FileJob {
+        let mut job = FileJob {
+            path: path.clone(),
+            reparse: None,
+            logical_size: 0,
+            attributes: 0,
+            failure: Mutex::new(None),
+            failed: AtomicBool::new(false),
+            not_dedup: false,
+            written: AtomicU64::new(0),
+            holes: AtomicBool::new(false),
+        };
+        let meta = match self.volume.metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                job.fail(Fail::new(from_platform(&e), e.to_string()));
+                return job;
+            }
+        };
+        job.attributes = meta.attributes;
+        if meta.is_dir() || !meta.is_reparse_point() {
+            job.not_dedup = true;
+            return job;
+        }
+        let buf = match self.volume.reparse_point(path) {
+            Ok(b) => b,
+            Err(platform::Error::NotAReparsePoint { .. }) => {
+                job.not_dedup = true;
+                return job;
+            }
+            Err(e) => {
+                job.fail(Fail::new(from_platform(&e), e.to_string()));
+                return job;
+            }
+        };
+        if buf.len() >= 4 && u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) != IO_REPARSE_TAG_DEDUP {
+            job.not_dedup = true;
+            return job;
+        }
+        match DedupReparse::parse(&buf) {
+            Ok(r) => {
+                job.logical_size = r.logical_size();
+                if let Err(f) = check_entries(path, r.entries(), job.logical_size) {
+                    job.fail(f);
+                }
+                job.reparse = Some(r);
+            }
+            Err(e) => job.fail(reparse_error(path, &e)),
+        }
+        job
+    }
+
+    fn store_dir(guid: &dedup_reparse::Guid, sub: &str) -> WinPath {
+        WinPath::new(&format!("\\{STORE_ROOT}\\{guid}.ddp\\{sub}")).expect("store paths are valid")
+    }
+
+    /// The container files of a store folder as `(first, second, name)`, cached.
+    fn listing(&self, dir: &WinPath) -> Result<Option<Vec<(u32, u32, String)>>, StoreError> {
+        let key = dir.folded();
+        if let Some(v) = self.listings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key) {
+            return Ok(v.clone());
+        }
+        let v = self.store.list_dir(dir)?.map(|names| {
+            names
+                .into_iter()
+                .filter_map(|n| parse_container_file_name(&n).map(|(a, b)| (a, b, n)))
+                .collect::<Vec<_>>()
+        });
+        self.listings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, v.clone());
+        Ok(v)
+    }
+
+    /// The container file for `id` in `dir`: the highest generation whose first name component
+    /// is `id`; failing that (the order of the two smap fields is unproven, spec §3.5) the
+    /// highest whose first component is `alt`. Without a listing: `id.gen_hint`.
+    fn resolve_container(&self, dir: &WinPath, id: u32, alt: Option<u32>, gen_hint: u32) -> Result<(WinPath, u32), Fail> {
+        let listing = self.listing(dir).map_err(|e| Fail::from_store(&e))?;
+        let pick = |names: &[(u32, u32, String)], first: u32| {
+            names.iter().filter(|(a, _, _)| *a == first).max_by_key(|(_, b, _)| *b).cloned()
+        };
+        let found = match &listing {
+            Some(names) => pick(names, id).or_else(|| alt.and_then(|a| pick(names, a))),
+            None => Some((id, gen_hint, container_file_name(id, gen_hint))),
+        };
+        match found {
+            Some((a, _, name)) => Ok((dir.join(&name).expect("container names are valid"), a)),
+            None => Err(Fail::new(
+                Hresult::DDP_E_PATH_NOT_FOUND,
+                format!("{dir}: no container {id:08x}.*.ccc in the backup store"),
+            )),
+        }
+    }
+
+    fn stream_map_phase(&self) -> Vec<Vec<Option<Vec<dedup_store::SmapEntry>>>> {
+        let mut containers: Vec<ContainerRef> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut needs = Vec::new();
+        let mut maps: Vec<Vec<Option<Vec<dedup_store::SmapEntry>>>> = self
+            .files
+            .iter()
+            .map(|f| vec![None; f.reparse.as_ref().map_or(0, |r| r.entries().len())])
+            .collect();
+        for (fi, f) in self.files.iter().enumerate() {
+            let Some(r) = &f.reparse else { continue };
+            if f.is_failed() {
+                continue;
+            }
+            let dir = Self::store_dir(&r.guid(), "Stream");
+            for (ei, e) in r.entries().iter().enumerate() {
+                let (path, id) = match self.resolve_container(&dir, e.container_id, None, 1) {
+                    Ok(v) => v,
+                    Err(fail) => {
+                        f.fail(Fail::new(fail.hr, format!("{}: stream map: {}", f.path, fail.detail)));
+                        continue;
+                    }
+                };
+                let ci = *index.entry(path.folded()).or_insert_with(|| {
+                    containers.push(ContainerRef {
+                        name: Arc::from(path.to_string()),
+                        path,
+                        expected_id: id,
+                        fixed: None,
+                        failure: None,
+                    });
+                    containers.len() - 1
+                });
+                needs.push(Need {
+                    container: ci,
+                    local_id: e.local_id,
+                    hint: e.offset_hint,
+                    offset: u64::from(e.offset_hint),
+                    len: RecordType::StreamMap.header_len() as u64 + u64::from(e.stream_map_size),
+                    kind: NeedKind::StreamMap {
+                        file: fi,
+                        entry: ei,
+                        hash: e.hash.as_bytes().to_vec(),
+                        size: e.stream_map_size,
+                    },
+                });
+            }
+        }
+        let results: Vec<Mutex<Option<Vec<dedup_store::SmapEntry>>>> = needs.iter().map(|_| Mutex::new(None)).collect();
+        let states = self.fetch(&mut containers, &mut needs, &|ni, need, c, rec, stored, scratch| {
+            let NeedKind::StreamMap { hash, size, .. } = &need.kind else {
+                return Err(Fail::new(Hresult::DDP_E_UNEXPECTED, "need kind"));
+            };
+            if rec.hash[..hash.len()] != hash[..] {
+                return Err(Fail::mismatch(format!(
+                    "{}: at {:#x}: stream map {} has hash {}, the reparse point expects {}",
+                    c.name,
+                    rec.offset,
+                    rec.local_id,
+                    dedup_store::hex(&rec.hash[..hash.len()]),
+                    dedup_store::hex(hash)
+                )));
+            }
+            let payload = decode_payload(&c.name, rec, stored, Some(u64::from(*size)), &ReadOptions::default(), scratch)
+                .map_err(|e| Fail::from_container(&e))?;
+            let map = StreamMapRef::parse(payload).map_err(|e| {
+                Fail::new(
+                    Hresult::DDP_E_INVALID_DATA,
+                    format!("{}: at {:#x} (local id {}): {e}", c.name, rec.offset, rec.local_id),
+                )
+            })?;
+            *results[ni].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(map.entries().collect());
+            Ok(())
+        });
+        for (ni, need) in needs.iter().enumerate() {
+            let NeedKind::StreamMap { file, entry, .. } = need.kind else { continue };
+            match states[ni].take_fail() {
+                Some(f) if !states[ni].done.load(Ordering::Acquire) => {
+                    self.files[file].fail(Fail::new(f.hr, format!("{}: stream map: {}", self.files[file].path, f.detail)));
+                }
+                _ => {
+                    maps[file][entry] = results[ni].lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+                }
+            }
+        }
+        maps
+    }
+
+    fn data_phase(&self, maps: &[Vec<Option<Vec<dedup_store::SmapEntry>>>]) {
+        let mut containers: Vec<ContainerRef> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut needs: Vec<Need> = Vec::new();
+        let mut need_of: HashMap<(usize, u32), usize> = HashMap::new();
+        // Which needs each file depends on, to fail it when one fails.
+        let mut file_needs: Vec<Vec<usize>> = vec![Vec::new(); self.files.len()];
+        for (fi, f) in self.files.iter().enumerate() {
+            let Some(r) = &f.reparse else { continue };
+            if f.is_failed() {
+                continue;
+            }
+            let dir = Self::store_dir(&r.guid(), "Data");
+            let mut pending = Vec::new();
+            let result = (|| -> Result<(), Fail> {
+                for (ei, e) in r.entries().iter().enumerate() {
+                    let map = maps[fi][ei].as_ref().ok_or_else(|| Fail::new(Hresult::DDP_E_UNEXPECTED, "stream map missing"))?;
+                    check_map(&f.path, e, map)?;
+                    let mut start = e.range_begin;
+                    for s in map {
+                        let len = s.end - start;
+                        let (path, id) = self.resolve_container(&dir, s.container_id, Some(s.generation), s.generation)?;
+                        let ci = *index.entry(path.folded()).or_insert_with(|| {
+                            containers.push(ContainerRef {
+                                name: Arc::from(path.to_string()),
+                                path,
+                                expected_id: id,
+                                fixed: None,
+                                failure: None,
+                            });
+                            containers.len() - 1
+                        });
+                        pending.push((ci, *s, start, len));
+                        start = s.end;
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(fail) = result {
+                f.fail(Fail::new(fail.hr, format!("{}: {}", f.path, fail.detail)));
+                continue;
+            }
+            for (ci, s, start, len) in pending {
+                let ni = *need_of.entry((ci, s.local_id)).or_insert_with(|| {
+                    needs.push(Need {
+                        container: ci,
+                        local_id: s.local_id,
+                        hint: s.offset_hint,
+                        offset: u64::from(s.offset_hint),
+                        len: RecordType::Data.header_len() as u64 + u64::from(s.stored_size),
+                        kind: NeedKind::Data {
+                            hash: s.hash,
+                            logical_len: len,
+                            dests: Vec::new(),
+                        },
+                    });
+                    needs.len() - 1
+                });
+                if let NeedKind::Data { hash, logical_len, dests } = &mut needs[ni].kind {
+                    if *hash != s.hash || *logical_len != len {
+                        f.fail(Fail::new(
+                            Hresult::DDP_E_INVALID_DATA,
+                            format!(
+                                "{}: stream map names local id {} of {} with two different hashes or sizes",
+                                f.path, s.local_id, containers[ci].name
+                            ),
+                        ));
+                        break;
+                    }
+                    dests.push((fi, start));
+                }
+                file_needs[fi].push(ni);
+            }
+        }
+        // The temporary files that receive the data.
+        let mut files_temp: Vec<Option<WinPath>> = vec![None; self.files.len()];
+        for (fi, f) in self.files.iter().enumerate() {
+            if f.reparse.is_none() || f.is_failed() {
+                continue;
+            }
+            match self.create_temp(f) {
+                Ok(t) => files_temp[fi] = Some(t),
+                Err(e) => f.fail(Fail::new(from_platform(&e), format!("{}: cannot create the restore file: {e}", f.path))),
+            }
+        }
+        let handles = HandleCache {
+            volume: self.volume,
+            open: Mutex::new(HashMap::new()),
+            cap: 256,
+        };
+        let verify = ReadOptions {
+            verify_hash: self.opts.verify_hash,
+            ..ReadOptions::default()
+        };
+        let states = self.fetch(&mut containers, &mut needs, &|_, need, c, rec, stored, scratch| {
+            let NeedKind::Data { hash, logical_len, dests } = &need.kind else {
+                return Err(Fail::new(Hresult::DDP_E_UNEXPECTED, "need kind"));
+            };
+            if rec.hash != *hash {
+                return Err(Fail::mismatch(format!(
+                    "{}: at {:#x}: chunk {} has hash {}, the stream map expects {}",
+                    c.name,
+                    rec.offset,
+                    rec.local_id,
+                    dedup_store::hex(&rec.hash),
+                    dedup_store::hex(hash)
+                )));
+            }
+            if dests.iter().all(|(f, _)| self.files[*f].is_failed()) {
+                return Ok(());
+            }
+            let data = decode_payload(&c.name, rec, stored, Some(*logical_len), &verify, scratch).map_err(|e| Fail::from_container(&e))?;
+            self.chunks_decoded.fetch_add(1, Ordering::Relaxed);
+            let zero = self.opts.sparse_zeros && data.iter().all(|&b| b == 0);
+            for &(fi, off) in dests {
+                let f = &self.files[fi];
+                if f.is_failed() {
+                    continue;
+                }
+                let Some(temp) = &files_temp[fi] else { continue };
+                if zero {
+                    f.holes.store(true, Ordering::Relaxed);
+                } else {
+                    let r = handles.get(fi, temp).and_then(|h| h.write_all_at(off, data));
+                    if let Err(e) = r {
+                        f.fail(Fail::new(from_platform(&e), format!("{}: writing {} bytes at {off:#x}: {e}", f.path, data.len())));
+                        continue;
+                    }
+                }
+                f.written.fetch_add(data.len() as u64, Ordering::Relaxed);
+                self.chunk_writes.fetch_add(1, Ordering::Relaxed);
+                let done = self.bytes_done.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
+                if let Some(p) = &self.opts.progress {
+                    p(Progress {
+                        bytes_done: done,
+                        bytes_total: self.bytes_total,
+                    });
+                }
+            }
+            Ok(())
+        });
+        // Failed needs fail their files.
+        for (fi, ns) in file_needs.iter().enumerate() {
+            let f = &self.files[fi];
+            for &ni in ns {
+                if !states[ni].done.load(Ordering::Acquire) {
+                    let fail = states[ni]
+                        .take_fail()
+                        .unwrap_or_else(|| Fail::new(Hresult::DDP_E_UNEXPECTED, "chunk was never read"));
+                    f.fail(Fail::new(fail.hr, format!("{}: {}", f.path, fail.detail)));
+                    break;
+                }
+            }
+        }
+        // Commit or roll back each file.
+        for (fi, f) in self.files.iter().enumerate() {
+            let Some(temp) = files_temp[fi].take() else { continue };
+            let commit = if f.is_failed() {
+                Err(None)
+            } else {
+                handles
+                    .get(fi, &temp)
+                    .and_then(|h| self.finish_file(f, h.as_ref()))
+                    .map_err(Some)
+            };
+            handles.close(fi);
+            match commit.and_then(|()| self.volume.rename(&temp, &f.path, true).map_err(Some)) {
+                Ok(()) => {}
+                Err(e) => {
+                    if let Some(e) = e {
+                        f.fail(Fail::new(from_platform(&e), format!("{}: finishing the restored file: {e}", f.path)));
+                    }
+                    let _ = self.volume.delete_file(&temp);
+                }
+            }
+        }
+    }
+
+    fn create_temp(&self, f: &FileJob) -> Result<WinPath, platform::Error> {
+        let parent = f.path.parent().unwrap_or_else(WinPath::root);
+        let name = f.path.file_name().unwrap_or("file");
+        for n in 0..1000 {
+            let temp = parent.join(&format!("{name}.rehydrate~{n}"))?;
+            match self.volume.open(&temp, OpenOptions::new(Access::READ_WRITE, ShareMode::READ_WRITE, Disposition::CreateNew)) {
+                Ok(h) => {
+                    h.set_sparse(true)?;
+                    h.set_len(f.logical_size)?;
+                    return Ok(temp);
+                }
+                Err(platform::Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(platform::Error::AlreadyExists { path: parent })
+    }
+
+    fn finish_file(&self, f: &FileJob, h: &dyn FileHandle) -> Result<(), platform::Error> {
+        let written = f.written.load(Ordering::Acquire);
+        if written != f.logical_size {
+            f.fail(Fail::new(
+                Hresult::DDP_E_UNEXPECTED,
+                format!("{}: {written} of {} bytes were written", f.path, f.logical_size),
+            ));
+            return Err(platform::Error::Unsupported {
+                path: f.path.clone(),
+                what: "incomplete restore".into(),
+            });
+        }
+        if !f.holes.load(Ordering::Relaxed) {
+            h.set_sparse(false)?;
+        }
+        let keep = f.attributes & attr::SETTABLE & !attr::NORMAL;
+        h.set_attributes(if keep == 0 { attr::NORMAL } else { keep })?;
+        h.flush()
+    }
+
+    /// Reads the records `needs` ask for from `containers` through the store, following the
+    /// protocol, and calls `process` for each record found (in parallel). Returns each need's
+    /// state (done, or why not).
+    #[allow(clippy::type_complexity)]
+    fn fetch(
+        &self,
+        containers: &mut [ContainerRef],
+        needs: &mut [Need],
+        process: &(dyn Fn(usize, &Need, &ContainerRef, &RecordHeader, &[u8], &mut Vec<u8>) -> Result<(), Fail> + Sync),
+    ) -> Vec<NeedState> {
+        let states: Vec<NeedState> = needs.iter().map(|_| NeedState::default()).collect();
+        if containers.is_empty() {
+            return states;
+        }
+        let paths: Vec<WinPath> = containers.iter().map(|c| c.path.clone()).collect();
+        let plan = match self.store.order_containers_restore(&paths) {
+            Ok(p) => normalise_plan(p, containers.len()),
+            Err(e) => {
+                for s in &states {
+                    s.set_fail(Fail::from_store(&e));
+                }
+                return states;
+            }
+        };
+        // Sweep 1: each container's fixed area (header slots, redirection tables), in the order
+        // the plan first visits the container.
+        let mut order: Vec<usize> = Vec::new();
+        for e in &plan {
+            let ci = e.container_index as usize;
+            if !order.contains(&ci) {
+                order.push(ci);
+            }
+        }
+        order.extend((0..containers.len()).filter(|ci| !plan.iter().any(|e| e.container_index as usize == *ci)));
+        for &ci in &order {
+            let c = &mut containers[ci];
+            let mut buf = vec![0u8; FIXED_AREA_LEN];
+            let r = self
+                .preview(&c.path, &[FileExtent { offset: 0, length: FIXED_AREA_LEN as u64 }])
+                .and_then(|()| self.read(&c.path, 0, &mut buf));
+            match r {
+                Err(e) => c.failure = Some(Fail::from_store(&e)),
+                Ok(()) => match FixedArea::parse(&c.name, &buf) {
+                    Err(e) => c.failure = Some(Fail::from_container(&e)),
+                    Ok(fa) if fa.header.container_id != c.expected_id => {
+                        c.failure = Some(Fail::new(
+                            Hresult::DDP_E_FILE_CORRUPT,
+                            format!(
+                                "{}: header names container id {:#x}, the file name says {:#x}",
+                                c.name, fa.header.container_id, c.expected_id
+                            ),
+                        ));
+                    }
+                    Ok(fa) => c.fixed = Some(fa),
+                },
+            }
+        }
+        // Resolve offsets: the redirection table wins over a hint.
+        let mut scan: Vec<usize> = Vec::new();
+        for (ni, n) in needs.iter_mut().enumerate() {
+            let c = &containers[n.container];
+            match (&c.fixed, &c.failure) {
+                (_, Some(f)) => states[ni].set_fail(f.clone()),
+                (None, None) => states[ni].set_fail(Fail::new(Hresult::DDP_E_UNEXPECTED, "container not read")),
+                (Some(fa), None) => {
+                    if let Some(off) = fa.redirection.lookup(n.local_id) {
+                        n.offset = u64::from(off);
+                    }
+                    if n.offset < FIXED_AREA_LEN as u64 || n.offset.saturating_add(n.len) > fa.header.valid_data_length {
+                        states[ni].set_fail(Fail::mismatch(format!(
+                            "{}: local id {} expected at {:#x} ({} bytes), outside the records area 0x5000..{:#x}",
+                            c.name, n.local_id, n.offset, n.len, fa.header.valid_data_length
+                        )));
+                        scan.push(ni);
+                    }
+                }
+            }
+        }
+        let eligible = |ni: usize| {
+            containers[needs[ni].container].fixed.is_some() && !scan.contains(&ni)
+        };
+        let eligible: Vec<bool> = (0..needs.len()).map(eligible).collect();
+        // Sweep 2: the records, extent by extent in plan order; then anything the plan missed.
+        let mut served = vec![false; needs.len()];
+        let mut assembly: HashMap<usize, (Vec<u8>, u64)> = HashMap::new();
+        let mut extents = plan.clone();
+        let leftovers: Vec<ContainerExtent> = (0..containers.len())
+            .map(|ci| ContainerExtent {
+                container_index: ci as u32,
+                start: 0,
+                length: u64::MAX,
+            })
+            .collect();
+        extents.extend(leftovers);
+        let mut by_container: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (ni, n) in needs.iter().enumerate() {
+            if eligible[ni] {
+                by_container.entry(n.container).or_default().push(ni);
+            }
+        }
+        // How much of each need has been covered (so later extents skip what earlier ones read).
+        let mut covered: Vec<Vec<(u64, u64)>> = vec![Vec::new(); needs.len()];
+        for e in &extents {
+            let ci = e.container_index as usize;
+            let Some(list) = by_container.get(&ci) else { continue };
+            let mut pieces = Vec::new();
+            for &ni in list {
+                let n = &needs[ni];
+                let (s, t) = (n.offset.max(e.start), (n.offset + n.len).min(e.end()));
+                if s >= t {
+                    continue;
+                }
+                // Subtract what earlier extents already covered.
+                for (a, b) in uncovered(&covered[ni], s, t) {
+                    pieces.push(Piece { need: ni, start: a, end: b });
+                }
+            }
+            if pieces.is_empty() {
+                continue;
+            }
+            let reads = coalesce(pieces, self.opts.coalesce_gap, self.opts.window as u64);
+            let c = &containers[ci];
+            let extents_list: Vec<FileExtent> = reads
+                .iter()
+                .map(|r| FileExtent { offset: r.start, length: r.end - r.start })
+                .collect();
+            if let Err(e) = self.preview(&c.path, &extents_list) {
+                for r in &reads {
+                    for p in &r.pieces {
+                        states[p.need].set_fail(Fail::from_store(&e));
+                        served[p.need] = true;
+                    }
+                }
+                continue;
+            }
+            let mut buf = Vec::new();
+            for r in reads {
+                buf.resize((r.end - r.start) as usize, 0);
+                if let Err(e) = self.read(&c.path, r.start, &mut buf) {
+                    for p in &r.pieces {
+                        let mut f = Fail::from_store(&e);
+                        f.retry_scan = e.past_end;
+                        states[p.need].set_fail(f);
+                        served[p.need] = true;
+                    }
+                    continue;
+                }
+                let mut ready: Vec<(usize, &[u8])> = Vec::new();
+                let mut assembled: Vec<(usize, Vec<u8>)> = Vec::new();
+                for p in &r.pieces {
+                    covered[p.need].push((p.start, p.end));
+                    let n = &needs[p.need];
+                    let slice = &buf[(p.start - r.start) as usize..(p.end - r.start) as usize];
+                    if p.start == n.offset && p.end == n.offset + n.len {
+                        ready.push((p.need, slice));
+                    } else {
+                        let entry = assembly.entry(p.need).or_insert_with(|| (vec![0u8; n.len as usize], 0));
+                        entry.0[(p.start - n.offset) as usize..(p.end - n.offset) as usize].copy_from_slice(slice);
+                        entry.1 += p.end - p.start;
+                        if entry.1 == n.len {
+                            let (bytes, _) = assembly.remove(&p.need).expect("present");
+                            assembled.push((p.need, bytes));
+                        }
+                    }
+                }
+                let work: Vec<(usize, &[u8])> = ready
+                    .into_iter()
+                    .chain(assembled.iter().map(|(ni, b)| (*ni, &b[..])))
+                    .collect();
+                for (ni, _) in &work {
+                    served[*ni] = true;
+                }
+                self.run_batch(containers, needs, &states, &work, process);
+            }
+        }
+        // Needs that did not match where expected (or could not be read there): scan.
+        for (ni, s) in states.iter().enumerate() {
+            if !s.done.load(Ordering::Acquire)
+                && s.take_fail().is_some_and(|f| f.retry_scan)
+                && containers[needs[ni].container].fixed.is_some()
+                && !scan.contains(&ni)
+            {
+                scan.push(ni);
+            }
+        }
+        let _ = served;
+        if !scan.is_empty() {
+            self.scan(containers, needs, &states, &scan, process);
+        }
+        states
+    }
+
+    /// Validates and processes complete records in parallel.
+    #[allow(clippy::type_complexity)]
+    fn run_batch(
+        &self,
+        containers: &[ContainerRef],
+        needs: &[Need],
+        states: &[NeedState],
+        work: &[(usize, &[u8])],
+        process: &(dyn Fn(usize, &Need, &ContainerRef, &RecordHeader, &[u8], &mut Vec<u8>) -> Result<(), Fail> + Sync),
+    ) {
+        work.par_iter().for_each_init(Vec::new, |scratch, (ni, bytes)| {
+            let n = &needs[*ni];
+            let c = &containers[n.container];
+            let vdl = c.fixed.as_ref().map_or(0, |f| f.header.valid_data_length);
+            let r = match check_record(c, n, bytes, n.offset, vdl) {
+                Ok(rec) => {
+                    let stored = &bytes[rec.header_len()..rec.header_len() + rec.stored_size as usize];
+                    process(*ni, n, c, &rec, stored, scratch)
+                }
+                Err(f) => Err(f),
+            };
+            match r {
+                Ok(()) => states[*ni].done.store(true, Ordering::Release),
+                Err(f) => states[*ni].set_fail(f),
+            }
+        });
+    }
+
+    /// Last resort: walk every record of the containers holding `scan` needs.
+    #[allow(clippy::type_complexity)]
+    fn scan(
+        &self,
+        containers: &[ContainerRef],
+        needs: &[Need],
+        states: &[NeedState],
+        scan: &[usize],
+        process: &(dyn Fn(usize, &Need, &ContainerRef, &RecordHeader, &[u8], &mut Vec<u8>) -> Result<(), Fail> + Sync),
+    ) {
+        let mut by_container: BTreeMap<usize, HashMap<u32, Vec<usize>>> = BTreeMap::new();
+        for &ni in scan {
+            by_container.entry(needs[ni].container).or_default().entry(needs[ni].local_id).or_default().push(ni);
+        }
+        for (ci, wanted) in by_container {
+            let c = &containers[ci];
+            let Some(fa) = &c.fixed else { continue };
+            let vdl = fa.header.valid_data_length;
+            let window = (self.opts.window as u64).max(1 << 20);
+            let mut pos = FIXED_AREA_LEN as u64;
+            let mut buf = Vec::new();
+            'outer: while pos < vdl {
+                let end = vdl.min(pos + window);
+                if self.preview(&c.path, &[FileExtent { offset: pos, length: end - pos }]).is_err() {
+                    break;
+                }
+                buf.resize((end - pos) as usize, 0);
+                if self.read(&c.path, pos, &mut buf).is_err() {
+                    break;
+                }
+                let mut p = pos;
+                let mut work: Vec<(usize, Vec<u8>, u64)> = Vec::new();
+                loop {
+                    if p >= end {
+                        break;
+                    }
+                    let rec = match parse_record_header(&c.name, &buf, pos, p, vdl) {
+                        Ok(r) => r,
+                        Err(_) if p + 0x68 > end && end < vdl => break,
+                        Err(_) => {
+                            p += 8;
+                            continue;
+                        }
+                    };
+                    let rec_end = rec.payload_end();
+                    if rec_end > end {
+                        if p == pos {
+                            // One record larger than the window: read it alone.
+                            let mut one = vec![0u8; (rec_end - p) as usize];
+                            if self.read(&c.path, p, &mut one).is_ok() {
+                                if let Some(list) = wanted.get(&rec.local_id) {
+                                    for &ni in list {
+                                        work.push((ni, one.clone(), p));
+                                    }
+                                }
+                            }
+                            p = rec.next_record_offset();
+                        }
+                        break;
+                    }
+                    if rec.record_type != RecordType::Padding {
+                        if let Some(list) = wanted.get(&rec.local_id) {
+                            for &ni in list {
+                                work.push((ni, buf[(p - pos) as usize..(rec_end - pos) as usize].to_vec(), p));
+                            }
+                        }
+                    }
+                    p = rec.next_record_offset();
+                }
+                work.par_iter().for_each_init(Vec::new, |scratch, (ni, bytes, at)| {
+                    let n = &needs[*ni];
+                    if states[*ni].done.load(Ordering::Acquire) {
+                        return;
+                    }
+                    let r = check_record(c, n, bytes, *at, vdl).and_then(|rec| {
+                        let stored = &bytes[rec.header_len()..];
+                        process(*ni, n, c, &rec, stored, scratch)
+                    });
+                    match r {
+                        Ok(()) => states[*ni].done.store(true, Ordering::Release),
+                        Err(f) => states[*ni].set_fail(f),
+                    }
+                });
+                if p <= pos {
+                    break 'outer;
+                }
+                pos = p;
+            }
+        }
+        for &ni in scan {
+            if !states[ni].done.load(Ordering::Acquire) {
+                let n = &needs[ni];
+                let c = &containers[n.container];
+                let prior = states[ni].take_fail();
+                match prior {
+                    Some(f) if !f.retry_scan => {}
+                    _ => states[ni].set_fail(Fail::new(
+                        Hresult::DDP_E_NOT_FOUND,
+                        format!(
+                            "{}: local id {} not found (hint {:#x}, redirection table, scan of all records)",
+                            c.name, n.local_id, n.hint
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn preview(&self, path: &WinPath, reads: &[FileExtent]) -> Result<(), StoreError> {
+        self.store.preview_container_read(path, reads)
+    }
+
+    fn read(&self, path: &WinPath, offset: u64, buf: &mut [u8]) -> Result<(), StoreError> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.bytes_read.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        self.store.read_backup_file(path, offset, buf)
+    }
+}
+
+/// The parts of `[s, t)` not in `covered`.
+fn uncovered(covered: &[(u64, u64)], s: u64, t: u64) -> Vec<(u64, u64)> {
+    let mut out = vec![(s, t)];
+    for &(a, b) in covered {
+        out = out
+            .into_iter()
+            .flat_map(|(x, y)| {
+                let mut v = Vec::new();
+                if a >= y || b <= x {
+                    v.push((x, y));
+                } else {
+                    if x < a {
+                        v.push((x, a));
+                    }
+                    if b < y {
+                        v.push((b, y));
+                    }
+                }
+                v
+            })
+            .collect();
+    }
+    out
+}
+
+/// Parses the record at the start of `bytes` and checks it is the one `n` wants: its local id,
+/// its type, and (for a full record) that its size matches.
+fn check_record(c: &ContainerRef, n: &Need, bytes: &[u8], at: u64, vdl: u64) -> Result<RecordHeader, Fail> {
+    let rec = parse_record_header(&c.name, bytes, at, at, vdl).map_err(|e| {
+        let mut f = Fail::from_container(&e);
+        f.retry_scan = true;
+        f
+    })?;
+    let want_type = match n.kind {
+        NeedKind::StreamMap { .. } => RecordType::StreamMap,
+        NeedKind::Data { .. } => RecordType::Data,
+    };
+    if rec.local_id != n.local_id || rec.record_type != want_type {
+        return Err(Fail::mismatch(format!(
+            "{}: at {at:#x}: found {} record with local id {}, wanted {} {}",
+            c.name,
+            rec.record_type.name(),
+            rec.local_id,
+            want_type.name(),
+            n.local_id
+        )));
+    }
+    let total = rec.header_len() as u64 + u64::from(rec.stored_size);
+    if total > bytes.len() as u64 {
+        return Err(Fail::mismatch(format!(
+            "{}: at {at:#x}: local id {} is {total} bytes, {} expected",
+            c.name,
+            n.local_id,
+            bytes.len()
+        )));
+    }
+    Ok(rec)
+}
+
+/// Reference entries must tile `[0, logical_size)` in order.
+fn check_entries(path: &WinPath, entries: &[ReferenceEntry], logical_size: u64) -> Result<(), Fail> {
+    let mut at = 0;
+    for (i, e) in entries.iter().enumerate() {
+        if e.range_begin != at || e.range_end < e.range_begin {
+            return Err(Fail::new(
+                Hresult::DDP_E_INVALID_DATA,
+                format!(
+                    "{path}: reparse entry {i} covers {:#x}..{:#x}, expected to start at {at:#x}",
+                    e.range_begin, e.range_end
+                ),
+            ));
+        }
+        at = e.range_end;
+    }
+    if at != logical_size {
+        return Err(Fail::new(
+            Hresult::DDP_E_INVALID_DATA,
+            format!("{path}: reparse entries cover {at:#x} bytes, the file is {logical_size:#x}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A stream map must cover exactly its reference entry's range, with no empty chunk.
+fn check_map(path: &WinPath, e: &ReferenceEntry, map: &[dedup_store::SmapEntry]) -> Result<(), Fail> {
+    let mut prev = e.range_begin;
+    for (i, s) in map.iter().enumerate() {
+        if s.end <= prev {
+            return Err(Fail::new(
+                Hresult::DDP_E_INVALID_DATA,
+                format!("{path}: stream map entry {i} ends at {:#x}, not after {prev:#x}", s.end),
+            ));
+        }
+        prev = s.end;
+    }
+    if prev != e.range_end {
+        return Err(Fail::new(
+            Hresult::DDP_E_INVALID_DATA,
+            format!(
+                "{path}: stream map covers {:#x}..{prev:#x}, the reparse point says {:#x}..{:#x}",
+                e.range_begin, e.range_begin, e.range_end
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uncovered_ranges() {
+        assert_eq!(uncovered(&[], 0, 10), vec![(0, 10)]);
+        assert_eq!(uncovered(&[(2, 4)], 0, 10), vec![(0, 2), (4, 10)]);
+        assert_eq!(uncovered(&[(0, 10)], 0, 10), Vec::<(u64, u64)>::new());
+        assert_eq!(uncovered(&[(5, 20), (0, 1)], 0, 10), vec![(1, 5)]);
+    }
+}

@@ -1,0 +1,33 @@
+//! Rebuild Windows Server Data Deduplication files from a backed-up chunk store: the Rust
+//! equivalent of `IDedupBackupSupport::RestoreFiles` driven by an `IDedupReadFileCallback`-like
+//! [`BackupStore`] (spec `dedup-format.md` §6).
+//!
+//! [`restore_files`] reads each file's dedup reparse point from a [`platform::Volume`], asks the
+//! store for the stream-map containers and then the data containers (two
+//! `order_containers_restore` calls), reads them in the order the store prefers with one
+//! `preview_container_read` before each extent's coalesced reads, verifies every chunk (CRC-64,
+//! Xpress decode, SHA-512 hash) in parallel, decodes each chunk once however often it is used,
+//! and replaces each stub by its rebuilt file only when every byte is written. Each file gets an
+//! HRESULT (S_OK, S_FALSE for a file that is not a dedup file, or a DDP_E_* code) and the call an
+//! overall one.
+//!
+//! Our choices where Windows' behaviour is not public (spec §9): the fixed area (header slots
+//! and redirection table) of every container is read first, in plan order, so stale offsets are
+//! redirected before any record is read; a record that is not where the hint and the `Rrtl` say
+//! is looked for by walking the container; the rebuilt file is written to a sibling temporary
+//! file and renamed over the stub (on Windows the stub would be rewritten in place).
+
+mod engine;
+mod hresult;
+mod plan;
+mod store;
+
+pub use engine::{
+    DEDUP_RECONSTRUCT_UNOPTIMIZED, FileResult, MAX_FILES, Progress, ProgressFn, RestoreError,
+    RestoreOptions, RestoreReport, RestoreStats, restore_files,
+};
+pub use hresult::{Hresult, from_platform};
+pub use store::{
+    BackupStore, ContainerExtent, FileExtent, HostDirStore, MemoryStore, RecordingStore, StoreCall,
+    StoreError,
+};
