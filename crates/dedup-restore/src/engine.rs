@@ -209,7 +209,10 @@ struct FileJob {
 
 impl FileJob {
     fn fail(&self, f: Fail) {
-        let mut g = self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self
+            .failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if g.is_none() {
             *g = Some(f);
         }
@@ -233,9 +236,18 @@ struct ContainerRef {
 /// What a need is for.
 enum NeedKind {
     /// A stream map of `file`'s reference entry `entry`.
-    StreamMap { file: usize, entry: usize, hash: Vec<u8>, size: u32 },
+    StreamMap {
+        file: usize,
+        entry: usize,
+        hash: Vec<u8>,
+        size: u32,
+    },
     /// A data chunk and every place it goes.
-    Data { hash: [u8; 32], logical_len: u64, dests: Vec<(usize, u64)> },
+    Data {
+        hash: [u8; 32],
+        logical_len: u64,
+        dests: Vec<(usize, u64)>,
+    },
 }
 
 /// A record to fetch.
@@ -257,7 +269,10 @@ struct NeedState {
 
 impl NeedState {
     fn set_fail(&self, f: Fail) {
-        let mut g = self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self
+            .failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Keep the most specific failure: a hard error beats a "not found where expected".
         match &*g {
             Some(old) if !old.retry_scan && f.retry_scan => {}
@@ -266,7 +281,10 @@ impl NeedState {
     }
 
     fn take_fail(&self) -> Option<Fail> {
-        self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -277,29 +295,43 @@ struct HandleCache<'v> {
     cap: usize,
 }
 
-impl<'v> HandleCache<'v> {
+impl HandleCache<'_> {
     fn get(&self, file: usize, path: &WinPath) -> Result<Arc<dyn FileHandle>, platform::Error> {
-        let mut g = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(h) = g.get(&file) {
             return Ok(h.clone());
         }
-        if g.len() >= self.cap {
-            if let Some(k) = g.keys().next().copied() {
-                g.remove(&k);
-            }
+        if g.len() >= self.cap
+            && let Some(k) = g.keys().next().copied()
+        {
+            g.remove(&k);
         }
         let h: Arc<dyn FileHandle> = Arc::from(self.volume.open(
             path,
-            OpenOptions::new(Access::READ_WRITE, ShareMode::READ_WRITE, Disposition::OpenExisting),
+            OpenOptions::new(
+                Access::READ_WRITE,
+                ShareMode::READ_WRITE,
+                Disposition::OpenExisting,
+            ),
         )?);
         g.insert(file, h.clone());
         Ok(h)
     }
 
     fn close(&self, file: usize) {
-        self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&file);
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&file);
     }
 }
+
+/// The container files of one store folder: `(first, second, file name)`, or `None` when the
+/// store cannot list folders.
+type Listing = Option<Vec<(u32, u32, String)>>;
 
 struct Engine<'a> {
     volume: &'a dyn Volume,
@@ -312,7 +344,7 @@ struct Engine<'a> {
     chunk_writes: AtomicU64,
     bytes_done: AtomicU64,
     bytes_total: u64,
-    listings: Mutex<HashMap<String, Option<Vec<(u32, u32, String)>>>>,
+    listings: Mutex<HashMap<String, Listing>>,
 }
 
 /// Restores `paths` (volume-root-relative paths of files whose dedup reparse points were put
@@ -381,7 +413,12 @@ pub fn restore_files(
             let (result, detail) = if f.not_dedup {
                 (Hresult::S_FALSE, None)
             } else {
-                match f.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone() {
+                match f
+                    .failure
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+                {
                     Some(fail) => (fail.hr, Some(fail.detail)),
                     None => (Hresult::S_OK, None),
                 }
@@ -395,7 +432,10 @@ pub fn restore_files(
         })
         .collect();
     let restored = results.iter().filter(|r| r.result == Hresult::S_OK).count();
-    let first_error = results.iter().find(|r| !r.result.is_success()).map(|r| r.result);
+    let first_error = results
+        .iter()
+        .find(|r| !r.result.is_success())
+        .map(|r| r.result);
     let result = match first_error {
         None if restored == 0 && !results.is_empty() => Hresult::S_FALSE,
         None => Hresult::S_OK,
@@ -466,7 +506,9 @@ impl Engine<'_> {
                 return job;
             }
         };
-        if buf.len() >= 4 && u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) != IO_REPARSE_TAG_DEDUP {
+        if buf.len() >= 4
+            && u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) != IO_REPARSE_TAG_DEDUP
+        {
             job.not_dedup = true;
             return job;
         }
@@ -488,9 +530,14 @@ impl Engine<'_> {
     }
 
     /// The container files of a store folder as `(first, second, name)`, cached.
-    fn listing(&self, dir: &WinPath) -> Result<Option<Vec<(u32, u32, String)>>, StoreError> {
+    fn listing(&self, dir: &WinPath) -> Result<Listing, StoreError> {
         let key = dir.folded();
-        if let Some(v) = self.listings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key) {
+        if let Some(v) = self
+            .listings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
             return Ok(v.clone());
         }
         let v = self.store.list_dir(dir)?.map(|names| {
@@ -509,10 +556,20 @@ impl Engine<'_> {
     /// The container file for `id` in `dir`: the highest generation whose first name component
     /// is `id`; failing that (the order of the two smap fields is unproven, spec §3.5) the
     /// highest whose first component is `alt`. Without a listing: `id.gen_hint`.
-    fn resolve_container(&self, dir: &WinPath, id: u32, alt: Option<u32>, gen_hint: u32) -> Result<(WinPath, u32), Fail> {
+    fn resolve_container(
+        &self,
+        dir: &WinPath,
+        id: u32,
+        alt: Option<u32>,
+        gen_hint: u32,
+    ) -> Result<(WinPath, u32), Fail> {
         let listing = self.listing(dir).map_err(|e| Fail::from_store(&e))?;
         let pick = |names: &[(u32, u32, String)], first: u32| {
-            names.iter().filter(|(a, _, _)| *a == first).max_by_key(|(_, b, _)| *b).cloned()
+            names
+                .iter()
+                .filter(|(a, _, _)| *a == first)
+                .max_by_key(|(_, b, _)| *b)
+                .cloned()
         };
         let found = match &listing {
             Some(names) => pick(names, id).or_else(|| alt.and_then(|a| pick(names, a))),
@@ -546,7 +603,10 @@ impl Engine<'_> {
                 let (path, id) = match self.resolve_container(&dir, e.container_id, None, 1) {
                     Ok(v) => v,
                     Err(fail) => {
-                        f.fail(Fail::new(fail.hr, format!("{}: stream map: {}", f.path, fail.detail)));
+                        f.fail(Fail::new(
+                            fail.hr,
+                            format!("{}: stream map: {}", f.path, fail.detail),
+                        ));
                         continue;
                     }
                 };
@@ -575,40 +635,66 @@ impl Engine<'_> {
                 });
             }
         }
-        let results: Vec<Mutex<Option<Vec<dedup_store::SmapEntry>>>> = needs.iter().map(|_| Mutex::new(None)).collect();
-        let states = self.fetch(&mut containers, &mut needs, &|ni, need, c, rec, stored, scratch| {
-            let NeedKind::StreamMap { hash, size, .. } = &need.kind else {
-                return Err(Fail::new(Hresult::DDP_E_UNEXPECTED, "need kind"));
-            };
-            if rec.hash[..hash.len()] != hash[..] {
-                return Err(Fail::mismatch(format!(
-                    "{}: at {:#x}: stream map {} has hash {}, the reparse point expects {}",
-                    c.name,
-                    rec.offset,
-                    rec.local_id,
-                    dedup_store::hex(&rec.hash[..hash.len()]),
-                    dedup_store::hex(hash)
-                )));
-            }
-            let payload = decode_payload(&c.name, rec, stored, Some(u64::from(*size)), &ReadOptions::default(), scratch)
-                .map_err(|e| Fail::from_container(&e))?;
-            let map = StreamMapRef::parse(payload).map_err(|e| {
-                Fail::new(
-                    Hresult::DDP_E_INVALID_DATA,
-                    format!("{}: at {:#x} (local id {}): {e}", c.name, rec.offset, rec.local_id),
+        let results: Vec<Mutex<Option<Vec<dedup_store::SmapEntry>>>> =
+            needs.iter().map(|_| Mutex::new(None)).collect();
+        let states = self.fetch(
+            &mut containers,
+            &mut needs,
+            &|ni, need, c, rec, stored, scratch| {
+                let NeedKind::StreamMap { hash, size, .. } = &need.kind else {
+                    return Err(Fail::new(Hresult::DDP_E_UNEXPECTED, "need kind"));
+                };
+                if rec.hash[..hash.len()] != hash[..] {
+                    return Err(Fail::mismatch(format!(
+                        "{}: at {:#x}: stream map {} has hash {}, the reparse point expects {}",
+                        c.name,
+                        rec.offset,
+                        rec.local_id,
+                        dedup_store::hex(&rec.hash[..hash.len()]),
+                        dedup_store::hex(hash)
+                    )));
+                }
+                let payload = decode_payload(
+                    &c.name,
+                    rec,
+                    stored,
+                    Some(u64::from(*size)),
+                    &ReadOptions::default(),
+                    scratch,
                 )
-            })?;
-            *results[ni].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(map.entries().collect());
-            Ok(())
-        });
+                .map_err(|e| Fail::from_container(&e))?;
+                let map = StreamMapRef::parse(payload).map_err(|e| {
+                    Fail::new(
+                        Hresult::DDP_E_INVALID_DATA,
+                        format!(
+                            "{}: at {:#x} (local id {}): {e}",
+                            c.name, rec.offset, rec.local_id
+                        ),
+                    )
+                })?;
+                *results[ni]
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some(map.entries().collect());
+                Ok(())
+            },
+        );
         for (ni, need) in needs.iter().enumerate() {
-            let NeedKind::StreamMap { file, entry, .. } = need.kind else { continue };
+            let NeedKind::StreamMap { file, entry, .. } = need.kind else {
+                continue;
+            };
             match states[ni].take_fail() {
                 Some(f) if !states[ni].done.load(Ordering::Acquire) => {
-                    self.files[file].fail(Fail::new(f.hr, format!("{}: stream map: {}", self.files[file].path, f.detail)));
+                    self.files[file].fail(Fail::new(
+                        f.hr,
+                        format!("{}: stream map: {}", self.files[file].path, f.detail),
+                    ));
                 }
                 _ => {
-                    maps[file][entry] = results[ni].lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+                    maps[file][entry] = results[ni]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .take();
                 }
             }
         }
@@ -631,12 +717,19 @@ impl Engine<'_> {
             let mut pending = Vec::new();
             let result = (|| -> Result<(), Fail> {
                 for (ei, e) in r.entries().iter().enumerate() {
-                    let map = maps[fi][ei].as_ref().ok_or_else(|| Fail::new(Hresult::DDP_E_UNEXPECTED, "stream map missing"))?;
+                    let map = maps[fi][ei].as_ref().ok_or_else(|| {
+                        Fail::new(Hresult::DDP_E_UNEXPECTED, "stream map missing")
+                    })?;
                     check_map(&f.path, e, map)?;
                     let mut start = e.range_begin;
                     for s in map {
                         let len = s.end - start;
-                        let (path, id) = self.resolve_container(&dir, s.container_id, Some(s.generation), s.generation)?;
+                        let (path, id) = self.resolve_container(
+                            &dir,
+                            s.container_id,
+                            Some(s.generation),
+                            s.generation,
+                        )?;
                         let ci = *index.entry(path.folded()).or_insert_with(|| {
                             containers.push(ContainerRef {
                                 name: Arc::from(path.to_string()),
@@ -673,7 +766,12 @@ impl Engine<'_> {
                     });
                     needs.len() - 1
                 });
-                if let NeedKind::Data { hash, logical_len, dests } = &mut needs[ni].kind {
+                if let NeedKind::Data {
+                    hash,
+                    logical_len,
+                    dests,
+                } = &mut needs[ni].kind
+                {
                     if *hash != s.hash || *logical_len != len {
                         f.fail(Fail::new(
                             Hresult::DDP_E_INVALID_DATA,
@@ -697,7 +795,10 @@ impl Engine<'_> {
             }
             match self.create_temp(f) {
                 Ok(t) => files_temp[fi] = Some(t),
-                Err(e) => f.fail(Fail::new(from_platform(&e), format!("{}: cannot create the restore file: {e}", f.path))),
+                Err(e) => f.fail(Fail::new(
+                    from_platform(&e),
+                    format!("{}: cannot create the restore file: {e}", f.path),
+                )),
             }
         }
         let handles = HandleCache {
@@ -709,61 +810,86 @@ impl Engine<'_> {
             verify_hash: self.opts.verify_hash,
             ..ReadOptions::default()
         };
-        let states = self.fetch(&mut containers, &mut needs, &|_, need, c, rec, stored, scratch| {
-            let NeedKind::Data { hash, logical_len, dests } = &need.kind else {
-                return Err(Fail::new(Hresult::DDP_E_UNEXPECTED, "need kind"));
-            };
-            if rec.hash != *hash {
-                return Err(Fail::mismatch(format!(
-                    "{}: at {:#x}: chunk {} has hash {}, the stream map expects {}",
-                    c.name,
-                    rec.offset,
-                    rec.local_id,
-                    dedup_store::hex(&rec.hash),
-                    dedup_store::hex(hash)
-                )));
-            }
-            if dests.iter().all(|(f, _)| self.files[*f].is_failed()) {
-                return Ok(());
-            }
-            let data = decode_payload(&c.name, rec, stored, Some(*logical_len), &verify, scratch).map_err(|e| Fail::from_container(&e))?;
-            self.chunks_decoded.fetch_add(1, Ordering::Relaxed);
-            let zero = self.opts.sparse_zeros && data.iter().all(|&b| b == 0);
-            for &(fi, off) in dests {
-                let f = &self.files[fi];
-                if f.is_failed() {
-                    continue;
+        let states = self.fetch(
+            &mut containers,
+            &mut needs,
+            &|_, need, c, rec, stored, scratch| {
+                let NeedKind::Data {
+                    hash,
+                    logical_len,
+                    dests,
+                } = &need.kind
+                else {
+                    return Err(Fail::new(Hresult::DDP_E_UNEXPECTED, "need kind"));
+                };
+                if rec.hash != *hash {
+                    return Err(Fail::mismatch(format!(
+                        "{}: at {:#x}: chunk {} has hash {}, the stream map expects {}",
+                        c.name,
+                        rec.offset,
+                        rec.local_id,
+                        dedup_store::hex(&rec.hash),
+                        dedup_store::hex(hash)
+                    )));
                 }
-                let Some(temp) = &files_temp[fi] else { continue };
-                if zero {
-                    f.holes.store(true, Ordering::Relaxed);
-                } else {
-                    let r = handles.get(fi, temp).and_then(|h| h.write_all_at(off, data));
-                    if let Err(e) = r {
-                        f.fail(Fail::new(from_platform(&e), format!("{}: writing {} bytes at {off:#x}: {e}", f.path, data.len())));
+                if dests.iter().all(|(f, _)| self.files[*f].is_failed()) {
+                    return Ok(());
+                }
+                let data =
+                    decode_payload(&c.name, rec, stored, Some(*logical_len), &verify, scratch)
+                        .map_err(|e| Fail::from_container(&e))?;
+                self.chunks_decoded.fetch_add(1, Ordering::Relaxed);
+                let zero = self.opts.sparse_zeros && data.iter().all(|&b| b == 0);
+                for &(fi, off) in dests {
+                    let f = &self.files[fi];
+                    if f.is_failed() {
                         continue;
                     }
+                    let Some(temp) = &files_temp[fi] else {
+                        continue;
+                    };
+                    if zero {
+                        f.holes.store(true, Ordering::Relaxed);
+                    } else {
+                        let r = handles
+                            .get(fi, temp)
+                            .and_then(|h| h.write_all_at(off, data));
+                        if let Err(e) = r {
+                            f.fail(Fail::new(
+                                from_platform(&e),
+                                format!(
+                                    "{}: writing {} bytes at {off:#x}: {e}",
+                                    f.path,
+                                    data.len()
+                                ),
+                            ));
+                            continue;
+                        }
+                    }
+                    f.written.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    self.chunk_writes.fetch_add(1, Ordering::Relaxed);
+                    let done = self
+                        .bytes_done
+                        .fetch_add(data.len() as u64, Ordering::Relaxed)
+                        + data.len() as u64;
+                    if let Some(p) = &self.opts.progress {
+                        p(Progress {
+                            bytes_done: done,
+                            bytes_total: self.bytes_total,
+                        });
+                    }
                 }
-                f.written.fetch_add(data.len() as u64, Ordering::Relaxed);
-                self.chunk_writes.fetch_add(1, Ordering::Relaxed);
-                let done = self.bytes_done.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
-                if let Some(p) = &self.opts.progress {
-                    p(Progress {
-                        bytes_done: done,
-                        bytes_total: self.bytes_total,
-                    });
-                }
-            }
-            Ok(())
-        });
+                Ok(())
+            },
+        );
         // Failed needs fail their files.
         for (fi, ns) in file_needs.iter().enumerate() {
             let f = &self.files[fi];
             for &ni in ns {
                 if !states[ni].done.load(Ordering::Acquire) {
-                    let fail = states[ni]
-                        .take_fail()
-                        .unwrap_or_else(|| Fail::new(Hresult::DDP_E_UNEXPECTED, "chunk was never read"));
+                    let fail = states[ni].take_fail().unwrap_or_else(|| {
+                        Fail::new(Hresult::DDP_E_UNEXPECTED, "chunk was never read")
+                    });
                     f.fail(Fail::new(fail.hr, format!("{}: {}", f.path, fail.detail)));
                     break;
                 }
@@ -771,13 +897,15 @@ impl Engine<'_> {
         }
         // Commit or roll back each file.
         for (fi, f) in self.files.iter().enumerate() {
-            let Some(temp) = files_temp[fi].take() else { continue };
+            let Some(temp) = files_temp[fi].take() else {
+                continue;
+            };
             let commit = if f.is_failed() {
                 Err(None)
             } else {
                 handles
                     .get(fi, &temp)
-                    .and_then(|h| self.finish_file(f, h.as_ref()))
+                    .and_then(|h| Self::finish_file(f, h.as_ref()))
                     .map_err(Some)
             };
             handles.close(fi);
@@ -785,7 +913,10 @@ impl Engine<'_> {
                 Ok(()) => {}
                 Err(e) => {
                     if let Some(e) = e {
-                        f.fail(Fail::new(from_platform(&e), format!("{}: finishing the restored file: {e}", f.path)));
+                        f.fail(Fail::new(
+                            from_platform(&e),
+                            format!("{}: finishing the restored file: {e}", f.path),
+                        ));
                     }
                     let _ = self.volume.delete_file(&temp);
                 }
@@ -798,7 +929,14 @@ impl Engine<'_> {
         let name = f.path.file_name().unwrap_or("file");
         for n in 0..1000 {
             let temp = parent.join(&format!("{name}.rehydrate~{n}"))?;
-            match self.volume.open(&temp, OpenOptions::new(Access::READ_WRITE, ShareMode::READ_WRITE, Disposition::CreateNew)) {
+            match self.volume.open(
+                &temp,
+                OpenOptions::new(
+                    Access::READ_WRITE,
+                    ShareMode::READ_WRITE,
+                    Disposition::CreateNew,
+                ),
+            ) {
                 Ok(h) => {
                     h.set_sparse(true)?;
                     h.set_len(f.logical_size)?;
@@ -811,12 +949,15 @@ impl Engine<'_> {
         Err(platform::Error::AlreadyExists { path: parent })
     }
 
-    fn finish_file(&self, f: &FileJob, h: &dyn FileHandle) -> Result<(), platform::Error> {
+    fn finish_file(f: &FileJob, h: &dyn FileHandle) -> Result<(), platform::Error> {
         let written = f.written.load(Ordering::Acquire);
         if written != f.logical_size {
             f.fail(Fail::new(
                 Hresult::DDP_E_UNEXPECTED,
-                format!("{}: {written} of {} bytes were written", f.path, f.logical_size),
+                format!(
+                    "{}: {written} of {} bytes were written",
+                    f.path, f.logical_size
+                ),
             ));
             return Err(platform::Error::Unsupported {
                 path: f.path.clone(),
@@ -839,7 +980,17 @@ impl Engine<'_> {
         &self,
         containers: &mut [ContainerRef],
         needs: &mut [Need],
-        process: &(dyn Fn(usize, &Need, &ContainerRef, &RecordHeader, &[u8], &mut Vec<u8>) -> Result<(), Fail> + Sync),
+        process: &(
+             dyn Fn(
+            usize,
+            &Need,
+            &ContainerRef,
+            &RecordHeader,
+            &[u8],
+            &mut Vec<u8>,
+        ) -> Result<(), Fail>
+                 + Sync
+         ),
     ) -> Vec<NeedState> {
         let states: Vec<NeedState> = needs.iter().map(|_| NeedState::default()).collect();
         if containers.is_empty() {
@@ -864,12 +1015,21 @@ impl Engine<'_> {
                 order.push(ci);
             }
         }
-        order.extend((0..containers.len()).filter(|ci| !plan.iter().any(|e| e.container_index as usize == *ci)));
+        order.extend(
+            (0..containers.len())
+                .filter(|ci| !plan.iter().any(|e| e.container_index as usize == *ci)),
+        );
         for &ci in &order {
             let c = &mut containers[ci];
             let mut buf = vec![0u8; FIXED_AREA_LEN];
             let r = self
-                .preview(&c.path, &[FileExtent { offset: 0, length: FIXED_AREA_LEN as u64 }])
+                .preview(
+                    &c.path,
+                    &[FileExtent {
+                        offset: 0,
+                        length: FIXED_AREA_LEN as u64,
+                    }],
+                )
                 .and_then(|()| self.read(&c.path, 0, &mut buf));
             match r {
                 Err(e) => c.failure = Some(Fail::from_store(&e)),
@@ -894,12 +1054,16 @@ impl Engine<'_> {
             let c = &containers[n.container];
             match (&c.fixed, &c.failure) {
                 (_, Some(f)) => states[ni].set_fail(f.clone()),
-                (None, None) => states[ni].set_fail(Fail::new(Hresult::DDP_E_UNEXPECTED, "container not read")),
+                (None, None) => {
+                    states[ni].set_fail(Fail::new(Hresult::DDP_E_UNEXPECTED, "container not read"));
+                }
                 (Some(fa), None) => {
                     if let Some(off) = fa.redirection.lookup(n.local_id) {
                         n.offset = u64::from(off);
                     }
-                    if n.offset < FIXED_AREA_LEN as u64 || n.offset.saturating_add(n.len) > fa.header.valid_data_length {
+                    if n.offset < FIXED_AREA_LEN as u64
+                        || n.offset.saturating_add(n.len) > fa.header.valid_data_length
+                    {
                         states[ni].set_fail(Fail::mismatch(format!(
                             "{}: local id {} expected at {:#x} ({} bytes), outside the records area 0x5000..{:#x}",
                             c.name, n.local_id, n.offset, n.len, fa.header.valid_data_length
@@ -909,9 +1073,8 @@ impl Engine<'_> {
                 }
             }
         }
-        let eligible = |ni: usize| {
-            containers[needs[ni].container].fixed.is_some() && !scan.contains(&ni)
-        };
+        let eligible =
+            |ni: usize| containers[needs[ni].container].fixed.is_some() && !scan.contains(&ni);
         let eligible: Vec<bool> = (0..needs.len()).map(eligible).collect();
         // Sweep 2: the records, extent by extent in plan order; then anything the plan missed.
         let mut served = vec![false; needs.len()];
@@ -935,7 +1098,9 @@ impl Engine<'_> {
         let mut covered: Vec<Vec<(u64, u64)>> = vec![Vec::new(); needs.len()];
         for e in &extents {
             let ci = e.container_index as usize;
-            let Some(list) = by_container.get(&ci) else { continue };
+            let Some(list) = by_container.get(&ci) else {
+                continue;
+            };
             let mut pieces = Vec::new();
             for &ni in list {
                 let n = &needs[ni];
@@ -945,7 +1110,11 @@ impl Engine<'_> {
                 }
                 // Subtract what earlier extents already covered.
                 for (a, b) in uncovered(&covered[ni], s, t) {
-                    pieces.push(Piece { need: ni, start: a, end: b });
+                    pieces.push(Piece {
+                        need: ni,
+                        start: a,
+                        end: b,
+                    });
                 }
             }
             if pieces.is_empty() {
@@ -955,7 +1124,10 @@ impl Engine<'_> {
             let c = &containers[ci];
             let extents_list: Vec<FileExtent> = reads
                 .iter()
-                .map(|r| FileExtent { offset: r.start, length: r.end - r.start })
+                .map(|r| FileExtent {
+                    offset: r.start,
+                    length: r.end - r.start,
+                })
                 .collect();
             if let Err(e) = self.preview(&c.path, &extents_list) {
                 for r in &reads {
@@ -987,8 +1159,11 @@ impl Engine<'_> {
                     if p.start == n.offset && p.end == n.offset + n.len {
                         ready.push((p.need, slice));
                     } else {
-                        let entry = assembly.entry(p.need).or_insert_with(|| (vec![0u8; n.len as usize], 0));
-                        entry.0[(p.start - n.offset) as usize..(p.end - n.offset) as usize].copy_from_slice(slice);
+                        let entry = assembly
+                            .entry(p.need)
+                            .or_insert_with(|| (vec![0u8; n.len as usize], 0));
+                        entry.0[(p.start - n.offset) as usize..(p.end - n.offset) as usize]
+                            .copy_from_slice(slice);
                         entry.1 += p.end - p.start;
                         if entry.1 == n.len {
                             let (bytes, _) = assembly.remove(&p.need).expect("present");
@@ -1003,7 +1178,7 @@ impl Engine<'_> {
                 for (ni, _) in &work {
                     served[*ni] = true;
                 }
-                self.run_batch(containers, needs, &states, &work, process);
+                Self::run_batch(containers, needs, &states, &work, process);
             }
         }
         // Needs that did not match where expected (or could not be read there): scan.
@@ -1026,29 +1201,40 @@ impl Engine<'_> {
     /// Validates and processes complete records in parallel.
     #[allow(clippy::type_complexity)]
     fn run_batch(
-        &self,
         containers: &[ContainerRef],
         needs: &[Need],
         states: &[NeedState],
         work: &[(usize, &[u8])],
-        process: &(dyn Fn(usize, &Need, &ContainerRef, &RecordHeader, &[u8], &mut Vec<u8>) -> Result<(), Fail> + Sync),
+        process: &(
+             dyn Fn(
+            usize,
+            &Need,
+            &ContainerRef,
+            &RecordHeader,
+            &[u8],
+            &mut Vec<u8>,
+        ) -> Result<(), Fail>
+                 + Sync
+         ),
     ) {
-        work.par_iter().for_each_init(Vec::new, |scratch, (ni, bytes)| {
-            let n = &needs[*ni];
-            let c = &containers[n.container];
-            let vdl = c.fixed.as_ref().map_or(0, |f| f.header.valid_data_length);
-            let r = match check_record(c, n, bytes, n.offset, vdl) {
-                Ok(rec) => {
-                    let stored = &bytes[rec.header_len()..rec.header_len() + rec.stored_size as usize];
-                    process(*ni, n, c, &rec, stored, scratch)
+        work.par_iter()
+            .for_each_init(Vec::new, |scratch, (ni, bytes)| {
+                let n = &needs[*ni];
+                let c = &containers[n.container];
+                let vdl = c.fixed.as_ref().map_or(0, |f| f.header.valid_data_length);
+                let r = match check_record(c, n, bytes, n.offset, vdl) {
+                    Ok(rec) => {
+                        let stored =
+                            &bytes[rec.header_len()..rec.header_len() + rec.stored_size as usize];
+                        process(*ni, n, c, &rec, stored, scratch)
+                    }
+                    Err(f) => Err(f),
+                };
+                match r {
+                    Ok(()) => states[*ni].done.store(true, Ordering::Release),
+                    Err(f) => states[*ni].set_fail(f),
                 }
-                Err(f) => Err(f),
-            };
-            match r {
-                Ok(()) => states[*ni].done.store(true, Ordering::Release),
-                Err(f) => states[*ni].set_fail(f),
-            }
-        });
+            });
     }
 
     /// Last resort: walk every record of the containers holding `scan` needs.
@@ -1059,11 +1245,26 @@ impl Engine<'_> {
         needs: &[Need],
         states: &[NeedState],
         scan: &[usize],
-        process: &(dyn Fn(usize, &Need, &ContainerRef, &RecordHeader, &[u8], &mut Vec<u8>) -> Result<(), Fail> + Sync),
+        process: &(
+             dyn Fn(
+            usize,
+            &Need,
+            &ContainerRef,
+            &RecordHeader,
+            &[u8],
+            &mut Vec<u8>,
+        ) -> Result<(), Fail>
+                 + Sync
+         ),
     ) {
         let mut by_container: BTreeMap<usize, HashMap<u32, Vec<usize>>> = BTreeMap::new();
         for &ni in scan {
-            by_container.entry(needs[ni].container).or_default().entry(needs[ni].local_id).or_default().push(ni);
+            by_container
+                .entry(needs[ni].container)
+                .or_default()
+                .entry(needs[ni].local_id)
+                .or_default()
+                .push(ni);
         }
         for (ci, wanted) in by_container {
             let c = &containers[ci];
@@ -1074,7 +1275,16 @@ impl Engine<'_> {
             let mut buf = Vec::new();
             'outer: while pos < vdl {
                 let end = vdl.min(pos + window);
-                if self.preview(&c.path, &[FileExtent { offset: pos, length: end - pos }]).is_err() {
+                if self
+                    .preview(
+                        &c.path,
+                        &[FileExtent {
+                            offset: pos,
+                            length: end - pos,
+                        }],
+                    )
+                    .is_err()
+                {
                     break;
                 }
                 buf.resize((end - pos) as usize, 0);
@@ -1100,40 +1310,45 @@ impl Engine<'_> {
                         if p == pos {
                             // One record larger than the window: read it alone.
                             let mut one = vec![0u8; (rec_end - p) as usize];
-                            if self.read(&c.path, p, &mut one).is_ok() {
-                                if let Some(list) = wanted.get(&rec.local_id) {
-                                    for &ni in list {
-                                        work.push((ni, one.clone(), p));
-                                    }
+                            if self.read(&c.path, p, &mut one).is_ok()
+                                && let Some(list) = wanted.get(&rec.local_id)
+                            {
+                                for &ni in list {
+                                    work.push((ni, one.clone(), p));
                                 }
                             }
                             p = rec.next_record_offset();
                         }
                         break;
                     }
-                    if rec.record_type != RecordType::Padding {
-                        if let Some(list) = wanted.get(&rec.local_id) {
-                            for &ni in list {
-                                work.push((ni, buf[(p - pos) as usize..(rec_end - pos) as usize].to_vec(), p));
-                            }
+                    if rec.record_type != RecordType::Padding
+                        && let Some(list) = wanted.get(&rec.local_id)
+                    {
+                        for &ni in list {
+                            work.push((
+                                ni,
+                                buf[(p - pos) as usize..(rec_end - pos) as usize].to_vec(),
+                                p,
+                            ));
                         }
                     }
                     p = rec.next_record_offset();
                 }
-                work.par_iter().for_each_init(Vec::new, |scratch, (ni, bytes, at)| {
-                    let n = &needs[*ni];
-                    if states[*ni].done.load(Ordering::Acquire) {
-                        return;
-                    }
-                    let r = check_record(c, n, bytes, *at, vdl).and_then(|rec| {
-                        let stored = &bytes[rec.header_len()..];
-                        process(*ni, n, c, &rec, stored, scratch)
+                work.par_iter()
+                    .for_each_init(Vec::new, |scratch, (ni, bytes, at)| {
+                        let n = &needs[*ni];
+                        if states[*ni].done.load(Ordering::Acquire) {
+                            return;
+                        }
+                        let r = check_record(c, n, bytes, *at, vdl).and_then(|rec| {
+                            let stored = &bytes[rec.header_len()..];
+                            process(*ni, n, c, &rec, stored, scratch)
+                        });
+                        match r {
+                            Ok(()) => states[*ni].done.store(true, Ordering::Release),
+                            Err(f) => states[*ni].set_fail(f),
+                        }
                     });
-                    match r {
-                        Ok(()) => states[*ni].done.store(true, Ordering::Release),
-                        Err(f) => states[*ni].set_fail(f),
-                    }
-                });
                 if p <= pos {
                     break 'outer;
                 }
@@ -1165,7 +1380,8 @@ impl Engine<'_> {
 
     fn read(&self, path: &WinPath, offset: u64, buf: &mut [u8]) -> Result<(), StoreError> {
         self.reads.fetch_add(1, Ordering::Relaxed);
-        self.bytes_read.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        self.bytes_read
+            .fetch_add(buf.len() as u64, Ordering::Relaxed);
         self.store.read_backup_file(path, offset, buf)
     }
 }
@@ -1197,7 +1413,13 @@ fn uncovered(covered: &[(u64, u64)], s: u64, t: u64) -> Vec<(u64, u64)> {
 
 /// Parses the record at the start of `bytes` and checks it is the one `n` wants: its local id,
 /// its type, and (for a full record) that its size matches.
-fn check_record(c: &ContainerRef, n: &Need, bytes: &[u8], at: u64, vdl: u64) -> Result<RecordHeader, Fail> {
+fn check_record(
+    c: &ContainerRef,
+    n: &Need,
+    bytes: &[u8],
+    at: u64,
+    vdl: u64,
+) -> Result<RecordHeader, Fail> {
     let rec = parse_record_header(&c.name, bytes, at, at, vdl).map_err(|e| {
         let mut f = Fail::from_container(&e);
         f.retry_scan = true;
@@ -1230,7 +1452,11 @@ fn check_record(c: &ContainerRef, n: &Need, bytes: &[u8], at: u64, vdl: u64) -> 
 }
 
 /// Reference entries must tile `[0, logical_size)` in order.
-fn check_entries(path: &WinPath, entries: &[ReferenceEntry], logical_size: u64) -> Result<(), Fail> {
+fn check_entries(
+    path: &WinPath,
+    entries: &[ReferenceEntry],
+    logical_size: u64,
+) -> Result<(), Fail> {
     let mut at = 0;
     for (i, e) in entries.iter().enumerate() {
         if e.range_begin != at || e.range_end < e.range_begin {
@@ -1254,13 +1480,20 @@ fn check_entries(path: &WinPath, entries: &[ReferenceEntry], logical_size: u64) 
 }
 
 /// A stream map must cover exactly its reference entry's range, with no empty chunk.
-fn check_map(path: &WinPath, e: &ReferenceEntry, map: &[dedup_store::SmapEntry]) -> Result<(), Fail> {
+fn check_map(
+    path: &WinPath,
+    e: &ReferenceEntry,
+    map: &[dedup_store::SmapEntry],
+) -> Result<(), Fail> {
     let mut prev = e.range_begin;
     for (i, s) in map.iter().enumerate() {
         if s.end <= prev {
             return Err(Fail::new(
                 Hresult::DDP_E_INVALID_DATA,
-                format!("{path}: stream map entry {i} ends at {:#x}, not after {prev:#x}", s.end),
+                format!(
+                    "{path}: stream map entry {i} ends at {:#x}, not after {prev:#x}",
+                    s.end
+                ),
             ));
         }
         prev = s.end;

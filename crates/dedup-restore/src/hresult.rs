@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(Hresult::from_win32(0x57), Hresult::E_INVALIDARG);
         assert!(Hresult::S_FALSE.is_success());
         assert!(!Hresult::DDP_E_FILE_CORRUPT.is_success());
-        assert_eq!(Hresult::DDP_E_PATH_NOT_FOUND.to_string(), "DDP_E_PATH_NOT_FOUND (0x80565304)");
+        assert_eq!(
+            Hresult::DDP_E_PATH_NOT_FOUND.to_string(),
+            "DDP_E_PATH_NOT_FOUND (0x80565304)"
+        );
         assert_eq!(Hresult(0x8056_5354).to_string(), "0x80565354");
     }
 }

@@ -51,7 +51,10 @@ pub(crate) fn coalesce(mut pieces: Vec<Piece>, gap: u64, window: u64) -> Vec<Rea
 /// The plan extents in order, validated: entries naming a container index out of range or an
 /// empty range are dropped. `None` (the store lets us choose) gives one whole-file extent per
 /// container in container order.
-pub(crate) fn normalise_plan(plan: Option<Vec<ContainerExtent>>, containers: usize) -> Vec<ContainerExtent> {
+pub(crate) fn normalise_plan(
+    plan: Option<Vec<ContainerExtent>>,
+    containers: usize,
+) -> Vec<ContainerExtent> {
     match plan {
         Some(extents) if !extents.is_empty() => extents
             .into_iter()
@@ -77,10 +80,22 @@ mod tests {
 
     #[test]
     fn coalescing() {
-        let reads = coalesce(vec![p(2, 300, 400), p(0, 0, 100), p(1, 150, 200), p(3, 10_000, 10_100)], 100, 1000);
+        let reads = coalesce(
+            vec![
+                p(2, 300, 400),
+                p(0, 0, 100),
+                p(1, 150, 200),
+                p(3, 10_000, 10_100),
+            ],
+            100,
+            1000,
+        );
         assert_eq!(reads.len(), 2);
         assert_eq!((reads[0].start, reads[0].end), (0, 400));
-        assert_eq!(reads[0].pieces.iter().map(|p| p.need).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(
+            reads[0].pieces.iter().map(|p| p.need).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
         assert_eq!((reads[1].start, reads[1].end), (10_000, 10_100));
         // The window caps a read.
         let reads = coalesce(vec![p(0, 0, 600), p(1, 600, 1200)], 0, 1000);
@@ -95,8 +110,20 @@ mod tests {
         let d = normalise_plan(None, 2);
         assert_eq!(d.len(), 2);
         assert_eq!(d[1].container_index, 1);
-        let e = |i, s, l| ContainerExtent { container_index: i, start: s, length: l };
-        let n = normalise_plan(Some(vec![e(1, 0, 10), e(5, 0, 10), e(0, 4, 0), e(0, 0, i64::MAX as u64)]), 2);
+        let e = |i, s, l| ContainerExtent {
+            container_index: i,
+            start: s,
+            length: l,
+        };
+        let n = normalise_plan(
+            Some(vec![
+                e(1, 0, 10),
+                e(5, 0, 10),
+                e(0, 4, 0),
+                e(0, 0, i64::MAX as u64),
+            ]),
+            2,
+        );
         assert_eq!(n, vec![e(1, 0, 10), e(0, 0, i64::MAX as u64)]);
         assert_eq!(n[1].end(), u64::MAX);
     }

@@ -75,7 +75,9 @@ impl StoreError {
     pub fn past_end(path: &WinPath, offset: u64, len: usize, size: u64) -> Self {
         Self {
             path: path.to_string(),
-            message: format!("read of {len} bytes at {offset:#x} runs past the end of the file ({size:#x} bytes)"),
+            message: format!(
+                "read of {len} bytes at {offset:#x} runs past the end of the file ({size:#x} bytes)"
+            ),
             hresult: Hresult::DDP_E_FILE_CORRUPT,
             past_end: true,
         }
@@ -100,19 +102,31 @@ impl StoreError {
 pub trait BackupStore: Send + Sync {
     /// `ReadBackupFile`: fill `buf` from `path` at `offset` (exactly `buf.len()` bytes, or an
     /// error).
-    fn read_backup_file(&self, path: &WinPath, offset: u64, buf: &mut [u8]) -> Result<(), StoreError>;
+    fn read_backup_file(
+        &self,
+        path: &WinPath,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<(), StoreError>;
 
     /// `OrderContainersRestore`: the extents of `containers` in the order the medium prefers
     /// (e.g. tape order; a container may be split into several extents). `None` lets the engine
     /// choose (container order, then offset order).
-    fn order_containers_restore(&self, containers: &[WinPath]) -> Result<Option<Vec<ContainerExtent>>, StoreError> {
+    fn order_containers_restore(
+        &self,
+        containers: &[WinPath],
+    ) -> Result<Option<Vec<ContainerExtent>>, StoreError> {
         let _ = containers;
         Ok(None)
     }
 
     /// `PreviewContainerRead`: the reads about to be made in one container extent, for
     /// read-ahead.
-    fn preview_container_read(&self, container: &WinPath, reads: &[FileExtent]) -> Result<(), StoreError> {
+    fn preview_container_read(
+        &self,
+        container: &WinPath,
+        reads: &[FileExtent],
+    ) -> Result<(), StoreError> {
         let _ = (container, reads);
         Ok(())
     }
@@ -158,7 +172,12 @@ impl HostDirStore {
 }
 
 impl BackupStore for HostDirStore {
-    fn read_backup_file(&self, path: &WinPath, offset: u64, buf: &mut [u8]) -> Result<(), StoreError> {
+    fn read_backup_file(
+        &self,
+        path: &WinPath,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<(), StoreError> {
         let host = self.host_path(path)?;
         let file = std::fs::File::open(&host).map_err(|e| io_error(path, &e))?;
         let size = file.metadata().map_err(|e| io_error(path, &e))?.len();
@@ -170,7 +189,13 @@ impl BackupStore for HostDirStore {
 
     fn list_dir(&self, dir: &WinPath) -> Result<Option<Vec<String>>, StoreError> {
         match self.volume.read_dir(dir) {
-            Ok(entries) => Ok(Some(entries.into_iter().filter(|e| !e.metadata.is_dir()).map(|e| e.name).collect())),
+            Ok(entries) => Ok(Some(
+                entries
+                    .into_iter()
+                    .filter(|e| !e.metadata.is_dir())
+                    .map(|e| e.name)
+                    .collect(),
+            )),
             Err(platform::Error::NotFound { .. }) => Ok(Some(Vec::new())),
             Err(e) => Err(StoreError::other(dir, e.to_string(), Hresult::E_FAIL)),
         }
@@ -240,8 +265,16 @@ impl MemoryStore {
 }
 
 impl BackupStore for MemoryStore {
-    fn read_backup_file(&self, path: &WinPath, offset: u64, buf: &mut [u8]) -> Result<(), StoreError> {
-        let (_, bytes) = self.files.get(&path.folded()).ok_or_else(|| StoreError::not_found(path))?;
+    fn read_backup_file(
+        &self,
+        path: &WinPath,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<(), StoreError> {
+        let (_, bytes) = self
+            .files
+            .get(&path.folded())
+            .ok_or_else(|| StoreError::not_found(path))?;
         let size = bytes.len() as u64;
         let end = offset.saturating_add(buf.len() as u64);
         if end > size {
@@ -275,18 +308,25 @@ pub enum StoreCall {
     List(WinPath),
 }
 
+/// A test plan function: container paths to an optional read plan.
+type Planner = Box<dyn Fn(&[WinPath]) -> Option<Vec<ContainerExtent>> + Send + Sync>;
+/// A read-failure predicate: `(path, offset, len)` to "fail this read".
+type ReadFault = Box<dyn Fn(&WinPath, u64, usize) -> bool + Send + Sync>;
+
 /// Wraps a store, records every call, and can answer the order calls with a fixed plan
 /// function and fail a chosen read (for protocol and failure tests).
 pub struct RecordingStore<S> {
     inner: S,
     calls: Mutex<Vec<StoreCall>>,
-    planner: Option<Box<dyn Fn(&[WinPath]) -> Option<Vec<ContainerExtent>> + Send + Sync>>,
-    fail_read: Option<Box<dyn Fn(&WinPath, u64, usize) -> bool + Send + Sync>>,
+    planner: Option<Planner>,
+    fail_read: Option<ReadFault>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for RecordingStore<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordingStore").field("inner", &self.inner).finish_non_exhaustive()
+        f.debug_struct("RecordingStore")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
     }
 }
 
@@ -303,14 +343,20 @@ impl<S: BackupStore> RecordingStore<S> {
 
     /// Answers order calls with `plan(containers)`.
     #[must_use]
-    pub fn with_plan(mut self, plan: impl Fn(&[WinPath]) -> Option<Vec<ContainerExtent>> + Send + Sync + 'static) -> Self {
+    pub fn with_plan(
+        mut self,
+        plan: impl Fn(&[WinPath]) -> Option<Vec<ContainerExtent>> + Send + Sync + 'static,
+    ) -> Self {
         self.planner = Some(Box::new(plan));
         self
     }
 
     /// Fails reads for which `pred(path, offset, len)` is true.
     #[must_use]
-    pub fn failing_reads(mut self, pred: impl Fn(&WinPath, u64, usize) -> bool + Send + Sync + 'static) -> Self {
+    pub fn failing_reads(
+        mut self,
+        pred: impl Fn(&WinPath, u64, usize) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.fail_read = Some(Box::new(pred));
         self
     }
@@ -335,15 +381,31 @@ impl<S: BackupStore> RecordingStore<S> {
 }
 
 impl<S: BackupStore> BackupStore for RecordingStore<S> {
-    fn read_backup_file(&self, path: &WinPath, offset: u64, buf: &mut [u8]) -> Result<(), StoreError> {
+    fn read_backup_file(
+        &self,
+        path: &WinPath,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<(), StoreError> {
         self.record(StoreCall::Read(path.clone(), offset, buf.len() as u64));
-        if self.fail_read.as_ref().is_some_and(|f| f(path, offset, buf.len())) {
-            return Err(StoreError::other(path, format!("injected read failure at {offset:#x}"), Hresult::E_FAIL));
+        if self
+            .fail_read
+            .as_ref()
+            .is_some_and(|f| f(path, offset, buf.len()))
+        {
+            return Err(StoreError::other(
+                path,
+                format!("injected read failure at {offset:#x}"),
+                Hresult::E_FAIL,
+            ));
         }
         self.inner.read_backup_file(path, offset, buf)
     }
 
-    fn order_containers_restore(&self, containers: &[WinPath]) -> Result<Option<Vec<ContainerExtent>>, StoreError> {
+    fn order_containers_restore(
+        &self,
+        containers: &[WinPath],
+    ) -> Result<Option<Vec<ContainerExtent>>, StoreError> {
         self.record(StoreCall::Order(containers.to_vec()));
         match &self.planner {
             Some(p) => Ok(p(containers)),
@@ -351,7 +413,11 @@ impl<S: BackupStore> BackupStore for RecordingStore<S> {
         }
     }
 
-    fn preview_container_read(&self, container: &WinPath, reads: &[FileExtent]) -> Result<(), StoreError> {
+    fn preview_container_read(
+        &self,
+        container: &WinPath,
+        reads: &[FileExtent],
+    ) -> Result<(), StoreError> {
         self.record(StoreCall::Preview(container.clone(), reads.to_vec()));
         self.inner.preview_container_read(container, reads)
     }

@@ -167,7 +167,7 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("restore_set_1M");
     g.sample_size(10);
-    g.measurement_time(Duration::from_secs(20));
+    g.measurement_time(Duration::from_secs(12));
     g.bench_function("baseline_lowercase_catalog", |b| {
         b.iter(|| {
             let mut total = 0usize;

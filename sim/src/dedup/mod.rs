@@ -1,0 +1,684 @@
+//! The Data Deduplication optimizer and garbage collector, as Windows runs them, over any
+//! [`Volume`] (normally a [`crate::SimVolume`]).
+//!
+//! [`optimize`] walks the volume (skipping `\System Volume Information`), and for every file of
+//! at least [`OptimizeOptions::min_file_size`] bytes (32 KiB, Windows' default) that is not
+//! already a reparse point:
+//!
+//! 1. splits it into content-defined chunks ([`chunker`], 32–128 KiB);
+//! 2. looks every chunk's hash (SHA-512 prefix, spec §4.2) up in the store's index (built from
+//!    the data containers already on the volume) and appends only new chunks to the open data
+//!    container, Xpress-compressed when that is smaller;
+//! 3. appends one stream map (`Smap`, one entry per chunk) to the open stream container; its
+//!    record carries [`dedup_store::stream_map_hash`] of the payload, whose first 16 bytes (all
+//!    32 for v1) go into the reparse point;
+//! 4. commits both containers and writes them to
+//!    `\System Volume Information\Dedup\ChunkStore\{GUID}.ddp\{Data,Stream}\XXXXXXXX.GGGGGGGG.ccc`;
+//! 5. replaces the file by a stub: dedup reparse point (v3 by default), sparse, logical size
+//!    kept, no allocated data, attributes `ARCHIVE|SPARSE_FILE|REPARSE_POINT` (0x620).
+//!
+//! Containers are sealed when the next record would pass [`OptimizeOptions::container_size`]
+//! or when they hold [`OptimizeOptions::max_records`] records (so that a later compaction can
+//! always record every moved chunk in the one-slot `Rrtl`; see [`gc`]). Each run starts new
+//! containers (ids after the highest present); Windows also appends to unsealed containers of
+//! earlier runs, which the format allows but this simulator does not need.
+//!
+//! [`gc`] deletes unreferenced chunks by compacting containers into a new generation.
+
+pub mod chunker;
+pub mod churn;
+pub mod gc;
+pub mod store;
+
+use std::collections::HashMap;
+
+use dedup_reparse::{DedupReparse, FileTime, Guid, LayoutVersion, ReferenceEntry, StreamMapHash};
+use dedup_store::{
+    ChunkHash, Compression, CompressionPolicy, ContainerWriter, RecordType, SmapEntry, StreamMap,
+    WriteError, WriterOptions, chunk_hash, stream_map_hash,
+};
+use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath, attr};
+use rayon::prelude::*;
+
+pub use chunker::ChunkerParams;
+pub use store::{ContainerKind, StoreLocation};
+
+/// The most records a container gets by default: the number of `Rrtl` entries that fit in
+/// its 4 KiB slot ([`dedup_store::RedirectionTable::CAPACITY`], 508).
+pub const DEFAULT_MAX_RECORDS: u32 = dedup_store::RedirectionTable::CAPACITY as u32;
+
+/// Smallest container size accepted: room for the fixed area and one largest chunk.
+pub const MIN_CONTAINER_SIZE: u64 = 256 * 1024;
+
+/// Error of the optimizer and the garbage collector.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DedupError {
+    /// A volume operation failed.
+    #[error(transparent)]
+    Volume(#[from] platform::Error),
+    /// A container on the volume is invalid.
+    #[error(transparent)]
+    Container(#[from] dedup_store::ContainerError),
+    /// A container could not be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// A reparse point could not be built.
+    #[error("reparse point: {0}")]
+    ReparseBuild(#[from] dedup_reparse::BuildError),
+    /// A reparse point on the volume does not parse.
+    #[error("{path}: reparse point: {source}")]
+    ReparseParse {
+        /// The file.
+        path: WinPath,
+        /// Why.
+        source: dedup_reparse::ParseError,
+    },
+    /// Options that cannot work.
+    #[error("invalid options: {0}")]
+    Options(String),
+    /// The chunk store on the volume is inconsistent.
+    #[error("chunk store: {0}")]
+    Store(String),
+}
+
+/// What the optimizer does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptimizeOptions {
+    /// Reparse-point layout of the stubs (v3 by default, as Server 2019+).
+    pub reparse_version: LayoutVersion,
+    /// Containers are sealed before they pass this many bytes (Windows: about 1 GB).
+    pub container_size: u64,
+    /// Containers are sealed when they hold this many records.
+    pub max_records: u32,
+    /// Files smaller than this are left alone (Windows' default: 32 KiB).
+    pub min_file_size: u64,
+    /// Chunk size limits.
+    pub chunker: ChunkerParams,
+    /// Whether data chunks are compressed when that pays.
+    pub compression: CompressionPolicy,
+}
+
+impl Default for OptimizeOptions {
+    fn default() -> Self {
+        Self {
+            reparse_version: LayoutVersion::V3,
+            container_size: dedup_store::DEFAULT_SIZE_LIMIT,
+            max_records: DEFAULT_MAX_RECORDS,
+            min_file_size: 32 * 1024,
+            chunker: ChunkerParams::default(),
+            compression: CompressionPolicy::WhenSmaller,
+        }
+    }
+}
+
+/// Why a file was not optimized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// Empty.
+    Empty,
+    /// Smaller than [`OptimizeOptions::min_file_size`].
+    TooSmall,
+    /// Already has a reparse point (optimized before, or another kind).
+    ReparsePoint,
+    /// Open by someone else in a conflicting share mode, or read-only.
+    InUse,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOutcome {
+    /// The file.
+    pub path: WinPath,
+    /// Logical size.
+    pub size: u64,
+    /// `None` if optimized, else why not.
+    pub skipped: Option<SkipReason>,
+    /// Chunks in its stream map (0 when skipped).
+    pub chunks: usize,
+}
+
+/// What an optimization run did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OptimizeReport {
+    /// The store GUID.
+    pub store_guid: Guid,
+    /// Per file, in processing order.
+    pub files: Vec<FileOutcome>,
+    /// Files optimized.
+    pub files_optimized: usize,
+    /// Files skipped.
+    pub files_skipped: usize,
+    /// Logical bytes of the optimized files.
+    pub logical_bytes: u64,
+    /// Chunk references written into stream maps.
+    pub chunk_refs: u64,
+    /// Chunks newly stored by this run.
+    pub new_chunks: u64,
+    /// Logical bytes of the newly stored chunks.
+    pub unique_bytes: u64,
+    /// Stored (possibly compressed) payload bytes of the newly stored chunks.
+    pub stored_bytes: u64,
+    /// Newly stored chunks kept compressed.
+    pub compressed_chunks: u64,
+    /// Stream maps written.
+    pub stream_maps: u64,
+    /// Containers written or extended, as `Data\name` / `Stream\name`.
+    pub containers_written: Vec<String>,
+}
+
+impl OptimizeReport {
+    /// Logical bytes of the optimized files over the logical bytes of the chunks this run had
+    /// to store (`None` when nothing new was stored).
+    #[must_use]
+    pub fn dedup_ratio(&self) -> Option<f64> {
+        ratio(self.logical_bytes, self.unique_bytes)
+    }
+
+    /// Logical over stored bytes of the newly stored chunks (`None` when none).
+    #[must_use]
+    pub fn compression_ratio(&self) -> Option<f64> {
+        ratio(self.unique_bytes, self.stored_bytes)
+    }
+
+    /// Logical bytes of the optimized files over the stored bytes of the new chunks.
+    #[must_use]
+    pub fn savings_ratio(&self) -> Option<f64> {
+        ratio(self.logical_bytes, self.stored_bytes)
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+/// `\System Volume Information`, never optimized.
+fn is_system_path(p: &WinPath) -> bool {
+    p.components()
+        .next()
+        .is_some_and(|c| platform::eq_name(c, "System Volume Information"))
+}
+
+/// Every file of the volume outside `\System Volume Information`, in listing order (depth
+/// first, names sorted case-insensitively).
+pub fn volume_files(volume: &dyn Volume) -> Result<Vec<WinPath>, DedupError> {
+    let mut out = Vec::new();
+    let mut stack = vec![WinPath::root()];
+    while let Some(dir) = stack.pop() {
+        let mut subdirs = Vec::new();
+        for e in volume.read_dir(&dir)? {
+            let p = dir.join(&e.name)?;
+            if is_system_path(&p) {
+                continue;
+            }
+            if e.metadata.is_dir() {
+                subdirs.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+        stack.extend(subdirs.into_iter().rev());
+    }
+    Ok(out)
+}
+
+/// Where a stored chunk is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ChunkLoc {
+    container_id: u32,
+    generation: u32,
+    local_id: u32,
+    offset: u32,
+    stored_size: u32,
+}
+
+/// A container being appended to, and how much of it is already on the volume.
+struct OpenContainer {
+    kind: ContainerKind,
+    writer: ContainerWriter,
+    persisted: u64,
+    records: u32,
+}
+
+/// The optimizer's state for one run.
+struct Run<'v> {
+    volume: &'v dyn Volume,
+    store: StoreLocation,
+    opts: OptimizeOptions,
+    index: HashMap<ChunkHash, ChunkLoc>,
+    data: Option<OpenContainer>,
+    stream: Option<OpenContainer>,
+    next_data_id: u32,
+    next_stream_id: u32,
+    report: OptimizeReport,
+}
+
+/// A seeded store GUID (version-4 layout) for a volume without a store.
+#[must_use]
+pub fn store_guid_for_seed(seed: u64) -> Guid {
+    let mut rng = test_support::SplitMix64(seed ^ 0x5354_4f52_4547_5549);
+    let mut b = [0u8; 16];
+    rng.fill(&mut b);
+    b[7] = (b[7] & 0x0F) | 0x40;
+    b[8] = (b[8] & 0x3F) | 0x80;
+    Guid(b)
+}
+
+impl<'v> Run<'v> {
+    fn open(volume: &'v dyn Volume, seed: u64, opts: &OptimizeOptions) -> Result<Self, DedupError> {
+        if !opts.chunker.is_valid() {
+            return Err(DedupError::Options(format!(
+                "chunk sizes {:?} are not 0 < min < avg < max",
+                opts.chunker
+            )));
+        }
+        let biggest = dedup_store::FIRST_RECORD_OFFSET as usize
+            + 2 * RecordType::Data.header_len()
+            + opts.chunker.max
+            + 2 * dedup_store::APPEND_ALIGN as usize;
+        if opts.container_size < MIN_CONTAINER_SIZE.max(biggest as u64) {
+            return Err(DedupError::Options(format!(
+                "container size {} is below the minimum {}",
+                opts.container_size,
+                MIN_CONTAINER_SIZE.max(biggest as u64)
+            )));
+        }
+        if opts.max_records == 0 {
+            return Err(DedupError::Options("max_records must be at least 1".into()));
+        }
+        let store = if let Some(s) = StoreLocation::find(volume)? {
+            s
+        } else {
+            let s = StoreLocation {
+                guid: store_guid_for_seed(seed),
+            };
+            volume.create_dir_all(&s.dir(ContainerKind::Data))?;
+            volume.create_dir_all(&s.dir(ContainerKind::Stream))?;
+            s
+        };
+        // Index every chunk already stored (newest generation of each data container).
+        let mut index = HashMap::new();
+        let data = store.newest(volume, ContainerKind::Data)?;
+        for (&id, &generation) in &data {
+            let c = store.load(volume, ContainerKind::Data, id, generation)?;
+            for rec in c.records() {
+                let rec = rec?;
+                if rec.record_type == RecordType::Data {
+                    index.entry(rec.hash).or_insert(ChunkLoc {
+                        container_id: id,
+                        generation,
+                        local_id: rec.local_id,
+                        offset: rec.offset,
+                        stored_size: rec.stored_size,
+                    });
+                }
+            }
+        }
+        let streams = store.newest(volume, ContainerKind::Stream)?;
+        let next_data_id = data
+            .keys()
+            .next_back()
+            .map_or(store::FIRST_DATA_CONTAINER, |&id| id + 1);
+        let next_stream_id = streams
+            .keys()
+            .next_back()
+            .map_or(store::FIRST_STREAM_CONTAINER, |&id| {
+                id + store::STREAM_CONTAINER_STEP
+            });
+        Ok(Self {
+            volume,
+            store,
+            opts: opts.clone(),
+            index,
+            data: None,
+            stream: None,
+            next_data_id,
+            next_stream_id,
+            report: OptimizeReport {
+                store_guid: store.guid,
+                ..OptimizeReport::default()
+            },
+        })
+    }
+
+    fn new_container(&mut self, kind: ContainerKind) -> OpenContainer {
+        let id = match kind {
+            ContainerKind::Data => {
+                let id = self.next_data_id;
+                self.next_data_id += 1;
+                id
+            }
+            ContainerKind::Stream => {
+                let id = self.next_stream_id;
+                self.next_stream_id += store::STREAM_CONTAINER_STEP;
+                id
+            }
+        };
+        OpenContainer {
+            kind,
+            writer: ContainerWriter::new(WriterOptions {
+                container_id: id,
+                generation: 1,
+                size_limit: self.opts.container_size,
+                compression: self.opts.compression,
+            }),
+            persisted: 0,
+            records: 0,
+        }
+    }
+
+    /// Writes what the volume does not have yet of a committed container: the fixed area
+    /// (header slots and tables change at every commit) and the records appended since.
+    fn persist(&mut self, c: &mut OpenContainer) -> Result<(), DedupError> {
+        let h = c.writer.header();
+        let path = self
+            .store
+            .container_path(c.kind, h.container_id, h.generation);
+        let f = self.volume.open(
+            &path,
+            OpenOptions::new(Access::READ_WRITE, ShareMode::READ, Disposition::OpenAlways),
+        )?;
+        let bytes = c.writer.bytes();
+        let fixed = dedup_store::FIRST_RECORD_OFFSET as usize;
+        let from = usize::try_from(c.persisted).unwrap_or(fixed).max(fixed);
+        f.write_all_at(from as u64, &bytes[from..])?;
+        f.write_all_at(0, &bytes[..fixed])?;
+        if c.persisted == 0 {
+            let name = format!(
+                "{}\\{}",
+                c.kind.dir_name(),
+                dedup_store::container_file_name(h.container_id, h.generation)
+            );
+            self.report.containers_written.push(name);
+        }
+        c.persisted = bytes.len() as u64;
+        Ok(())
+    }
+
+    fn commit(&mut self, kind: ContainerKind) -> Result<(), DedupError> {
+        let slot = match kind {
+            ContainerKind::Data => self.data.take(),
+            ContainerKind::Stream => self.stream.take(),
+        };
+        let Some(mut c) = slot else { return Ok(()) };
+        if !c.writer.is_committed() {
+            c.writer.commit(self.volume_now());
+            self.persist(&mut c)?;
+        }
+        match kind {
+            ContainerKind::Data => self.data = Some(c),
+            ContainerKind::Stream => self.stream = Some(c),
+        }
+        Ok(())
+    }
+
+    fn volume_now(&self) -> u64 {
+        // A fixed step per commit keeps runs deterministic without a clock on `dyn Volume`.
+        let n = self.report.stream_maps + self.report.new_chunks;
+        133_485_408_000_000_000 + n * 10_000_000
+    }
+
+    /// Appends a record, sealing the open container and starting the next one when it is full.
+    fn append(
+        &mut self,
+        kind: ContainerKind,
+        mut op: impl FnMut(&mut ContainerWriter) -> Result<dedup_store::AppendedChunk, WriteError>,
+    ) -> Result<(u32, u32, dedup_store::AppendedChunk), DedupError> {
+        let mut fresh = false;
+        loop {
+            let mut c = match kind {
+                ContainerKind::Data => self.data.take(),
+                ContainerKind::Stream => self.stream.take(),
+            }
+            .unwrap_or_else(|| {
+                fresh = true;
+                self.new_container(kind)
+            });
+            let result = if c.records >= self.opts.max_records {
+                Err(None)
+            } else {
+                op(&mut c.writer).map_err(Some)
+            };
+            match result {
+                Ok(a) => {
+                    c.records += 1;
+                    let (id, generation) = (c.writer.header().container_id, 1);
+                    match kind {
+                        ContainerKind::Data => self.data = Some(c),
+                        ContainerKind::Stream => self.stream = Some(c),
+                    }
+                    return Ok((id, generation, a));
+                }
+                Err(None | Some(WriteError::Full { .. })) if !fresh || c.records > 0 => {
+                    // Seal: commit what it holds and leave it.
+                    if !c.writer.is_committed() {
+                        c.writer.commit(self.volume_now());
+                        self.persist(&mut c)?;
+                    }
+                    fresh = false;
+                }
+                Err(Some(e)) => return Err(e.into()),
+                Err(None) => unreachable!("a fresh container has no records"),
+            }
+        }
+    }
+
+    fn optimize_file(&mut self, path: &WinPath) -> Result<FileOutcome, DedupError> {
+        let md = self.volume.metadata(path)?;
+        let mut outcome = FileOutcome {
+            path: path.clone(),
+            size: md.len,
+            skipped: None,
+            chunks: 0,
+        };
+        let skip = if md.len == 0 {
+            Some(SkipReason::Empty)
+        } else if md.len < self.opts.min_file_size {
+            Some(SkipReason::TooSmall)
+        } else if md.is_reparse_point() {
+            Some(SkipReason::ReparsePoint)
+        } else {
+            None
+        };
+        if skip.is_some() {
+            outcome.skipped = skip;
+            return Ok(outcome);
+        }
+        let file = match self.volume.open(
+            path,
+            OpenOptions::new(
+                Access::READ_WRITE,
+                ShareMode::NONE,
+                Disposition::OpenExisting,
+            ),
+        ) {
+            Ok(f) => f,
+            Err(
+                platform::Error::SharingViolation { .. } | platform::Error::AccessDenied { .. },
+            ) => {
+                outcome.skipped = Some(SkipReason::InUse);
+                return Ok(outcome);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let size = file.len()?;
+        let mut content = vec![
+            0u8;
+            usize::try_from(size)
+                .map_err(|_| DedupError::Store(format!("{path}: too large")))?
+        ];
+        file.read_exact_at(0, &mut content)?;
+
+        let ends = chunker::chunk_ends(&content, &self.opts.chunker);
+        let ranges: Vec<(usize, usize)> = ends
+            .iter()
+            .scan(0usize, |start, &end| {
+                let r = (*start, end);
+                *start = end;
+                Some(r)
+            })
+            .collect();
+        let hashes: Vec<ChunkHash> = ranges
+            .par_iter()
+            .map(|&(s, e)| chunk_hash(&content[s..e]))
+            .collect();
+        // New chunks (first occurrence in this file of a hash the store lacks).
+        let mut first_new: HashMap<ChunkHash, usize> = HashMap::new();
+        let mut new_idx = Vec::new();
+        for (i, h) in hashes.iter().enumerate() {
+            if !self.index.contains_key(h) && !first_new.contains_key(h) {
+                first_new.insert(*h, i);
+                new_idx.push(i);
+            }
+        }
+        let policy = self.opts.compression;
+        let compressed: Vec<Option<Vec<u8>>> = new_idx
+            .par_iter()
+            .map_init(xpress::Compressor::new, |comp, &i| {
+                let (s, e) = ranges[i];
+                let logical = &content[s..e];
+                if policy == CompressionPolicy::Never {
+                    return None;
+                }
+                let mut out = Vec::new();
+                comp.compress(logical, &mut out);
+                (out.len() < logical.len()).then_some(out)
+            })
+            .collect();
+        for (&i, packed) in new_idx.iter().zip(&compressed) {
+            let (s, e) = ranges[i];
+            let logical = &content[s..e];
+            let hash = hashes[i];
+            let (stored, compression) = match packed {
+                Some(p) => (&p[..], Compression::Xpress),
+                None => (logical, Compression::Stored),
+            };
+            let (container_id, generation, a) = self.append(ContainerKind::Data, |w| {
+                w.append_raw_chunk(stored, compression, hash, logical.len() as u64)
+            })?;
+            self.index.insert(
+                hash,
+                ChunkLoc {
+                    container_id,
+                    generation,
+                    local_id: a.local_id,
+                    offset: a.offset,
+                    stored_size: a.stored_size,
+                },
+            );
+            self.report.new_chunks += 1;
+            self.report.unique_bytes += logical.len() as u64;
+            self.report.stored_bytes += u64::from(a.stored_size);
+            if a.compressed {
+                self.report.compressed_chunks += 1;
+            }
+        }
+        let entries: Vec<SmapEntry> = ranges
+            .iter()
+            .zip(&hashes)
+            .map(|(&(_, end), h)| {
+                let loc = self.index[h];
+                SmapEntry {
+                    local_id: loc.local_id,
+                    container_id: loc.container_id,
+                    offset_hint: loc.offset,
+                    generation: loc.generation,
+                    end: end as u64,
+                    hash: *h,
+                    stored_size: loc.stored_size,
+                    unknown_3c: 0,
+                }
+            })
+            .collect();
+        let map = StreamMap {
+            entries,
+            ..StreamMap::default()
+        };
+        let payload = map.encode();
+        let smap_hash = stream_map_hash(&payload);
+        let (stream_id, _, smap) = self.append(ContainerKind::Stream, |w| {
+            w.append_stream_map(&payload, Some(smap_hash))
+        })?;
+        self.commit(ContainerKind::Data)?;
+        self.commit(ContainerKind::Stream)?;
+
+        let hash = match self.opts.reparse_version {
+            LayoutVersion::V1 => StreamMapHash::Long(smap_hash),
+            LayoutVersion::V2 | LayoutVersion::V3 => {
+                let mut h = [0u8; 16];
+                h.copy_from_slice(&smap_hash[..16]);
+                StreamMapHash::Short(h)
+            }
+        };
+        let entry = ReferenceEntry::new(
+            smap.local_id,
+            stream_id,
+            smap.offset,
+            payload.len() as u32,
+            hash,
+            0..size,
+        );
+        let point = DedupReparse::new(
+            self.opts.reparse_version,
+            self.store.guid,
+            size,
+            entry,
+            FileTime(self.volume_now()),
+        )?;
+        let buffer = point.to_buffer()?;
+        let keep = file.attributes()? & attr::SETTABLE & !attr::NORMAL;
+        file.set_reparse_point(&buffer)?;
+        file.set_sparse(true)?;
+        file.set_len(0)?;
+        file.set_len(size)?;
+        file.set_attributes(keep | attr::ARCHIVE)?;
+        file.flush()?;
+
+        self.report.stream_maps += 1;
+        self.report.chunk_refs += ranges.len() as u64;
+        self.report.logical_bytes += size;
+        outcome.chunks = ranges.len();
+        Ok(outcome)
+    }
+
+    fn finish(mut self) -> Result<OptimizeReport, DedupError> {
+        self.commit(ContainerKind::Data)?;
+        self.commit(ContainerKind::Stream)?;
+        Ok(self.report)
+    }
+}
+
+/// Optimizes every eligible file of the volume (see the module docs). `seed` fixes the store
+/// GUID when the volume has no store yet.
+pub fn optimize(
+    volume: &dyn Volume,
+    seed: u64,
+    opts: &OptimizeOptions,
+) -> Result<OptimizeReport, DedupError> {
+    let files = volume_files(volume)?;
+    optimize_files(volume, seed, &files, opts)
+}
+
+/// Optimizes the given files, in this order (order decides where chunks land in containers).
+pub fn optimize_files(
+    volume: &dyn Volume,
+    seed: u64,
+    files: &[WinPath],
+    opts: &OptimizeOptions,
+) -> Result<OptimizeReport, DedupError> {
+    let mut run = Run::open(volume, seed, opts)?;
+    for path in files {
+        if is_system_path(path) {
+            continue;
+        }
+        let outcome = run.optimize_file(path)?;
+        if outcome.skipped.is_some() {
+            run.report.files_skipped += 1;
+        } else {
+            run.report.files_optimized += 1;
+        }
+        run.report.files.push(outcome);
+    }
+    run.finish()
+}

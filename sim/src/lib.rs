@@ -1,0 +1,25 @@
+//! `winsim`: a simulated Windows for tests and demos.
+//!
+//! * [`SimVolume`]: a deterministic in-memory NTFS-like volume implementing
+//!   [`platform::Volume`]: share modes, sparse files with allocation tracking, reparse points,
+//!   pending reboot renames and [`SimVolume::reboot`], and fault injection ([`Fault`]).
+//! * [`SimServices`] / [`SimWriters`]: services with state and recording VSS writers.
+//! * [`dedup`]: the Data Deduplication optimizer and garbage collector as Windows runs them,
+//!   writing real-format chunk stores (`System Volume Information\Dedup\ChunkStore\{GUID}.ddp`)
+//!   and dedup reparse points onto a volume.
+//! * [`host`]: loading a host folder into a `SimVolume` and exporting a volume to a host folder
+//!   (stubs as sparse files carrying the `user.ntfs_reparse_data` extended attribute).
+//!
+//! This crate is a normal dependency of the `rehydrate` binary (its demo) and a dev-dependency
+//! of libraries only.
+
+pub mod dedup;
+#[cfg(unix)]
+pub mod host;
+mod services;
+mod volume;
+
+pub use services::{ServiceEvent, SimServices, SimWriters, WriterEvent};
+pub use volume::{
+    CLUSTER_SIZE, Fault, IoCounts, MAX_REPARSE_BUFFER, RebootOutcome, SimFile, SimVolume,
+};
