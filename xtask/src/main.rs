@@ -50,9 +50,9 @@ fn fuzz_targets() -> Vec<(PathBuf, String)> {
                 && let Some(name) = line
                     .strip_prefix("name")
                     .and_then(|r| r.trim().strip_prefix('='))
-                {
-                    out.push((dir.clone(), name.trim().trim_matches('"').to_owned()));
-                }
+            {
+                out.push((dir.clone(), name.trim().trim_matches('"').to_owned()));
+            }
         }
     }
     out
