@@ -117,11 +117,13 @@ fn matches_under(under: Option<&WinPath>, path: &WinPath) -> bool {
 }
 
 impl Faults {
-    /// Counts one call; true if an armed countdown for `path` fires now.
+    /// Counts one call against every armed countdown that matches `path`; true if one of them
+    /// reaches zero now (each fault counts its own calls, so two armed faults each fire at
+    /// their own call even when a call fires another).
     fn tick(list: &mut Vec<Countdown>, path: &WinPath) -> bool {
         let mut fired = false;
         list.retain_mut(|c| {
-            if fired || !matches_under(c.under.as_ref(), path) {
+            if !matches_under(c.under.as_ref(), path) {
                 return true;
             }
             c.remaining = c.remaining.saturating_sub(1);

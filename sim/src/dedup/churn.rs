@@ -12,7 +12,8 @@ use platform::{Volume, WinPath};
 use super::gc::{self, GcReport};
 use super::{DedupError, OptimizeOptions, OptimizeReport, optimize_files, volume_files};
 
-/// Folder (at the volume root) holding the scratch copies while they exist.
+/// Folder (at the volume root) holding the scratch copies while they exist (`-2`, `-3`, … is
+/// appended when the volume already has an entry of that name).
 pub const SCRATCH_DIR: &str = "WinsimScratch";
 
 /// What [`optimize_with_churn`] did.
@@ -58,7 +59,13 @@ pub fn optimize_with_churn(
     filetime: u64,
 ) -> Result<ChurnReport, DedupError> {
     let originals = volume_files(volume)?;
-    let dir = WinPath::root().join(SCRATCH_DIR)?;
+    // A volume may already hold a folder of that name: never mix the scratch set with it.
+    let mut dir = WinPath::root().join(SCRATCH_DIR)?;
+    let mut n = 1u32;
+    while volume.exists(&dir)? {
+        n += 1;
+        dir = WinPath::root().join(&format!("{SCRATCH_DIR}-{n}"))?;
+    }
     let mut rng = test_support::SplitMix64(seed ^ 0x4348_5552_4e00_0000);
     let mut order = Vec::with_capacity(originals.len() * 2);
     let mut scratch = Vec::new();
