@@ -27,7 +27,8 @@ pub use engine::{
     RestoreOptions, RestoreReport, RestoreStats, restore_files,
 };
 pub use hresult::{Hresult, from_platform};
+#[cfg(unix)]
+pub use store::HostDirStore;
 pub use store::{
-    BackupStore, ContainerExtent, FileExtent, HostDirStore, MemoryStore, RecordingStore, StoreCall,
-    StoreError,
+    BackupStore, ContainerExtent, FileExtent, MemoryStore, RecordingStore, StoreCall, StoreError,
 };

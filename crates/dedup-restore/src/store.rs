@@ -2,10 +2,13 @@
 //! implementations: a host directory, an in-memory map, and a recording wrapper for tests.
 
 use std::collections::BTreeMap;
+#[cfg(unix)]
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use platform::{HostVolume, Volume, WinPath};
+use platform::WinPath;
+#[cfg(unix)]
+use platform::{HostVolume, Volume};
 
 use crate::hresult::Hresult;
 
@@ -142,12 +145,16 @@ pub trait BackupStore: Send + Sync {
 
 /// A backup store that is a host folder holding a copy of the volume (or at least of its
 /// `System Volume Information\Dedup` folder): an ntfs-3g mount, a robocopy, a `sim optimize`
-/// output. Paths are matched case-insensitively; reads are positioned reads.
+/// output. Paths are matched case-insensitively; reads are positioned reads. Unix only (it reads
+/// through [`platform::HostVolume`]); on Windows, `win::VolumeStore`
+/// over a `win::WinVolume` serves the same purpose.
+#[cfg(unix)]
 #[derive(Debug)]
 pub struct HostDirStore {
     volume: HostVolume,
 }
 
+#[cfg(unix)]
 impl HostDirStore {
     /// A store rooted at `root`.
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, platform::Error> {
@@ -171,6 +178,7 @@ impl HostDirStore {
     }
 }
 
+#[cfg(unix)]
 impl BackupStore for HostDirStore {
     fn read_backup_file(
         &self,
@@ -202,6 +210,7 @@ impl BackupStore for HostDirStore {
     }
 }
 
+#[cfg(unix)]
 fn io_error(path: &WinPath, e: &std::io::Error) -> StoreError {
     if e.kind() == std::io::ErrorKind::NotFound {
         StoreError::not_found(path)
@@ -214,20 +223,6 @@ fn io_error(path: &WinPath, e: &std::io::Error) -> StoreError {
 fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
     file.read_exact_at(buf, offset)
-}
-
-#[cfg(windows)]
-fn read_exact_at(file: &std::fs::File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        let n = file.seek_read(buf, offset)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf = &mut buf[n..];
-        offset += n as u64;
-    }
-    Ok(())
 }
 
 /// A store held in memory: volume-root-relative path (case-insensitive) → bytes.
