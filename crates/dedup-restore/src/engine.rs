@@ -162,6 +162,9 @@ struct Fail {
     detail: String,
     /// The record at the expected place did not match; a scan of the container may find it.
     retry_scan: bool,
+    /// Keep this error if a scan does not find the record either (the store's copy of the
+    /// container ends before the record: the copy is damaged, the record is not just elsewhere).
+    sticky: bool,
 }
 
 impl Fail {
@@ -170,6 +173,7 @@ impl Fail {
             hr,
             detail: detail.into(),
             retry_scan: false,
+            sticky: false,
         }
     }
 
@@ -178,6 +182,7 @@ impl Fail {
             hr: Hresult::DDP_E_NOT_FOUND,
             detail: detail.into(),
             retry_scan: true,
+            sticky: false,
         }
     }
 
@@ -258,6 +263,10 @@ struct Need {
     offset: u64,
     len: u64,
     kind: NeedKind,
+    /// Set when the container the metadata names is not in the store and `container` is the
+    /// fall-back (the swapped id/generation reading, spec §3.5): what was missing. A need that
+    /// fails there is reported as the missing container (`DDP_E_PATH_NOT_FOUND`).
+    missing_primary: Option<String>,
 }
 
 /// Per-need state shared with worker threads.
@@ -562,7 +571,7 @@ impl Engine<'_> {
         id: u32,
         alt: Option<u32>,
         gen_hint: u32,
-    ) -> Result<(WinPath, u32), Fail> {
+    ) -> Result<(WinPath, u32, Option<String>), Fail> {
         let listing = self.listing(dir).map_err(|e| Fail::from_store(&e))?;
         let pick = |names: &[(u32, u32, String)], first: u32| {
             names
@@ -571,16 +580,24 @@ impl Engine<'_> {
                 .max_by_key(|(_, b, _)| *b)
                 .cloned()
         };
+        let missing = || format!("{dir}: no container {id:08x}.*.ccc in the backup store");
         let found = match &listing {
-            Some(names) => pick(names, id).or_else(|| alt.and_then(|a| pick(names, a))),
-            None => Some((id, gen_hint, container_file_name(id, gen_hint))),
+            Some(names) => match pick(names, id) {
+                Some(f) => Some((f, None)),
+                None => alt
+                    .filter(|&a| a != id)
+                    .and_then(|a| pick(names, a))
+                    .map(|f| (f, Some(missing()))),
+            },
+            None => Some(((id, gen_hint, container_file_name(id, gen_hint)), None)),
         };
         match found {
-            Some((a, _, name)) => Ok((dir.join(&name).expect("container names are valid"), a)),
-            None => Err(Fail::new(
-                Hresult::DDP_E_PATH_NOT_FOUND,
-                format!("{dir}: no container {id:08x}.*.ccc in the backup store"),
+            Some(((a, _, name), swapped)) => Ok((
+                dir.join(&name).expect("container names are valid"),
+                a,
+                swapped,
             )),
+            None => Err(Fail::new(Hresult::DDP_E_PATH_NOT_FOUND, missing())),
         }
     }
 
@@ -600,7 +617,7 @@ impl Engine<'_> {
             }
             let dir = Self::store_dir(&r.guid(), "Stream");
             for (ei, e) in r.entries().iter().enumerate() {
-                let (path, id) = match self.resolve_container(&dir, e.container_id, None, 1) {
+                let (path, id, _) = match self.resolve_container(&dir, e.container_id, None, 1) {
                     Ok(v) => v,
                     Err(fail) => {
                         f.fail(Fail::new(
@@ -632,6 +649,7 @@ impl Engine<'_> {
                         hash: e.hash.as_bytes().to_vec(),
                         size: e.stream_map_size,
                     },
+                    missing_primary: None,
                 });
             }
         }
@@ -705,7 +723,7 @@ impl Engine<'_> {
         let mut containers: Vec<ContainerRef> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut needs: Vec<Need> = Vec::new();
-        let mut need_of: HashMap<(usize, u32), usize> = HashMap::new();
+        let mut need_of: HashMap<(usize, u32, [u8; 32]), usize> = HashMap::new();
         // Which needs each file depends on, to fail it when one fails.
         let mut file_needs: Vec<Vec<usize>> = vec![Vec::new(); self.files.len()];
         for (fi, f) in self.files.iter().enumerate() {
@@ -724,7 +742,7 @@ impl Engine<'_> {
                     let mut start = e.range_begin;
                     for s in map {
                         let len = s.end - start;
-                        let (path, id) = self.resolve_container(
+                        let (path, id, swapped) = self.resolve_container(
                             &dir,
                             s.container_id,
                             Some(s.generation),
@@ -740,7 +758,7 @@ impl Engine<'_> {
                             });
                             containers.len() - 1
                         });
-                        pending.push((ci, *s, start, len));
+                        pending.push((ci, *s, start, len, swapped));
                         start = s.end;
                     }
                 }
@@ -750,33 +768,34 @@ impl Engine<'_> {
                 f.fail(Fail::new(fail.hr, format!("{}: {}", f.path, fail.detail)));
                 continue;
             }
-            for (ci, s, start, len) in pending {
-                let ni = *need_of.entry((ci, s.local_id)).or_insert_with(|| {
+            for (ci, s, start, len, swapped) in pending {
+                let record_len = RecordType::Data.header_len() as u64 + u64::from(s.stored_size);
+                let ni = *need_of.entry((ci, s.local_id, s.hash)).or_insert_with(|| {
                     needs.push(Need {
                         container: ci,
                         local_id: s.local_id,
                         hint: s.offset_hint,
                         offset: u64::from(s.offset_hint),
-                        len: RecordType::Data.header_len() as u64 + u64::from(s.stored_size),
+                        len: record_len,
                         kind: NeedKind::Data {
                             hash: s.hash,
                             logical_len: len,
                             dests: Vec::new(),
                         },
+                        missing_primary: swapped,
                     });
                     needs.len() - 1
                 });
+                let need_len = needs[ni].len;
                 if let NeedKind::Data {
-                    hash,
-                    logical_len,
-                    dests,
+                    logical_len, dests, ..
                 } = &mut needs[ni].kind
                 {
-                    if *hash != s.hash || *logical_len != len {
+                    if *logical_len != len || need_len != record_len {
                         f.fail(Fail::new(
                             Hresult::DDP_E_INVALID_DATA,
                             format!(
-                                "{}: stream map names local id {} of {} with two different hashes or sizes",
+                                "{}: stream maps name chunk {} of {} with one hash and two different sizes",
                                 f.path, s.local_id, containers[ci].name
                             ),
                         ));
@@ -887,9 +906,18 @@ impl Engine<'_> {
             let f = &self.files[fi];
             for &ni in ns {
                 if !states[ni].done.load(Ordering::Acquire) {
-                    let fail = states[ni].take_fail().unwrap_or_else(|| {
+                    let mut fail = states[ni].take_fail().unwrap_or_else(|| {
                         Fail::new(Hresult::DDP_E_UNEXPECTED, "chunk was never read")
                     });
+                    if let Some(missing) = &needs[ni].missing_primary {
+                        fail = Fail::new(
+                            Hresult::DDP_E_PATH_NOT_FOUND,
+                            format!(
+                                "{missing} (nor as {} with id and generation swapped: {})",
+                                containers[needs[ni].container].name, fail.detail
+                            ),
+                        );
+                    }
                     f.fail(Fail::new(fail.hr, format!("{}: {}", f.path, fail.detail)));
                     break;
                 }
@@ -1006,98 +1034,43 @@ impl Engine<'_> {
                 return states;
             }
         };
-        // Sweep 1: each container's fixed area (header slots, redirection tables), in the order
-        // the plan first visits the container.
-        let mut order: Vec<usize> = Vec::new();
-        for e in &plan {
-            let ci = e.container_index as usize;
-            if !order.contains(&ci) {
-                order.push(ci);
-            }
-        }
-        order.extend(
-            (0..containers.len())
-                .filter(|ci| !plan.iter().any(|e| e.container_index as usize == *ci)),
-        );
-        for &ci in &order {
-            let c = &mut containers[ci];
-            let mut buf = vec![0u8; FIXED_AREA_LEN];
-            let r = self
-                .preview(
-                    &c.path,
-                    &[FileExtent {
-                        offset: 0,
-                        length: FIXED_AREA_LEN as u64,
-                    }],
-                )
-                .and_then(|()| self.read(&c.path, 0, &mut buf));
-            match r {
-                Err(e) => c.failure = Some(Fail::from_store(&e)),
-                Ok(()) => match FixedArea::parse(&c.name, &buf) {
-                    Err(e) => c.failure = Some(Fail::from_container(&e)),
-                    Ok(fa) if fa.header.container_id != c.expected_id => {
-                        c.failure = Some(Fail::new(
-                            Hresult::DDP_E_FILE_CORRUPT,
-                            format!(
-                                "{}: header names container id {:#x}, the file name says {:#x}",
-                                c.name, fa.header.container_id, c.expected_id
-                            ),
-                        ));
-                    }
-                    Ok(fa) => c.fixed = Some(fa),
-                },
-            }
-        }
-        // Resolve offsets: the redirection table wins over a hint.
-        let mut scan: Vec<usize> = Vec::new();
-        for (ni, n) in needs.iter_mut().enumerate() {
-            let c = &containers[n.container];
-            match (&c.fixed, &c.failure) {
-                (_, Some(f)) => states[ni].set_fail(f.clone()),
-                (None, None) => {
-                    states[ni].set_fail(Fail::new(Hresult::DDP_E_UNEXPECTED, "container not read"));
-                }
-                (Some(fa), None) => {
-                    if let Some(off) = fa.redirection.lookup(n.local_id) {
-                        n.offset = u64::from(off);
-                    }
-                    if n.offset < FIXED_AREA_LEN as u64
-                        || n.offset.saturating_add(n.len) > fa.header.valid_data_length
-                    {
-                        states[ni].set_fail(Fail::mismatch(format!(
-                            "{}: local id {} expected at {:#x} ({} bytes), outside the records area 0x5000..{:#x}",
-                            c.name, n.local_id, n.offset, n.len, fa.header.valid_data_length
-                        )));
-                        scan.push(ni);
-                    }
-                }
-            }
-        }
-        let eligible =
-            |ni: usize| containers[needs[ni].container].fixed.is_some() && !scan.contains(&ni);
-        let eligible: Vec<bool> = (0..needs.len()).map(eligible).collect();
-        // Sweep 2: the records, extent by extent in plan order; then anything the plan missed.
-        let mut served = vec![false; needs.len()];
-        let mut assembly: HashMap<usize, (Vec<u8>, u64)> = HashMap::new();
-        let mut extents = plan.clone();
-        let leftovers: Vec<ContainerExtent> = (0..containers.len())
-            .map(|ci| ContainerExtent {
-                container_index: ci as u32,
-                start: 0,
-                length: u64::MAX,
-            })
-            .collect();
-        extents.extend(leftovers);
+        // The records, extent by extent in plan order; then anything the plan missed (one
+        // whole-container extent per container, of which only the parts not yet read are read).
+        // A container's fixed area (header slots, redirection tables) is read just before the
+        // first extent that visits it, so the redirection table is known before any record of
+        // it is read and a plan is followed in one pass.
+        let mut extents = plan;
+        extents.extend((0..containers.len()).map(|ci| ContainerExtent {
+            container_index: ci as u32,
+            start: 0,
+            length: u64::MAX,
+        }));
         let mut by_container: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (ni, n) in needs.iter().enumerate() {
-            if eligible[ni] {
-                by_container.entry(n.container).or_default().push(ni);
-            }
+            by_container.entry(n.container).or_default().push(ni);
         }
+        let mut prepared = vec![false; containers.len()];
+        let mut scan: Vec<usize> = Vec::new();
+        let mut served = vec![false; needs.len()];
+        let mut assembly: HashMap<usize, (Vec<u8>, u64)> = HashMap::new();
         // How much of each need has been covered (so later extents skip what earlier ones read).
         let mut covered: Vec<Vec<(u64, u64)>> = vec![Vec::new(); needs.len()];
         for e in &extents {
             let ci = e.container_index as usize;
+            if !prepared[ci] {
+                prepared[ci] = true;
+                if let Some(list) = by_container.get_mut(&ci) {
+                    self.load_fixed(&mut containers[ci]);
+                    list.retain(|&ni| {
+                        Self::resolve_offset(&containers[ci], &mut needs[ni], &states[ni]) || {
+                            if containers[ci].fixed.is_some() {
+                                scan.push(ni);
+                            }
+                            false
+                        }
+                    });
+                }
+            }
             let Some(list) = by_container.get(&ci) else {
                 continue;
             };
@@ -1139,12 +1112,42 @@ impl Engine<'_> {
                 continue;
             }
             let mut buf = Vec::new();
-            for r in reads {
+            let mut queue: std::collections::VecDeque<crate::plan::Read> = reads.into();
+            while let Some(r) = queue.pop_front() {
                 buf.resize((r.end - r.start) as usize, 0);
                 if let Err(e) = self.read(&c.path, r.start, &mut buf) {
+                    // A coalesced read that failed is retried record by record (announced by a
+                    // new preview together with the reads still pending), so that a damaged or
+                    // missing range fails only the records in it.
+                    if r.pieces.len() > 1 {
+                        let singles: Vec<crate::plan::Read> = r
+                            .pieces
+                            .iter()
+                            .map(|p| crate::plan::Read {
+                                start: p.start,
+                                end: p.end,
+                                pieces: vec![*p],
+                            })
+                            .collect();
+                        let announce: Vec<FileExtent> = singles
+                            .iter()
+                            .chain(queue.iter())
+                            .map(|r| FileExtent {
+                                offset: r.start,
+                                length: r.end - r.start,
+                            })
+                            .collect();
+                        if self.preview(&c.path, &announce).is_ok() {
+                            for one in singles.into_iter().rev() {
+                                queue.push_front(one);
+                            }
+                            continue;
+                        }
+                    }
                     for p in &r.pieces {
                         let mut f = Fail::from_store(&e);
                         f.retry_scan = e.past_end;
+                        f.sticky = e.past_end;
                         states[p.need].set_fail(f);
                         served[p.need] = true;
                     }
@@ -1196,6 +1199,69 @@ impl Engine<'_> {
             self.scan(containers, needs, &states, &scan, process);
         }
         states
+    }
+
+    /// Reads and validates a container's fixed area (announced by its own preview), and checks
+    /// that its header names the container the file name says.
+    fn load_fixed(&self, c: &mut ContainerRef) {
+        let mut buf = vec![0u8; FIXED_AREA_LEN];
+        let r = self
+            .preview(
+                &c.path,
+                &[FileExtent {
+                    offset: 0,
+                    length: FIXED_AREA_LEN as u64,
+                }],
+            )
+            .and_then(|()| self.read(&c.path, 0, &mut buf));
+        match r {
+            Err(e) => c.failure = Some(Fail::from_store(&e)),
+            Ok(()) => match FixedArea::parse(&c.name, &buf) {
+                Err(e) => c.failure = Some(Fail::from_container(&e)),
+                Ok(fa) if fa.header.container_id != c.expected_id => {
+                    c.failure = Some(Fail::new(
+                        Hresult::DDP_E_FILE_CORRUPT,
+                        format!(
+                            "{}: header names container id {:#x}, the file name says {:#x}",
+                            c.name, fa.header.container_id, c.expected_id
+                        ),
+                    ));
+                }
+                Ok(fa) => c.fixed = Some(fa),
+            },
+        }
+    }
+
+    /// Where `n` is to be read: the redirection table wins over the hint. False (with the
+    /// need's failure set) when the container could not be used or the place is outside the
+    /// records area (then only a scan can find the record).
+    fn resolve_offset(c: &ContainerRef, n: &mut Need, state: &NeedState) -> bool {
+        match (&c.fixed, &c.failure) {
+            (_, Some(f)) => {
+                state.set_fail(f.clone());
+                false
+            }
+            (None, None) => {
+                state.set_fail(Fail::new(Hresult::DDP_E_UNEXPECTED, "container not read"));
+                false
+            }
+            (Some(fa), None) => {
+                if let Some(off) = fa.redirection.lookup(n.local_id) {
+                    n.offset = u64::from(off);
+                }
+                if n.offset < FIXED_AREA_LEN as u64
+                    || n.offset.saturating_add(n.len) > fa.header.valid_data_length
+                {
+                    state.set_fail(Fail::mismatch(format!(
+                        "{}: local id {} expected at {:#x} ({} bytes), outside the records area 0x5000..{:#x}",
+                        c.name, n.local_id, n.offset, n.len, fa.header.valid_data_length
+                    )));
+                    false
+                } else {
+                    true
+                }
+            }
+        }
     }
 
     /// Validates and processes complete records in parallel.
@@ -1361,7 +1427,7 @@ impl Engine<'_> {
                 let c = &containers[n.container];
                 let prior = states[ni].take_fail();
                 match prior {
-                    Some(f) if !f.retry_scan => {}
+                    Some(f) if !f.retry_scan || f.sticky => {}
                     _ => states[ni].set_fail(Fail::new(
                         Hresult::DDP_E_NOT_FOUND,
                         format!(

@@ -143,6 +143,37 @@ pub trait BackupStore: Send + Sync {
     }
 }
 
+/// A shared reference to a store is a store (so a [`RecordingStore`] can wrap a borrowed one).
+impl<S: BackupStore + ?Sized> BackupStore for &S {
+    fn read_backup_file(
+        &self,
+        path: &WinPath,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<(), StoreError> {
+        (**self).read_backup_file(path, offset, buf)
+    }
+
+    fn order_containers_restore(
+        &self,
+        containers: &[WinPath],
+    ) -> Result<Option<Vec<ContainerExtent>>, StoreError> {
+        (**self).order_containers_restore(containers)
+    }
+
+    fn preview_container_read(
+        &self,
+        container: &WinPath,
+        reads: &[FileExtent],
+    ) -> Result<(), StoreError> {
+        (**self).preview_container_read(container, reads)
+    }
+
+    fn list_dir(&self, dir: &WinPath) -> Result<Option<Vec<String>>, StoreError> {
+        (**self).list_dir(dir)
+    }
+}
+
 /// A backup store that is a host folder holding a copy of the volume (or at least of its
 /// `System Volume Information\Dedup` folder): an ntfs-3g mount, a robocopy, a `sim optimize`
 /// output. Paths are matched case-insensitively; reads are positioned reads. Unix only (it reads
@@ -246,6 +277,12 @@ impl MemoryStore {
     /// Removes a file (to simulate a missing container).
     pub fn remove(&mut self, path: &WinPath) -> Option<Vec<u8>> {
         self.files.remove(&path.folded()).map(|(_, b)| b)
+    }
+
+    /// A file's bytes.
+    #[must_use]
+    pub fn get(&self, path: &WinPath) -> Option<&[u8]> {
+        self.files.get(&path.folded()).map(|(_, b)| &b[..])
     }
 
     /// A file's bytes, for tests that damage them.

@@ -57,16 +57,7 @@ fn churned_fixture(
     let churn =
         winsim::dedup::churn::optimize_with_churn(&vol, seed, &opts, 133_500_000_000_000_000)
             .expect("churn");
-    let store = store_of(&vol);
-    remove_store(&vol);
-    (
-        Fixture {
-            vol,
-            originals,
-            store,
-        },
-        churn,
-    )
+    (finish_fixture(vol, originals), churn)
 }
 
 fn restores_after_gc(version: LayoutVersion, seed: u64) {

@@ -1,0 +1,541 @@
+//! Failures: every file gets its exact HRESULT, the call its overall one, and a file that is
+//! not restored keeps its stub exactly as it was (reparse point, size, attributes, no data),
+//! with no temporary file left behind.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use dedup_restore::{
+    BackupStore, ContainerExtent, DEDUP_RECONSTRUCT_UNOPTIMIZED, FileExtent, Hresult, MAX_FILES,
+    MemoryStore, RecordingStore, RestoreOptions, RestoreReport, StoreError, restore_files,
+};
+use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath};
+
+/// Five files over many small containers.
+fn spread(seed: u64) -> Fixture {
+    fixture_of(seed, seeded_files(seed, 5, 300 * 1024), &many_containers(3)).0
+}
+
+/// A store that cannot list folders (as the Windows callback cannot).
+struct NoListing<S>(S);
+
+impl<S: BackupStore> BackupStore for NoListing<S> {
+    fn read_backup_file(&self, p: &WinPath, o: u64, b: &mut [u8]) -> Result<(), StoreError> {
+        self.0.read_backup_file(p, o, b)
+    }
+    fn order_containers_restore(
+        &self,
+        c: &[WinPath],
+    ) -> Result<Option<Vec<ContainerExtent>>, StoreError> {
+        self.0.order_containers_restore(c)
+    }
+    fn preview_container_read(&self, c: &WinPath, r: &[FileExtent]) -> Result<(), StoreError> {
+        self.0.preview_container_read(c, r)
+    }
+}
+
+/// Checks the report against `expected` (one HRESULT per file of the fixture, in order) and
+/// the volume: restored files byte-identical and normal, the others exactly as `before`.
+fn check(
+    fx: &Fixture,
+    before: &BTreeMap<String, FileState>,
+    report: &RestoreReport,
+    expected: &[Hresult],
+    overall: Hresult,
+) {
+    let got: Vec<Hresult> = report.files.iter().map(|f| f.result).collect();
+    assert_eq!(got, expected, "per-file results: {:#?}", report.files);
+    assert_eq!(report.result, overall, "overall result");
+    for (i, (p, d)) in fx.originals.iter().enumerate() {
+        let f = &report.files[i];
+        if expected[i] == Hresult::S_OK {
+            assert!(f.detail.is_none());
+            assert_restored(&fx.vol, p, d);
+        } else {
+            assert!(
+                f.detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains(&p.to_string())),
+                "{p}: detail names the file: {:?}",
+                f.detail
+            );
+            assert_untouched(&fx.vol, p, &before[&p.to_string()]);
+        }
+    }
+    assert_no_stray_files(&fx.vol, &fx.paths());
+}
+
+fn expected_for(fx: &Fixture, failing: &[usize], code: Hresult) -> (Vec<Hresult>, Hresult) {
+    assert!(!failing.is_empty() && failing.len() < fx.originals.len());
+    let e = (0..fx.originals.len())
+        .map(|i| {
+            if failing.contains(&i) {
+                code
+            } else {
+                Hresult::S_OK
+            }
+        })
+        .collect();
+    (e, Hresult::DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS)
+}
+
+/// A data container used by some but not all files, and its users.
+fn partly_used_data_container(fx: &Fixture) -> (u32, Vec<usize>) {
+    let ids: std::collections::BTreeSet<u32> =
+        fx.uses.iter().flat_map(Uses::data_containers).collect();
+    ids.into_iter()
+        .map(|id| {
+            let users: Vec<usize> = (0..fx.uses.len())
+                .filter(|&i| fx.uses[i].data_containers().contains(&id))
+                .collect();
+            (id, users)
+        })
+        .find(|(_, u)| !u.is_empty() && u.len() < fx.uses.len())
+        .expect("a container used by some files only")
+}
+
+#[test]
+fn missing_data_container_is_path_not_found() {
+    for listing in [true, false] {
+        let mut fx = spread(51);
+        let (id, users) = partly_used_data_container(&fx);
+        let path = container_path(&fx.store, "Data", id);
+        fx.store.remove(&path).expect("present");
+        let before = volume_state(&fx.vol);
+        let report = if listing {
+            restore(&fx.vol, &fx.paths(), &fx.store)
+        } else {
+            restore(&fx.vol, &fx.paths(), &NoListing(&fx.store))
+        };
+        let (exp, overall) = expected_for(&fx, &users, Hresult::DDP_E_PATH_NOT_FOUND);
+        check(&fx, &before, &report, &exp, overall);
+        let name = format!("{id:08x}.");
+        for &i in &users {
+            let d = report.files[i].detail.as_deref().unwrap();
+            assert!(d.to_ascii_lowercase().contains(&name), "{d}");
+        }
+    }
+}
+
+#[test]
+fn missing_stream_container_is_path_not_found() {
+    let mut fx = spread(52);
+    let id = *fx.uses[0].stream.first().unwrap();
+    let users: Vec<usize> = (0..fx.uses.len())
+        .filter(|&i| fx.uses[i].stream.contains(&id))
+        .collect();
+    let path = container_path(&fx.store, "Stream", id);
+    fx.store.remove(&path).expect("present");
+    let before = volume_state(&fx.vol);
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    let (exp, overall) = expected_for(&fx, &users, Hresult::DDP_E_PATH_NOT_FOUND);
+    check(&fx, &before, &report, &exp, overall);
+}
+
+/// Flips one payload byte of chunk `c` in the store; with `fix_crcs` the payload and header
+/// CRC-64 are recomputed so that only the hash check can notice.
+fn damage_chunk(store: &mut MemoryStore, c: (u32, u32), fix_crcs: bool) -> u32 {
+    let path = container_path(store, "Data", c.0);
+    let mut rec = record_of(store, &path, c.1);
+    let bytes = store.get_mut(&path).unwrap();
+    let at = rec.payload_offset() as usize + rec.stored_size as usize / 2;
+    bytes[at] ^= 0x5A;
+    if fix_crcs {
+        let p = rec.payload_offset() as usize;
+        rec.payload_crc = dedup_store::crc64(&bytes[p..p + rec.stored_size as usize]);
+        let h = rec.encode();
+        bytes[rec.offset as usize..rec.offset as usize + h.len()].copy_from_slice(&h);
+    }
+    rec.offset
+}
+
+#[test]
+fn corrupt_chunk_crc_is_file_corrupt() {
+    let mut fx = spread(53);
+    let c = chunk_used_by(&fx, |u| u.len() == 1, None).expect("a chunk of one file");
+    let users = users_of_chunk(&fx, c);
+    let offset = damage_chunk(&mut fx.store, c, false);
+    let before = volume_state(&fx.vol);
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    let (exp, overall) = expected_for(&fx, &users, Hresult::DDP_E_FILE_CORRUPT);
+    check(&fx, &before, &report, &exp, overall);
+    let d = report.files[users[0]].detail.as_deref().unwrap();
+    assert!(d.contains("CRC") || d.contains("crc"), "{d}");
+    assert!(
+        d.contains(&format!("{offset:#x}")),
+        "detail names the offset: {d}"
+    );
+}
+
+#[test]
+fn corrupt_chunk_hash_with_valid_crc_is_file_corrupt() {
+    for compressed in [false, true] {
+        let mut fx = spread(54);
+        let Some(c) = chunk_used_by(&fx, |u| u.len() == 2, Some(compressed))
+            .or_else(|| chunk_used_by(&fx, |u| u.len() == 1, Some(compressed)))
+        else {
+            panic!("no chunk with compressed = {compressed}");
+        };
+        let users = users_of_chunk(&fx, c);
+        damage_chunk(&mut fx.store, c, true);
+        let before = volume_state(&fx.vol);
+        let report = restore(&fx.vol, &fx.paths(), &fx.store);
+        let (exp, overall) = expected_for(&fx, &users, Hresult::DDP_E_FILE_CORRUPT);
+        check(&fx, &before, &report, &exp, overall);
+        if !compressed {
+            let d = report.files[users[0]].detail.as_deref().unwrap();
+            assert!(d.to_ascii_lowercase().contains("hash"), "{d}");
+        }
+    }
+}
+
+#[test]
+fn truncated_stream_container_is_file_corrupt() {
+    // One stream container holding all stream maps; cut it inside the third one's record.
+    let mut fx = fixture(55, 5, 200 * 1024, dedup_reparse::LayoutVersion::V3);
+    let id = *fx.uses[2].stream.first().unwrap();
+    assert!(fx.uses.iter().all(|u| u.stream.contains(&id)));
+    let path = container_path(&fx.store, "Stream", id);
+    let point =
+        dedup_reparse::DedupReparse::parse(&fx.vol.reparse_point(&fx.originals[2].0).unwrap())
+            .unwrap();
+    let rec = record_of(&fx.store, &path, point.entries()[0].local_id);
+    let cut = rec.payload_offset() as usize + 40;
+    fx.store.get_mut(&path).unwrap().truncate(cut);
+    // Files whose stream maps lie past the cut fail; the others are restored.
+    let failing: Vec<usize> = (0..5)
+        .filter(|&i| {
+            let p = dedup_reparse::DedupReparse::parse(
+                &fx.vol.reparse_point(&fx.originals[i].0).unwrap(),
+            )
+            .unwrap();
+            record_of_len(&p) > cut as u64
+        })
+        .collect();
+    assert_eq!(failing, vec![2, 3, 4]);
+    let before = volume_state(&fx.vol);
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    let (exp, overall) = expected_for(&fx, &failing, Hresult::DDP_E_FILE_CORRUPT);
+    check(&fx, &before, &report, &exp, overall);
+}
+
+/// Where a stream map record ends (hint + header + payload).
+fn record_of_len(p: &dedup_reparse::DedupReparse) -> u64 {
+    let e = &p.entries()[0];
+    u64::from(e.offset_hint) + 0x68 + u64::from(e.stream_map_size)
+}
+
+#[test]
+fn store_read_error_midway_fails_only_the_dependent_files() {
+    let fx = spread(56);
+    let (id, users) = partly_used_data_container(&fx);
+    let name = format!("{id:08x}.");
+    let store = RecordingStore::new(&fx.store).failing_reads(move |p, off, _| {
+        off >= 0x5000
+            && p.file_name()
+                .is_some_and(|n| n.to_ascii_lowercase().starts_with(&name))
+            && p.to_string().contains("\\Data\\")
+    });
+    let before = volume_state(&fx.vol);
+    let report = restore(&fx.vol, &fx.paths(), &store);
+    let (exp, overall) = expected_for(&fx, &users, Hresult::E_FAIL);
+    check(&fx, &before, &report, &exp, overall);
+    let d = report.files[users[0]].detail.as_deref().unwrap();
+    assert!(d.contains("injected read failure"), "{d}");
+    // The failure did not stop the restore: later containers were still read.
+    let [_, data] = check_protocol(&store.calls());
+    assert_eq!(
+        data.reads()
+            .iter()
+            .map(|r| r.0)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        data.order.len()
+    );
+}
+
+#[test]
+fn too_many_paths_is_invalid_argument_before_any_work() {
+    let fx = fixture(57, 1, 100 * 1024, dedup_reparse::LayoutVersion::V3);
+    let before = volume_state(&fx.vol);
+    let store = RecordingStore::new(&fx.store);
+    let paths = vec![fx.originals[0].0.clone(); MAX_FILES + 1];
+    let err = restore_files(
+        &fx.vol,
+        &paths,
+        &store,
+        DEDUP_RECONSTRUCT_UNOPTIMIZED,
+        &RestoreOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.hresult(), Hresult::E_INVALIDARG);
+    assert!(err.to_string().contains("10001"), "{err}");
+    assert!(store.calls().is_empty());
+    assert_eq!(volume_state(&fx.vol), before);
+    // Exactly the limit is accepted (the same file named 10,000 times is restored once).
+    let paths = vec![fx.originals[0].0.clone(); MAX_FILES];
+    let report = restore(&fx.vol, &paths, &store);
+    assert_eq!(report.result, Hresult::S_OK);
+    assert_eq!(report.files.len(), MAX_FILES);
+    assert!(report.files.iter().all(|f| f.result == Hresult::S_OK));
+    assert_restored(&fx.vol, &fx.originals[0].0, &fx.originals[0].1);
+}
+
+#[test]
+fn flags_other_than_reconstruct_unoptimized_are_invalid() {
+    let fx = fixture(58, 1, 100 * 1024, dedup_reparse::LayoutVersion::V3);
+    let before = volume_state(&fx.vol);
+    let store = RecordingStore::new(&fx.store);
+    for flags in [0, 2, 3, 0x8000_0001] {
+        let err = restore_files(
+            &fx.vol,
+            &fx.paths(),
+            &store,
+            flags,
+            &RestoreOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.hresult(), Hresult::E_INVALIDARG, "flags {flags:#x}");
+    }
+    assert!(store.calls().is_empty());
+    assert_eq!(volume_state(&fx.vol), before);
+}
+
+/// A plain file, a directory and a non-dedup reparse point (a symbolic link's tag).
+fn add_non_dedup(fx: &Fixture) -> Vec<WinPath> {
+    let plain = wp("\\plain.txt");
+    fx.vol.write_file(&plain, b"not optimized").unwrap();
+    let dir = wp("\\a directory");
+    fx.vol.create_dir(&dir).unwrap();
+    let link = wp("\\link");
+    fx.vol.write_file(&link, b"").unwrap();
+    let h = fx
+        .vol
+        .open(
+            &link,
+            OpenOptions::new(
+                Access::READ_WRITE,
+                ShareMode::NONE,
+                Disposition::OpenExisting,
+            ),
+        )
+        .unwrap();
+    let mut rp = 0xA000_000Cu32.to_le_bytes().to_vec();
+    rp.extend_from_slice(&[4, 0, 0, 0, 1, 2, 3, 4]);
+    h.set_reparse_point(&rp).unwrap();
+    drop(h);
+    vec![plain, dir, link]
+}
+
+#[test]
+fn non_dedup_files_are_s_false_and_untouched() {
+    let fx = fixture(59, 2, 100 * 1024, dedup_reparse::LayoutVersion::V3);
+    let others = add_non_dedup(&fx);
+    let before = volume_state(&fx.vol);
+    let store = RecordingStore::new(&fx.store);
+    let report = restore(&fx.vol, &others, &store);
+    assert_eq!(
+        report.files.iter().map(|f| f.result).collect::<Vec<_>>(),
+        vec![Hresult::S_FALSE; 3]
+    );
+    assert_eq!(report.result, Hresult::S_FALSE);
+    assert!(
+        store.calls().is_empty(),
+        "no store access without a dedup file"
+    );
+    assert_eq!(volume_state(&fx.vol), before);
+    // Together with dedup files that are restored, the overall result is S_OK.
+    let mut paths = others.clone();
+    paths.extend(fx.paths());
+    let report = restore(&fx.vol, &paths, &fx.store);
+    assert_eq!(
+        report.files.iter().map(|f| f.result).collect::<Vec<_>>(),
+        vec![
+            Hresult::S_FALSE,
+            Hresult::S_FALSE,
+            Hresult::S_FALSE,
+            Hresult::S_OK,
+            Hresult::S_OK
+        ]
+    );
+    assert_eq!(report.result, Hresult::S_OK);
+    for p in &others {
+        if p.to_string() != "\\a directory" {
+            assert_eq!(state(&fx.vol, p), before[&p.to_string()]);
+        }
+    }
+}
+
+#[test]
+fn mixes_give_partial_success_or_the_first_error() {
+    let mut fx = spread(60);
+    let others = add_non_dedup(&fx);
+    let c = chunk_used_by(&fx, |u| u.len() == 1, None).unwrap();
+    let bad = users_of_chunk(&fx, c)[0];
+    damage_chunk(&mut fx.store, c, false);
+    // A data container the corrupt file does not use, used by some of the others.
+    let ids: std::collections::BTreeSet<u32> =
+        fx.uses.iter().flat_map(Uses::data_containers).collect();
+    let (id, missing) = ids
+        .into_iter()
+        .filter(|id| !fx.uses[bad].data_containers().contains(id))
+        .map(|id| {
+            let u: Vec<usize> = (0..5)
+                .filter(|&i| fx.uses[i].data_containers().contains(&id))
+                .collect();
+            (id, u)
+        })
+        .find(|(_, u)| !u.is_empty() && u.len() < 4)
+        .expect("a suitable container");
+    let good: Vec<usize> = (0..5)
+        .filter(|i| *i != bad && !missing.contains(i))
+        .collect();
+    assert!(!good.is_empty(), "{bad} {missing:?}");
+    fx.store
+        .remove(&container_path(&fx.store, "Data", id))
+        .unwrap();
+    let p = |i: usize| fx.originals[i].0.clone();
+    let before = volume_state(&fx.vol);
+
+    // ok + not dedup + corrupt: partial success.
+    let paths = vec![p(good[0]), others[0].clone(), p(bad)];
+    let report = restore(&fx.vol, &paths, &fx.store);
+    assert_eq!(
+        report.files.iter().map(|f| f.result).collect::<Vec<_>>(),
+        vec![Hresult::S_OK, Hresult::S_FALSE, Hresult::DDP_E_FILE_CORRUPT]
+    );
+    assert_eq!(report.result, Hresult::DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS);
+    assert_restored(&fx.vol, &p(good[0]), &fx.originals[good[0]].1);
+    assert_untouched(&fx.vol, &p(bad), &before[&p(bad).to_string()]);
+
+    // Nothing restored: the first file error, in the order given.
+    let paths = vec![others[0].clone(), p(missing[0]), p(bad)];
+    let report = restore(&fx.vol, &paths, &fx.store);
+    assert_eq!(
+        report.files.iter().map(|f| f.result).collect::<Vec<_>>(),
+        vec![
+            Hresult::S_FALSE,
+            Hresult::DDP_E_PATH_NOT_FOUND,
+            Hresult::DDP_E_FILE_CORRUPT
+        ]
+    );
+    assert_eq!(report.result, Hresult::DDP_E_PATH_NOT_FOUND);
+    let paths = vec![p(bad), p(missing[0])];
+    let report = restore(&fx.vol, &paths, &fx.store);
+    assert_eq!(report.result, Hresult::DDP_E_FILE_CORRUPT);
+    for i in [bad, missing[0]] {
+        assert_untouched(&fx.vol, &p(i), &before[&p(i).to_string()]);
+    }
+    // A path that does not exist: HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND).
+    let report = restore(&fx.vol, &[wp("\\no such file")], &fx.store);
+    assert_eq!(report.files[0].result, Hresult::from_win32(2));
+    assert_eq!(report.result, Hresult::from_win32(2));
+    let mut expected: Vec<WinPath> = fx.paths();
+    expected.push(others[0].clone());
+    expected.push(others[2].clone());
+    assert_no_stray_files(&fx.vol, &expected);
+}
+
+/// Replaces the reparse buffer of `path` by `buf`.
+fn set_reparse(fx: &Fixture, path: &WinPath, buf: &[u8]) {
+    let h = fx
+        .vol
+        .open(
+            path,
+            OpenOptions::new(
+                Access::READ_WRITE,
+                ShareMode::NONE,
+                Disposition::OpenExisting,
+            ),
+        )
+        .unwrap();
+    h.set_reparse_point(buf).unwrap();
+}
+
+#[test]
+fn damaged_reparse_points() {
+    let fx = fixture(61, 3, 100 * 1024, dedup_reparse::LayoutVersion::V3);
+    let [a, b, _] = [0, 1, 2].map(|i| fx.originals[i].0.clone());
+    // Bad CRC-32: DDP_E_FILE_CORRUPT.
+    let mut rp = fx.vol.reparse_point(&a).unwrap();
+    let n = rp.len();
+    rp[n - 1] ^= 0xFF;
+    set_reparse(&fx, &a, &rp);
+    // Cut short (length fields disagree): DDP_E_INVALID_DATA.
+    let rp = fx.vol.reparse_point(&b).unwrap();
+    let mut short = rp[..40].to_vec();
+    short[4..6].copy_from_slice(&32u16.to_le_bytes());
+    set_reparse(&fx, &b, &short);
+    let before = volume_state(&fx.vol);
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    assert_eq!(
+        report.files.iter().map(|f| f.result).collect::<Vec<_>>(),
+        vec![
+            Hresult::DDP_E_FILE_CORRUPT,
+            Hresult::DDP_E_INVALID_DATA,
+            Hresult::S_OK
+        ],
+        "{:#?}",
+        report.files
+    );
+    assert_eq!(report.result, Hresult::DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS);
+    assert_untouched(&fx.vol, &a, &before[&a.to_string()]);
+    assert_untouched(&fx.vol, &b, &before[&b.to_string()]);
+    assert_restored(&fx.vol, &fx.originals[2].0, &fx.originals[2].1);
+    assert_no_stray_files(&fx.vol, &fx.paths());
+}
+
+#[test]
+fn write_failure_on_the_volume_leaves_the_stub() {
+    let fx = spread(62);
+    // Fail the 3rd write into any file under \docs (file00, file03).
+    fx.vol.inject(winsim::Fault::FailWrite {
+        nth: 3,
+        under: Some(wp("\\docs")),
+    });
+    let before = volume_state(&fx.vol);
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    let failed: Vec<usize> = (0..5)
+        .filter(|&i| report.files[i].result != Hresult::S_OK)
+        .collect();
+    assert_eq!(failed.len(), 1, "{:#?}", report.files);
+    let i = failed[0];
+    assert!(fx.originals[i].0.to_string().starts_with("\\docs\\"));
+    assert_eq!(report.files[i].result, Hresult::E_FAIL);
+    assert_eq!(report.result, Hresult::DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS);
+    for (j, (p, d)) in fx.originals.iter().enumerate() {
+        if j == i {
+            assert_untouched(&fx.vol, p, &before[&p.to_string()]);
+        } else {
+            assert_restored(&fx.vol, p, d);
+        }
+    }
+    assert_no_stray_files(&fx.vol, &fx.paths());
+}
+
+#[test]
+fn disk_full_leaves_every_unfinished_stub() {
+    let fx = spread(63);
+    let used = fx.vol.allocated_bytes();
+    // Room for about one file.
+    fx.vol.inject(winsim::Fault::DiskFull {
+        capacity: used + 400 * 1024,
+    });
+    let before = volume_state(&fx.vol);
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    let mut failed = 0;
+    for (i, (p, d)) in fx.originals.iter().enumerate() {
+        let r = report.files[i].result;
+        if r == Hresult::S_OK {
+            assert_restored(&fx.vol, p, d);
+        } else {
+            failed += 1;
+            assert_eq!(r, Hresult::from_win32(112), "{:?}", report.files[i].detail);
+            assert_untouched(&fx.vol, p, &before[&p.to_string()]);
+        }
+    }
+    assert!(failed >= 3, "{:#?}", report.files);
+    assert_no_stray_files(&fx.vol, &fx.paths());
+}
