@@ -9,6 +9,8 @@
 //!   and dedup reparse points onto a volume.
 //! * [`host`]: loading a host folder into a `SimVolume` and exporting a volume to a host folder
 //!   (stubs as sparse files carrying the `user.ntfs_reparse_data` extended attribute).
+//! * [`sample`]: seeded sample folders (shared content, an all-zero file, empty, tiny and big
+//!   files) for tests and demos.
 //!
 //! This crate is a normal dependency of the `rehydrate` binary (its demo) and a dev-dependency
 //! of libraries only.
@@ -16,6 +18,7 @@
 pub mod dedup;
 #[cfg(unix)]
 pub mod host;
+pub mod sample;
 mod services;
 mod volume;
 

@@ -28,6 +28,27 @@ pub(crate) enum InspectCommand {
         #[arg(long)]
         no_verify_hash: bool,
     },
+    /// A dedup reparse point: from a stub file's `user.ntfs_reparse_data` (or ntfs-3g's
+    /// `system.ntfs_reparse_data`) extended attribute, or else from a file holding the raw
+    /// buffer. Prints its layout, store GUID, logical size and stream-map reference.
+    #[cfg(unix)]
+    Reparse {
+        /// The stub or raw buffer file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The chunk store of a volume folder: containers, generations, chunk counts, logical and
+    /// stored bytes, dedup and compression ratios (every record verified).
+    #[cfg(unix)]
+    Store {
+        /// The volume folder (holding `System Volume Information/Dedup/ChunkStore`).
+        voldir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Serialize)]
@@ -116,6 +137,10 @@ struct Report {
 /// Runs an `inspect` subcommand.
 pub(crate) fn run(cmd: InspectCommand) -> Result<(), Failure> {
     match cmd {
+        #[cfg(unix)]
+        InspectCommand::Reparse { file, json } => crate::inspect_volume::run_reparse(&file, json),
+        #[cfg(unix)]
+        InspectCommand::Store { voldir, json } => crate::inspect_volume::run_store(&voldir, json),
         InspectCommand::Container {
             file,
             json,

@@ -2,7 +2,11 @@
 
 mod carve;
 mod inspect;
+#[cfg(unix)]
+mod inspect_volume;
 mod mapped;
+#[cfg(unix)]
+mod sim;
 mod vss;
 
 use std::process::ExitCode;
@@ -28,6 +32,10 @@ enum Command {
     /// VSS metadata: show documents, plan restores.
     #[command(subcommand)]
     Vss(vss::VssCommand),
+    /// The simulated Windows volume: run the Data Deduplication optimizer over a folder.
+    #[cfg(unix)]
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 /// Why a command failed: printed as one line on stderr, then the process exits non-zero.
@@ -71,6 +79,8 @@ fn main() -> ExitCode {
         Command::Inspect(cmd) => inspect::run(cmd),
         Command::Carve(args) => carve::run(&args),
         Command::Vss(cmd) => vss::run(cmd),
+        #[cfg(unix)]
+        Command::Sim(cmd) => sim::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

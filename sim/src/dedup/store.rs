@@ -201,3 +201,290 @@ pub fn read_all(volume: &dyn Volume, path: &WinPath) -> Result<Vec<u8>, DedupErr
     f.read_exact_at(0, &mut buf)?;
     Ok(buf)
 }
+
+/// One container file as [`summarize`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSummary {
+    /// Data or stream container.
+    pub kind: ContainerKind,
+    /// Container id (from the header).
+    pub container_id: u32,
+    /// Generation (from the header).
+    pub generation: u32,
+    /// Whether a newer generation of the same id is present (this one is then stale).
+    pub superseded: bool,
+    /// File size.
+    pub file_size: u64,
+    /// Data chunks (data containers) or stream maps (stream containers).
+    pub records: usize,
+    /// Padding records.
+    pub padding: usize,
+    /// Stored payload bytes of its chunks or stream maps.
+    pub stored_bytes: u64,
+    /// Logical (decompressed) bytes of its chunks or stream maps.
+    pub logical_bytes: u64,
+    /// Records kept compressed.
+    pub compressed: usize,
+    /// Entries of its `Rrtl` redirection table.
+    pub redirections: usize,
+    /// The first failed check, if any (the container is then not counted in the totals).
+    pub error: Option<String>,
+}
+
+/// What a chunk store holds and what refers to it (see [`summarize`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoreSummary {
+    /// The store GUID.
+    pub guid: Guid,
+    /// Every container file, data first, by id and generation.
+    pub containers: Vec<ContainerSummary>,
+    /// Data chunks in the newest generation of every data container.
+    pub data_chunks: usize,
+    /// Data chunks kept compressed.
+    pub compressed_chunks: usize,
+    /// Stream maps in the newest generation of every stream container.
+    pub stream_maps: usize,
+    /// `Rrtl` entries over the newest generations.
+    pub redirections: usize,
+    /// Logical bytes of the stored data chunks.
+    pub chunk_logical_bytes: u64,
+    /// Stored (possibly compressed) bytes of the data chunks.
+    pub chunk_stored_bytes: u64,
+    /// Files outside `\System Volume Information` whose dedup reparse point names this store.
+    pub optimized_files: usize,
+    /// Their logical bytes.
+    pub optimized_logical_bytes: u64,
+    /// Data-chunk references in their stream maps.
+    pub chunk_references: u64,
+    /// Problems found (a container that does not verify, a stub whose stream map cannot be
+    /// read), one line each.
+    pub errors: Vec<String>,
+}
+
+impl StoreSummary {
+    /// Newest-generation containers of `kind`.
+    #[must_use]
+    pub fn current(&self, kind: ContainerKind) -> usize {
+        self.containers
+            .iter()
+            .filter(|c| c.kind == kind && !c.superseded)
+            .count()
+    }
+
+    /// The highest generation of any container (0 without containers).
+    #[must_use]
+    pub fn max_generation(&self) -> u32 {
+        self.containers
+            .iter()
+            .map(|c| c.generation)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Logical bytes of the optimized files over the logical bytes of the chunks stored.
+    #[must_use]
+    pub fn dedup_ratio(&self) -> Option<f64> {
+        super::ratio(self.optimized_logical_bytes, self.chunk_logical_bytes)
+    }
+
+    /// Logical over stored bytes of the data chunks.
+    #[must_use]
+    pub fn compression_ratio(&self) -> Option<f64> {
+        super::ratio(self.chunk_logical_bytes, self.chunk_stored_bytes)
+    }
+
+    /// Logical bytes of the optimized files over the stored bytes of the data chunks.
+    #[must_use]
+    pub fn savings_ratio(&self) -> Option<f64> {
+        super::ratio(self.optimized_logical_bytes, self.chunk_stored_bytes)
+    }
+}
+
+fn summarize_container(
+    volume: &dyn Volume,
+    store: &StoreLocation,
+    kind: ContainerKind,
+    id: u32,
+    generation: u32,
+    superseded: bool,
+) -> ContainerSummary {
+    let mut s = ContainerSummary {
+        kind,
+        container_id: id,
+        generation,
+        superseded,
+        file_size: 0,
+        records: 0,
+        padding: 0,
+        stored_bytes: 0,
+        logical_bytes: 0,
+        compressed: 0,
+        redirections: 0,
+        error: None,
+    };
+    let path = store.container_path(kind, id, generation);
+    let c = match read_all(volume, &path).and_then(|bytes| {
+        s.file_size = bytes.len() as u64;
+        Ok(Container::open(path.to_string(), bytes)?)
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            s.error = Some(e.to_string());
+            return s;
+        }
+    };
+    let h = c.header();
+    if (h.container_id, h.generation) != (id, generation) {
+        s.error = Some(format!(
+            "{path}: the header says container {:#010x} generation {}",
+            h.container_id, h.generation
+        ));
+        return s;
+    }
+    s.redirections = c.redirection().entries.len();
+    let want = match kind {
+        ContainerKind::Data => dedup_store::RecordType::Data,
+        ContainerKind::Stream => dedup_store::RecordType::StreamMap,
+    };
+    let opts = dedup_store::ReadOptions::default();
+    let mut scratch = Vec::new();
+    for rec in c.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                s.error = Some(e.to_string());
+                return s;
+            }
+        };
+        if rec.record_type == dedup_store::RecordType::Padding {
+            s.padding += 1;
+            continue;
+        }
+        if rec.record_type != want {
+            s.error = Some(format!(
+                "{path}: a {} record at {:#x} in a {} container",
+                rec.record_type.name(),
+                rec.offset,
+                kind.dir_name()
+            ));
+            return s;
+        }
+        match c.logical_payload(&rec, None, &opts, &mut scratch) {
+            Ok(data) => {
+                s.records += 1;
+                s.stored_bytes += u64::from(rec.stored_size);
+                s.logical_bytes += data.len() as u64;
+                if rec.compression != dedup_store::Compression::Stored {
+                    s.compressed += 1;
+                }
+            }
+            Err(e) => {
+                s.error = Some(e.to_string());
+                return s;
+            }
+        }
+    }
+    s
+}
+
+/// Summarises the chunk store on `volume` (`None` when it has none): every container file
+/// opened and every record verified (header and payload CRC-64, decompression, chunk hash);
+/// every file outside `\System Volume Information` with a dedup reparse point of this store
+/// counted, its stream map read (hint, `Rrtl`, scan) and its chunk references counted.
+/// Problems do not stop the walk; they are listed in [`StoreSummary::errors`].
+///
+/// Containers are read whole into memory, one at a time (this is an inspection tool for
+/// simulated and copied stores, not the restore engine's bounded reader).
+pub fn summarize(volume: &dyn Volume) -> Result<Option<StoreSummary>, DedupError> {
+    let Some(store) = StoreLocation::find(volume)? else {
+        return Ok(None);
+    };
+    let mut sum = StoreSummary {
+        guid: store.guid,
+        ..StoreSummary::default()
+    };
+    for kind in [ContainerKind::Data, ContainerKind::Stream] {
+        for (id, generations) in store.containers(volume, kind)? {
+            let newest = generations.last().copied();
+            for &generation in &generations {
+                let superseded = Some(generation) != newest;
+                let c = summarize_container(volume, &store, kind, id, generation, superseded);
+                if let Some(e) = &c.error {
+                    sum.errors.push(e.clone());
+                } else if !superseded {
+                    sum.redirections += c.redirections;
+                    match kind {
+                        ContainerKind::Data => {
+                            sum.data_chunks += c.records;
+                            sum.compressed_chunks += c.compressed;
+                            sum.chunk_logical_bytes += c.logical_bytes;
+                            sum.chunk_stored_bytes += c.stored_bytes;
+                        }
+                        ContainerKind::Stream => sum.stream_maps += c.records,
+                    }
+                }
+                sum.containers.push(c);
+            }
+        }
+    }
+    let newest_streams = store.newest(volume, ContainerKind::Stream)?;
+    let mut cache: std::collections::HashMap<u32, Option<Container<Vec<u8>>>> =
+        std::collections::HashMap::new();
+    for path in super::volume_files(volume)? {
+        if !volume.metadata(&path)?.is_reparse_point() {
+            continue;
+        }
+        let Ok(buf) = volume.reparse_point(&path) else {
+            continue;
+        };
+        if buf.len() < 4
+            || u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]])
+                != dedup_reparse::IO_REPARSE_TAG_DEDUP
+        {
+            continue;
+        }
+        let point = match dedup_reparse::DedupReparse::parse(&buf) {
+            Ok(p) => p,
+            Err(e) => {
+                sum.errors.push(format!("{path}: reparse point: {e}"));
+                continue;
+            }
+        };
+        if point.guid() != store.guid {
+            continue;
+        }
+        sum.optimized_files += 1;
+        sum.optimized_logical_bytes += point.logical_size();
+        for entry in point.entries() {
+            let cid = entry.container_id;
+            let c = cache.entry(cid).or_insert_with(|| {
+                newest_streams
+                    .get(&cid)
+                    .and_then(|&g| store.load(volume, ContainerKind::Stream, cid, g).ok())
+            });
+            let Some(c) = c else {
+                sum.errors.push(format!(
+                    "{path}: stream container {cid:#010x} is missing or invalid"
+                ));
+                continue;
+            };
+            let mut scratch = Vec::new();
+            match c.read_stream_map(
+                entry.local_id,
+                Some(entry.offset_hint),
+                Some(u64::from(entry.stream_map_size)),
+                &mut scratch,
+            ) {
+                Ok((rec, _, map)) if rec.hash.starts_with(entry.hash.as_bytes()) => {
+                    sum.chunk_references += map.len() as u64;
+                }
+                Ok(_) => sum.errors.push(format!(
+                    "{path}: stream map {} does not carry the reparse point's hash",
+                    entry.local_id
+                )),
+                Err(e) => sum.errors.push(format!("{path}: {e}")),
+            }
+        }
+    }
+    Ok(Some(sum))
+}
