@@ -21,6 +21,7 @@ pub mod host;
 pub mod sample;
 mod services;
 mod volume;
+pub mod vss;
 
 pub use services::{ServiceEvent, SimServices, SimWriters, WriterEvent};
 pub use volume::{

@@ -29,4 +29,6 @@ pub use volume::{
     Access, DirEntry, Disposition, FileHandle, Metadata, OpenOptions, PendingRename, ShareMode,
     Volume, attr,
 };
-pub use writers::{ComponentRef, FileRestoreStatus, WriterError, Writers};
+pub use writers::{
+    ComponentRef, DirectedTargetChange, FileRestoreStatus, PreRestoreChanges, WriterError, Writers,
+};

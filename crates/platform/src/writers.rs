@@ -61,10 +61,53 @@ pub struct WriterError {
     pub reason: String,
 }
 
+/// A directed target a writer adds in PreRestore (`IVssComponent::AddDirectedTarget`): the
+/// file `source_path\source_filename` of the backup is written, range by range, into
+/// `destination_path\destination_filename`. Range lists use the `AddPartialFile` syntax
+/// (`offset:length, ...`); a whole-file remap is `0:<size>` on both sides.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DirectedTargetChange {
+    /// Directory of the backed-up file (as in the file set).
+    pub source_path: String,
+    /// Name of the backed-up file.
+    pub source_filename: String,
+    /// Ranges of the backed-up file to read.
+    pub source_ranges: String,
+    /// Directory to write to.
+    pub destination_path: String,
+    /// File to write.
+    pub destination_filename: String,
+    /// Ranges of the destination to write (same total length as `source_ranges`).
+    pub destination_ranges: String,
+}
+
+/// What a writer changed in its component's restore state during PreRestore. VSS writers
+/// change the Backup Components Document (`SetRestoreTarget`, `AddDirectedTarget`); the
+/// requester re-reads it after PreRestore. Values use the `VSS_RT_*` names without the prefix
+/// (`ORIGINAL`, `ALTERNATE`, `DIRECTED`, `ORIGINAL_LOCATION`, `UNDEFINED`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PreRestoreChanges {
+    /// The restore target the writer set, if it set one.
+    pub restore_target: Option<String>,
+    /// Directed targets the writer added.
+    pub directed_targets: Vec<DirectedTargetChange>,
+}
+
 /// The writers involved in a restore.
 pub trait Writers: Send + Sync {
     /// PreRestore event for `component` (before any of its files are written).
     fn pre_restore(&self, component: &ComponentRef) -> Result<(), WriterError>;
+
+    /// PreRestore event for `component`, returning what the writer changed in the component's
+    /// restore state. The default calls [`Writers::pre_restore`] and reports no change. A
+    /// requester calls either this or `pre_restore` for a component, not both.
+    fn pre_restore_changes(
+        &self,
+        component: &ComponentRef,
+    ) -> Result<PreRestoreChanges, WriterError> {
+        self.pre_restore(component)?;
+        Ok(PreRestoreChanges::default())
+    }
     /// PostRestore event for `component`, with the status the requester set.
     fn post_restore(
         &self,

@@ -1,0 +1,1663 @@
+//! The executor: sequence (spec §3.1), method × target rules (§3.2), files that exist or are
+//! locked (§3.4), reboot staging (§3.5), partial and directed files (§5), file restore status
+//! (§3.9) and rollback.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use dedup_restore::{BackupStore, DEDUP_RECONSTRUCT_UNOPTIMIZED, Hresult, MAX_FILES};
+use platform::{
+    Access, ComponentRef, Disposition as Open, FileHandle, OpenOptions, PendingRename, Services,
+    ShareMode, Volume, WinPath, Writers, attr,
+};
+use vss_model::bcd::{AlternateMappingUsed, DirectedTarget, RestoreState};
+use vss_model::ranges::{PartialRanges, Range, parse_range_list, parse_ranges_file};
+use vss_model::restore_set::{
+    CatalogEntry, Destination, Disposition, Environment, RestorePlan, RestoreSetError,
+    RestoreSetInput, generate,
+};
+use vss_model::{
+    BackupComponents, FileRestoreStatus, Guid, RestoreMethod, RestoreTarget, WriterMetadata,
+    WriterRestore,
+};
+
+use crate::backup::{BackupFile, BackupSource, SourceError};
+use crate::paths::{display, resolve};
+use crate::report::{
+    ComponentReport, FileAction, FileReport, Outcome, RequesterEvent, RestoreReport,
+};
+
+/// `IO_REPARSE_TAG_DEDUP` (winnt.h).
+const IO_REPARSE_TAG_DEDUP: u32 = 0x8000_0013;
+/// Bytes copied per read/write.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// The world the executor acts on.
+#[derive(Clone, Copy)]
+pub struct Host<'a> {
+    /// The volume being restored to.
+    pub volume: &'a dyn Volume,
+    /// Its drive (`C:`): destinations on other drives are refused.
+    pub drive: &'a str,
+    /// The backed-up files.
+    pub backup: &'a dyn BackupSource,
+    /// The backed-up chunk store, for files that were dedup reparse points (`None`: such files
+    /// fail with an error naming them).
+    pub chunk_store: Option<&'a dyn BackupStore>,
+    /// The writers (PreRestore / PostRestore).
+    pub writers: &'a dyn Writers,
+    /// Service control (STOP_RESTORE_START, RESTORE_STOP_START).
+    pub services: &'a dyn Services,
+}
+
+/// What to restore.
+#[derive(Debug, Clone, Copy)]
+pub struct RestoreSpec<'a> {
+    /// The saved Writer Metadata Documents (they define the file sets).
+    pub writers: &'a [WriterMetadata],
+    /// The saved Backup Components Document (with any restore state set before PreRestore:
+    /// selection marks, new targets, partial files, subcomponents).
+    pub bcd: &'a BackupComponents,
+    /// Component full paths to restore; empty = every component the BCD selects.
+    pub selection: &'a [String],
+    /// `%VAR%` expansion for file-set paths.
+    pub env: &'a Environment,
+    /// Volume GUID → drive.
+    pub volumes: &'a [(Guid, String)],
+    /// Original paths of the backed-up files; `None`: the backup's own catalog.
+    pub catalog: Option<&'a [String]>,
+}
+
+/// What a CUSTOM handler is given.
+pub struct CustomRestore<'a> {
+    /// The volume.
+    pub volume: &'a dyn Volume,
+    /// Its drive.
+    pub drive: &'a str,
+    /// The backup.
+    pub backup: &'a dyn BackupSource,
+    /// Component full path.
+    pub component: &'a str,
+    /// (original path, destination on the volume) of every file of the component.
+    pub files: &'a [(String, WinPath)],
+}
+
+/// A handler for a writer whose restore method is CUSTOM (spec §3.2: writer-specific, e.g.
+/// COM+ REGDB). `Err` carries the reason.
+pub type CustomHandler = Arc<dyn Fn(&CustomRestore<'_>) -> Result<(), String> + Send + Sync>;
+
+/// Options.
+#[derive(Clone, Default)]
+pub struct RestoreOptions {
+    /// Options for rehydrating dedup files.
+    pub dedup: dedup_restore::RestoreOptions,
+    /// CUSTOM handlers by writer class id.
+    pub custom: Vec<(Guid, CustomHandler)>,
+}
+
+impl std::fmt::Debug for RestoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestoreOptions")
+            .field("dedup", &self.dedup)
+            .field(
+                "custom",
+                &self.custom.iter().map(|c| c.0).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// Errors that stop the restore before any component is touched.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// Restore-set generation failed (unknown variable, selection that matches nothing).
+    #[error(transparent)]
+    RestoreSet(#[from] RestoreSetError),
+    /// The backup's catalog could not be read.
+    #[error(transparent)]
+    Backup(#[from] SourceError),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Units: one per explicitly selected component.
+
+#[derive(Debug, Clone)]
+struct PlannedFile {
+    source: String,
+    wmd_component: Option<usize>,
+    file_set: usize,
+    destination: Destination,
+    fallback: Option<String>,
+    partial: Option<PartialRanges>,
+}
+
+#[derive(Debug, Clone)]
+struct Unit {
+    key: String,
+    writer: String,
+    writer_id: Option<Guid>,
+    writer_index: Option<usize>,
+    component: String,
+    cref: Option<ComponentRef>,
+    bcd_pos: Option<(usize, usize)>,
+    method: RestoreMethod,
+    writer_restore: WriterRestore,
+    target: RestoreTarget,
+    reboot_required: bool,
+    problems: Vec<String>,
+    files: Vec<PlannedFile>,
+}
+
+fn find_bcd(
+    bcd: &BackupComponents,
+    wmd: Option<&WriterMetadata>,
+    writer_id: Option<Guid>,
+    path: &str,
+) -> Option<(usize, usize)> {
+    let instance = wmd
+        .and_then(|w| w.identification.as_ref())
+        .and_then(|i| i.instance_id);
+    bcd.writers.iter().enumerate().find_map(|(wi, w)| {
+        let same = match (w.instance_id, instance) {
+            (Some(a), Some(b)) => a == b,
+            _ => Some(w.writer_id) == writer_id,
+        };
+        if !same {
+            return None;
+        }
+        w.components
+            .iter()
+            .position(|c| c.full_path().eq_ignore_ascii_case(path))
+            .map(|ci| (wi, ci))
+    })
+}
+
+fn build_units(
+    spec: &RestoreSpec<'_>,
+    bcd: &BackupComponents,
+    plan: &RestorePlan,
+    catalog: &[String],
+) -> (Vec<Unit>, Vec<String>) {
+    let mut units: Vec<Unit> = Vec::new();
+    let mut unit_of: Vec<usize> = Vec::with_capacity(plan.components.len());
+    for pc in &plan.components {
+        let key = format!(
+            "{}|{}",
+            pc.writer_id
+                .map_or_else(|| pc.writer.to_lowercase(), |g| g.to_string()),
+            pc.selected_as.to_lowercase()
+        );
+        let idx = if let Some(i) = units.iter().position(|u| u.key == key) {
+            i
+        } else {
+            let wmd = pc.writer_index.map(|i| &spec.writers[i]);
+            let bcd_pos = find_bcd(bcd, wmd, pc.writer_id, &pc.selected_as);
+            let cref = match (pc.writer_id, bcd_pos) {
+                (Some(id), Some((bw, bc))) => {
+                    let c = &bcd.writers[bw].components[bc];
+                    Some(ComponentRef::new(
+                        id.to_string(),
+                        c.logical_path.clone().unwrap_or_default(),
+                        c.name.clone(),
+                    ))
+                }
+                _ => None,
+            };
+            units.push(Unit {
+                key,
+                writer: pc.writer.clone(),
+                writer_id: pc.writer_id,
+                writer_index: pc.writer_index,
+                component: pc.selected_as.clone(),
+                cref,
+                bcd_pos,
+                method: pc.method.clone(),
+                writer_restore: pc.writer_restore.clone(),
+                target: pc.target.clone(),
+                reboot_required: pc.reboot_required,
+                problems: Vec::new(),
+                files: Vec::new(),
+            });
+            units.len() - 1
+        };
+        let u = &mut units[idx];
+        for p in &pc.problems {
+            let s = format!(
+                "component {} ({}): writer error: {p}",
+                pc.component, pc.writer
+            );
+            if !u.problems.contains(&s) {
+                u.problems.push(s);
+            }
+        }
+        unit_of.push(idx);
+    }
+    let mut unclaimed = Vec::new();
+    for (i, d) in plan.files.iter().enumerate() {
+        match d {
+            Disposition::Restore {
+                component,
+                file_set,
+                destination,
+                fallback,
+                partial,
+            } => {
+                let u = &mut units[unit_of[*component]];
+                u.files.push(PlannedFile {
+                    source: catalog[i].clone(),
+                    wmd_component: plan.components[*component].component_index,
+                    file_set: *file_set,
+                    destination: destination.clone(),
+                    fallback: fallback.clone(),
+                    partial: partial.as_deref().cloned(),
+                });
+            }
+            Disposition::Traditional => unclaimed.push(catalog[i].clone()),
+            _ => {}
+        }
+    }
+    (units, unclaimed)
+}
+
+fn state_mut(bcd: &mut BackupComponents, pos: (usize, usize)) -> &mut RestoreState {
+    bcd.writers[pos.0].components[pos.1]
+        .restore
+        .get_or_insert_with(RestoreState::default)
+}
+
+fn to_platform(s: &FileRestoreStatus) -> platform::FileRestoreStatus {
+    match s {
+        FileRestoreStatus::None => platform::FileRestoreStatus::None,
+        FileRestoreStatus::All => platform::FileRestoreStatus::All,
+        FileRestoreStatus::Failed => platform::FileRestoreStatus::Failed,
+        _ => platform::FileRestoreStatus::Undefined,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sequence.
+
+/// Restores the components `spec` selects onto `host.volume` (see the crate docs for the
+/// sequence and the rules). Errors of single components or files do not stop the restore;
+/// they are in the report.
+pub fn restore(
+    host: &Host<'_>,
+    spec: &RestoreSpec<'_>,
+    opts: &RestoreOptions,
+) -> Result<RestoreReport, RestoreError> {
+    let catalog: Vec<String> = match spec.catalog {
+        Some(c) => c.to_vec(),
+        None => host.backup.catalog()?,
+    };
+    let entries: Vec<CatalogEntry<'_>> = catalog
+        .iter()
+        .map(|p| CatalogEntry {
+            path: p,
+            short_name: None,
+        })
+        .collect();
+    let mut bcd = spec.bcd.clone();
+    let mut events = Vec::new();
+
+    // 1. Select.
+    let plan0 = generate(&input(spec, &bcd), &entries)?;
+    let (units0, _) = build_units(spec, &bcd, &plan0, &catalog);
+    for u in &units0 {
+        if let Some(pos) = u.bcd_pos {
+            state_mut(&mut bcd, pos).selected_for_restore = Some(true);
+        }
+    }
+
+    // 2. PreRestore to the writers that take part; 3. apply what they changed.
+    let mut pre_failed: HashMap<String, String> = HashMap::new();
+    for u in &units0 {
+        let (Some(cref), Some(pos)) = (&u.cref, u.bcd_pos) else {
+            continue;
+        };
+        if matches!(
+            u.writer_restore,
+            WriterRestore::Always | WriterRestore::IfReplaceFails
+        ) {
+            match host.writers.pre_restore_changes(cref) {
+                Ok(ch) => {
+                    events.push(RequesterEvent::PreRestore {
+                        component: u.component.clone(),
+                        ok: true,
+                    });
+                    let st = state_mut(&mut bcd, pos);
+                    if let Some(t) = ch.restore_target {
+                        st.restore_target = Some(RestoreTarget::from_xml(&t));
+                    }
+                    for d in ch.directed_targets {
+                        st.directed_targets.push(DirectedTarget {
+                            source_path: d.source_path,
+                            source_filename: d.source_filename,
+                            source_ranges: d.source_ranges,
+                            destination_path: d.destination_path,
+                            destination_filename: d.destination_filename,
+                            destination_ranges: d.destination_ranges,
+                            other_attributes: Vec::new(),
+                            other_children: Vec::new(),
+                        });
+                    }
+                }
+                Err(e) => {
+                    events.push(RequesterEvent::PreRestore {
+                        component: u.component.clone(),
+                        ok: false,
+                    });
+                    state_mut(&mut bcd, pos).pre_restore_failure = Some(e.reason.clone());
+                    pre_failed.insert(u.key.clone(), e.to_string());
+                }
+            }
+        }
+    }
+    for u in &units0 {
+        if let Some(pos) = u.bcd_pos {
+            state_mut(&mut bcd, pos).file_restore_status = Some(FileRestoreStatus::None);
+            events.push(RequesterEvent::SetStatus {
+                component: u.component.clone(),
+                status: FileRestoreStatus::None,
+            });
+        }
+    }
+
+    // Re-read: the restore set after the writers' changes.
+    let plan = generate(&input(spec, &bcd), &entries)?;
+    let (mut units, unclaimed) = build_units(spec, &bcd, &plan, &catalog);
+    let service_of = |u: &Unit| -> Option<String> {
+        u.writer_index
+            .and_then(|i| spec.writers[i].restore_method.as_ref())
+            .and_then(|r| r.service.clone())
+    };
+    for u in &mut units {
+        if matches!(
+            u.method,
+            RestoreMethod::StopRestoreStart | RestoreMethod::RestoreStopStart
+        ) && service_of(u).is_none()
+        {
+            u.problems.push(format!(
+                "component {} ({}): writer error: restore method {} but the writer metadata names no service",
+                u.component, u.writer, u.method
+            ));
+        }
+    }
+
+    // Stop services (STOP_RESTORE_START: after PreRestore, before copying).
+    let mut stopped: Vec<String> = Vec::new();
+    let mut stop_failed: HashMap<String, String> = HashMap::new();
+    for u in &units {
+        if u.method != RestoreMethod::StopRestoreStart
+            || !u.problems.is_empty()
+            || pre_failed.contains_key(&u.key)
+        {
+            continue;
+        }
+        let Some(name) = service_of(u) else { continue };
+        let k = name.to_uppercase();
+        if stopped.iter().any(|s| s.eq_ignore_ascii_case(&name)) || stop_failed.contains_key(&k) {
+            continue;
+        }
+        match host.services.stop(&name) {
+            Ok(()) => {
+                events.push(RequesterEvent::StopService {
+                    name: name.clone(),
+                    ok: true,
+                });
+                stopped.push(name);
+            }
+            Err(e) => {
+                events.push(RequesterEvent::StopService { name, ok: false });
+                stop_failed.insert(k, e.to_string());
+            }
+        }
+    }
+
+    // Copy.
+    let copier = Copier { host, opts, spec };
+    let mut reports = Vec::new();
+    for u in &units {
+        let mut r = ComponentReport {
+            writer: u.writer.clone(),
+            writer_id: u.writer_id,
+            component: u.component.clone(),
+            method: u.method.clone(),
+            writer_restore: u.writer_restore.clone(),
+            target: u.target.clone(),
+            status: FileRestoreStatus::None,
+            status_history: vec![FileRestoreStatus::None],
+            outcome: Outcome::WriterError,
+            files: Vec::new(),
+            errors: Vec::new(),
+            alternate_mappings_used: Vec::new(),
+            ranges_files: Vec::new(),
+            new_targets: Vec::new(),
+            pre_restore_failure: u
+                .bcd_pos
+                .and_then(|p| bcd.writers[p.0].components[p.1].restore.as_ref())
+                .and_then(|s| s.pre_restore_failure.clone()),
+            post_restore_failure: None,
+            reboot_required: u.reboot_required,
+        };
+        if let Some(e) = pre_failed.get(&u.key) {
+            r.errors.push(format!(
+                "component {} ({}): PreRestore failed: {e}; nothing restored",
+                u.component, u.writer
+            ));
+        } else if !u.problems.is_empty() {
+            r.errors.extend(u.problems.iter().cloned());
+        } else if let Some(e) = service_of(u)
+            .filter(|_| u.method == RestoreMethod::StopRestoreStart)
+            .and_then(|n| stop_failed.get(&n.to_uppercase()))
+        {
+            r.outcome = Outcome::NotRestored;
+            r.errors.push(format!(
+                "component {} ({}): could not stop the service: {e}; nothing restored",
+                u.component, u.writer
+            ));
+        } else {
+            events.push(RequesterEvent::Copy {
+                component: u.component.clone(),
+            });
+            copier.copy_unit(u, &mut r, &mut bcd);
+        }
+        r.status = r
+            .status_history
+            .last()
+            .cloned()
+            .unwrap_or(FileRestoreStatus::None);
+        if let Some(pos) = u.bcd_pos {
+            let st = state_mut(&mut bcd, pos);
+            st.file_restore_status = Some(r.status.clone());
+            for m in &r.alternate_mappings_used {
+                if !st.alternate_mappings_used.contains(m) {
+                    st.alternate_mappings_used.push(m.clone());
+                }
+            }
+            events.push(RequesterEvent::SetStatus {
+                component: u.component.clone(),
+                status: r.status.clone(),
+            });
+        }
+        reports.push(r);
+    }
+
+    // Start what was stopped (after copying, before PostRestore).
+    for name in &stopped {
+        let res = host.services.start(name);
+        events.push(RequesterEvent::StartService {
+            name: name.clone(),
+            ok: res.is_ok(),
+        });
+        if let Err(e) = res {
+            for (u, r) in units.iter().zip(reports.iter_mut()) {
+                if service_of(u).is_some_and(|s| s.eq_ignore_ascii_case(name)) {
+                    r.errors.push(format!(
+                        "component {} ({}): service {name} did not start again: {e}",
+                        u.component, u.writer
+                    ));
+                }
+            }
+        }
+    }
+
+    // PostRestore.
+    for (u, r) in units.iter().zip(reports.iter_mut()) {
+        let Some(cref) = &u.cref else { continue };
+        let send = match u.writer_restore {
+            WriterRestore::Always => true,
+            WriterRestore::IfReplaceFails => r.status != FileRestoreStatus::All,
+            _ => false,
+        };
+        if !send {
+            continue;
+        }
+        let res = host.writers.post_restore(cref, to_platform(&r.status));
+        events.push(RequesterEvent::PostRestore {
+            component: u.component.clone(),
+            status: r.status.clone(),
+            ok: res.is_ok(),
+        });
+        if let Err(e) = res {
+            r.post_restore_failure = Some(e.reason.clone());
+            r.errors.push(format!(
+                "component {} ({}): PostRestore failed: {e}",
+                u.component, u.writer
+            ));
+            if let Some(pos) = u.bcd_pos {
+                state_mut(&mut bcd, pos).post_restore_failure = Some(e.reason);
+            }
+        }
+    }
+
+    // RESTORE_STOP_START: stop and start after PostRestore.
+    let mut restarted: Vec<String> = Vec::new();
+    for (u, r) in units.iter().zip(reports.iter_mut()) {
+        if u.method != RestoreMethod::RestoreStopStart || r.status != FileRestoreStatus::All {
+            continue;
+        }
+        let Some(name) = service_of(u) else { continue };
+        if restarted.iter().any(|s| s.eq_ignore_ascii_case(&name)) {
+            continue;
+        }
+        restarted.push(name.clone());
+        let stop = host.services.stop(&name);
+        events.push(RequesterEvent::StopService {
+            name: name.clone(),
+            ok: stop.is_ok(),
+        });
+        let start = host.services.start(&name);
+        events.push(RequesterEvent::StartService {
+            name: name.clone(),
+            ok: start.is_ok(),
+        });
+        for e in [stop.err(), start.err()].into_iter().flatten() {
+            r.errors.push(format!(
+                "component {} ({}): restarting service {name}: {e}",
+                u.component, u.writer
+            ));
+        }
+    }
+
+    let reboot_required = reports
+        .iter()
+        .any(|r| r.reboot_required && r.status == FileRestoreStatus::All);
+    Ok(RestoreReport {
+        components: reports,
+        bcd,
+        events,
+        reboot_required,
+        unclaimed,
+    })
+}
+
+fn input<'a>(spec: &RestoreSpec<'a>, bcd: &'a BackupComponents) -> RestoreSetInput<'a> {
+    RestoreSetInput {
+        writers: spec.writers,
+        bcd,
+        selection: spec.selection,
+        env: spec.env,
+        volumes: spec.volumes,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Copying one component.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    IfNotThere,
+    Replace { fallback: bool },
+    AtReboot,
+    AtRebootIfCannotReplace,
+    Custom,
+}
+
+fn mode_of(u: &Unit) -> Mode {
+    let by_method = |m: &RestoreMethod| match m {
+        RestoreMethod::RestoreIfNotThere => Mode::IfNotThere,
+        RestoreMethod::RestoreIfCanReplace => Mode::Replace { fallback: true },
+        RestoreMethod::RestoreAtRebootIfCannotReplace => Mode::AtRebootIfCannotReplace,
+        _ => Mode::Replace { fallback: false },
+    };
+    match (&u.method, &u.target) {
+        (RestoreMethod::Custom, _) => Mode::Custom,
+        (RestoreMethod::RestoreAtReboot, _) => Mode::AtReboot,
+        (RestoreMethod::RestoreAtRebootIfCannotReplace, _) => Mode::AtRebootIfCannotReplace,
+        (_, RestoreTarget::Directed | RestoreTarget::Alternate) => {
+            Mode::Replace { fallback: false }
+        }
+        (m, _) => by_method(m),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Content {
+    Whole,
+    Partial(Vec<Range>),
+    Directed(Vec<(u64, u64, u64)>),
+    Dedup(Vec<u8>),
+    Reparse(Vec<u8>),
+}
+
+impl Content {
+    fn in_place(&self) -> bool {
+        matches!(self, Self::Partial(_) | Self::Directed(_))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Job {
+    source: String,
+    info: BackupFile,
+    content: Content,
+    dest: WinPath,
+    fallback: Option<Result<WinPath, String>>,
+    mapping: Option<AlternateMappingUsed>,
+    fallback_mapping: Option<AlternateMappingUsed>,
+    ranges_file: Option<(String, BackupFile)>,
+    report: usize,
+}
+
+struct Copier<'a, 'b> {
+    host: &'b Host<'a>,
+    opts: &'b RestoreOptions,
+    spec: &'b RestoreSpec<'a>,
+}
+
+/// Pairs source and destination ranges into (source offset, destination offset, length).
+fn pair_ranges(src: &[Range], dst: &[Range]) -> Result<Vec<(u64, u64, u64)>, String> {
+    let total = |r: &[Range]| r.iter().map(|x| x.length).sum::<u64>();
+    if total(src) != total(dst) {
+        return Err(format!(
+            "source ranges cover {} bytes but destination ranges {}",
+            total(src),
+            total(dst)
+        ));
+    }
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    let (mut si, mut dj) = (0u64, 0u64);
+    while i < src.len() && j < dst.len() {
+        let s = src[i];
+        let d = dst[j];
+        let n = (s.length - si).min(d.length - dj);
+        if n > 0 {
+            out.push((s.offset + si, d.offset + dj, n));
+        }
+        si += n;
+        dj += n;
+        if si == s.length {
+            i += 1;
+            si = 0;
+        }
+        if dj == d.length {
+            j += 1;
+            dj = 0;
+        }
+    }
+    Ok(out)
+}
+
+impl Copier<'_, '_> {
+    fn v(&self) -> &dyn Volume {
+        self.host.volume
+    }
+
+    fn disp(&self, p: &WinPath) -> String {
+        display(self.host.drive, p)
+    }
+
+    fn mapping_for(&self, u: &Unit, pf: &PlannedFile, dest: &str) -> Option<AlternateMappingUsed> {
+        let wmd = &self.spec.writers[u.writer_index?];
+        let fs = wmd
+            .components
+            .get(pf.wmd_component?)?
+            .file_sets
+            .get(pf.file_set)?;
+        let m = wmd.alternate_mappings.iter().find(|m| {
+            m.path
+                .trim_end_matches('\\')
+                .eq_ignore_ascii_case(fs.path.trim_end_matches('\\'))
+                && m.filespec.eq_ignore_ascii_case(&fs.filespec)
+                && m.recursive.unwrap_or(false) == fs.is_recursive()
+        })?;
+        let _ = dest;
+        Some(AlternateMappingUsed {
+            path: fs.path.clone(),
+            filespec: fs.filespec.clone(),
+            recursive: fs.recursive,
+            destination: m.alternate_path.clone(),
+            other_attributes: Vec::new(),
+            other_children: Vec::new(),
+        })
+    }
+
+    /// Reads what the backup holds for a planned file and resolves its destinations.
+    fn prepare(&self, u: &Unit, pf: &PlannedFile, report: usize) -> Result<Job, String> {
+        let who = format!("component {} ({})", u.component, u.writer);
+        let info = self
+            .host
+            .backup
+            .stat(&pf.source)
+            .map_err(|e| format!("{who}: file {}: {e}", pf.source))?
+            .ok_or_else(|| format!("{who}: file {}: not in the backup", pf.source))?;
+        let (raw, mut content) = match &pf.destination {
+            Destination::Original => (pf.source.clone(), Content::Whole),
+            Destination::AlternateMapping(s) | Destination::NewTarget(s) => {
+                (s.clone(), Content::Whole)
+            }
+            Destination::Directed(d) => {
+                let parse = |s: &str| {
+                    parse_range_list(s).map_err(|e| {
+                        format!(
+                            "{who}: file {}: directed target ranges {s:?}: {e}",
+                            pf.source
+                        )
+                    })
+                };
+                let src = parse(&d.source_ranges)?;
+                let dst = parse(&d.destination_ranges)?;
+                let pairs = pair_ranges(&src, &dst)
+                    .map_err(|e| format!("{who}: file {}: directed target: {e}", pf.source))?;
+                (d.path.clone(), Content::Directed(pairs))
+            }
+        };
+        let mut ranges_file = None;
+        if let Some(p) = &pf.partial {
+            let ranges = match p {
+                PartialRanges::List(r) => r.clone(),
+                PartialRanges::File(path) => {
+                    let rf = self
+                        .host
+                        .backup
+                        .stat(path)
+                        .map_err(|e| format!("{who}: file {}: ranges file: {e}", pf.source))?
+                        .ok_or_else(|| {
+                            format!(
+                                "{who}: file {}: ranges file {path} is not in the backup",
+                                pf.source
+                            )
+                        })?;
+                    let mut bytes = vec![0u8; usize::try_from(rf.len).unwrap_or(usize::MAX)];
+                    self.host
+                        .backup
+                        .read(path, 0, &mut bytes)
+                        .map_err(|e| format!("{who}: file {}: ranges file: {e}", pf.source))?;
+                    let r = parse_ranges_file(&bytes).map_err(|e| {
+                        format!("{who}: file {}: ranges file {path}: {e}", pf.source)
+                    })?;
+                    ranges_file = Some((path.clone(), rf));
+                    r
+                }
+            };
+            let need: u64 = ranges.iter().map(|r| r.length).sum();
+            if need != info.len {
+                return Err(format!(
+                    "{who}: file {}: partial file: the backup holds {} bytes but the ranges cover {need}",
+                    pf.source, info.len
+                ));
+            }
+            if matches!(content, Content::Whole) {
+                content = Content::Partial(ranges);
+            }
+        }
+        if let Some(r) = &info.reparse {
+            let tag = r
+                .get(..4)
+                .map_or(0, |t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]));
+            if !matches!(content, Content::Whole) {
+                return Err(format!(
+                    "{who}: file {}: a reparse point cannot be restored by ranges",
+                    pf.source
+                ));
+            }
+            content = if tag == IO_REPARSE_TAG_DEDUP {
+                if self.host.chunk_store.is_none() {
+                    return Err(format!(
+                        "{who}: file {}: was a dedup file; no chunk store given to rehydrate it",
+                        pf.source
+                    ));
+                }
+                Content::Dedup(r.clone())
+            } else {
+                Content::Reparse(r.clone())
+            };
+        }
+        let dest = resolve(self.v(), self.host.drive, &raw)
+            .map_err(|e| format!("{who}: file {}: destination refused: {e}", pf.source))?;
+        let fallback = pf.fallback.as_ref().map(|f| {
+            resolve(self.v(), self.host.drive, f)
+                .map_err(|e| format!("{who}: file {}: alternate location refused: {e}", pf.source))
+        });
+        let mapping = match &pf.destination {
+            Destination::AlternateMapping(s) => self.mapping_for(u, pf, s),
+            _ => None,
+        };
+        let fallback_mapping = pf
+            .fallback
+            .as_ref()
+            .and_then(|f| self.mapping_for(u, pf, f));
+        Ok(Job {
+            source: pf.source.clone(),
+            info,
+            content,
+            dest,
+            fallback,
+            mapping,
+            fallback_mapping,
+            ranges_file,
+            report,
+        })
+    }
+
+    fn copy_unit(&self, u: &Unit, r: &mut ComponentReport, bcd: &mut BackupComponents) {
+        let who = format!("component {} ({})", u.component, u.writer);
+        let mut jobs = Vec::new();
+        let mut bad = false;
+        for pf in &u.files {
+            let report = r.files.len();
+            r.files.push(FileReport {
+                source: pf.source.clone(),
+                destination: None,
+                action: FileAction::NotWritten,
+                error: None,
+                dedup: false,
+            });
+            match self.prepare(u, pf, report) {
+                Ok(j) => {
+                    let f = &mut r.files[report];
+                    f.destination = Some(self.disp(&j.dest));
+                    f.dedup = matches!(j.content, Content::Dedup(_));
+                    if let Destination::NewTarget(_) = pf.destination {
+                        let d = self.disp(&j.dest);
+                        if !r.new_targets.contains(&d) {
+                            r.new_targets.push(d);
+                        }
+                    }
+                    jobs.push(j);
+                }
+                Err(e) => {
+                    let f = &mut r.files[report];
+                    if e.contains("refused") {
+                        f.action = FileAction::Refused;
+                    }
+                    f.error = Some(e.clone());
+                    r.errors.push(e);
+                    bad = true;
+                }
+            }
+        }
+        if bad {
+            r.outcome = Outcome::Failed;
+            r.errors.push(format!(
+                "{who}: not restored: files above could not be prepared; nothing written"
+            ));
+            return;
+        }
+        match mode_of(u) {
+            Mode::Custom => self.custom(u, &jobs, r),
+            Mode::AtReboot => self.stage_all(&who, &jobs, r),
+            Mode::IfNotThere => self.if_not_there(&who, &jobs, r),
+            Mode::Replace { fallback } => {
+                let blocked = self.blocked(&jobs, |j| Some(j.dest.clone()));
+                if blocked.is_empty() {
+                    self.in_place(&who, &jobs, false, r);
+                } else if fallback && jobs.iter().all(|j| j.fallback.is_some()) {
+                    if let Some(e) = jobs.iter().find_map(|j| j.fallback.clone()?.err()) {
+                        r.outcome = Outcome::Failed;
+                        Self::refuse(r, &jobs, &e);
+                        return;
+                    }
+                    let blocked_alt =
+                        self.blocked(&jobs, |j| j.fallback.clone().and_then(Result::ok));
+                    if blocked_alt.is_empty() {
+                        self.in_place(&who, &jobs, true, r);
+                    } else {
+                        r.outcome = Outcome::NotRestored;
+                        for e in blocked.iter().chain(&blocked_alt) {
+                            r.errors.push(format!("{who}: {e}"));
+                        }
+                        r.errors.push(format!(
+                            "{who}: not restored: files cannot be replaced, at the original or the alternate location"
+                        ));
+                    }
+                } else {
+                    r.outcome = Outcome::NotRestored;
+                    for e in &blocked {
+                        r.errors.push(format!("{who}: {e}"));
+                    }
+                    r.errors.push(format!(
+                        "{who}: not restored: {} file(s) cannot be replaced and there is no alternate location mapping for every file",
+                        blocked.len()
+                    ));
+                }
+            }
+            Mode::AtRebootIfCannotReplace => {
+                let blocked = self.blocked(&jobs, |j| Some(j.dest.clone()));
+                if blocked.is_empty() {
+                    self.in_place(&who, &jobs, false, r);
+                } else {
+                    self.stage_all(&who, &jobs, r);
+                }
+            }
+        }
+        // SetRangesFilePath for ranges files restored elsewhere.
+        if let Some(pos) = u.bcd_pos {
+            let st = state_mut(bcd, pos);
+            for (old, new) in &r.ranges_files {
+                for p in &mut st.partial_files {
+                    let cur = p.ranges.strip_prefix("File=").unwrap_or(&p.ranges);
+                    if cur.eq_ignore_ascii_case(old) {
+                        p.ranges = format!("File={new}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn refuse(r: &mut ComponentReport, jobs: &[Job], e: &str) {
+        for j in jobs {
+            if let Some(Err(x)) = &j.fallback {
+                r.files[j.report].action = FileAction::Refused;
+                r.files[j.report].error = Some(x.clone());
+            }
+        }
+        r.errors.push(e.to_owned());
+    }
+
+    /// Destinations that exist and cannot be opened exclusively (spec §3.4).
+    fn blocked(&self, jobs: &[Job], dest: impl Fn(&Job) -> Option<WinPath>) -> Vec<String> {
+        let mut out = Vec::new();
+        for j in jobs {
+            let Some(d) = dest(j) else { continue };
+            match self.v().open(
+                &d,
+                OpenOptions::new(Access::ALL, ShareMode::NONE, Open::OpenExisting),
+            ) {
+                Ok(_) | Err(platform::Error::NotFound { .. }) => {}
+                Err(e) => out.push(format!("file {}: cannot be replaced: {e}", j.source)),
+            }
+        }
+        out
+    }
+
+    fn custom(&self, u: &Unit, jobs: &[Job], r: &mut ComponentReport) {
+        let handler = self
+            .opts
+            .custom
+            .iter()
+            .find(|(g, _)| Some(*g) == u.writer_id)
+            .map(|(_, h)| h.clone());
+        let Some(h) = handler else {
+            r.outcome = Outcome::CustomRestoreRequired;
+            r.errors.push(format!(
+                "component {} ({}): restore method CUSTOM: custom restore required (a writer-specific procedure; no handler registered); nothing written",
+                u.component, u.writer
+            ));
+            return;
+        };
+        let files: Vec<(String, WinPath)> = jobs
+            .iter()
+            .map(|j| (j.source.clone(), j.dest.clone()))
+            .collect();
+        let ctx = CustomRestore {
+            volume: self.v(),
+            drive: self.host.drive,
+            backup: self.host.backup,
+            component: &u.component,
+            files: &files,
+        };
+        r.status_history.push(FileRestoreStatus::Failed);
+        match h(&ctx) {
+            Ok(()) => {
+                r.status_history.push(FileRestoreStatus::All);
+                r.outcome = Outcome::Restored;
+                for j in jobs {
+                    r.files[j.report].action = FileAction::Written;
+                }
+            }
+            Err(e) => {
+                r.outcome = Outcome::Failed;
+                r.errors.push(format!(
+                    "component {} ({}): custom restore handler failed: {e}",
+                    u.component, u.writer
+                ));
+            }
+        }
+    }
+
+    fn if_not_there(&self, who: &str, jobs: &[Job], r: &mut ComponentReport) {
+        // Check with exclusive CREATE_NEW opens before writing anything.
+        let mut tx = Tx::new(self.v());
+        let mut handles: Vec<Box<dyn FileHandle>> = Vec::new();
+        let mut present: Option<String> = None;
+        let mut error: Option<String> = None;
+        for j in jobs {
+            if let Err(e) = tx.ensure_parent(&j.dest) {
+                error = Some(format!("{who}: file {}: {e}", j.source));
+                break;
+            }
+            match self.v().open(
+                &j.dest,
+                OpenOptions::new(Access::ALL, ShareMode::NONE, Open::CreateNew),
+            ) {
+                Ok(h) => {
+                    tx.undo.push(Undo::Delete(j.dest.clone()));
+                    handles.push(h);
+                }
+                Err(platform::Error::AlreadyExists { .. }) => {
+                    present = Some(j.source.clone());
+                    break;
+                }
+                Err(e) => {
+                    error = Some(format!("{who}: file {}: {e}", j.source));
+                    break;
+                }
+            }
+        }
+        if present.is_none() && error.is_none() {
+            let pre: Vec<Option<Box<dyn FileHandle>>> = handles.into_iter().map(Some).collect();
+            self.run_tx(who, tx, jobs, pre, Target::Primary, r);
+            return;
+        }
+        drop(handles);
+        let _ = tx.rollback();
+        if let Some(e) = error {
+            r.outcome = Outcome::Failed;
+            r.errors.push(e);
+            return;
+        }
+        let present = present.unwrap_or_default();
+        if !jobs.iter().all(|j| j.fallback.is_some()) {
+            r.outcome = Outcome::NotRestored;
+            r.errors.push(format!(
+                "{who}: not restored: file {present} is already on disk (restore-if-not-there) and there is no alternate location mapping for every file"
+            ));
+            return;
+        }
+        if let Some(e) = jobs.iter().find_map(|j| j.fallback.clone()?.err()) {
+            r.outcome = Outcome::Failed;
+            Self::refuse(r, jobs, &e);
+            return;
+        }
+        // To the alternate location, only where no copy exists there either.
+        let mut tx = Tx::new(self.v());
+        let mut pre = Vec::new();
+        for j in jobs {
+            let Some(Ok(alt)) = &j.fallback else {
+                pre.push(None);
+                continue;
+            };
+            if let Err(e) = tx.ensure_parent(alt) {
+                error = Some(format!("{who}: file {}: {e}", j.source));
+                break;
+            }
+            match self.v().open(
+                alt,
+                OpenOptions::new(Access::ALL, ShareMode::NONE, Open::CreateNew),
+            ) {
+                Ok(h) => {
+                    tx.undo.push(Undo::Delete(alt.clone()));
+                    pre.push(Some(h));
+                }
+                Err(platform::Error::AlreadyExists { .. }) => pre.push(None),
+                Err(e) => {
+                    error = Some(format!("{who}: file {}: {e}", j.source));
+                    break;
+                }
+            }
+        }
+        if let Some(e) = error {
+            drop(pre);
+            let _ = tx.rollback();
+            r.outcome = Outcome::Failed;
+            r.errors.push(e);
+            return;
+        }
+        for (j, h) in jobs.iter().zip(&pre) {
+            if h.is_none() {
+                let f = &mut r.files[j.report];
+                f.action = FileAction::SkippedExistsAtAlternate;
+                if let Some(Ok(alt)) = &j.fallback {
+                    f.destination = Some(self.disp(alt));
+                }
+            }
+        }
+        self.run_tx(who, tx, jobs, pre, Target::FallbackIfOpened, r);
+    }
+
+    fn in_place(&self, who: &str, jobs: &[Job], fallback: bool, r: &mut ComponentReport) {
+        let tx = Tx::new(self.v());
+        let pre = jobs.iter().map(|_| None).collect();
+        let target = if fallback {
+            Target::Fallback
+        } else {
+            Target::Primary
+        };
+        self.run_tx(who, tx, jobs, pre, target, r);
+    }
+
+    /// Writes every job (through `pre` handles where given), rehydrates dedup files, and
+    /// commits, or rolls everything back.
+    fn run_tx(
+        &self,
+        who: &str,
+        mut tx: Tx<'_>,
+        jobs: &[Job],
+        mut pre: Vec<Option<Box<dyn FileHandle>>>,
+        target: Target,
+        r: &mut ComponentReport,
+    ) {
+        let mut written: Vec<(usize, WinPath)> = Vec::new();
+        let mut failure: Option<String> = None;
+        for (i, j) in jobs.iter().enumerate() {
+            let handle = pre.get_mut(i).and_then(Option::take);
+            let dest = match target {
+                Target::Primary => j.dest.clone(),
+                Target::Fallback => match &j.fallback {
+                    Some(Ok(p)) => p.clone(),
+                    _ => j.dest.clone(),
+                },
+                Target::FallbackIfOpened => {
+                    if handle.is_none() {
+                        continue;
+                    }
+                    match &j.fallback {
+                        Some(Ok(p)) => p.clone(),
+                        _ => continue,
+                    }
+                }
+            };
+            if !tx.touched {
+                tx.touched = true;
+                r.status_history.push(FileRestoreStatus::Failed);
+            }
+            let res = self
+                .put_ranges_file(&mut tx, j, &dest, r)
+                .and_then(|()| tx.put(self, j, &dest, handle));
+            if let Err(e) = res {
+                failure = Some(format!("{who}: file {}: {e}", j.source));
+                r.files[j.report].error.clone_from(&failure);
+                break;
+            }
+            written.push((i, dest));
+        }
+        drop(pre);
+        if failure.is_none() {
+            failure = self.rehydrate(who, jobs, &written, r);
+        }
+        match failure {
+            None => {
+                for e in tx.commit() {
+                    r.errors.push(format!("{who}: {e}"));
+                }
+                r.status_history.push(FileRestoreStatus::All);
+                r.outcome = Outcome::Restored;
+                for (i, dest) in &written {
+                    let j = &jobs[*i];
+                    let f = &mut r.files[j.report];
+                    f.destination = Some(self.disp(dest));
+                    let alt = !matches!(target, Target::Primary);
+                    f.action = if alt {
+                        FileAction::WrittenToAlternate
+                    } else {
+                        FileAction::Written
+                    };
+                    let m = if alt { &j.fallback_mapping } else { &j.mapping };
+                    if let Some(m) = m
+                        && !r.alternate_mappings_used.contains(m)
+                    {
+                        r.alternate_mappings_used.push(m.clone());
+                    }
+                }
+            }
+            Some(e) => {
+                r.errors.push(e);
+                r.outcome = Outcome::Failed;
+                r.ranges_files.clear();
+                let undo_errors = tx.rollback();
+                if tx.touched {
+                    if undo_errors.is_empty() {
+                        r.status_history.push(FileRestoreStatus::None);
+                        r.errors.push(format!(
+                            "{who}: rolled back: every original file is as it was"
+                        ));
+                    } else {
+                        for e in undo_errors {
+                            r.errors.push(format!("{who}: rollback: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Restores a partial file's ranges file beside `dest` before its data (spec §5).
+    fn put_ranges_file(
+        &self,
+        tx: &mut Tx<'_>,
+        j: &Job,
+        dest: &WinPath,
+        r: &mut ComponentReport,
+    ) -> Result<(), String> {
+        let Some((path, info)) = &j.ranges_file else {
+            return Ok(());
+        };
+        let name = path.rsplit(['\\', '/']).next().unwrap_or(path);
+        let target = dest
+            .parent()
+            .unwrap_or_else(WinPath::root)
+            .join(name)
+            .map_err(|e| e.to_string())?;
+        let job = Job {
+            source: path.clone(),
+            info: info.clone(),
+            content: Content::Whole,
+            dest: target.clone(),
+            fallback: None,
+            mapping: None,
+            fallback_mapping: None,
+            ranges_file: None,
+            report: j.report,
+        };
+        tx.put(self, &job, &target, None)?;
+        let new = self.disp(&target);
+        let old = path.strip_prefix("File=").unwrap_or(path);
+        if !new.eq_ignore_ascii_case(old) {
+            r.ranges_files.push((old.to_owned(), new));
+        }
+        Ok(())
+    }
+
+    /// Rehydrates the dedup files among `written` (batches of at most [`MAX_FILES`]).
+    fn rehydrate(
+        &self,
+        who: &str,
+        jobs: &[Job],
+        written: &[(usize, WinPath)],
+        r: &mut ComponentReport,
+    ) -> Option<String> {
+        let dedup: Vec<&(usize, WinPath)> = written
+            .iter()
+            .filter(|(i, _)| matches!(jobs[*i].content, Content::Dedup(_)))
+            .collect();
+        if dedup.is_empty() {
+            return None;
+        }
+        let Some(store) = self.host.chunk_store else {
+            return Some(format!("{who}: dedup files but no chunk store"));
+        };
+        for batch in dedup.chunks(MAX_FILES) {
+            let paths: Vec<WinPath> = batch.iter().map(|(_, p)| p.clone()).collect();
+            let report = match dedup_restore::restore_files(
+                self.v(),
+                &paths,
+                store,
+                DEDUP_RECONSTRUCT_UNOPTIMIZED,
+                &self.opts.dedup,
+            ) {
+                Ok(rep) => rep,
+                Err(e) => return Some(format!("{who}: dedup restore: {e}")),
+            };
+            let mut first = None;
+            for ((i, _), fr) in batch.iter().zip(&report.files) {
+                if fr.result != Hresult::S_OK {
+                    let j = &jobs[*i];
+                    let e = format!(
+                        "{who}: file {}: dedup rehydration failed: {:?}{}",
+                        j.source,
+                        fr.result,
+                        fr.detail
+                            .as_deref()
+                            .map(|d| format!(" ({d})"))
+                            .unwrap_or_default()
+                    );
+                    r.files[j.report].error = Some(e.clone());
+                    first.get_or_insert(e);
+                }
+            }
+            if first.is_some() {
+                return first;
+            }
+        }
+        None
+    }
+
+    /// Stages every job for reboot: a temporary file in the destination's directory and a
+    /// pending rename with replace (spec §3.5).
+    fn stage_all(&self, who: &str, jobs: &[Job], r: &mut ComponentReport) {
+        let mut tx = Tx::new(self.v());
+        let mut temps: Vec<(usize, WinPath)> = Vec::new();
+        let mut failure = None;
+        for (i, j) in jobs.iter().enumerate() {
+            if !tx.touched {
+                tx.touched = true;
+                r.status_history.push(FileRestoreStatus::Failed);
+            }
+            match tx.stage(self, j) {
+                Ok(t) => temps.push((i, t)),
+                Err(e) => {
+                    let e = format!("{who}: file {}: staging for reboot: {e}", j.source);
+                    r.files[j.report].error = Some(e.clone());
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if failure.is_none() {
+            failure = self.rehydrate(who, jobs, &temps, r);
+        }
+        if let Some(e) = failure {
+            r.errors.push(e);
+            r.outcome = Outcome::Failed;
+            let undo = tx.rollback();
+            if undo.is_empty() {
+                r.status_history.push(FileRestoreStatus::None);
+            } else {
+                for e in undo {
+                    r.errors.push(format!("{who}: rollback: {e}"));
+                }
+            }
+            return;
+        }
+        // Every temporary file is complete: only now add the pending renames (they cannot be
+        // taken back).
+        for (n, (i, temp)) in temps.iter().enumerate() {
+            let j = &jobs[*i];
+            let op = PendingRename {
+                source: temp.clone(),
+                destination: Some(j.dest.clone()),
+                replace_existing: true,
+            };
+            if let Err(e) = self.v().add_pending_rename(&op) {
+                r.outcome = Outcome::Failed;
+                r.errors.push(format!(
+                    "{who}: file {}: adding the pending rename failed: {e}",
+                    j.source
+                ));
+                if n == 0 {
+                    let _ = tx.rollback();
+                    r.status_history.push(FileRestoreStatus::None);
+                } else {
+                    r.errors.push(format!(
+                        "{who}: {n} pending rename(s) were already added and cannot be taken back; status FAILED"
+                    ));
+                }
+                return;
+            }
+            let f = &mut r.files[j.report];
+            f.action = FileAction::StagedForReboot {
+                temp: self.disp(temp),
+            };
+        }
+        r.status_history.push(FileRestoreStatus::All);
+        r.outcome = Outcome::StagedForReboot;
+        r.reboot_required = true;
+    }
+
+    /// Writes `j`'s data into `h`.
+    fn write_content(&self, j: &Job, h: &dyn FileHandle) -> Result<(), String> {
+        let e = |x: platform::Error| x.to_string();
+        match &j.content {
+            Content::Whole => {
+                self.copy_range(j, h, 0, 0, j.info.len)?;
+                h.set_len(j.info.len).map_err(e)?;
+            }
+            Content::Partial(ranges) => {
+                let mut pos = 0u64;
+                for rg in ranges {
+                    self.copy_range(j, h, pos, rg.offset, rg.length)?;
+                    pos += rg.length;
+                }
+            }
+            Content::Directed(pairs) => {
+                for &(s, d, n) in pairs {
+                    self.copy_range(j, h, s, d, n)?;
+                }
+            }
+            Content::Dedup(rp) | Content::Reparse(rp) => {
+                if matches!(j.content, Content::Dedup(_)) {
+                    h.set_sparse(true).map_err(e)?;
+                    h.set_len(j.info.len).map_err(e)?;
+                }
+                h.set_reparse_point(rp).map_err(e)?;
+            }
+        }
+        let keep = attr::HIDDEN | attr::SYSTEM | attr::ARCHIVE | attr::NOT_CONTENT_INDEXED;
+        h.set_attributes(j.info.attributes & keep).map_err(e)?;
+        Ok(())
+    }
+
+    fn copy_range(
+        &self,
+        j: &Job,
+        h: &dyn FileHandle,
+        src: u64,
+        dst: u64,
+        len: u64,
+    ) -> Result<(), String> {
+        let mut buf = vec![0u8; usize::try_from(len.min(COPY_CHUNK as u64)).unwrap_or(COPY_CHUNK)];
+        let mut done = 0u64;
+        while done < len {
+            let n = usize::try_from((len - done).min(buf.len() as u64)).unwrap_or(buf.len());
+            self.host
+                .backup
+                .read(&j.source, src + done, &mut buf[..n])
+                .map_err(|e| e.to_string())?;
+            h.write_all_at(dst + done, &buf[..n])
+                .map_err(|e| e.to_string())?;
+            done += n as u64;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Primary,
+    Fallback,
+    FallbackIfOpened,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transactions: every change to the volume has an undo.
+
+#[derive(Debug)]
+enum Undo {
+    Delete(WinPath),
+    RestoreAside { aside: WinPath, dest: WinPath },
+    RemoveDir(WinPath),
+}
+
+struct Tx<'v> {
+    v: &'v dyn Volume,
+    undo: Vec<Undo>,
+    asides: Vec<WinPath>,
+    touched: bool,
+}
+
+fn sibling(v: &dyn Volume, dest: &WinPath, tag: &str) -> Result<WinPath, String> {
+    let parent = dest.parent().unwrap_or_else(WinPath::root);
+    let name = dest.file_name().unwrap_or("file");
+    for n in 0..10_000u32 {
+        let p = parent
+            .join(&format!("{name}.~rh{tag}{n}"))
+            .map_err(|e| e.to_string())?;
+        if !v.exists(&p).map_err(|e| e.to_string())? {
+            return Ok(p);
+        }
+    }
+    Err(format!("{dest}: no free temporary name"))
+}
+
+fn copy_file(v: &dyn Volume, from: &WinPath, to: &dyn FileHandle) -> Result<(), String> {
+    let src = v
+        .open(
+            from,
+            OpenOptions::new(Access::READ, ShareMode::ALL, Open::OpenExisting),
+        )
+        .map_err(|e| e.to_string())?;
+    let len = src.len().map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; usize::try_from(len.min(COPY_CHUNK as u64)).unwrap_or(COPY_CHUNK)];
+    let mut done = 0u64;
+    while done < len {
+        let n = usize::try_from((len - done).min(buf.len() as u64)).unwrap_or(buf.len());
+        src.read_exact_at(done, &mut buf[..n])
+            .map_err(|e| e.to_string())?;
+        to.write_all_at(done, &buf[..n])
+            .map_err(|e| e.to_string())?;
+        done += n as u64;
+    }
+    to.set_len(len).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+impl<'v> Tx<'v> {
+    fn new(v: &'v dyn Volume) -> Self {
+        Self {
+            v,
+            undo: Vec::new(),
+            asides: Vec::new(),
+            touched: false,
+        }
+    }
+
+    fn ensure_parent(&mut self, p: &WinPath) -> Result<(), String> {
+        let Some(parent) = p.parent() else {
+            return Ok(());
+        };
+        let mut cur = WinPath::root();
+        for c in parent.components() {
+            cur = cur.join(c).map_err(|e| e.to_string())?;
+            match self.v.metadata(&cur) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(format!("{cur} is not a directory")),
+                Err(platform::Error::NotFound { .. }) => {
+                    self.v.create_dir(&cur).map_err(|e| e.to_string())?;
+                    self.undo.push(Undo::RemoveDir(cur.clone()));
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    fn create_new(&mut self, p: &WinPath) -> Result<Box<dyn FileHandle>, String> {
+        let h = self
+            .v
+            .open(
+                p,
+                OpenOptions::new(Access::ALL, ShareMode::NONE, Open::CreateNew),
+            )
+            .map_err(|e| e.to_string())?;
+        self.undo.push(Undo::Delete(p.clone()));
+        Ok(h)
+    }
+
+    /// Writes `j` at `dest`, keeping what is needed to undo it.
+    fn put(
+        &mut self,
+        c: &Copier<'_, '_>,
+        j: &Job,
+        dest: &WinPath,
+        pre: Option<Box<dyn FileHandle>>,
+    ) -> Result<(), String> {
+        if let Some(h) = pre {
+            return c.write_content(j, h.as_ref());
+        }
+        let exists = self.v.exists(dest).map_err(|e| e.to_string())?;
+        if !exists {
+            self.ensure_parent(dest)?;
+            let h = self.create_new(dest)?;
+            return c.write_content(j, h.as_ref());
+        }
+        let aside = sibling(self.v, dest, "orig")?;
+        if j.content.in_place() {
+            // Partial and directed data go into the file on disk; keep a copy to roll back to.
+            let copy = self.create_new(&aside)?;
+            copy_file(self.v, dest, copy.as_ref())?;
+            drop(copy);
+            self.undo.pop();
+            self.undo.push(Undo::RestoreAside {
+                aside: aside.clone(),
+                dest: dest.clone(),
+            });
+            self.asides.push(aside);
+            let h = self
+                .v
+                .open(
+                    dest,
+                    OpenOptions::new(Access::READ_WRITE, ShareMode::NONE, Open::OpenExisting),
+                )
+                .map_err(|e| e.to_string())?;
+            c.write_content(j, h.as_ref())
+        } else {
+            self.v
+                .rename(dest, &aside, false)
+                .map_err(|e| e.to_string())?;
+            self.undo.push(Undo::RestoreAside {
+                aside: aside.clone(),
+                dest: dest.clone(),
+            });
+            self.asides.push(aside);
+            let h = self.create_new(dest)?;
+            c.write_content(j, h.as_ref())
+        }
+    }
+
+    /// Writes `j` into a new temporary file beside its destination; returns its path.
+    fn stage(&mut self, c: &Copier<'_, '_>, j: &Job) -> Result<WinPath, String> {
+        self.ensure_parent(&j.dest)?;
+        let temp = sibling(self.v, &j.dest, "new")?;
+        let h = self.create_new(&temp)?;
+        if j.content.in_place() && self.v.exists(&j.dest).map_err(|e| e.to_string())? {
+            copy_file(self.v, &j.dest, h.as_ref())?;
+        }
+        c.write_content(j, h.as_ref())?;
+        drop(h);
+        if let Some((path, info)) = &j.ranges_file {
+            let name = path.rsplit(['\\', '/']).next().unwrap_or(path);
+            let dest = j
+                .dest
+                .parent()
+                .unwrap_or_else(WinPath::root)
+                .join(name)
+                .map_err(|e| e.to_string())?;
+            let rj = Job {
+                source: path.clone(),
+                info: info.clone(),
+                content: Content::Whole,
+                dest: dest.clone(),
+                fallback: None,
+                mapping: None,
+                fallback_mapping: None,
+                ranges_file: None,
+                report: j.report,
+            };
+            self.put(c, &rj, &dest, None)?;
+        }
+        Ok(temp)
+    }
+
+    /// Undoes everything, newest first; returns what could not be undone.
+    fn rollback(&mut self) -> Vec<String> {
+        let mut errors = Vec::new();
+        while let Some(u) = self.undo.pop() {
+            match u {
+                Undo::Delete(p) => match self.v.delete_file(&p) {
+                    Ok(()) | Err(platform::Error::NotFound { .. }) => {}
+                    Err(e) => errors.push(format!("could not remove {p}: {e}")),
+                },
+                Undo::RestoreAside { aside, dest } => {
+                    if let Err(e) = self.v.rename(&aside, &dest, true) {
+                        errors.push(format!(
+                            "could not put the original {dest} back from {aside}: {e}"
+                        ));
+                    }
+                }
+                // A directory left behind changes no file; not an error.
+                Undo::RemoveDir(d) => {
+                    let _ = self.v.remove_dir(&d);
+                }
+            }
+        }
+        self.asides.clear();
+        errors
+    }
+
+    /// Keeps the changes: removes the originals set aside. Returns failures to remove them.
+    fn commit(&mut self) -> Vec<String> {
+        self.undo.clear();
+        let mut errors = Vec::new();
+        for a in self.asides.drain(..) {
+            if let Err(e) = self.v.delete_file(&a) {
+                errors.push(format!(
+                    "restored, but the original set aside as {a} could not be removed: {e}"
+                ));
+            }
+        }
+        errors
+    }
+}
