@@ -543,3 +543,25 @@ fn same_seed_gives_identical_bytes() {
         assert_ne!(a, c, "another seed, another volume");
     }
 }
+
+#[test]
+fn churn_never_touches_a_user_folder_named_like_its_scratch_folder() {
+    let (v, _) = sample_volume(41, 0);
+    let mut rng = test_support::SplitMix64(41);
+    let mut mine = vec![0u8; 70_000];
+    rng.fill(&mut mine);
+    let user = WinPath::new(&format!("\\{}\\00000.bin", churn::SCRATCH_DIR)).unwrap();
+    v.write_file(&user, &mine).unwrap();
+    let before = dedup::volume_files(&v).unwrap();
+    let c = churn::optimize_with_churn(&v, 41, &OptimizeOptions::default(), 1).unwrap();
+    assert!(
+        c.scratch_files
+            .iter()
+            .all(|p| !p.starts_with(&user.parent().unwrap())),
+        "{:?}",
+        c.scratch_files
+    );
+    assert_eq!(dedup::volume_files(&v).unwrap(), before);
+    let store = StoreLocation::find(&v).unwrap().unwrap();
+    assert_eq!(rebuild(&v, &store, &user).data, mine);
+}
