@@ -116,6 +116,11 @@ pub struct RestoreStats {
     pub chunk_writes: u64,
     /// Logical bytes of the files restored.
     pub bytes_restored: u64,
+    /// Records (stream maps and chunks) read at the offset a redirection table gave instead
+    /// of their stale hint.
+    pub redirected: u64,
+    /// Records found only by walking their container (hint and redirection table were wrong).
+    pub found_by_scan: u64,
     /// Elapsed wall time in microseconds.
     pub elapsed_us: u64,
 }
@@ -152,6 +157,10 @@ impl RestoreError {
         }
     }
 }
+
+/// See [`Engine::max_record_len`]: the decoder's own cap on a logical payload (64 MiB) plus a
+/// record header.
+const MAX_RECORD_LEN: u64 = (64 << 20) + 0x68;
 
 const STORE_ROOT: &str = "System Volume Information\\Dedup\\ChunkStore";
 
@@ -351,6 +360,8 @@ struct Engine<'a> {
     bytes_read: AtomicU64,
     chunks_decoded: AtomicU64,
     chunk_writes: AtomicU64,
+    redirected: AtomicU64,
+    found_by_scan: AtomicU64,
     bytes_done: AtomicU64,
     bytes_total: u64,
     listings: Mutex<HashMap<String, Listing>>,
@@ -390,6 +401,8 @@ pub fn restore_files(
         bytes_read: AtomicU64::new(0),
         chunks_decoded: AtomicU64::new(0),
         chunk_writes: AtomicU64::new(0),
+        redirected: AtomicU64::new(0),
+        found_by_scan: AtomicU64::new(0),
         bytes_done: AtomicU64::new(0),
         bytes_total: 0,
         listings: Mutex::new(HashMap::new()),
@@ -465,6 +478,8 @@ pub fn restore_files(
             chunks_decoded: engine.chunks_decoded.load(Ordering::Relaxed),
             chunk_writes: engine.chunk_writes.load(Ordering::Relaxed),
             bytes_restored,
+            redirected: engine.redirected.load(Ordering::Relaxed),
+            found_by_scan: engine.found_by_scan.load(Ordering::Relaxed),
             elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         },
     })
@@ -1062,7 +1077,7 @@ impl Engine<'_> {
                 if let Some(list) = by_container.get_mut(&ci) {
                     self.load_fixed(&mut containers[ci]);
                     list.retain(|&ni| {
-                        Self::resolve_offset(&containers[ci], &mut needs[ni], &states[ni]) || {
+                        self.resolve_offset(&containers[ci], &mut needs[ni], &states[ni]) || {
                             if containers[ci].fixed.is_some() {
                                 scan.push(ni);
                             }
@@ -1235,7 +1250,7 @@ impl Engine<'_> {
     /// Where `n` is to be read: the redirection table wins over the hint. False (with the
     /// need's failure set) when the container could not be used or the place is outside the
     /// records area (then only a scan can find the record).
-    fn resolve_offset(c: &ContainerRef, n: &mut Need, state: &NeedState) -> bool {
+    fn resolve_offset(&self, c: &ContainerRef, n: &mut Need, state: &NeedState) -> bool {
         match (&c.fixed, &c.failure) {
             (_, Some(f)) => {
                 state.set_fail(f.clone());
@@ -1245,9 +1260,22 @@ impl Engine<'_> {
                 state.set_fail(Fail::new(Hresult::DDP_E_UNEXPECTED, "container not read"));
                 false
             }
+            (Some(_), None) if n.len > self.max_record_len() => {
+                state.set_fail(Fail::new(
+                    Hresult::DDP_E_INVALID_DATA,
+                    format!(
+                        "{}: local id {} is said to be {} bytes long, more than any record can be",
+                        c.name, n.local_id, n.len
+                    ),
+                ));
+                false
+            }
             (Some(fa), None) => {
-                if let Some(off) = fa.redirection.lookup(n.local_id) {
+                if let Some(off) = fa.redirection.lookup(n.local_id)
+                    && u64::from(off) != n.offset
+                {
                     n.offset = u64::from(off);
+                    self.redirected.fetch_add(1, Ordering::Relaxed);
                 }
                 if n.offset < FIXED_AREA_LEN as u64
                     || n.offset.saturating_add(n.len) > fa.header.valid_data_length
@@ -1374,13 +1402,21 @@ impl Engine<'_> {
                     let rec_end = rec.payload_end();
                     if rec_end > end {
                         if p == pos {
-                            // One record larger than the window: read it alone.
-                            let mut one = vec![0u8; (rec_end - p) as usize];
-                            if self.read(&c.path, p, &mut one).is_ok()
-                                && let Some(list) = wanted.get(&rec.local_id)
+                            // One record larger than the window: read it alone (announced).
+                            if let Some(list) = wanted.get(&rec.local_id)
+                                && rec_end - p <= self.max_record_len()
                             {
-                                for &ni in list {
-                                    work.push((ni, one.clone(), p));
+                                let mut one = vec![0u8; (rec_end - p) as usize];
+                                let ext = [FileExtent {
+                                    offset: p,
+                                    length: rec_end - p,
+                                }];
+                                if self.preview(&c.path, &ext).is_ok()
+                                    && self.read(&c.path, p, &mut one).is_ok()
+                                {
+                                    for &ni in list {
+                                        work.push((ni, one.clone(), p));
+                                    }
                                 }
                             }
                             p = rec.next_record_offset();
@@ -1411,7 +1447,10 @@ impl Engine<'_> {
                             process(*ni, n, c, &rec, stored, scratch)
                         });
                         match r {
-                            Ok(()) => states[*ni].done.store(true, Ordering::Release),
+                            Ok(()) => {
+                                states[*ni].done.store(true, Ordering::Release);
+                                self.found_by_scan.fetch_add(1, Ordering::Relaxed);
+                            }
                             Err(f) => states[*ni].set_fail(f),
                         }
                     });
@@ -1438,6 +1477,12 @@ impl Engine<'_> {
                 }
             }
         }
+    }
+
+    /// The largest record the engine will hold in memory: a stream map or chunk claiming more
+    /// is treated as invalid data rather than allocated (no real chunk is near this size).
+    fn max_record_len(&self) -> u64 {
+        (self.opts.window as u64).max(MAX_RECORD_LEN)
     }
 
     fn preview(&self, path: &WinPath, reads: &[FileExtent]) -> Result<(), StoreError> {

@@ -39,27 +39,6 @@ fn v3_restores_byte_identical() {
     restores_all(LayoutVersion::V3, 13);
 }
 
-/// Optimizes with churn (edited copies deleted, then GC), so containers move to generation 2
-/// with `Rrtl` entries and the originals' hints go stale.
-fn churned_fixture(
-    seed: u64,
-    version: LayoutVersion,
-) -> (Fixture, winsim::dedup::churn::ChurnReport) {
-    let originals = seeded_files(seed, 4, 400 * 1024);
-    let vol = winsim::SimVolume::new(seed);
-    for (p, d) in &originals {
-        vol.write_file(p, d).expect("write");
-    }
-    let opts = winsim::dedup::OptimizeOptions {
-        reparse_version: version,
-        ..winsim::dedup::OptimizeOptions::default()
-    };
-    let churn =
-        winsim::dedup::churn::optimize_with_churn(&vol, seed, &opts, 133_500_000_000_000_000)
-            .expect("churn");
-    (finish_fixture(vol, originals), churn)
-}
-
 fn restores_after_gc(version: LayoutVersion, seed: u64) {
     let (fx, churn) = churned_fixture(seed, version);
     // The GC really moved records of both kinds and recorded them in the Rrtl.
@@ -92,6 +71,9 @@ fn restores_after_gc(version: LayoutVersion, seed: u64) {
         assert_restored(&fx.vol, p, d);
     }
     assert_no_stray_files(&fx.vol, &paths);
+    // Stale hints were followed through the redirection tables, never by scanning.
+    assert!(report.stats.redirected > 0, "{:?}", report.stats);
+    assert_eq!(report.stats.found_by_scan, 0);
 }
 
 #[test]

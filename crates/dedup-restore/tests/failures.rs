@@ -539,3 +539,71 @@ fn disk_full_leaves_every_unfinished_stub() {
     assert!(failed >= 3, "{:#?}", report.files);
     assert_no_stray_files(&fx.vol, &fx.paths());
 }
+
+/// Seeded random damage to the store (bit flips, zeroed blocks, truncation, a file removed):
+/// the engine never panics, a file reported S_OK is byte-identical to its original, every
+/// other file keeps its stub exactly, and nothing is left behind.
+#[test]
+fn random_store_damage_never_panics_or_half_restores() {
+    let base = spread(64);
+    let files: Vec<(WinPath, Vec<u8>)> = base
+        .store
+        .paths()
+        .map(|p| (p.clone(), base.store.get(p).unwrap().to_vec()))
+        .collect();
+    let containers: Vec<usize> = (0..files.len())
+        .filter(|&i| is_container(&files[i].0))
+        .collect();
+    let mut outcomes = [0usize; 2];
+    for round in 0..24u64 {
+        let fx = spread(64);
+        let mut rng = test_support::SplitMix64(0x00DA_3A6E ^ round);
+        let mut store = MemoryStore::new();
+        for (p, b) in &files {
+            store.insert(p.clone(), b.clone());
+        }
+        for _ in 0..=rng.below(3) {
+            let path = &files[containers[rng.below(containers.len() as u64) as usize]].0;
+            let Some(b) = store.get_mut(path) else {
+                continue;
+            };
+            let len = b.len().max(1) as u64;
+            match rng.below(4) {
+                0 => {
+                    for _ in 0..=rng.below(8) {
+                        let at = rng.below(len) as usize;
+                        if let Some(x) = b.get_mut(at) {
+                            *x ^= 1 << rng.below(8);
+                        }
+                    }
+                }
+                1 => {
+                    let at = (rng.below(len) as usize & !0xFFF).min(b.len());
+                    let end = (at + 4096).min(b.len());
+                    b[at..end].fill(0);
+                }
+                2 => b.truncate(rng.below(len) as usize),
+                _ => {
+                    store.remove(path);
+                }
+            }
+        }
+        let before = volume_state(&fx.vol);
+        let report = restore(&fx.vol, &fx.paths(), &store);
+        for (i, (p, d)) in fx.originals.iter().enumerate() {
+            let r = report.files[i].result;
+            if r == Hresult::S_OK {
+                assert_restored(&fx.vol, p, d);
+                outcomes[0] += 1;
+            } else {
+                assert!(!r.is_success(), "round {round}: {p}: {r}");
+                assert!(report.files[i].detail.is_some());
+                assert_untouched(&fx.vol, p, &before[&p.to_string()]);
+                outcomes[1] += 1;
+            }
+        }
+        assert_no_stray_files(&fx.vol, &fx.paths());
+    }
+    // The rounds exercised both outcomes.
+    assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
+}

@@ -308,7 +308,7 @@ pub fn containers(store: &MemoryStore, kind: &str) -> Vec<WinPath> {
             p.parent()
                 .and_then(|d| d.file_name().map(|n| n.eq_ignore_ascii_case(kind)))
                 .unwrap_or(false)
-                && p.file_name().is_some_and(|n| n.ends_with(".ccc"))
+                && is_container(p)
         })
         .cloned()
         .collect();
@@ -520,4 +520,32 @@ pub fn users_of_chunk(fx: &Fixture, c: (u32, u32)) -> Vec<usize> {
     (0..fx.uses.len())
         .filter(|&i| fx.uses[i].chunks.contains(&c))
         .collect()
+}
+
+/// Optimizes with churn (edited copies deleted, then GC), so containers move to generation 2
+/// with `Rrtl` entries and the originals' hints go stale.
+pub fn churned_fixture(
+    seed: u64,
+    version: LayoutVersion,
+) -> (Fixture, winsim::dedup::churn::ChurnReport) {
+    let originals = seeded_files(seed, 4, 400 * 1024);
+    let vol = winsim::SimVolume::new(seed);
+    for (p, d) in &originals {
+        vol.write_file(p, d).expect("write");
+    }
+    let opts = winsim::dedup::OptimizeOptions {
+        reparse_version: version,
+        ..winsim::dedup::OptimizeOptions::default()
+    };
+    let churn =
+        winsim::dedup::churn::optimize_with_churn(&vol, seed, &opts, 133_500_000_000_000_000)
+            .expect("churn");
+    (finish_fixture(vol, originals), churn)
+}
+
+/// True for a `.ccc` container file.
+pub fn is_container(p: &WinPath) -> bool {
+    p.file_name()
+        .and_then(|n| n.rsplit_once('.'))
+        .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("ccc"))
 }

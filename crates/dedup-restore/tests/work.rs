@@ -1,0 +1,242 @@
+//! The work the engine does: shared chunks decoded once, zero chunks left as holes, the memory
+//! window honoured, fall-backs (scan when hint and `Rrtl` are both wrong, highest generation).
+
+mod common;
+
+use common::*;
+use dedup_reparse::LayoutVersion;
+use dedup_restore::{Hresult, RecordingStore, RestoreOptions, StoreCall};
+use dedup_store::{FIXED_AREA_LEN, FixedArea, RedirectionTable};
+use platform::WinPath;
+use test_support::SplitMix64;
+
+fn assert_ok(fx: &Fixture, report: &dedup_restore::RestoreReport) {
+    for f in &report.files {
+        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail);
+    }
+    assert_eq!(report.result, Hresult::S_OK);
+    for (p, d) in &fx.originals {
+        assert_restored(&fx.vol, p, d);
+    }
+    assert_no_stray_files(&fx.vol, &fx.paths());
+}
+
+#[test]
+fn a_chunk_shared_by_many_files_is_decoded_once() {
+    // 12 files that are one 256 KiB block plus a little of their own; the block also
+    // appears twice within each file.
+    let mut rng = SplitMix64(71);
+    let mut block = vec![0u8; 256 * 1024];
+    rng.fill(&mut block);
+    let originals: Vec<(WinPath, Vec<u8>)> = (0..12)
+        .map(|i| {
+            let mut d = block.clone();
+            d.extend_from_slice(&rng.text(40 * 1024 + i * 100));
+            d.extend_from_slice(&block);
+            (wp(&format!("\\shared\\f{i:02}.bin")), d)
+        })
+        .collect();
+    let (fx, opt) = fixture_of(71, originals, &winsim::dedup::OptimizeOptions::default());
+    assert!(
+        opt.chunk_refs >= 3 * opt.new_chunks,
+        "the data set dedups: {} refs, {} chunks",
+        opt.chunk_refs,
+        opt.new_chunks
+    );
+    let store = RecordingStore::new(&fx.store);
+    let report = restore(&fx.vol, &fx.paths(), &store);
+    assert_ok(&fx, &report);
+    // Every stored chunk is needed; each is decoded exactly once and written at every use.
+    assert_eq!(
+        report.stats.chunks_decoded, opt.new_chunks,
+        "{:?}",
+        report.stats
+    );
+    assert_eq!(report.stats.chunk_writes, opt.chunk_refs);
+    // And read once: no byte of a data container twice, and no more than the store holds.
+    let [_, data] = check_protocol(&store.calls());
+    assert_read_once(&data);
+    let container_bytes: u64 = containers(&fx.store, "Data")
+        .iter()
+        .map(|p| fx.store.get(p).unwrap().len() as u64)
+        .sum();
+    let read: u64 = data.reads().iter().map(|r| r.2).sum();
+    assert!(read <= container_bytes, "{read} > {container_bytes}");
+    assert!(read >= opt.stored_bytes, "{read} < {}", opt.stored_bytes);
+    assert!(
+        read < opt.logical_bytes / 2,
+        "{read} of {}",
+        opt.logical_bytes
+    );
+}
+
+/// A file whose middle megabyte is zeros.
+fn zero_file() -> Vec<(WinPath, Vec<u8>)> {
+    let mut rng = SplitMix64(72);
+    let mut d = rng.text(200 * 1024);
+    d.extend(std::iter::repeat_n(0u8, 1 << 20));
+    d.extend_from_slice(&rng.text(200 * 1024));
+    vec![
+        (wp("\\z\\zeros-inside.bin"), d),
+        (wp("\\z\\all-zero.bin"), vec![0u8; 700 * 1024]),
+    ]
+}
+
+#[test]
+fn zero_chunks_become_holes() {
+    let (fx, _) = fixture_of(72, zero_file(), &winsim::dedup::OptimizeOptions::default());
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    assert_ok(&fx, &report);
+    let [inside, all] = [&fx.originals[0].0, &fx.originals[1].0];
+    // The all-zero file holds no data at all.
+    assert_eq!(fx.vol.allocated_ranges(all).unwrap(), vec![]);
+    assert!(state(&fx.vol, all).attributes & platform::attr::SPARSE_FILE != 0);
+    // The other has a hole inside the zero megabyte and data around it.
+    let ranges = fx.vol.allocated_ranges(inside).unwrap();
+    let allocated: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+    let len = fx.originals[0].1.len() as u64;
+    assert!(allocated <= len - (512 << 10), "{ranges:x?}");
+    assert!(ranges.first().is_some_and(|r| r.start == 0), "{ranges:x?}");
+    assert!(ranges.last().is_some_and(|r| r.end == len), "{ranges:x?}");
+}
+
+#[test]
+fn zero_chunks_are_written_when_sparse_output_is_off() {
+    let (fx, _) = fixture_of(73, zero_file(), &winsim::dedup::OptimizeOptions::default());
+    let opts = RestoreOptions {
+        sparse_zeros: false,
+        ..RestoreOptions::default()
+    };
+    let report = restore_with(&fx.vol, &fx.paths(), &fx.store, &opts);
+    assert_ok(&fx, &report);
+    for (p, d) in &fx.originals {
+        assert_eq!(
+            fx.vol.allocated_ranges(p).unwrap(),
+            vec![0..d.len() as u64],
+            "{p}"
+        );
+        assert_eq!(
+            state(&fx.vol, p).attributes & platform::attr::SPARSE_FILE,
+            0
+        );
+    }
+}
+
+#[test]
+fn a_tiny_memory_window_still_restores_everything() {
+    for window in [1usize, 4096, 100 * 1024] {
+        let fx = fixture_of(74, seeded_files(74, 4, 300 * 1024), &many_containers(4)).0;
+        let store = RecordingStore::new(&fx.store);
+        let opts = RestoreOptions {
+            window,
+            ..RestoreOptions::default()
+        };
+        let report = restore_with(&fx.vol, &fx.paths(), &store, &opts);
+        assert_ok(&fx, &report);
+        let phases = check_protocol(&store.calls());
+        // No read is larger than the window, except a single record bigger than it.
+        let largest_record = 0x68 + 128 * 1024 + 0x1000;
+        for phase in &phases {
+            for (_, _, l) in phase.record_reads() {
+                assert!(
+                    l <= window as u64 || l <= largest_record,
+                    "window {window}: read of {l} bytes"
+                );
+            }
+            assert_read_once(phase);
+        }
+    }
+}
+
+/// Empties both redirection tables of every container in the store (CRCs kept valid), so
+/// stale hints can only be resolved by walking the container.
+fn drop_redirection_tables(store: &mut dedup_restore::MemoryStore) -> usize {
+    let mut dropped = 0;
+    let paths: Vec<WinPath> = store.paths().filter(|p| is_container(p)).cloned().collect();
+    for p in paths {
+        let bytes = store.get_mut(&p).unwrap();
+        let name: std::sync::Arc<str> = p.to_string().into();
+        let fa = FixedArea::parse(&name, &bytes[..FIXED_AREA_LEN]).unwrap();
+        dropped += fa.redirection.entries.len();
+        let empty = RedirectionTable {
+            entries: Vec::new(),
+            ..fa.redirection.clone()
+        }
+        .encode();
+        for at in [0x3000usize, fa.header.backup_redirection_offset as usize] {
+            bytes[at..at + empty.len()].copy_from_slice(&empty);
+        }
+    }
+    dropped
+}
+
+#[test]
+fn stale_hints_without_redirection_entries_are_found_by_scanning() {
+    let (mut fx, _) = churned_fixture(75, LayoutVersion::V3);
+    let dropped = drop_redirection_tables(&mut fx.store);
+    assert!(dropped > 0);
+    let store = RecordingStore::new(&fx.store);
+    let report = restore(&fx.vol, &fx.paths(), &store);
+    assert_ok(&fx, &report);
+    assert_eq!(report.stats.redirected, 0);
+    assert!(report.stats.found_by_scan > 0, "{:?}", report.stats);
+    // The scan keeps to the protocol too.
+    check_protocol(&store.calls());
+}
+
+#[test]
+fn the_highest_generation_is_used_and_older_ones_ignored() {
+    let (mut fx, churn) = churned_fixture(76, LayoutVersion::V2);
+    assert!(!churn.gc.compacted.is_empty());
+    // Put garbage where the older generations were: using one would fail the restore.
+    let mut planted = Vec::new();
+    for c in &churn.gc.compacted {
+        let kind = match c.kind {
+            winsim::dedup::ContainerKind::Data => "Data",
+            winsim::dedup::ContainerKind::Stream => "Stream",
+        };
+        let newest = container_path(&fx.store, kind, c.container_id);
+        let old = newest
+            .parent()
+            .unwrap()
+            .join(&dedup_store::container_file_name(
+                c.container_id,
+                c.old_generation,
+            ))
+            .unwrap();
+        let len = fx.store.get(&newest).unwrap().len();
+        fx.store.insert(old.clone(), vec![0xEE; len]);
+        planted.push(old);
+    }
+    let store = RecordingStore::new(&fx.store);
+    let report = restore(&fx.vol, &fx.paths(), &store);
+    assert_ok(&fx, &report);
+    for call in store.calls() {
+        if let StoreCall::Read(p, ..) | StoreCall::Preview(p, _) = &call {
+            assert!(!planted.contains(p), "read an old generation: {p}");
+        }
+    }
+}
+
+#[test]
+fn progress_reports_reach_the_total() {
+    let fx = fixture(77, 3, 200 * 1024, LayoutVersion::V3);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let opts = RestoreOptions {
+        progress: Some(std::sync::Arc::new(move |p: dedup_restore::Progress| {
+            s2.lock().unwrap().push(p);
+        })),
+        ..RestoreOptions::default()
+    };
+    let report = restore_with(&fx.vol, &fx.paths(), &fx.store, &opts);
+    assert_ok(&fx, &report);
+    let seen = seen.lock().unwrap();
+    let total: u64 = fx.originals.iter().map(|(_, d)| d.len() as u64).sum();
+    assert!(!seen.is_empty());
+    assert!(
+        seen.iter()
+            .all(|p| p.bytes_total == total && p.bytes_done <= total)
+    );
+    assert_eq!(seen.iter().map(|p| p.bytes_done).max(), Some(total));
+}
