@@ -389,6 +389,38 @@ fn sim_optimize_gc_moves_containers_to_new_generations_with_rrtl() {
         let r = json(&["inspect", "container", s(c), "--json"]);
         assert_eq!(r["failed_checks"], 0);
     }
+    // The stubs' reparse points were not rewritten: some offset hints now miss their stream
+    // map in the newest generation (readers follow the Rrtl), none point past a valid record.
+    let stream_records: Vec<(u64, u64)> = all
+        .iter()
+        .filter(|p| p.parent().unwrap().ends_with("Stream"))
+        .flat_map(|p| {
+            let r = json(&["inspect", "container", s(p), "--json"]);
+            let id =
+                r["slots"][r["chosen_slot"].as_u64().unwrap() as usize]["header"]["container_id"]
+                    .as_u64()
+                    .unwrap();
+            r["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| x["record_type"] == "stream-map")
+                .map(|x| (id, x["offset"].as_u64().unwrap()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut stale = 0;
+    for f in files.iter().filter(|f| f.data.len() >= MIN_SIZE) {
+        let r = json(&["inspect", "reparse", s(&host(&out, f)), "--json"]);
+        let e = &r["entries"][0];
+        let at = (
+            e["container_id"].as_u64().unwrap(),
+            e["offset_hint"].as_u64().unwrap(),
+        );
+        stale += usize::from(!stream_records.contains(&at));
+    }
+    assert!(stale > 0, "no stale offset hint after GC");
+
     // The stubs are still sparse stubs of the right size.
     for f in files.iter().filter(|f| f.data.len() >= MIN_SIZE) {
         let p = host(&out, f);
