@@ -1,12 +1,20 @@
 //! `rehydrate`: inspect, carve and restore Windows Data Deduplication and VSS backups.
 
 mod carve;
+#[cfg(unix)]
+mod demo;
 mod inspect;
 #[cfg(unix)]
 mod inspect_volume;
 mod mapped;
 #[cfg(unix)]
+mod restore;
+#[cfg(unix)]
 mod sim;
+#[cfg(unix)]
+mod source;
+#[cfg(unix)]
+mod staged;
 mod vss;
 
 use std::process::ExitCode;
@@ -32,6 +40,16 @@ enum Command {
     /// VSS metadata: show documents, plan restores.
     #[command(subcommand)]
     Vss(vss::VssCommand),
+    /// Rebuild dedup files from a volume folder (ntfs-3g mount or `sim optimize` output) into
+    /// an output folder; ordinary files are copied.
+    #[cfg(unix)]
+    Restore(restore::RestoreArgs),
+    /// Check every dedup file's stream map and chunks in a volume folder, writing nothing.
+    #[cfg(unix)]
+    Verify(restore::VerifyArgs),
+    /// Generate, optimize, back up, restore and verify a seeded data set on the simulator.
+    #[cfg(unix)]
+    Demo(demo::DemoArgs),
     /// The simulated Windows volume: run the Data Deduplication optimizer over a folder.
     #[cfg(unix)]
     #[command(subcommand)]
@@ -79,6 +97,12 @@ fn main() -> ExitCode {
         Command::Inspect(cmd) => inspect::run(cmd),
         Command::Carve(args) => carve::run(&args),
         Command::Vss(cmd) => vss::run(cmd),
+        #[cfg(unix)]
+        Command::Restore(args) => restore::run_restore(&args),
+        #[cfg(unix)]
+        Command::Verify(args) => restore::run_verify(&args),
+        #[cfg(unix)]
+        Command::Demo(args) => demo::run(&args),
         #[cfg(unix)]
         Command::Sim(cmd) => sim::run(cmd),
     };

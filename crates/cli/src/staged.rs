@@ -1,0 +1,495 @@
+//! The volumes `restore` and `verify` hand to the engine.
+//!
+//! [`StagedVolume`] lays the dedup stubs read from the source over a target volume without
+//! writing them anywhere: `metadata` and `reparse_point` of a stub's path answer from memory;
+//! everything else goes to the target. The engine builds each file in a temporary sibling on the
+//! target and renames it over the stub's path only when every byte is written and verified, so
+//! a file that fails leaves nothing at its path (and never a stub that looks like a truncated
+//! file), and the source is never touched.
+//!
+//! The target is a [`platform::HostVolume`] on the output folder (`restore`) or a
+//! [`NullVolume`] that keeps no data (`verify`: every chunk is still read, CRC-checked, decoded
+//! and hash-checked by the engine before it is "written").
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use platform::{
+    Access, DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename, Volume,
+    WinPath, attr,
+};
+
+/// A dedup stub from the source volume.
+#[derive(Debug, Clone)]
+pub(crate) struct Stub {
+    /// The full `REPARSE_DATA_BUFFER`.
+    pub(crate) reparse: Vec<u8>,
+    /// `FILE_ATTRIBUTE_*` bits of the source file (without `REPARSE_POINT`).
+    pub(crate) attributes: u32,
+    /// Logical size (from the reparse point).
+    pub(crate) logical: u64,
+}
+
+/// Stubs in memory over a target volume (see the module docs).
+pub(crate) struct StagedVolume<'a> {
+    inner: &'a dyn Volume,
+    stubs: Mutex<HashMap<String, (WinPath, Stub)>>,
+}
+
+impl<'a> StagedVolume<'a> {
+    /// `stubs` laid over `inner`.
+    pub(crate) fn new(inner: &'a dyn Volume, stubs: Vec<(WinPath, Stub)>) -> Self {
+        Self {
+            inner,
+            stubs: Mutex::new(
+                stubs
+                    .into_iter()
+                    .map(|(p, s)| (p.folded(), (p, s)))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn stub(&self, path: &WinPath) -> Option<Stub> {
+        self.stubs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&path.folded())
+            .map(|(_, s)| s.clone())
+    }
+
+    fn drop_stub(&self, path: &WinPath) -> bool {
+        self.stubs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&path.folded())
+            .is_some()
+    }
+}
+
+fn stub_metadata(s: &Stub) -> Metadata {
+    Metadata {
+        attributes: (s.attributes & !attr::DIRECTORY & !attr::NORMAL)
+            | attr::REPARSE_POINT
+            | attr::SPARSE_FILE,
+        len: s.logical,
+        allocated: 0,
+    }
+}
+
+impl Volume for StagedVolume<'_> {
+    fn open(&self, path: &WinPath, options: OpenOptions) -> Result<Box<dyn FileHandle>, Error> {
+        if let Some(stub) = self.stub(path) {
+            if options.disposition == Disposition::CreateNew {
+                return Err(Error::AlreadyExists { path: path.clone() });
+            }
+            return Ok(Box::new(StubHandle {
+                path: path.clone(),
+                stub,
+            }));
+        }
+        Ok(Box::new(Tolerant(self.inner.open(path, options)?)))
+    }
+
+    fn metadata(&self, path: &WinPath) -> Result<Metadata, Error> {
+        match self.stub(path) {
+            Some(s) => Ok(stub_metadata(&s)),
+            None => self.inner.metadata(path),
+        }
+    }
+
+    fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {
+        self.inner.read_dir(path)
+    }
+
+    fn create_dir(&self, path: &WinPath) -> Result<(), Error> {
+        self.inner.create_dir(path)
+    }
+
+    fn remove_dir(&self, path: &WinPath) -> Result<(), Error> {
+        self.inner.remove_dir(path)
+    }
+
+    fn delete_file(&self, path: &WinPath) -> Result<(), Error> {
+        if self.drop_stub(path) {
+            return Ok(());
+        }
+        self.inner.delete_file(path)
+    }
+
+    fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), Error> {
+        if self.stub(from).is_some() {
+            return Err(Error::Unsupported {
+                path: from.clone(),
+                what: "renaming a staged stub".into(),
+            });
+        }
+        let onto_stub = self.stub(to).is_some();
+        if onto_stub && !replace {
+            return Err(Error::AlreadyExists { path: to.clone() });
+        }
+        // Replacing a stub: the target has nothing at that path, so the rename never replaces
+        // a real file there (one that appeared meanwhile makes it fail).
+        self.inner.rename(from, to, replace && !onto_stub)?;
+        if onto_stub {
+            self.drop_stub(to);
+        }
+        Ok(())
+    }
+
+    fn add_pending_rename(&self, op: &PendingRename) -> Result<(), Error> {
+        self.inner.add_pending_rename(op)
+    }
+
+    fn pending_renames(&self) -> Result<Vec<PendingRename>, Error> {
+        self.inner.pending_renames()
+    }
+
+    fn reparse_point(&self, path: &WinPath) -> Result<Vec<u8>, Error> {
+        match self.stub(path) {
+            Some(s) => Ok(s.reparse),
+            None => self.inner.reparse_point(path),
+        }
+    }
+}
+
+/// A read-only handle on a staged stub.
+#[derive(Debug)]
+struct StubHandle {
+    path: WinPath,
+    stub: Stub,
+}
+
+impl StubHandle {
+    fn refuse(&self) -> Error {
+        Error::AccessDenied {
+            path: self.path.clone(),
+            reason: "a staged stub cannot be changed",
+        }
+    }
+}
+
+impl FileHandle for StubHandle {
+    fn path(&self) -> WinPath {
+        self.path.clone()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        // A stub's data stream is a hole of its logical size.
+        let n = self
+            .stub
+            .logical
+            .saturating_sub(offset)
+            .min(buf.len() as u64) as usize;
+        buf[..n].fill(0);
+        Ok(n)
+    }
+
+    fn write_at(&self, _offset: u64, _buf: &[u8]) -> Result<usize, Error> {
+        Err(self.refuse())
+    }
+
+    fn len(&self) -> Result<u64, Error> {
+        Ok(self.stub.logical)
+    }
+
+    fn set_len(&self, _len: u64) -> Result<(), Error> {
+        Err(self.refuse())
+    }
+
+    fn attributes(&self) -> Result<u32, Error> {
+        Ok(stub_metadata(&self.stub).attributes)
+    }
+
+    fn set_attributes(&self, _attributes: u32) -> Result<(), Error> {
+        Err(self.refuse())
+    }
+
+    fn set_sparse(&self, _sparse: bool) -> Result<(), Error> {
+        Err(self.refuse())
+    }
+
+    fn reparse_point(&self) -> Result<Vec<u8>, Error> {
+        Ok(self.stub.reparse.clone())
+    }
+
+    fn set_reparse_point(&self, _buffer: &[u8]) -> Result<(), Error> {
+        Err(self.refuse())
+    }
+
+    fn remove_reparse_point(&self) -> Result<(), Error> {
+        Err(self.refuse())
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// A target handle whose Windows-only metadata (sparse flag, attributes) is dropped when the host
+/// file system cannot store it (no `user.*` extended attributes: exFAT, some NFS, old tmpfs):
+/// the data is what matters on a host restore.
+#[derive(Debug)]
+struct Tolerant(Box<dyn FileHandle>);
+
+fn tolerate(r: Result<(), Error>) -> Result<(), Error> {
+    match r {
+        Err(Error::Unsupported { .. }) => Ok(()),
+        other => other,
+    }
+}
+
+impl FileHandle for Tolerant {
+    fn path(&self) -> WinPath {
+        self.0.path()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        self.0.read_at(offset, buf)
+    }
+    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error> {
+        self.0.write_at(offset, buf)
+    }
+    fn write_all_at(&self, offset: u64, buf: &[u8]) -> Result<(), Error> {
+        self.0.write_all_at(offset, buf)
+    }
+    fn len(&self) -> Result<u64, Error> {
+        self.0.len()
+    }
+    fn set_len(&self, len: u64) -> Result<(), Error> {
+        self.0.set_len(len)
+    }
+    fn attributes(&self) -> Result<u32, Error> {
+        self.0.attributes()
+    }
+    fn set_attributes(&self, attributes: u32) -> Result<(), Error> {
+        tolerate(self.0.set_attributes(attributes))
+    }
+    fn set_sparse(&self, sparse: bool) -> Result<(), Error> {
+        tolerate(self.0.set_sparse(sparse))
+    }
+    fn reparse_point(&self) -> Result<Vec<u8>, Error> {
+        self.0.reparse_point()
+    }
+    fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
+        self.0.set_reparse_point(buffer)
+    }
+    fn remove_reparse_point(&self) -> Result<(), Error> {
+        self.0.remove_reparse_point()
+    }
+    /// Deferred: the restore syncs the output file system once at the end
+    /// ([`sync_output`]) instead of once per file (an fsync per file makes a restore of many
+    /// small files take milliseconds per file).
+    fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// Flushes everything written to the file system holding `dir` (`syncfs`; `sync` on macOS).
+pub(crate) fn sync_output(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let f = std::fs::File::open(dir)?;
+        rustix::fs::syncfs(&f)?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        #[cfg(target_os = "macos")]
+        rustix::fs::sync();
+    }
+    Ok(())
+}
+
+/// A volume that keeps no data: files exist with a length, writes are counted and dropped,
+/// reads return zeros, every directory exists. Memory: one small entry per open temporary file.
+#[derive(Debug, Default)]
+pub(crate) struct NullVolume {
+    files: Mutex<HashMap<String, (WinPath, Arc<AtomicU64>)>>,
+    written: Arc<AtomicU64>,
+}
+
+impl NullVolume {
+    /// Bytes written through all handles so far.
+    pub(crate) fn bytes_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    fn files(&self) -> std::sync::MutexGuard<'_, HashMap<String, (WinPath, Arc<AtomicU64>)>> {
+        self.files.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Volume for NullVolume {
+    fn open(&self, path: &WinPath, options: OpenOptions) -> Result<Box<dyn FileHandle>, Error> {
+        let mut files = self.files();
+        let key = path.folded();
+        let len = match (files.get(&key), options.disposition) {
+            (Some(_), Disposition::CreateNew) => {
+                return Err(Error::AlreadyExists { path: path.clone() });
+            }
+            (Some((_, len)), Disposition::TruncateExisting | Disposition::CreateAlways) => {
+                len.store(0, Ordering::Relaxed);
+                len.clone()
+            }
+            (Some((_, len)), _) => len.clone(),
+            (None, Disposition::OpenExisting | Disposition::TruncateExisting) => {
+                return Err(Error::NotFound { path: path.clone() });
+            }
+            (None, _) => {
+                let len = Arc::new(AtomicU64::new(0));
+                files.insert(key, (path.clone(), len.clone()));
+                len
+            }
+        };
+        Ok(Box::new(NullHandle {
+            path: path.clone(),
+            len,
+            access: options.access,
+            written: self.written.clone(),
+        }))
+    }
+
+    fn metadata(&self, path: &WinPath) -> Result<Metadata, Error> {
+        match self.files().get(&path.folded()) {
+            Some((_, len)) => Ok(Metadata {
+                attributes: attr::ARCHIVE,
+                len: len.load(Ordering::Relaxed),
+                allocated: 0,
+            }),
+            None => Ok(Metadata {
+                attributes: attr::DIRECTORY,
+                len: 0,
+                allocated: 0,
+            }),
+        }
+    }
+
+    fn read_dir(&self, _path: &WinPath) -> Result<Vec<DirEntry>, Error> {
+        Ok(Vec::new())
+    }
+
+    fn create_dir(&self, _path: &WinPath) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn remove_dir(&self, _path: &WinPath) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn delete_file(&self, path: &WinPath) -> Result<(), Error> {
+        self.files()
+            .remove(&path.folded())
+            .map(|_| ())
+            .ok_or_else(|| Error::NotFound { path: path.clone() })
+    }
+
+    fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), Error> {
+        let mut files = self.files();
+        if !replace && files.contains_key(&to.folded()) {
+            return Err(Error::AlreadyExists { path: to.clone() });
+        }
+        let (_, len) = files
+            .remove(&from.folded())
+            .ok_or_else(|| Error::NotFound { path: from.clone() })?;
+        // What the engine renamed into place is finished: forget it (memory stays bounded).
+        drop(len);
+        Ok(())
+    }
+
+    fn add_pending_rename(&self, op: &PendingRename) -> Result<(), Error> {
+        Err(Error::Unsupported {
+            path: op.source.clone(),
+            what: "rename at reboot on a verification volume".into(),
+        })
+    }
+
+    fn pending_renames(&self) -> Result<Vec<PendingRename>, Error> {
+        Ok(Vec::new())
+    }
+}
+
+/// A handle of a [`NullVolume`].
+#[derive(Debug)]
+struct NullHandle {
+    path: WinPath,
+    len: Arc<AtomicU64>,
+    access: Access,
+    written: Arc<AtomicU64>,
+}
+
+impl NullHandle {
+    fn need_write(&self) -> Result<(), Error> {
+        if self.access.write {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied {
+                path: self.path.clone(),
+                reason: "handle lacks write access",
+            })
+        }
+    }
+}
+
+impl FileHandle for NullHandle {
+    fn path(&self) -> WinPath {
+        self.path.clone()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        let len = self.len.load(Ordering::Relaxed);
+        let n = len.saturating_sub(offset).min(buf.len() as u64) as usize;
+        buf[..n].fill(0);
+        Ok(n)
+    }
+
+    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error> {
+        self.need_write()?;
+        self.len
+            .fetch_max(offset.saturating_add(buf.len() as u64), Ordering::Relaxed);
+        self.written.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        Ok(buf.len())
+    }
+
+    fn len(&self) -> Result<u64, Error> {
+        Ok(self.len.load(Ordering::Relaxed))
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), Error> {
+        self.need_write()?;
+        self.len.store(len, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn attributes(&self) -> Result<u32, Error> {
+        Ok(attr::ARCHIVE)
+    }
+
+    fn set_attributes(&self, _attributes: u32) -> Result<(), Error> {
+        self.need_write()
+    }
+
+    fn set_sparse(&self, _sparse: bool) -> Result<(), Error> {
+        self.need_write()
+    }
+
+    fn reparse_point(&self) -> Result<Vec<u8>, Error> {
+        Err(Error::NotAReparsePoint {
+            path: self.path.clone(),
+        })
+    }
+
+    fn set_reparse_point(&self, _buffer: &[u8]) -> Result<(), Error> {
+        self.need_write()
+    }
+
+    fn remove_reparse_point(&self) -> Result<(), Error> {
+        Err(Error::NotAReparsePoint {
+            path: self.path.clone(),
+        })
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}

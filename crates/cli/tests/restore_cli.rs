@@ -1,0 +1,399 @@
+//! `rehydrate restore`, `verify` and `demo`, run as the built binary on volumes the simulator
+//! optimizes and exports (`winsim::host::export_volume`) into temporary folders.
+#![cfg(unix)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use platform::WinPath;
+use winsim::SimVolume;
+use winsim::dedup::{OptimizeOptions, optimize};
+
+fn rehydrate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rehydrate"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// SplitMix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut v = vec![0u8; n];
+        for c in v.chunks_mut(8) {
+            let x = self.next().to_le_bytes();
+            c.copy_from_slice(&x[..c.len()]);
+        }
+        v
+    }
+
+    fn text(&mut self, n: usize) -> Vec<u8> {
+        const W: [&str; 8] = [
+            "alpha ", "beta ", "gamma\n", "store ", "chunk ", "map, ", "the ", "of ",
+        ];
+        let mut v = Vec::with_capacity(n + 8);
+        while v.len() < n {
+            v.extend_from_slice(W[(self.next() % 8) as usize].as_bytes());
+        }
+        v.truncate(n);
+        v
+    }
+}
+
+/// A source volume: seeded files, optimized, exported to `dir`. Returns the original bytes by
+/// volume path (`\a\first.bin` is the first file optimized: random, shared with no other file).
+fn make_volume(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut rng = Rng(42);
+    let vol = SimVolume::new(42);
+    let mut files = BTreeMap::new();
+    let text = rng.text(700 << 10);
+    let list: Vec<(&str, Vec<u8>)> = vec![
+        ("\\a\\first.bin", rng.bytes(300 << 10)),
+        ("\\docs\\report.txt", text.clone()),
+        ("\\docs\\copy of report.txt", text.clone()),
+        ("\\docs\\sub\\notes.txt", rng.text(5000)),
+        ("\\media\\clip.mp4", rng.bytes(1 << 20)),
+        ("\\media\\empty.dat", Vec::new()),
+        ("\\vm\\disk.vhdx", {
+            let mut v = vec![0u8; 2 << 20];
+            v[1 << 20..(1 << 20) + 4096].copy_from_slice(&rng.bytes(4096));
+            v
+        }),
+        ("\\misc\\Top level.txt", rng.text(200 << 10)),
+    ];
+    for (p, bytes) in list {
+        vol.write_file(&WinPath::new(p).unwrap(), &bytes).unwrap();
+        files.insert(p.to_owned(), bytes);
+    }
+    let rep = optimize(&vol, 42, &OptimizeOptions::default()).unwrap();
+    assert_eq!(rep.files_optimized, 6, "{rep:?}");
+    winsim::host::export_volume(&vol, dir).unwrap();
+    files
+}
+
+fn host_path(root: &Path, win: &str) -> PathBuf {
+    let mut p = root.to_owned();
+    for c in win.split('\\').filter(|c| !c.is_empty()) {
+        p.push(c);
+    }
+    p
+}
+
+/// Every file under `root`, as volume paths.
+fn list(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_owned(), String::new())];
+    while let Some((dir, win)) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            let w = format!("{win}\\{name}");
+            if e.file_type().unwrap().is_dir() {
+                stack.push((e.path(), w));
+            } else {
+                out.push(w);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn data_container(src: &Path) -> PathBuf {
+    let store = src.join("System Volume Information/Dedup/ChunkStore");
+    let guid = std::fs::read_dir(&store)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut data: Vec<PathBuf> = std::fs::read_dir(guid.join("Data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    data.sort();
+    data.remove(0)
+}
+
+/// Flips bytes inside the first data record's payload (the first chunk of `\a\first.bin`).
+fn corrupt_first_chunk(src: &Path) -> PathBuf {
+    let ccc = data_container(src);
+    let mut bytes = std::fs::read(&ccc).unwrap();
+    for b in &mut bytes[0x5000 + 0x400..0x5000 + 0x410] {
+        *b ^= 0xA5;
+    }
+    std::fs::write(&ccc, &bytes).unwrap();
+    ccc
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+#[test]
+fn restore_all_is_byte_identical_and_leaves_the_source_alone() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let files = make_volume(src.path());
+    let before = list(src.path());
+    let o = rehydrate(&["restore", "--source", s(src.path()), "--to", s(out.path())]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("dedup files restored"), "{text}");
+    // Exactly the user's files: no chunk store, no temporaries.
+    let got = list(out.path());
+    let want: Vec<String> = files.keys().cloned().collect();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(got, want_sorted);
+    for (p, bytes) in &files {
+        let restored = std::fs::read(host_path(out.path(), p)).unwrap();
+        assert!(restored == *bytes, "{p} differs");
+    }
+    assert_eq!(list(src.path()), before, "the source was changed");
+}
+
+#[test]
+fn restore_a_subset_of_paths() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let files = make_volume(src.path());
+    let o = rehydrate(&[
+        "restore",
+        "--source",
+        s(src.path()),
+        "--to",
+        s(out.path()),
+        "DOCS",
+        "media/clip.mp4",
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = list(out.path());
+    assert_eq!(
+        got,
+        vec![
+            "\\docs\\copy of report.txt",
+            "\\docs\\report.txt",
+            "\\docs\\sub\\notes.txt",
+            "\\media\\clip.mp4"
+        ]
+    );
+    for p in &got {
+        assert!(std::fs::read(host_path(out.path(), p)).unwrap() == files[p]);
+    }
+    // A path that is not on the volume fails (and says which).
+    let out2 = tempfile::tempdir().unwrap();
+    let o = rehydrate(&[
+        "restore",
+        "--source",
+        s(src.path()),
+        "--to",
+        s(out2.path()),
+        "\\nope.txt",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\\nope.txt"));
+}
+
+#[test]
+fn restore_json_counts() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    make_volume(src.path());
+    let o = rehydrate(&[
+        "restore",
+        "--source",
+        s(src.path()),
+        "--to",
+        s(out.path()),
+        "--json",
+        "--no-verify-hash",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    assert_eq!(v["restored"], 6);
+    assert_eq!(v["copied"], 2, "notes.txt and empty.dat are below 32 KiB");
+    assert_eq!(v["failed"], 0);
+    assert_eq!(v["files"].as_array().unwrap().len(), 8);
+    let logical: u64 = (300 << 10) + 2 * (700 << 10) + (1 << 20) + (2 << 20) + (200 << 10);
+    assert_eq!(v["restored_bytes"], logical);
+    assert_eq!(v["copied_bytes"], 5000);
+}
+
+#[test]
+fn corrupted_container_fails_the_file_and_leaves_nothing_half_written() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let files = make_volume(src.path());
+    corrupt_first_chunk(src.path());
+    let o = rehydrate(&[
+        "restore",
+        "--source",
+        s(src.path()),
+        "--to",
+        s(out.path()),
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json(&o);
+    assert_eq!(v["failed"], 1, "{v:#}");
+    let failed: Vec<&serde_json::Value> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "failed")
+        .collect();
+    assert_eq!(failed[0]["path"], "\\a\\first.bin");
+    assert_eq!(failed[0]["code"], "DDP_E_FILE_CORRUPT", "{v:#}");
+    assert_eq!(failed[0]["hresult"], "0x80565355");
+    // Nothing at the failed file's path, no temporary left; every other file intact.
+    let got = list(out.path());
+    assert!(!got.iter().any(|p| p.starts_with("\\a\\")), "{got:?}");
+    assert_eq!(got.len(), files.len() - 1, "{got:?}");
+    for p in &got {
+        assert!(
+            std::fs::read(host_path(out.path(), p)).unwrap() == files[p],
+            "{p}"
+        );
+    }
+    // The text summary names the file and the code too.
+    let out2 = tempfile::tempdir().unwrap();
+    let o = rehydrate(&["restore", "--source", s(src.path()), "--to", s(out2.path())]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("\\a\\first.bin  DDP_E_FILE_CORRUPT (0x80565355)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn verify_passes_then_names_the_damaged_container() {
+    let src = tempfile::tempdir().unwrap();
+    make_volume(src.path());
+    let o = rehydrate(&["verify", "--source", s(src.path()), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    assert_eq!(v["verified"], 6);
+    assert_eq!(v["damaged"], 0);
+
+    let ccc = corrupt_first_chunk(src.path());
+    let before = list(src.path());
+    let o = rehydrate(&["verify", "--source", s(src.path()), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["damaged"], 1, "{v:#}");
+    assert_eq!(v["verified"], 5);
+    let bad = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["status"] == "failed")
+        .unwrap();
+    assert_eq!(bad["path"], "\\a\\first.bin");
+    let name = ccc.file_name().unwrap().to_str().unwrap();
+    let container = bad["container"].as_str().unwrap();
+    assert!(
+        container.ends_with(&format!("\\Data\\{name}")),
+        "{container} vs {name}"
+    );
+    assert_eq!(list(src.path()), before, "verify wrote to the source");
+    let o = rehydrate(&["verify", "--source", s(src.path())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(name));
+}
+
+#[test]
+fn more_than_ten_thousand_files_are_restored_in_batches() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let vol = SimVolume::new(7);
+    let n = 10_050;
+    let t = std::time::Instant::now();
+    for i in 0..n {
+        let body = format!("file {i} of the batch test, padded to be unique {i:08}\n");
+        vol.write_file(
+            &WinPath::new(&format!("\\many\\d{}\\f{i:05}.txt", i % 128)).unwrap(),
+            body.as_bytes(),
+        )
+        .unwrap();
+    }
+    let opts = OptimizeOptions {
+        min_file_size: 1,
+        ..OptimizeOptions::default()
+    };
+    eprintln!("create {:?}", t.elapsed());
+    let rep = optimize(&vol, 7, &opts).unwrap();
+    assert_eq!(rep.files_optimized, n);
+    eprintln!("optimize {:?}", t.elapsed());
+    winsim::host::export_volume(&vol, src.path()).unwrap();
+    eprintln!("export {:?}", t.elapsed());
+    let o = rehydrate(&[
+        "restore",
+        "--source",
+        s(src.path()),
+        "--to",
+        s(out.path()),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    eprintln!("restore {:?}", t.elapsed());
+    let v = json(&o);
+    assert_eq!(v["restored"], n);
+    assert_eq!(list(out.path()).len(), n);
+    eprintln!("checked {:?}", t.elapsed());
+    for i in [0, 9_999, 10_000, 10_049] {
+        let p = format!("\\many\\d{}\\f{i:05}.txt", i % 128);
+        assert_eq!(
+            std::fs::read_to_string(host_path(out.path(), &p)).unwrap(),
+            format!("file {i} of the batch test, padded to be unique {i:08}\n")
+        );
+    }
+}
+
+#[test]
+fn demo_runs_and_succeeds() {
+    let o = rehydrate(&["demo", "--size-mib", "8"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("matches the originals"), "{text}");
+    assert!(text.contains("demo OK"), "{text}");
+}
+
+#[test]
+fn overlapping_folders_are_refused() {
+    let src = tempfile::tempdir().unwrap();
+    make_volume(src.path());
+    let inside = src.path().join("out");
+    let o = rehydrate(&["restore", "--source", s(src.path()), "--to", s(&inside)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("overlap"));
+}
