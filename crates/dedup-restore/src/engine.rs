@@ -519,6 +519,7 @@ impl Engine<'_> {
             job.not_dedup = true;
             return job;
         }
+        let read_only = meta.attributes & attr::READONLY != 0;
         let buf = match self.volume.reparse_point(path) {
             Ok(b) => b,
             Err(platform::Error::NotAReparsePoint { .. }) => {
@@ -537,6 +538,16 @@ impl Engine<'_> {
             return job;
         }
         match DedupReparse::parse(&buf) {
+            Ok(_) if read_only => {
+                // A read-only file cannot be replaced (nor written in place); say so before any
+                // work rather than after reading the store for it.
+                job.fail(Fail::new(
+                    Hresult::from_win32(5),
+                    format!(
+                        "{path}: the file is read-only (FILE_ATTRIBUTE_READONLY); clear the attribute and restore it again"
+                    ),
+                ));
+            }
             Ok(r) => {
                 job.logical_size = r.logical_size();
                 if let Err(f) = check_entries(path, r.entries(), job.logical_size) {
@@ -1010,7 +1021,9 @@ impl Engine<'_> {
         if !f.holes.load(Ordering::Relaxed) {
             h.set_sparse(false)?;
         }
-        let keep = f.attributes & attr::SETTABLE & !attr::NORMAL;
+        // Never READONLY before the rename: a read-only temporary file could not be deleted if
+        // the rename failed (read-only stubs are refused up front).
+        let keep = f.attributes & attr::SETTABLE & !attr::NORMAL & !attr::READONLY;
         h.set_attributes(if keep == 0 { attr::NORMAL } else { keep })?;
         h.flush()
     }

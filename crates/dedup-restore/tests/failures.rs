@@ -607,3 +607,82 @@ fn random_store_damage_never_panics_or_half_restores() {
     // The rounds exercised both outcomes.
     assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
 }
+
+#[test]
+fn a_stub_held_open_exclusively_is_a_sharing_violation() {
+    let fx = fixture(65, 3, 100 * 1024, dedup_reparse::LayoutVersion::V3);
+    let held = &fx.originals[1].0;
+    let before = volume_state(&fx.vol);
+    let h = fx
+        .vol
+        .open(
+            held,
+            OpenOptions::new(Access::READ, ShareMode::NONE, Disposition::OpenExisting),
+        )
+        .unwrap();
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    drop(h);
+    let (exp, overall) = expected_for(&fx, &[1], Hresult::from_win32(32));
+    check(&fx, &before, &report, &exp, overall);
+}
+
+#[test]
+fn a_read_only_stub_is_access_denied_and_untouched() {
+    let fx = fixture(66, 3, 100 * 1024, dedup_reparse::LayoutVersion::V3);
+    let ro = &fx.originals[2].0;
+    let h = fx
+        .vol
+        .open(
+            ro,
+            OpenOptions::new(
+                Access::READ_WRITE,
+                ShareMode::NONE,
+                Disposition::OpenExisting,
+            ),
+        )
+        .unwrap();
+    let a = h.attributes().unwrap();
+    h.set_attributes(
+        (a | platform::attr::READONLY | platform::attr::HIDDEN) & platform::attr::SETTABLE,
+    )
+    .unwrap();
+    drop(h);
+    let before = volume_state(&fx.vol);
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    let (exp, overall) = expected_for(&fx, &[2], Hresult::from_win32(5));
+    check(&fx, &before, &report, &exp, overall);
+}
+
+#[test]
+fn attributes_other_than_the_dedup_ones_are_kept() {
+    let fx = fixture(67, 1, 100 * 1024, dedup_reparse::LayoutVersion::V3);
+    let p = &fx.originals[0].0;
+    let h = fx
+        .vol
+        .open(
+            p,
+            OpenOptions::new(
+                Access::READ_WRITE,
+                ShareMode::NONE,
+                Disposition::OpenExisting,
+            ),
+        )
+        .unwrap();
+    let a = h.attributes().unwrap();
+    h.set_attributes(
+        (a | platform::attr::HIDDEN | platform::attr::NOT_CONTENT_INDEXED)
+            & platform::attr::SETTABLE,
+    )
+    .unwrap();
+    drop(h);
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    assert_eq!(report.result, Hresult::S_OK);
+    assert_restored(&fx.vol, p, &fx.originals[0].1);
+    // SPARSE_FILE stays because this file has zero chunks left as holes.
+    let attrs = state(&fx.vol, p).attributes & !platform::attr::SPARSE_FILE;
+    assert_eq!(
+        attrs,
+        platform::attr::ARCHIVE | platform::attr::HIDDEN | platform::attr::NOT_CONTENT_INDEXED,
+        "{attrs:#x}"
+    );
+}
