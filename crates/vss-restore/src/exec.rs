@@ -158,19 +158,36 @@ fn find_bcd(
     let instance = wmd
         .and_then(|w| w.identification.as_ref())
         .and_then(|i| i.instance_id);
-    bcd.writers.iter().enumerate().find_map(|(wi, w)| {
-        let same = match (w.instance_id, instance) {
-            (Some(a), Some(b)) => a == b,
-            _ => Some(w.writer_id) == writer_id,
-        };
-        if !same {
-            return None;
-        }
-        w.components
-            .iter()
-            .position(|c| c.full_path().eq_ignore_ascii_case(path))
-            .map(|ci| (wi, ci))
-    })
+    bcd.writers
+        .iter()
+        .enumerate()
+        .find_map(|(wi, w)| {
+            let same = match (w.instance_id, instance) {
+                (Some(a), Some(b)) => a == b,
+                _ => Some(w.writer_id) == writer_id,
+            };
+            if !same {
+                return None;
+            }
+            w.components
+                .iter()
+                .position(|c| c.full_path().eq_ignore_ascii_case(path))
+                .map(|ci| (wi, ci))
+        })
+        // The saved WMD may come from another capture of the same writer class (restore-set
+        // generation then matched it by writer id): match the BCD by writer id too.
+        .or_else(|| {
+            bcd.writers.iter().enumerate().find_map(|(wi, w)| {
+                (Some(w.writer_id) == writer_id)
+                    .then(|| {
+                        w.components
+                            .iter()
+                            .position(|c| c.full_path().eq_ignore_ascii_case(path))
+                            .map(|ci| (wi, ci))
+                    })
+                    .flatten()
+            })
+        })
 }
 
 fn build_units(
@@ -689,7 +706,7 @@ impl Copier<'_, '_> {
         display(self.host.drive, p)
     }
 
-    fn mapping_for(&self, u: &Unit, pf: &PlannedFile, dest: &str) -> Option<AlternateMappingUsed> {
+    fn mapping_for(&self, u: &Unit, pf: &PlannedFile) -> Option<AlternateMappingUsed> {
         let wmd = &self.spec.writers[u.writer_index?];
         let fs = wmd
             .components
@@ -703,7 +720,6 @@ impl Copier<'_, '_> {
                 && m.filespec.eq_ignore_ascii_case(&fs.filespec)
                 && m.recursive.unwrap_or(false) == fs.is_recursive()
         })?;
-        let _ = dest;
         Some(AlternateMappingUsed {
             path: fs.path.clone(),
             filespec: fs.filespec.clone(),
@@ -812,13 +828,10 @@ impl Copier<'_, '_> {
                 .map_err(|e| format!("{who}: file {}: alternate location refused: {e}", pf.source))
         });
         let mapping = match &pf.destination {
-            Destination::AlternateMapping(s) => self.mapping_for(u, pf, s),
+            Destination::AlternateMapping(_) => self.mapping_for(u, pf),
             _ => None,
         };
-        let fallback_mapping = pf
-            .fallback
-            .as_ref()
-            .and_then(|f| self.mapping_for(u, pf, f));
+        let fallback_mapping = pf.fallback.as_ref().and_then(|_| self.mapping_for(u, pf));
         Ok(Job {
             source: pf.source.clone(),
             info,
