@@ -4,9 +4,10 @@
 //! Outline:
 //! 1. Read each file's reparse point from the volume (not dedup → S_FALSE).
 //! 2. Stream maps: find each stream container (highest generation), call
-//!    `order_containers_restore` (1 of 2), read every container's fixed area (header slots and
-//!    `Rrtl`) and then the stream-map records, extent by extent in plan order, each extent's
-//!    reads announced by `preview_container_read` and coalesced.
+//!    `order_containers_restore` (1 of 2), then extent by extent in plan order: a container's
+//!    fixed area (header slots and `Rrtl`) just before its first extent, then the stream-map
+//!    records of the extent, each batch of reads announced by `preview_container_read` and
+//!    coalesced.
 //! 3. Data: the same for every data container the stream maps name (2 of 2). Each chunk record
 //!    is read once, decoded once (in parallel) and written to every place that uses it.
 //! 4. Each file is rebuilt in a temporary sibling file; only when every byte is written and
@@ -1564,6 +1565,21 @@ fn check_record(
         )));
     }
     let total = rec.header_len() as u64 + u64::from(rec.stored_size);
+    // A data record must have exactly the stored size its stream-map entry gives (spec §3.5);
+    // a stream map may be stored in fewer bytes than its payload size if it is compressed.
+    let size_ok = match n.kind {
+        NeedKind::Data { .. } => total == n.len,
+        NeedKind::StreamMap { .. } => total <= n.len,
+    };
+    if !size_ok {
+        return Err(Fail::mismatch(format!(
+            "{}: at {at:#x}: local id {} has {} stored bytes, the reference says {}",
+            c.name,
+            n.local_id,
+            rec.stored_size,
+            n.len.saturating_sub(rec.header_len() as u64)
+        )));
+    }
     if total > bytes.len() as u64 {
         return Err(Fail::mismatch(format!(
             "{}: at {at:#x}: local id {} is {total} bytes, {} expected",

@@ -11,11 +11,17 @@
 //! HRESULT (S_OK, S_FALSE for a file that is not a dedup file, or a DDP_E_* code) and the call an
 //! overall one.
 //!
-//! Our choices where Windows' behaviour is not public (spec §9): the fixed area (header slots
-//! and redirection table) of every container is read first, in plan order, so stale offsets are
-//! redirected before any record is read; a record that is not where the hint and the `Rrtl` say
-//! is looked for by walking the container; the rebuilt file is written to a sibling temporary
-//! file and renamed over the stub (on Windows the stub would be rewritten in place).
+//! Our choices where Windows' behaviour is not public (spec §9): a container's fixed area
+//! (header slots and redirection table, 0..0x5000) is read, with its own preview, just before
+//! the first plan extent of that container, so stale offsets are redirected before any of its
+//! records is read and a plan is followed in one pass; a record that is not where the hint and
+//! the `Rrtl` say is looked for by walking the container; a coalesced read that fails is retried
+//! record by record; when a data container id is not in the store the swapped id/generation
+//! reading of the stream-map entry is tried; the highest generation is found with
+//! [`BackupStore::list_dir`] (a store that cannot list gets the generation the metadata names,
+//! which is stale after a garbage collection); a read-only stub is refused with E_ACCESSDENIED;
+//! the rebuilt file is written to a sibling temporary file and renamed over the stub (on
+//! Windows the stub would be rewritten in place).
 
 mod engine;
 mod hresult;

@@ -240,3 +240,62 @@ fn progress_reports_reach_the_total() {
     );
     assert_eq!(seen.iter().map(|p| p.bytes_done).max(), Some(total));
 }
+
+/// The order of the container-id and generation fields of a stream-map entry is unproven
+/// (spec §3.5). A store whose data container is named the other way round
+/// (`{generation}.{id}`, header to match) is still restored: the engine falls back to the
+/// swapped reading and accepts the records because local id, size and hash all match.
+#[test]
+fn swapped_id_and_generation_names_are_tried() {
+    let vol = winsim::SimVolume::new(78);
+    let mut rng = SplitMix64(78);
+    let mut a = vec![0u8; 200 * 1024];
+    rng.fill(&mut a);
+    let mut b = vec![0u8; 300 * 1024];
+    rng.fill(&mut b);
+    let (pa, pb) = (wp("\\a.bin"), wp("\\b.bin"));
+    let opts = winsim::dedup::OptimizeOptions::default();
+    vol.write_file(&pa, &a).unwrap();
+    winsim::dedup::optimize_files(&vol, 78, std::slice::from_ref(&pa), &opts).unwrap();
+    vol.write_file(&pb, &b).unwrap();
+    winsim::dedup::optimize_files(&vol, 78, std::slice::from_ref(&pb), &opts).unwrap();
+    let uses = uses_of(&vol, &pb);
+    assert_eq!(
+        uses.data_containers().into_iter().collect::<Vec<_>>(),
+        vec![2]
+    );
+    let mut store = store_of(&vol);
+    remove_store(&vol);
+    // Container 2 generation 1 becomes "00000001.00000002.ccc" (id 1, generation 2).
+    let c1 = container_path(&store, "Data", 1);
+    let c2 = container_path(&store, "Data", 2);
+    store.remove(&c1).unwrap();
+    let mut bytes = store.remove(&c2).unwrap();
+    for slot in [0usize, 0x1000, 0x2000] {
+        let raw: [u8; 64] = bytes[slot..slot + 64].try_into().unwrap();
+        if &raw[..4] != b"Cthr" {
+            continue;
+        }
+        let mut h = dedup_store::ContainerHeader::decode(&raw);
+        h.container_id = 1;
+        h.generation = 2;
+        bytes[slot..slot + 64].copy_from_slice(&h.encode());
+    }
+    let swapped = c2
+        .parent()
+        .unwrap()
+        .join(&dedup_store::container_file_name(1, 2))
+        .unwrap();
+    store.insert(swapped.clone(), bytes);
+    let rec = RecordingStore::new(&store);
+    let report = restore(&vol, std::slice::from_ref(&pb), &rec);
+    assert_eq!(
+        report.files[0].result,
+        Hresult::S_OK,
+        "{:?}",
+        report.files[0].detail
+    );
+    assert_restored(&vol, &pb, &b);
+    let [_, data] = check_protocol(&rec.calls());
+    assert_eq!(data.order, vec![swapped]);
+}
