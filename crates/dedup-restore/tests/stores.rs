@@ -53,7 +53,7 @@ fn host_dir_store_reads_lists_and_reports_errors() {
     let none = wp("\\System Volume Information\\Dedup\\ChunkStore\\{X}.ddp\\Stream");
     assert_eq!(store.list_dir(&none).unwrap(), Some(vec![]));
     // The defaults of the optional callbacks.
-    assert_eq!(store.order_containers_restore(&[p.clone()]).unwrap(), None);
+    assert_eq!(store.order_containers_restore(std::slice::from_ref(&p)).unwrap(), None);
     store
         .preview_container_read(
             &p,
@@ -102,7 +102,7 @@ fn recording_store_records_plans_and_fails_on_request() {
             }])
         })
         .failing_reads(|_, off, _| off == 32);
-    let plan = store.order_containers_restore(&[p.clone()]).unwrap();
+    let plan = store.order_containers_restore(std::slice::from_ref(&p)).unwrap();
     assert_eq!(plan.unwrap()[0].end(), 16);
     store
         .preview_container_read(
