@@ -24,8 +24,9 @@ use std::time::Instant;
 
 use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP, ParseError, ReferenceEntry};
 use dedup_store::{
-    ContainerError, FIXED_AREA_LEN, FixedArea, ReadOptions, RecordHeader, RecordType, StreamMapRef,
-    container_file_name, decode_payload, parse_container_file_name, parse_record_header,
+    Compression, ContainerError, FIXED_AREA_LEN, FixedArea, ReadOptions, RecordHeader, RecordType,
+    StreamMapRef, container_file_name, decode_payload, parse_container_file_name,
+    parse_record_header,
 };
 use platform::{Access, Disposition, FileHandle, OpenOptions, ShareMode, Volume, WinPath, attr};
 use rayon::prelude::*;
@@ -765,7 +766,7 @@ impl Engine<'_> {
                     let map = maps[fi][ei].as_ref().ok_or_else(|| {
                         Fail::new(Hresult::DDP_E_UNEXPECTED, "stream map missing")
                     })?;
-                    check_map(&f.path, e, map)?;
+                    check_map(e, map)?;
                     let mut start = e.range_begin;
                     for s in map {
                         let len = s.end - start;
@@ -1569,7 +1570,9 @@ fn check_record(
     // a stream map may be stored in fewer bytes than its payload size if it is compressed.
     let size_ok = match n.kind {
         NeedKind::Data { .. } => total == n.len,
-        NeedKind::StreamMap { .. } => total <= n.len,
+        NeedKind::StreamMap { .. } => {
+            total == n.len || (total < n.len && rec.compression != Compression::Stored)
+        }
     };
     if !size_ok {
         return Err(Fail::mismatch(format!(
@@ -1619,19 +1622,16 @@ fn check_entries(
     Ok(())
 }
 
-/// A stream map must cover exactly its reference entry's range, with no empty chunk.
-fn check_map(
-    path: &WinPath,
-    e: &ReferenceEntry,
-    map: &[dedup_store::SmapEntry],
-) -> Result<(), Fail> {
+/// A stream map must cover exactly its reference entry's range, with no empty chunk. (The
+/// caller names the file in the error.)
+fn check_map(e: &ReferenceEntry, map: &[dedup_store::SmapEntry]) -> Result<(), Fail> {
     let mut prev = e.range_begin;
     for (i, s) in map.iter().enumerate() {
         if s.end <= prev {
             return Err(Fail::new(
                 Hresult::DDP_E_INVALID_DATA,
                 format!(
-                    "{path}: stream map entry {i} ends at {:#x}, not after {prev:#x}",
+                    "stream map entry {i} ends at {:#x}, not after {prev:#x}",
                     s.end
                 ),
             ));
@@ -1642,7 +1642,7 @@ fn check_map(
         return Err(Fail::new(
             Hresult::DDP_E_INVALID_DATA,
             format!(
-                "{path}: stream map covers {:#x}..{prev:#x}, the reparse point says {:#x}..{:#x}",
+                "stream map covers {:#x}..{prev:#x}, the reparse point says {:#x}..{:#x}",
                 e.range_begin, e.range_begin, e.range_end
             ),
         ));

@@ -686,3 +686,56 @@ fn attributes_other_than_the_dedup_ones_are_kept() {
         "{attrs:#x}"
     );
 }
+
+/// Reparse points with well-formed framing (valid CRC-32) but odd values: wrong local id,
+/// stream container, offset hint, stream-map size or logical size. No panic; S_OK only with
+/// the right contents (a wrong hint alone is recovered by scanning); otherwise the stub stays.
+#[test]
+fn odd_reparse_values_never_panic_or_half_restore() {
+    let mut outcomes = [0usize; 2];
+    for round in 0..30u64 {
+        let fx = fixture(68, 2, 120 * 1024, dedup_reparse::LayoutVersion::V3);
+        let target = &fx.originals[0].0;
+        let point =
+            dedup_reparse::DedupReparse::parse(&fx.vol.reparse_point(target).unwrap()).unwrap();
+        let mut e = point.entries()[0].clone();
+        let mut size = point.logical_size();
+        let mut rng = test_support::SplitMix64(0x0BAD_5EED ^ round);
+        let small = |rng: &mut test_support::SplitMix64| rng.below(16) as u32;
+        match round % 6 {
+            0 => e.local_id = e.local_id.wrapping_add(1 + small(&mut rng)),
+            1 => e.container_id = [0, 0x20000, u32::MAX][rng.below(3) as usize],
+            2 => e.offset_hint = [0, 0x5000 + 8 * small(&mut rng), u32::MAX][rng.below(3) as usize],
+            3 => {
+                e.stream_map_size = [0, 8, e.stream_map_size + 64, u32::MAX][rng.below(4) as usize]
+            }
+            4 => size = [0, 1, size - 1, size + 1, u64::MAX / 2][rng.below(5) as usize],
+            _ => e.offset_hint = e.offset_hint.wrapping_add(8),
+        }
+        let Ok(new) = dedup_reparse::DedupReparse::new(
+            point.version(),
+            point.guid(),
+            size,
+            e,
+            dedup_reparse::FileTime(0),
+        ) else {
+            continue;
+        };
+        set_reparse(&fx, target, &new.to_buffer().unwrap());
+        let before = volume_state(&fx.vol);
+        let report = restore(&fx.vol, &fx.paths(), &fx.store);
+        assert_eq!(report.files[1].result, Hresult::S_OK);
+        let r = report.files[0].result;
+        if r == Hresult::S_OK {
+            assert_restored(&fx.vol, target, &fx.originals[0].1);
+            outcomes[0] += 1;
+        } else {
+            assert!(!r.is_success(), "round {round}: {r}");
+            assert_untouched(&fx.vol, target, &before[&target.to_string()]);
+            assert_eq!(report.result, Hresult::DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS);
+            outcomes[1] += 1;
+        }
+        assert_no_stray_files(&fx.vol, &fx.paths());
+    }
+    assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
+}
