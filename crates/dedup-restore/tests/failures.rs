@@ -698,7 +698,7 @@ fn odd_reparse_values_never_panic_or_half_restore() {
         let target = &fx.originals[0].0;
         let point =
             dedup_reparse::DedupReparse::parse(&fx.vol.reparse_point(target).unwrap()).unwrap();
-        let mut e = point.entries()[0].clone();
+        let mut e = point.entries()[0];
         let mut size = point.logical_size();
         let mut rng = test_support::SplitMix64(0x0BAD_5EED ^ round);
         let small = |rng: &mut test_support::SplitMix64| rng.below(16) as u32;
@@ -707,7 +707,7 @@ fn odd_reparse_values_never_panic_or_half_restore() {
             1 => e.container_id = [0, 0x20000, u32::MAX][rng.below(3) as usize],
             2 => e.offset_hint = [0, 0x5000 + 8 * small(&mut rng), u32::MAX][rng.below(3) as usize],
             3 => {
-                e.stream_map_size = [0, 8, e.stream_map_size + 64, u32::MAX][rng.below(4) as usize]
+                e.stream_map_size = [0, 8, e.stream_map_size + 64, u32::MAX][rng.below(4) as usize];
             }
             4 => size = [0, 1, size - 1, size + 1, u64::MAX / 2][rng.below(5) as usize],
             _ => e.offset_hint = e.offset_hint.wrapping_add(8),
