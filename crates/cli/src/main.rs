@@ -16,6 +16,8 @@ mod source;
 #[cfg(unix)]
 mod staged;
 mod vss;
+#[cfg(unix)]
+mod vss_restore;
 
 use std::process::ExitCode;
 
@@ -37,7 +39,12 @@ enum Command {
     /// Concatenate the logical payloads of chosen chunks of a container (carving when stream
     /// maps are lost).
     Carve(carve::CarveArgs),
+    /// VSS metadata: show documents, plan restores, restore components (on the simulator).
+    #[cfg(unix)]
+    #[command(subcommand)]
+    Vss(vss_restore::VssCli),
     /// VSS metadata: show documents, plan restores.
+    #[cfg(not(unix))]
     #[command(subcommand)]
     Vss(vss::VssCommand),
     /// Rebuild dedup files from a volume folder (ntfs-3g mount or `sim optimize` output) into
@@ -96,6 +103,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(cmd) => inspect::run(cmd),
         Command::Carve(args) => carve::run(&args),
+        #[cfg(unix)]
+        Command::Vss(cmd) => vss_restore::run(cmd),
+        #[cfg(not(unix))]
         Command::Vss(cmd) => vss::run(cmd),
         #[cfg(unix)]
         Command::Restore(args) => restore::run_restore(&args),

@@ -1,0 +1,367 @@
+//! `rehydrate vss restore`: carry out a VSS component restore on the simulator (see
+//! `crates/vss-restore`). The other `vss` subcommands are in `vss.rs`; this module adds
+//! `restore` beside them (clap flattens both enums into one `vss` command).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use platform::{HostVolume, Volume as _};
+use vss_model::restore_set::Environment;
+use vss_model::{BackupComponents, Document, WriterMetadata};
+use vss_restore::{FileAction, Host, RestoreOptions, RestoreReport, RestoreSpec, VolumeBackup};
+use winsim::SimVolume;
+use winsim::vss::SimVss;
+
+use crate::Failure;
+use crate::vss::VssCommand;
+
+/// `rehydrate vss` subcommands: those of `vss.rs` plus `restore`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum VssCli {
+    /// The document and planning subcommands.
+    #[command(flatten)]
+    Docs(VssCommand),
+    /// Restore the selected components onto a simulated volume, following each writer's
+    /// restore method and target, with simulated writers and services built from the WMDs.
+    Restore(VssRestoreArgs),
+}
+
+/// Arguments of `rehydrate vss restore`.
+#[derive(Debug, Args)]
+pub(crate) struct VssRestoreArgs {
+    /// Folder holding the saved Writer Metadata Documents (*.xml; a BCD or manifest there is
+    /// skipped).
+    #[arg(long)]
+    metadata: PathBuf,
+    /// The saved Backup Components Document.
+    #[arg(long)]
+    bcd: PathBuf,
+    /// The backup: one folder per drive letter holding the backed-up files under their
+    /// original paths (`DIR/C/Windows/...`); dedup files as stubs with their reparse point in
+    /// `user.ntfs_reparse_data`, the chunk store under `System Volume Information`.
+    #[arg(long)]
+    backup: PathBuf,
+    /// Folder the simulated volume starts from (default: a copy of the backup's drive folder).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Drive to restore (`C:`); default: the backup's only drive folder.
+    #[arg(long)]
+    drive: Option<String>,
+    /// Component logical path to restore; repeatable. Default: every component of the BCD.
+    #[arg(long = "select", value_name = "LOGICALPATH")]
+    select: Vec<String>,
+    /// Environment variable for %VAR% expansion, `NAME=VALUE`; repeatable (the usual Windows
+    /// variables for the drive are set first).
+    #[arg(long = "env", value_name = "K=V")]
+    env: Vec<String>,
+    /// Show the restore set only (components, methods, targets, files); restore nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a `vss` subcommand.
+pub(crate) fn run(cmd: VssCli) -> Result<(), Failure> {
+    match cmd {
+        VssCli::Docs(c) => crate::vss::run(c),
+        VssCli::Restore(a) => restore(&a),
+    }
+}
+
+fn load_writers(dir: &Path) -> Result<Vec<WriterMetadata>, Failure> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("xml")))
+        .collect();
+    paths.sort();
+    let mut writers = Vec::new();
+    for p in paths {
+        let bytes = std::fs::read(&p).map_err(|e| Failure::io(format!("{}: {e}", p.display())))?;
+        match Document::from_bytes(&bytes) {
+            Ok(Document::Writer(w)) => writers.push(*w),
+            Ok(Document::Components(_)) | Err(vss_model::ReadError::WrongRoot { .. }) => {}
+            Err(e) => return Err(Failure::check(format!("{}: {e}", p.display()))),
+        }
+    }
+    if writers.is_empty() {
+        return Err(Failure::check(format!(
+            "{}: no Writer Metadata Document found",
+            dir.display()
+        )));
+    }
+    Ok(writers)
+}
+
+/// The drive folder of the backup: `--drive`, or the only one-letter folder.
+fn drive_folder(backup: &Path, drive: Option<&str>) -> Result<(String, PathBuf), Failure> {
+    if let Some(d) = drive {
+        let letter = d.trim_end_matches(['\\', ':']);
+        if letter.len() != 1 || !letter.as_bytes()[0].is_ascii_alphabetic() {
+            return Err(Failure::usage(format!(
+                "--drive {d}: expected a drive letter like C:"
+            )));
+        }
+        let dir = backup.join(letter.to_ascii_uppercase());
+        let dir = if dir.is_dir() {
+            dir
+        } else {
+            backup.join(letter.to_ascii_lowercase())
+        };
+        if !dir.is_dir() {
+            return Err(Failure::io(format!(
+                "{}: no such drive folder",
+                dir.display()
+            )));
+        }
+        return Ok((format!("{}:", letter.to_ascii_uppercase()), dir));
+    }
+    let entries =
+        std::fs::read_dir(backup).map_err(|e| Failure::io(format!("{}: {e}", backup.display())))?;
+    let mut drives: Vec<(String, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            (n.len() == 1 && n.as_bytes()[0].is_ascii_alphabetic())
+                .then(|| (format!("{}:", n.to_ascii_uppercase()), e.path()))
+        })
+        .collect();
+    drives.sort();
+    match drives.len() {
+        1 => Ok(drives.remove(0)),
+        0 => Err(Failure::check(format!(
+            "{}: no drive folder (expected e.g. {}/C/Windows/...)",
+            backup.display(),
+            backup.display()
+        ))),
+        _ => Err(Failure::usage(format!(
+            "{}: several drive folders; choose one with --drive",
+            backup.display()
+        ))),
+    }
+}
+
+fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
+    let writers = load_writers(&a.metadata)?;
+    let bcd_bytes =
+        std::fs::read(&a.bcd).map_err(|e| Failure::io(format!("{}: {e}", a.bcd.display())))?;
+    let bcd = BackupComponents::from_bytes(&bcd_bytes)
+        .map_err(|e| Failure::check(format!("{}: {e}", a.bcd.display())))?;
+    let (drive, dir) = drive_folder(&a.backup, a.drive.as_deref())?;
+    let mut env = Environment::windows_defaults(&drive);
+    for kv in &a.env {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| Failure::usage(format!("--env {kv}: expected NAME=VALUE")))?;
+        env.set(k, v);
+    }
+
+    let backup_vol =
+        HostVolume::new(&dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
+    let backup = VolumeBackup::new(&backup_vol, &drive);
+    let store = dedup_restore::HostDirStore::new(&dir)
+        .map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
+
+    if a.dry_run {
+        return dry_run(&writers, &bcd, a, &env, &backup);
+    }
+
+    let vol = SimVolume::new(1);
+    let start = a.state.as_deref().unwrap_or(&dir);
+    winsim::host::import_dir(&vol, start)
+        .map_err(|e| Failure::io(format!("{}: {e}", start.display())))?;
+    let sim = SimVss::from_wmds(&vol, &writers);
+    let host = Host {
+        volume: &vol,
+        drive: &drive,
+        backup: &backup,
+        chunk_store: Some(&store),
+        writers: &sim,
+        services: &sim,
+    };
+    let spec = RestoreSpec {
+        writers: &writers,
+        bcd: &bcd,
+        selection: &a.select,
+        env: &env,
+        volumes: &[],
+        catalog: None,
+    };
+    let report = vss_restore::restore(&host, &spec, &RestoreOptions::default())
+        .map_err(|e| Failure::check(e.to_string()))?;
+    let pending = vol.pending_renames().unwrap_or_default();
+    if a.json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            report: &'a RestoreReport,
+            pending_renames: Vec<(String, Option<String>, bool)>,
+            writer_events: Vec<String>,
+        }
+        let out = Out {
+            report: &report,
+            pending_renames: pending
+                .iter()
+                .map(|p| {
+                    (
+                        p.source.to_string(),
+                        p.destination.as_ref().map(ToString::to_string),
+                        p.replace_existing,
+                    )
+                })
+                .collect(),
+            writer_events: sim.events().iter().map(|e| format!("{e:?}")).collect(),
+        };
+        let text =
+            serde_json::to_string_pretty(&out).map_err(|e| Failure::io(format!("json: {e}")))?;
+        println!("{text}");
+    } else {
+        print!("{}", human(&report, &pending, &drive));
+    }
+    if report.all_restored() {
+        Ok(())
+    } else {
+        Err(Failure::check(format!(
+            "{} of {} component(s) not fully restored",
+            report
+                .components
+                .iter()
+                .filter(|c| c.status != vss_model::FileRestoreStatus::All)
+                .count(),
+            report.components.len()
+        )))
+    }
+}
+
+fn dry_run(
+    writers: &[WriterMetadata],
+    bcd: &BackupComponents,
+    a: &VssRestoreArgs,
+    env: &Environment,
+    backup: &VolumeBackup<'_>,
+) -> Result<(), Failure> {
+    use vss_model::restore_set::{CatalogEntry, Disposition, RestoreSetInput, generate};
+    use vss_restore::BackupSource as _;
+    let catalog = backup.catalog().map_err(|e| Failure::io(e.to_string()))?;
+    let entries: Vec<CatalogEntry<'_>> = catalog
+        .iter()
+        .map(|p| CatalogEntry {
+            path: p,
+            short_name: None,
+        })
+        .collect();
+    let plan = generate(
+        &RestoreSetInput {
+            writers,
+            bcd,
+            selection: &a.select,
+            env,
+            volumes: &[],
+        },
+        &entries,
+    )
+    .map_err(|e| Failure::check(e.to_string()))?;
+    if a.json {
+        let text =
+            serde_json::to_string_pretty(&plan).map_err(|e| Failure::io(format!("json: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let mut s = String::from("dry run: nothing restored\n");
+    for c in &plan.components {
+        let _ = writeln!(
+            s,
+            "component {} ({}): method {}, writerRestore {}, target {}, {} file(s){}",
+            c.component,
+            c.writer,
+            c.method,
+            c.writer_restore,
+            c.target,
+            c.files,
+            if c.problems.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; writer errors: {}",
+                    c.problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            }
+        );
+    }
+    for (path, d) in catalog.iter().zip(&plan.files) {
+        if matches!(d, Disposition::Restore { .. }) {
+            let _ = writeln!(s, "  {path}: {}", plan.reason(d));
+        }
+    }
+    print!("{s}");
+    Ok(())
+}
+
+fn human(report: &RestoreReport, pending: &[platform::PendingRename], drive: &str) -> String {
+    let mut s = String::new();
+    for c in &report.components {
+        let _ = writeln!(
+            s,
+            "component {} ({}): method {}, target {}: {:?}, status {}",
+            c.component, c.writer, c.method, c.target, c.outcome, c.status
+        );
+        for f in &c.files {
+            let action = match &f.action {
+                FileAction::Written => "written".to_owned(),
+                FileAction::WrittenToAlternate => "written to alternate location".to_owned(),
+                FileAction::SkippedExistsAtAlternate => {
+                    "skipped (a copy exists at the alternate location)".to_owned()
+                }
+                FileAction::StagedForReboot { temp } => format!("staged for reboot as {temp}"),
+                FileAction::NotWritten => "not written".to_owned(),
+                FileAction::Refused => "refused".to_owned(),
+            };
+            let _ = writeln!(
+                s,
+                "  {} -> {}: {action}{}",
+                f.source,
+                f.destination.as_deref().unwrap_or("-"),
+                if f.dedup { " (dedup, rehydrated)" } else { "" }
+            );
+        }
+        for e in &c.errors {
+            let _ = writeln!(s, "  error: {e}");
+        }
+        for m in &c.alternate_mappings_used {
+            let _ = writeln!(
+                s,
+                "  alternate mapping used: {}\\{} -> {}",
+                m.path.trim_end_matches('\\'),
+                m.filespec,
+                m.destination
+            );
+        }
+    }
+    for p in pending {
+        let _ = writeln!(
+            s,
+            "pending rename: {drive}{} -> {}",
+            p.source,
+            p.destination
+                .as_ref()
+                .map_or_else(|| "(delete)".to_owned(), |d| format!("{drive}{d}"))
+        );
+    }
+    if report.reboot_required {
+        s.push_str("a reboot is required to complete the restore\n");
+    }
+    let _ = writeln!(s, "steps:");
+    for e in &report.events {
+        let _ = writeln!(s, "  {e:?}");
+    }
+    s
+}

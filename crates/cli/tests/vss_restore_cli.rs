@@ -1,0 +1,145 @@
+//! `rehydrate vss restore` on the simulator: a backup folder with the SQL writer's `master`
+//! component (WMD trimmed from the real `with_sql/WM4.xml`), restored in place; a state folder
+//! where the files already exist; `--dry-run`; `--json`; a locked-out case that exits 1.
+#![cfg(unix)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const WMD: &str = r#"<WRITER_METADATA xmlns="x-schema:#VssWriterMetadataInfo" version="1.2" backupSchema="881"><IDENTIFICATION writerId="a65faa63-5ea8-4ebc-9dbd-a0c4db26912a" instanceId="dd8d6255-b3bb-4ec1-8249-73cd75c0ee21" instanceName="Microsoft SQL Server 2017:SQLWriter" friendlyName="SqlServerWriter" usage="USER_DATA" dataSource="TRANSACTION_DB" majorVersion="0" minorVersion="0"/><RESTORE_METHOD method="@@M@@" writerRestore="always" rebootRequired="no"/><BACKUP_LOCATIONS><FILE_GROUP logicalPath="WIN2012-SQL17-2" componentName="master" restoreMetadata="no" notifyOnBackupComplete="yes" selectable="yes" selectableForRestore="yes" componentFlags="2"><FILE_LIST path="E:\DATA" filespec="master.mdf" filespecBackupType="3855"/><FILE_LIST path="E:\DATA" filespec="mastlog.ldf" filespecBackupType="3855"/></FILE_GROUP></BACKUP_LOCATIONS></WRITER_METADATA>"#;
+const BCD: &str = r#"<BACKUP_COMPONENTS xmlns="x-schema:#VssComponentMetadata" version="1.2" selectComponents="yes" backupType="full" partialFileSupport="no"><WRITER_COMPONENTS instanceId="dd8d6255-b3bb-4ec1-8249-73cd75c0ee21" writerId="a65faa63-5ea8-4ebc-9dbd-a0c4db26912a"><COMPONENT logicalPath="WIN2012-SQL17-2" componentName="master" componentType="filegroup"/></WRITER_COMPONENTS></BACKUP_COMPONENTS>"#;
+
+fn rehydrate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rehydrate"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn setup(dir: &Path, method: &str) -> [String; 3] {
+    let meta = dir.join("meta");
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::write(meta.join("WM4.xml"), WMD.replace("@@M@@", method)).unwrap();
+    std::fs::write(dir.join("BCD.xml"), BCD).unwrap();
+    let data = dir.join("backup/E/DATA");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("master.mdf"), b"backed-up master").unwrap();
+    std::fs::write(data.join("mastlog.ldf"), b"backed-up log").unwrap();
+    [
+        meta.display().to_string(),
+        dir.join("BCD.xml").display().to_string(),
+        dir.join("backup").display().to_string(),
+    ]
+}
+
+#[test]
+fn restores_a_component_and_reports_it() {
+    let t = tempfile::tempdir().unwrap();
+    let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
+    let o = rehydrate(&[
+        "vss",
+        "restore",
+        "--metadata",
+        &meta,
+        "--bcd",
+        &bcd,
+        "--backup",
+        &backup,
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains(r"component WIN2012-SQL17-2\master (SqlServerWriter)"),
+        "{out}"
+    );
+    assert!(out.contains("Restored, status ALL"), "{out}");
+    assert!(
+        out.contains(r"E:\DATA\master.mdf -> E:\DATA\master.mdf: written"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PreRestore") && out.contains("PostRestore"),
+        "{out}"
+    );
+
+    let o = rehydrate(&[
+        "vss",
+        "restore",
+        "--metadata",
+        &meta,
+        "--bcd",
+        &bcd,
+        "--backup",
+        &backup,
+        "--json",
+    ]);
+    assert!(o.status.success());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = &v["report"]["components"][0];
+    assert_eq!(c["status"], "ALL");
+    assert_eq!(c["files"].as_array().unwrap().len(), 2);
+    let ev = v["writer_events"].as_array().unwrap();
+    assert!(ev[0].as_str().unwrap().starts_with("PreRestore"), "{ev:?}");
+    assert!(
+        ev.last().unwrap().as_str().unwrap().contains("All"),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn dry_run_restores_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
+    let o = rehydrate(&[
+        "vss",
+        "restore",
+        "--metadata",
+        &meta,
+        "--bcd",
+        &bcd,
+        "--backup",
+        &backup,
+        "--dry-run",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(out.starts_with("dry run: nothing restored"), "{out}");
+    assert!(
+        out.contains("method RESTORE_IF_CAN_BE_REPLACED") && out.contains("2 file(s)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn if_not_there_with_files_present_in_the_state_folder_exits_1() {
+    let t = tempfile::tempdir().unwrap();
+    let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_NONE_THERE");
+    // The simulated volume starts from a state folder where master.mdf already exists.
+    let state = t.path().join("state/DATA");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("master.mdf"), b"live").unwrap();
+    let state = t.path().join("state").display().to_string();
+    let o = rehydrate(&[
+        "vss",
+        "restore",
+        "--metadata",
+        &meta,
+        "--bcd",
+        &bcd,
+        "--backup",
+        &backup,
+        "--state",
+        &state,
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("NotRestored, status NONE"), "{out}");
+    assert!(out.contains("already on disk"), "{out}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not fully restored"));
+}
