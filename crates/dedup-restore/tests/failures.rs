@@ -739,3 +739,74 @@ fn odd_reparse_values_never_panic_or_half_restore() {
     }
     assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
 }
+
+/// A store whose optional callbacks fail: the order call (every file fails with the store's
+/// code) or the preview of one container (only the files that need it fail).
+struct FailingCallbacks<'a> {
+    inner: &'a MemoryStore,
+    order: bool,
+    preview_of: Option<String>,
+}
+
+impl BackupStore for FailingCallbacks<'_> {
+    fn read_backup_file(&self, p: &WinPath, o: u64, b: &mut [u8]) -> Result<(), StoreError> {
+        self.inner.read_backup_file(p, o, b)
+    }
+    fn order_containers_restore(
+        &self,
+        c: &[WinPath],
+    ) -> Result<Option<Vec<ContainerExtent>>, StoreError> {
+        if self.order {
+            return Err(StoreError::other(
+                &c[0],
+                "tape library offline",
+                Hresult(0x8007_0015),
+            ));
+        }
+        Ok(None)
+    }
+    fn preview_container_read(&self, c: &WinPath, _: &[FileExtent]) -> Result<(), StoreError> {
+        match &self.preview_of {
+            Some(n) if c.folded().contains(&n.to_ascii_uppercase()) => Err(StoreError::other(
+                c,
+                "cannot stage this container",
+                Hresult(0x8007_001E),
+            )),
+            _ => Ok(()),
+        }
+    }
+    fn list_dir(&self, d: &WinPath) -> Result<Option<Vec<String>>, StoreError> {
+        self.inner.list_dir(d)
+    }
+}
+
+#[test]
+fn failing_order_or_preview_callbacks_fail_the_dependent_files() {
+    let fx = spread(69);
+    let before = volume_state(&fx.vol);
+    let store = FailingCallbacks {
+        inner: &fx.store,
+        order: true,
+        preview_of: None,
+    };
+    let report = restore(&fx.vol, &fx.paths(), &store);
+    let code = Hresult(0x8007_0015);
+    assert!(
+        report.files.iter().all(|f| f.result == code),
+        "{:#?}",
+        report.files
+    );
+    assert_eq!(report.result, code);
+    assert_eq!(volume_state(&fx.vol), before);
+    assert_no_stray_files(&fx.vol, &fx.paths());
+
+    let (id, users) = partly_used_data_container(&fx);
+    let store = FailingCallbacks {
+        inner: &fx.store,
+        order: false,
+        preview_of: Some(format!("\\Data\\{id:08x}.")),
+    };
+    let report = restore(&fx.vol, &fx.paths(), &store);
+    let (exp, overall) = expected_for(&fx, &users, Hresult(0x8007_001E));
+    check(&fx, &before, &report, &exp, overall);
+}
