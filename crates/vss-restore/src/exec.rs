@@ -1385,6 +1385,11 @@ impl Copier<'_, '_> {
                 temp: self.disp(temp),
             };
         }
+        // Keep the temporary files; remove originals set aside (ranges files replaced beside
+        // their data).
+        for e in tx.commit() {
+            r.errors.push(format!("{who}: {e}"));
+        }
         r.status_history.push(FileRestoreStatus::All);
         r.outcome = Outcome::StagedForReboot;
         r.reboot_required = true;

@@ -208,3 +208,58 @@ fn failed_rehydration_rolls_the_component_back() {
     );
     assert_eq!(snapshot(&target), before, "originals back, nothing left");
 }
+
+#[test]
+fn dedup_component_restored_if_not_there() {
+    let o = optimized_backup();
+    let target = SimVolume::new(4);
+    let report = restore_onto(&target, &o, RestoreMethod::RestoreIfNotThere);
+    assert_eq!(
+        report.components[0].status,
+        FileRestoreStatus::All,
+        "{:?}",
+        report.components[0].errors
+    );
+    assert_identical(&target, &o);
+    assert_eq!(target.all_files().len(), 2, "{:?}", target.all_files());
+}
+
+#[test]
+fn dedup_component_rolls_back_at_every_write() {
+    let o = optimized_backup();
+    let fresh = || {
+        let t = SimVolume::new(4);
+        t.write_file(&vp(&o.originals[0].0), b"old mdf").unwrap();
+        t
+    };
+    let t = fresh();
+    let w0 = t.io_counts().writes;
+    assert_eq!(
+        restore_onto(&t, &o, RestoreMethod::RestoreIfCanReplace).components[0].status,
+        FileRestoreStatus::All
+    );
+    let n = t.io_counts().writes - w0;
+    assert!(n > 2, "{n}");
+    for k in 1..=n {
+        let t = fresh();
+        let before = snapshot(&t);
+        t.inject(winsim::Fault::FailWrite {
+            nth: k,
+            under: None,
+        });
+        let r = restore_onto(&t, &o, RestoreMethod::RestoreIfCanReplace);
+        t.clear_faults();
+        let c = &r.components[0];
+        match c.status {
+            FileRestoreStatus::All => assert_identical(&t, &o),
+            FileRestoreStatus::None => {
+                assert_eq!(
+                    snapshot(&t),
+                    before,
+                    "write {k}: originals back, nothing left"
+                );
+            }
+            ref s => panic!("write {k}: {s} {:?}", c.errors),
+        }
+    }
+}

@@ -281,3 +281,56 @@ fn directed_ranges_of_different_lengths_are_refused() {
     );
     assert!(vol.all_files().is_empty());
 }
+
+#[test]
+fn staged_partial_file_with_ranges_file_leaves_nothing_behind() {
+    // REPLACE_AT_REBOOT: the ranges file is put beside the data now (replacing an old one),
+    // the data file is composed in a temporary file (current contents + ranges) and renamed at
+    // reboot.
+    let vol = SimVolume::new(1);
+    vol.write_file(&vp(&ndf()), &old_ndf()).unwrap();
+    vol.write_file(&vp(&format!(r"{DATA}\db.rng")), b"stale ranges")
+        .unwrap();
+    let mut w = wmd();
+    w.restore_method.as_mut().unwrap().method = RestoreMethod::RestoreAtReboot;
+    let sim = SimVss::from_wmds(&vol, std::slice::from_ref(&w));
+    let rng_path = format!(r"{DATA}\db.rng");
+    let mut bcd = sql_bcd();
+    bcd.writers[0].components[0].restore = Some(partial_state(&format!("File={rng_path}")));
+    let rng = write_ranges_file(&[
+        Range {
+            offset: 100,
+            length: 10,
+        },
+        Range {
+            offset: 0x4000,
+            length: 5,
+        },
+    ]);
+    let mut backup = sql_backup();
+    backup.insert(&ndf(), RANGES_DATA.to_vec());
+    backup.insert(&rng_path, rng.clone());
+    let r = run(
+        &vol,
+        &sim,
+        std::slice::from_ref(&w),
+        &bcd,
+        &backup,
+        &RestoreOptions::default(),
+    );
+    let c = &r.components[0];
+    assert_eq!(c.status, FileRestoreStatus::All, "{:?}", c.errors);
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    assert!(c.ranges_files.is_empty(), "restored at its recorded path");
+    assert_eq!(read(&vol, &rng_path), Some(rng));
+    assert_eq!(
+        read(&vol, &ndf()),
+        Some(old_ndf()),
+        "data waits for the reboot"
+    );
+    assert_eq!(pending(&vol).len(), 3);
+    assert!(vol.reboot().iter().all(|o| o.error.is_none()));
+    assert!(read(&vol, &ndf()).unwrap() == expected_in_place(20_000));
+    // master.mdf, mastlog.ldf, db.ndf, db.rng: no temporary or set-aside file left.
+    assert_eq!(vol.all_files().len(), 4, "{:?}", vol.all_files());
+}
