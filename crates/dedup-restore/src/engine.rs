@@ -116,7 +116,7 @@ pub struct RestoreStats {
     pub chunks_decoded: u64,
     /// Chunk uses written (or left as holes).
     pub chunk_writes: u64,
-    /// Logical bytes of the files restored.
+    /// Logical bytes of the files restored (each file once, however often it was named).
     pub bytes_restored: u64,
     /// Records (stream maps and chunks) read at the offset a redirection table gave instead
     /// of their stale hint.
@@ -466,10 +466,12 @@ pub fn restore_files(
         Some(_) if restored > 0 => Hresult::DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS,
         Some(e) => e,
     };
-    let bytes_restored = results
+    // Each file once, however often it was named.
+    let bytes_restored = engine
+        .files
         .iter()
-        .filter(|r| r.result == Hresult::S_OK)
-        .map(|r| r.logical_size)
+        .filter(|f| !f.not_dedup && !f.is_failed())
+        .map(|f| f.logical_size)
         .sum();
     Ok(RestoreReport {
         result,

@@ -149,3 +149,35 @@ fn host_volume_and_host_dir_store() {
         "stray files: {names:?}"
     );
 }
+
+/// The same file named twice (in another case) is restored once and both entries get its
+/// result; an empty list is a successful no-op that touches no store.
+#[test]
+fn duplicate_paths_and_an_empty_list() {
+    let fx = fixture(32, 2, 150 * 1024, LayoutVersion::V3);
+    let a = fx.originals[0].0.clone();
+    let upper = wp(&a.to_string().to_uppercase());
+    let paths = vec![a.clone(), upper.clone(), fx.originals[1].0.clone()];
+    let store = dedup_restore::RecordingStore::new(&fx.store);
+    let report = restore(&fx.vol, &paths, &store);
+    assert_eq!(report.result, Hresult::S_OK);
+    assert_eq!(report.files.len(), 3);
+    assert_eq!(report.files[1].path, upper);
+    assert!(report.files.iter().all(|f| f.result == Hresult::S_OK));
+    assert_restored(&fx.vol, &a, &fx.originals[0].1);
+    assert_eq!(
+        report.stats.bytes_restored,
+        fx.originals
+            .iter()
+            .map(|(_, d)| d.len() as u64)
+            .sum::<u64>(),
+        "bytes_restored counts each file once"
+    );
+    assert_no_stray_files(&fx.vol, &fx.paths());
+
+    let empty = dedup_restore::RecordingStore::new(&fx.store);
+    let report = restore(&fx.vol, &[], &empty);
+    assert_eq!(report.result, Hresult::S_OK);
+    assert!(report.files.is_empty());
+    assert!(empty.calls().is_empty());
+}
