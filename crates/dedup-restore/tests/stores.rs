@@ -53,7 +53,12 @@ fn host_dir_store_reads_lists_and_reports_errors() {
     let none = wp("\\System Volume Information\\Dedup\\ChunkStore\\{X}.ddp\\Stream");
     assert_eq!(store.list_dir(&none).unwrap(), Some(vec![]));
     // The defaults of the optional callbacks.
-    assert_eq!(store.order_containers_restore(std::slice::from_ref(&p)).unwrap(), None);
+    assert_eq!(
+        store
+            .order_containers_restore(std::slice::from_ref(&p))
+            .unwrap(),
+        None
+    );
     store
         .preview_container_read(
             &p,
@@ -102,7 +107,9 @@ fn recording_store_records_plans_and_fails_on_request() {
             }])
         })
         .failing_reads(|_, off, _| off == 32);
-    let plan = store.order_containers_restore(std::slice::from_ref(&p)).unwrap();
+    let plan = store
+        .order_containers_restore(std::slice::from_ref(&p))
+        .unwrap();
     assert_eq!(plan.unwrap()[0].end(), 16);
     store
         .preview_container_read(
@@ -196,4 +203,44 @@ fn host_store_in_a_separate_folder_restores_a_host_volume() {
         .collect();
     want.sort();
     assert_eq!(found, want);
+}
+
+/// After a garbage collection (new generations, `Rrtl` entries, stale hints), through the host
+/// folder: the highest generation is found by listing the folder.
+#[test]
+fn host_store_after_gc() {
+    let originals = seeded_files(92, 4, 300 * 1024);
+    let vol = winsim::SimVolume::new(92);
+    for (p, d) in &originals {
+        vol.write_file(p, d).unwrap();
+    }
+    let opts = winsim::dedup::OptimizeOptions {
+        reparse_version: dedup_reparse::LayoutVersion::V2,
+        ..winsim::dedup::OptimizeOptions::default()
+    };
+    let churn = winsim::dedup::churn::optimize_with_churn(&vol, 92, &opts, 133_500_000_000_000_000)
+        .unwrap();
+    assert!(churn.gc.compacted.iter().any(|c| c.new_generation > 1));
+    let dir = tempfile::tempdir().unwrap();
+    winsim::host::export_volume(&vol, dir.path()).unwrap();
+    let host = platform::HostVolume::new(dir.path()).unwrap();
+    let store = HostDirStore::new(dir.path()).unwrap();
+    let paths: Vec<_> = originals.iter().map(|(p, _)| p.clone()).collect();
+    let report = dedup_restore::restore_files(
+        &host,
+        &paths,
+        &store,
+        dedup_restore::DEDUP_RECONSTRUCT_UNOPTIMIZED,
+        &dedup_restore::RestoreOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.result, Hresult::S_OK, "{:#?}", report.files);
+    assert!(report.stats.redirected > 0);
+    for (p, d) in &originals {
+        assert!(!host.metadata(p).unwrap().is_reparse_point());
+        assert!(
+            std::fs::read(host.host_path(p).unwrap().unwrap()).unwrap() == *d,
+            "{p}"
+        );
+    }
 }
