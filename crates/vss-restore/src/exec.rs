@@ -1679,3 +1679,22 @@ impl<'v> Tx<'v> {
         errors
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(offset: u64, length: u64) -> Range {
+        Range { offset, length }
+    }
+
+    #[test]
+    fn pairs_ranges_across_boundaries() {
+        let got = pair_ranges(&[r(0, 16), r(4096, 32)], &[r(0, 48)]).unwrap();
+        assert_eq!(got, [(0, 0, 16), (4096, 16, 32)]);
+        let got = pair_ranges(&[r(10, 10)], &[r(0, 4), r(100, 6)]).unwrap();
+        assert_eq!(got, [(10, 0, 4), (14, 100, 6)]);
+        assert!(pair_ranges(&[r(0, 1)], &[r(0, 2)]).is_err());
+        assert_eq!(pair_ranges(&[], &[]).unwrap(), []);
+    }
+}

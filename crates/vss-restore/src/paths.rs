@@ -21,7 +21,9 @@ pub(crate) fn resolve(volume: &dyn Volume, drive: &str, raw: &str) -> Result<Win
             break;
         }
     }
-    if p.starts_with(r"\\") || p.starts_with("//") {
+    let unc_prefixed =
+        p.len() != raw.trim().len() && p.get(..4).is_some_and(|h| h.eq_ignore_ascii_case(r"UNC\"));
+    if unc_prefixed || p.starts_with(r"\\") || p.starts_with("//") {
         return Err(format!("{raw}: UNC and device paths are not restored to"));
     }
     let rest = match split_drive(p) {
@@ -99,4 +101,53 @@ pub(crate) fn check_no_links(volume: &dyn Volume, path: &WinPath) -> Result<(), 
 /// `X:\path` for display.
 pub(crate) fn display(drive: &str, p: &WinPath) -> String {
     format!("{}{p}", drive.trim_end_matches('\\'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use winsim::SimVolume;
+
+    #[test]
+    fn resolves_drive_and_volume_relative_paths() {
+        let v = SimVolume::new(1);
+        assert_eq!(
+            resolve(&v, "C:", r"c:\Dir\File.txt").unwrap(),
+            WinPath::new(r"\Dir\File.txt").unwrap()
+        );
+        assert_eq!(
+            resolve(&v, "C:", r"\\?\C:\Dir\f").unwrap(),
+            WinPath::new(r"\Dir\f").unwrap()
+        );
+        assert_eq!(
+            resolve(&v, "C:", r"\Dir\\f").unwrap(),
+            WinPath::new(r"\Dir\f").unwrap()
+        );
+    }
+
+    #[test]
+    fn refuses_escapes() {
+        let v = SimVolume::new(1);
+        for (raw, why) in [
+            (r"C:\a\..\..\b", "`..`"),
+            (r"C:\a\.\b", "`.`"),
+            (r"D:\a", "outside the volume"),
+            (r"\\srv\share\a", "UNC and device"),
+            (r"\\?\UNC\srv\share\a", "UNC and device"),
+            (r"a\b", "not an absolute path"),
+            (r"C:\", "volume root"),
+            (r"C:\a\b:stream", "not allowed"),
+        ] {
+            let e = resolve(&v, "C:", raw).unwrap_err();
+            assert!(e.contains(why) && e.contains(raw), "{raw}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_file_where_a_directory_is_needed_is_refused() {
+        let v = SimVolume::new(1);
+        v.write_file(&WinPath::new(r"\a").unwrap(), b"x").unwrap();
+        let e = resolve(&v, "C:", r"C:\a\b").unwrap_err();
+        assert!(e.contains("not a directory"), "{e}");
+    }
 }

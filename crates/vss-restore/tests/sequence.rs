@@ -376,3 +376,41 @@ fn service_that_will_not_stop_blocks_the_component() {
         ]
     );
 }
+
+#[test]
+fn post_restore_failure_injected_by_the_writer_is_recorded() {
+    let vol = SimVolume::new(1);
+    let w = sql_wmd(
+        RestoreMethod::RestoreIfCanReplace,
+        WriterRestore::Always,
+        false,
+    );
+    let sim = SimVss::from_wmds(&vol, std::slice::from_ref(&w));
+    sim.fail_post_restore(master(), "VSS_E_WRITERERROR_NONRETRYABLE: recovery failed");
+    let r = run(
+        &vol,
+        &sim,
+        std::slice::from_ref(&w),
+        &sql_bcd(),
+        &sql_backup(),
+        &RestoreOptions::default(),
+    );
+    let c = &r.components[0];
+    assert_eq!(c.status, FileRestoreStatus::All);
+    assert_eq!(
+        c.post_restore_failure.as_deref(),
+        Some("VSS_E_WRITERERROR_NONRETRYABLE: recovery failed")
+    );
+    assert!(
+        c.errors
+            .iter()
+            .any(|e| e.contains("PostRestore failed") && e.contains("master"))
+    );
+    assert_eq!(
+        sim.events(),
+        [
+            VssEvent::PreRestore(master()),
+            VssEvent::PostRestore(master(), PStatus::All)
+        ]
+    );
+}
