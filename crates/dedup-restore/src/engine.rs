@@ -1108,6 +1108,10 @@ impl Engine<'_> {
             };
             let mut pieces = Vec::new();
             for &ni in list {
+                // Done, or failed: a failed read is not repeated by a later extent.
+                if served[ni] {
+                    continue;
+                }
                 let n = &needs[ni];
                 let (s, t) = (n.offset.max(e.start), (n.offset + n.len).min(e.end()));
                 if s >= t {
@@ -1226,7 +1230,6 @@ impl Engine<'_> {
                 scan.push(ni);
             }
         }
-        let _ = served;
         if !scan.is_empty() {
             self.scan(containers, needs, &states, &scan, process);
         }
