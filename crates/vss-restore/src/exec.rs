@@ -31,6 +31,8 @@ use crate::report::{
 const IO_REPARSE_TAG_DEDUP: u32 = 0x8000_0013;
 /// Bytes copied per read/write.
 const COPY_CHUNK: usize = 1 << 20;
+/// Largest ranges file read (8 + 16 × 2^20 bytes).
+const MAX_RANGES_FILE: u64 = 8 + 16 * (1 << 20);
 
 /// The world the executor acts on.
 #[derive(Clone, Copy)]
@@ -776,7 +778,14 @@ impl Copier<'_, '_> {
                                 pf.source
                             )
                         })?;
-                    let mut bytes = vec![0u8; usize::try_from(rf.len).unwrap_or(usize::MAX)];
+                    // 8 + 16·count bytes; a million ranges is far beyond any real writer.
+                    if rf.len > MAX_RANGES_FILE {
+                        return Err(format!(
+                            "{who}: file {}: ranges file {path} is {} bytes (more than {MAX_RANGES_FILE})",
+                            pf.source, rf.len
+                        ));
+                    }
+                    let mut bytes = vec![0u8; usize::try_from(rf.len).unwrap_or(0)];
                     self.host
                         .backup
                         .read(path, 0, &mut bytes)

@@ -7,13 +7,17 @@
 
 mod common;
 
+use std::fmt::Write as _;
+
 use common::*;
+use platform::FileRestoreStatus as S;
 use platform::ShareMode;
 use vss_model::restore_set::Environment;
 use vss_model::{BackupComponents, FileRestoreStatus, WriterMetadata};
 use vss_restore::{FileAction, Host, MemoryBackup, Outcome, RestoreOptions, RestoreSpec};
 use winsim::SimVolume;
 use winsim::vss::SimVss;
+use winsim::vss::VssEvent as E;
 
 #[test]
 fn real_wmds_and_bcd_system_state_components() {
@@ -135,4 +139,114 @@ fn real_wmds_and_bcd_system_state_components() {
         assert_eq!(read(&vol, p).as_deref(), Some(&b[..]), "{p} after reboot");
     }
     assert_eq!(vol.all_files().len(), files.len(), "no temporary file left");
+}
+
+#[test]
+fn real_sql_writer_three_databases_events_in_order() {
+    let Some(root) = test_support::realdata(env!("CARGO_MANIFEST_DIR")) else {
+        eprintln!("SKIPPED: shared/realdata not found");
+        return;
+    };
+    let bytes = std::fs::read(root.join("vss/kevingoode-vssbackup/with_sql/WM4.xml")).unwrap();
+    let wmd = WriterMetadata::from_bytes(&bytes).unwrap();
+    let comps = ["master", "model", "msdb"];
+    let mut xml = String::from(
+        r#"<BACKUP_COMPONENTS xmlns="x-schema:#VssComponentMetadata" version="1.2" selectComponents="yes" backupType="full"><WRITER_COMPONENTS instanceId="dd8d6255-b3bb-4ec1-8249-73cd75c0ee21" writerId="a65faa63-5ea8-4ebc-9dbd-a0c4db26912a" backupSchema="881">"#,
+    );
+    for c in comps {
+        let _ = write!(
+            xml,
+            r#"<COMPONENT logicalPath="WIN2012-SQL17-2" componentName="{c}" componentType="filegroup"/>"#
+        );
+    }
+    xml.push_str("</WRITER_COMPONENTS></BACKUP_COMPONENTS>");
+    let bcd = BackupComponents::from_xml(&xml).unwrap();
+    let files = [
+        "master.mdf",
+        "mastlog.ldf",
+        "model.mdf",
+        "modellog.ldf",
+        "MSDBData.mdf",
+        "MSDBLog.ldf",
+    ];
+    let mut backup = MemoryBackup::new();
+    let vol = SimVolume::new(5);
+    for f in files {
+        backup.insert(
+            &format!(r"{DATA}\{f}"),
+            format!("backup of {f}").into_bytes(),
+        );
+        vol.write_file(&vp(&format!(r"{DATA}\{f}")), b"live")
+            .unwrap();
+    }
+    let sim = SimVss::from_wmds(&vol, std::slice::from_ref(&wmd));
+    // The running server holds model's files: model cannot be replaced; msdb's writer vetoes.
+    sim.lock_files(
+        "MSSQLSERVER",
+        &[
+            vp(&format!(r"{DATA}\model.mdf")),
+            vp(&format!(r"{DATA}\modellog.ldf")),
+        ],
+        ShareMode::READ,
+    );
+    let msdb = platform::ComponentRef::new(WRITER_ID, "WIN2012-SQL17-2", "msdb");
+    sim.fail_pre_restore(msdb.clone(), "msdb is in use");
+    let base = vol.io_counts().writes;
+    let r = run(
+        &vol,
+        &sim,
+        std::slice::from_ref(&wmd),
+        &bcd,
+        &backup,
+        &RestoreOptions::default(),
+    );
+    let status: Vec<_> = r
+        .components
+        .iter()
+        .map(|c| (c.component.clone(), c.status.clone()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            (r"WIN2012-SQL17-2\master".to_owned(), FileRestoreStatus::All),
+            (r"WIN2012-SQL17-2\model".to_owned(), FileRestoreStatus::None),
+            (r"WIN2012-SQL17-2\msdb".to_owned(), FileRestoreStatus::None),
+        ]
+    );
+    assert_eq!(r.components[1].outcome, Outcome::NotRestored);
+    assert_eq!(r.components[2].outcome, Outcome::WriterError);
+    let model = platform::ComponentRef::new(WRITER_ID, "WIN2012-SQL17-2", "model");
+    let log = sim.log();
+    let events: Vec<E> = log.iter().map(|l| l.event.clone()).collect();
+    assert_eq!(
+        events,
+        [
+            E::PreRestore(master()),
+            E::PreRestore(model.clone()),
+            E::PreRestore(msdb.clone()),
+            E::PostRestore(master(), S::All),
+            E::PostRestore(model, S::None),
+            E::PostRestore(msdb, S::None),
+        ]
+    );
+    assert!(
+        log[..3].iter().all(|l| l.writes_before == base),
+        "every PreRestore before any write"
+    );
+    assert!(
+        log[3..].iter().all(|l| l.writes_before > base),
+        "every PostRestore after the copy"
+    );
+    assert_eq!(
+        read(&vol, &format!(r"{DATA}\master.mdf")).as_deref(),
+        Some(&b"backup of master.mdf"[..])
+    );
+    assert_eq!(
+        read(&vol, &format!(r"{DATA}\model.mdf")).as_deref(),
+        Some(&b"live"[..])
+    );
+    assert_eq!(
+        read(&vol, &format!(r"{DATA}\MSDBData.mdf")).as_deref(),
+        Some(&b"live"[..])
+    );
 }
