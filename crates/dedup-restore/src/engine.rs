@@ -57,15 +57,16 @@ pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 pub struct RestoreOptions {
     /// Check every data chunk's SHA-512 hash (the payload CRC-64 is always checked).
     pub verify_hash: bool,
-    /// Largest single read, in bytes: the engine's memory stays within about twice this
-    /// (one read buffer plus records split across plan extents) plus one decode buffer per
-    /// thread, whatever the size of the store or the files.
+    /// Largest single read, in bytes (a single record larger than this is read alone): the
+    /// engine's memory stays within about twice this (one read buffer plus records split
+    /// across plan extents) plus one decode buffer per thread, whatever the size of the store
+    /// or the files. Default 32 MiB; any value from 1 up works.
     pub window: usize,
     /// Reads of one container extent closer than this are merged into one read.
     pub coalesce_gap: u64,
     /// Leave all-zero chunks as sparse holes instead of writing zeros.
     pub sparse_zeros: bool,
-    /// Called after each batch of chunks is written.
+    /// Called after each chunk use is written or left as a hole, from the worker threads.
     pub progress: Option<ProgressFn>,
 }
 
