@@ -4,6 +4,9 @@
 //!   [`platform::Volume`]: share modes, sparse files with allocation tracking, reparse points,
 //!   pending reboot renames and [`SimVolume::reboot`], and fault injection ([`Fault`]).
 //! * [`SimServices`] / [`SimWriters`]: services with state and recording VSS writers.
+//! * [`vss`]: VSS writers and services built from real Writer Metadata Documents, for the
+//!   restore executor: one ordered event log, files locked by running services, restore
+//!   targets changed and failures injected in PreRestore/PostRestore, on-disk checks.
 //! * [`dedup`]: the Data Deduplication optimizer and garbage collector as Windows runs them,
 //!   writing real-format chunk stores (`System Volume Information\Dedup\ChunkStore\{GUID}.ddp`)
 //!   and dedup reparse points onto a volume.
