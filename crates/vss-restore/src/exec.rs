@@ -959,6 +959,24 @@ impl Copier<'_, '_> {
         }
     }
 
+    /// Undoes the empty files and directories a check phase created. When that fails, files
+    /// were left on disk: the component is FAILED and the errors say which. Returns whether it
+    /// failed.
+    fn undo_check(who: &str, tx: &mut Tx<'_>, r: &mut ComponentReport) -> bool {
+        let errors = tx.rollback();
+        if errors.is_empty() {
+            return false;
+        }
+        r.outcome = Outcome::Failed;
+        r.status_history.push(FileRestoreStatus::Failed);
+        for e in errors {
+            r.errors.push(format!(
+                "{who}: undoing the restore-if-not-there check: {e}"
+            ));
+        }
+        true
+    }
+
     fn refuse(r: &mut ComponentReport, jobs: &[Job], e: &str) {
         for j in jobs {
             if let Some(Err(x)) = &j.fallback {
@@ -1065,7 +1083,9 @@ impl Copier<'_, '_> {
             return;
         }
         drop(handles);
-        let _ = tx.rollback();
+        if Self::undo_check(who, &mut tx, r) {
+            return;
+        }
         if let Some(e) = error {
             r.outcome = Outcome::Failed;
             r.errors.push(e);
@@ -1113,9 +1133,9 @@ impl Copier<'_, '_> {
         }
         if let Some(e) = error {
             drop(pre);
-            let _ = tx.rollback();
             r.outcome = Outcome::Failed;
             r.errors.push(e);
+            Self::undo_check(who, &mut tx, r);
             return;
         }
         for (j, h) in jobs.iter().zip(&pre) {
@@ -1380,8 +1400,13 @@ impl Copier<'_, '_> {
                     j.source
                 ));
                 if n == 0 {
-                    let _ = tx.rollback();
-                    r.status_history.push(FileRestoreStatus::None);
+                    let undo = tx.rollback();
+                    if undo.is_empty() {
+                        r.status_history.push(FileRestoreStatus::None);
+                    }
+                    for e in undo {
+                        r.errors.push(format!("{who}: rollback: {e}"));
+                    }
                 } else {
                     r.errors.push(format!(
                         "{who}: {n} pending rename(s) were already added and cannot be taken back; status FAILED"
