@@ -58,6 +58,13 @@ pub(crate) struct VssRestoreArgs {
     /// Show the restore set only (components, methods, targets, files); restore nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Write the simulated volume after the restore into this folder (created if missing; it
+    /// must be empty), so the result can be inspected; pending renames are not applied.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Apply the pending renames (simulate the reboot) before writing `--out`.
+    #[arg(long)]
+    reboot: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -196,6 +203,28 @@ fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
     let report = vss_restore::restore(&host, &spec, &RestoreOptions::default())
         .map_err(|e| Failure::check(e.to_string()))?;
     let pending = vol.pending_renames().unwrap_or_default();
+    if a.reboot {
+        for o in vol.reboot() {
+            if let Some(e) = o.error {
+                return Err(Failure::check(format!("at reboot: {e}")));
+            }
+        }
+    }
+    if let Some(out) = &a.out {
+        std::fs::create_dir_all(out).map_err(|e| Failure::io(format!("{}: {e}", out.display())))?;
+        let empty = std::fs::read_dir(out)
+            .map_err(|e| Failure::io(format!("{}: {e}", out.display())))?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(Failure::usage(format!(
+                "--out {}: not empty",
+                out.display()
+            )));
+        }
+        winsim::host::export_volume(&vol, out)
+            .map_err(|e| Failure::io(format!("{}: {e}", out.display())))?;
+    }
     if a.json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
