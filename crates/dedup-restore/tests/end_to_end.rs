@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use dedup_reparse::LayoutVersion;
 use dedup_restore::Hresult;
+#[cfg(unix)]
 use platform::Volume;
 
 fn restores_all(version: LayoutVersion, seed: u64) {
@@ -91,6 +92,7 @@ fn v3_restores_after_gc_via_rrtl() {
     restores_after_gc(LayoutVersion::V3, 23);
 }
 
+#[cfg(unix)]
 /// The volume exported to a host folder (stubs as sparse files with the reparse buffer in an
 /// extended attribute, the chunk store as plain files); restored in place with the host folder
 /// as both the target volume and the backup store.

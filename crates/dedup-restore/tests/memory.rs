@@ -5,6 +5,7 @@
 
 // SAFETY justification for the crate-level allowance: the only unsafe code is the
 // `GlobalAlloc` impl below, which forwards every call unchanged to `System`.
+#![cfg(unix)]
 #![allow(unsafe_code)]
 
 mod common;

@@ -3,12 +3,15 @@
 mod common;
 
 use common::*;
+#[cfg(unix)]
+use dedup_restore::HostDirStore;
 use dedup_restore::{
-    BackupStore, ContainerExtent, FileExtent, HostDirStore, Hresult, MemoryStore, RecordingStore,
-    StoreCall,
+    BackupStore, ContainerExtent, FileExtent, Hresult, MemoryStore, RecordingStore, StoreCall,
 };
+#[cfg(unix)]
 use platform::Volume;
 
+#[cfg(unix)]
 fn sample_store_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir
@@ -24,6 +27,7 @@ fn sample_store_dir() -> tempfile::TempDir {
     dir
 }
 
+#[cfg(unix)]
 #[test]
 fn host_dir_store_reads_lists_and_reports_errors() {
     let dir = sample_store_dir();
@@ -154,6 +158,7 @@ fn recording_store_records_plans_and_fails_on_request() {
     }
 }
 
+#[cfg(unix)]
 /// The realistic layout: the target volume holds only the stubs, the backup store is a
 /// separate folder (a mounted backup).
 #[test]
@@ -205,6 +210,7 @@ fn host_store_in_a_separate_folder_restores_a_host_volume() {
     assert_eq!(found, want);
 }
 
+#[cfg(unix)]
 /// After a garbage collection (new generations, `Rrtl` entries, stale hints), through the host
 /// folder: the highest generation is found by listing the folder.
 #[test]
