@@ -32,7 +32,7 @@ use platform::{Access, Disposition, FileHandle, OpenOptions, ShareMode, Volume, 
 use rayon::prelude::*;
 
 use crate::hresult::{Hresult, from_platform};
-use crate::plan::{Piece, coalesce, normalise_plan};
+use crate::plan::{Piece, coalesce_avoiding, normalise_plan};
 use crate::store::{BackupStore, ContainerExtent, FileExtent, StoreError};
 
 /// `DEDUP_RECONSTRUCT_UNOPTIMIZED`: the only flag `RestoreFiles` accepts.
@@ -1086,6 +1086,14 @@ impl Engine<'_> {
         let mut scan: Vec<usize> = Vec::new();
         let mut served = vec![false; needs.len()];
         let mut assembly: HashMap<usize, (Vec<u8>, u64)> = HashMap::new();
+        // Bytes reserved for records being assembled from pieces of several extents. A plan that
+        // cuts many records at once would otherwise hold them all: past the window (and with
+        // at least one such record in progress) a cut record is left for the final
+        // whole-container pass instead.
+        let mut assembling: u64 = 0;
+        let mut reserved = vec![false; needs.len()];
+        // Per container, the ranges read so far (start → end), so that no byte is read twice.
+        let mut done_ranges: Vec<BTreeMap<u64, u64>> = vec![BTreeMap::new(); containers.len()];
         // How much of each need has been covered (so later extents skip what earlier ones read).
         let mut covered: Vec<Vec<(u64, u64)>> = vec![Vec::new(); needs.len()];
         for e in &extents {
@@ -1118,6 +1126,14 @@ impl Engine<'_> {
                 if s >= t {
                     continue;
                 }
+                let cut = s > n.offset || t < n.offset + n.len;
+                if cut && covered[ni].is_empty() {
+                    if assembling > 0 && assembling + n.len > self.opts.window as u64 {
+                        continue;
+                    }
+                    assembling += n.len;
+                    reserved[ni] = true;
+                }
                 // Subtract what earlier extents already covered.
                 for (a, b) in uncovered(&covered[ni], s, t) {
                     pieces.push(Piece {
@@ -1130,7 +1146,12 @@ impl Engine<'_> {
             if pieces.is_empty() {
                 continue;
             }
-            let reads = coalesce(pieces, self.opts.coalesce_gap, self.opts.window as u64);
+            let reads = coalesce_avoiding(
+                pieces,
+                self.opts.coalesce_gap,
+                self.opts.window as u64,
+                &done_ranges[ci],
+            );
             let c = &containers[ci];
             let extents_list: Vec<FileExtent> = reads
                 .iter()
@@ -1144,6 +1165,10 @@ impl Engine<'_> {
                     for p in &r.pieces {
                         states[p.need].set_fail(Fail::from_store(&e));
                         served[p.need] = true;
+                        assembly.remove(&p.need);
+                        if std::mem::take(&mut reserved[p.need]) {
+                            assembling = assembling.saturating_sub(needs[p.need].len);
+                        }
                     }
                 }
                 continue;
@@ -1187,9 +1212,14 @@ impl Engine<'_> {
                         f.sticky = e.past_end;
                         states[p.need].set_fail(f);
                         served[p.need] = true;
+                        assembly.remove(&p.need);
+                        if std::mem::take(&mut reserved[p.need]) {
+                            assembling = assembling.saturating_sub(needs[p.need].len);
+                        }
                     }
                     continue;
                 }
+                done_ranges[ci].insert(r.start, r.end);
                 let mut ready: Vec<(usize, &[u8])> = Vec::new();
                 let mut assembled: Vec<(usize, Vec<u8>)> = Vec::new();
                 for p in &r.pieces {
@@ -1207,6 +1237,9 @@ impl Engine<'_> {
                         entry.1 += p.end - p.start;
                         if entry.1 == n.len {
                             let (bytes, _) = assembly.remove(&p.need).expect("present");
+                            if std::mem::take(&mut reserved[p.need]) {
+                                assembling = assembling.saturating_sub(n.len);
+                            }
                             assembled.push((p.need, bytes));
                         }
                     }

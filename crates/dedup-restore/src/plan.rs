@@ -1,5 +1,7 @@
 //! Read planning: which byte ranges of which container to read, in what order, coalesced.
 
+use std::collections::BTreeMap;
+
 use crate::store::ContainerExtent;
 
 /// A byte range of one container wanted by one need (a record to read).
@@ -27,13 +29,32 @@ pub(crate) struct Read {
 /// Groups `pieces` (any order) into reads: sorted by offset, merged when the gap to the next
 /// piece is at most `gap` and the merged read stays within `window` bytes. A piece larger than
 /// the window gets a read of its own.
-pub(crate) fn coalesce(mut pieces: Vec<Piece>, gap: u64, window: u64) -> Vec<Read> {
+#[cfg(test)]
+pub(crate) fn coalesce(pieces: Vec<Piece>, gap: u64, window: u64) -> Vec<Read> {
+    coalesce_avoiding(pieces, gap, window, &BTreeMap::new())
+}
+
+/// [`coalesce`], but a gap between two pieces is only bridged when no byte of it is in `done`
+/// (ranges already read, as start → end), so that nothing is read twice.
+pub(crate) fn coalesce_avoiding(
+    mut pieces: Vec<Piece>,
+    gap: u64,
+    window: u64,
+    done: &BTreeMap<u64, u64>,
+) -> Vec<Read> {
     pieces.sort_by_key(|p| (p.start, p.end, p.need));
+    let fresh = |a: u64, b: u64| {
+        // The last done range starting before `b` must end by `a`.
+        a >= b || done.range(..b).next_back().is_none_or(|(_, &end)| end <= a)
+    };
     let mut reads: Vec<Read> = Vec::new();
     for p in pieces {
         if let Some(r) = reads.last_mut() {
             let new_end = r.end.max(p.end);
-            if p.start <= r.end.saturating_add(gap) && new_end - r.start <= window {
+            if p.start <= r.end.saturating_add(gap)
+                && new_end - r.start <= window
+                && fresh(r.end, p.start)
+            {
                 r.end = new_end;
                 r.pieces.push(p);
                 continue;
@@ -102,6 +123,15 @@ mod tests {
         assert_eq!(reads.len(), 2);
         // A piece bigger than the window stands alone.
         let reads = coalesce(vec![p(0, 0, 5000)], 0, 1000);
+        assert_eq!(reads.len(), 1);
+        // A gap holding bytes already read is not bridged; a fresh one is.
+        let done: BTreeMap<u64, u64> = [(120, 130)].into_iter().collect();
+        let reads = coalesce_avoiding(vec![p(0, 0, 100), p(1, 150, 200)], 100, 1000, &done);
+        assert_eq!(reads.len(), 2);
+        let reads = coalesce_avoiding(vec![p(0, 0, 100), p(1, 250, 300)], 200, 1000, &done);
+        assert_eq!(reads.len(), 2);
+        let done: BTreeMap<u64, u64> = [(0, 100), (200, 210)].into_iter().collect();
+        let reads = coalesce_avoiding(vec![p(0, 100, 150), p(1, 180, 200)], 100, 1000, &done);
         assert_eq!(reads.len(), 1);
     }
 

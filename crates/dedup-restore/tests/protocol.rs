@@ -238,3 +238,56 @@ fn coalescing_gap_zero_and_tiny_window_read_more_but_restore_the_same() {
     let record_reads = phases[0].record_reads().len() + phases[1].record_reads().len();
     assert!(record_reads as u64 >= opt.stream_maps, "{record_reads}");
 }
+
+#[test]
+fn a_plan_of_many_small_extents_in_reverse_is_followed_and_restores() {
+    for window in [32 << 20, 64 << 10] {
+        let (fx, _) = spread();
+        let sizes = sizes(&fx);
+        // Every container as 16 KiB extents, last first: most records are cut, several times.
+        let store = RecordingStore::new(&fx.store).with_plan(move |containers: &[WinPath]| {
+            let mut plan = Vec::new();
+            for (i, p) in containers.iter().enumerate() {
+                let len = sizes[&p.folded()];
+                let mut at = len.div_ceil(0x4000) * 0x4000;
+                while at > 0 {
+                    at -= 0x4000;
+                    plan.push(ContainerExtent {
+                        container_index: i as u32,
+                        start: at,
+                        length: 0x4000,
+                    });
+                }
+            }
+            Some(plan)
+        });
+        let opts = RestoreOptions {
+            window,
+            ..RestoreOptions::default()
+        };
+        let report = restore_with(&fx.vol, &fx.paths(), &store, &opts);
+        assert_all_restored(&fx, &report);
+        let phases = check_protocol(&store.calls());
+        for phase in &phases {
+            assert_read_once(phase);
+            if window == 32 << 20 {
+                // With room to assemble, every record read lies in one planned extent and the
+                // extents are visited last-first within each container.
+                for ci in 0..phase.order.len() {
+                    let mine: Vec<(u64, u64)> = phase
+                        .record_reads()
+                        .iter()
+                        .filter(|r| r.0 == ci)
+                        .map(|r| (r.1, r.1 + r.2))
+                        .collect();
+                    for &(s, e) in &mine {
+                        assert_eq!(s / 0x4000, (e - 1) / 0x4000, "read {s:#x}..{e:#x}");
+                    }
+                    for w in mine.windows(2) {
+                        assert!(w[1].0 < w[0].0, "{mine:x?}");
+                    }
+                }
+            }
+        }
+    }
+}
