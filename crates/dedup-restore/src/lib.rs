@@ -14,7 +14,9 @@
 //! Our choices where Windows' behaviour is not public (spec §9): a container's fixed area
 //! (header slots and redirection table, 0..0x5000) is read, with its own preview, just before
 //! the first plan extent of that container, so stale offsets are redirected before any of its
-//! records is read and a plan is followed in one pass; a record that is not where the hint and
+//! records is read and a plan is followed in one pass; a record cut by plan extents is put
+//! together from its pieces while that fits in the window (past it, it is read whole in the
+//! final pass over each container), and no byte is read twice; a record that is not where the hint and
 //! the `Rrtl` say is looked for by walking the container; a coalesced read that fails is retried
 //! record by record; when a data container id is not in the store the swapped id/generation
 //! reading of the stream-map entry is tried; the highest generation is found with
