@@ -142,61 +142,17 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
     // chunked copies that may write up to SLACK bytes past the token while the output has room.
     // It leaves at a token boundary when the output gets tight; the careful loop below then
     // finishes the stream.
-    'fast: while in_len - ip >= FAST_INPUT_MARGIN {
-        if left == 0 {
-            flags = u64::from(le32(input, ip)) << 32;
-            ip += 4;
-            left = 32;
-        }
-        loop {
-            // Literal run (possibly empty): one fixed 32-byte copy, then advance by the run.
-            if output.len() - op < SLACK {
-                break 'fast;
-            }
-            let lits = flags.leading_zeros().min(left);
-            if lits <= 8 {
-                output[op..op + 8].copy_from_slice(&input[ip..ip + 8]);
-            } else {
-                output[op..op + SLACK].copy_from_slice(&input[ip..ip + SLACK]);
-            }
-            ip += lits as usize;
-            op += lits as usize;
-            left -= lits;
-            flags <<= lits;
-            if left == 0 {
-                break;
-            }
-
-            // After a literal run the next flag is 1: a match.
-            flags <<= 1;
-            left -= 1;
-            let tok_pos = ip;
-            let token = le16(input, ip);
-            ip += 2;
-            let offset = usize::from(token >> 3) + 1;
-            let mut len = usize::from(token & 7);
-            if len == 7 {
-                len = long_length(input, &mut ip, &mut nibble_pos, op)?;
-            }
-            let len = len.saturating_add(3);
-            if offset >= 16 && offset <= op && len.saturating_add(SLACK) <= output.len() - op {
-                // The common case: 16-byte chunks, usually just one.
-                let src = op - offset;
-                copy16(output, src, op);
-                let mut i = 16;
-                while i < len {
-                    copy16(output, src + i, op + i);
-                    i += 16;
-                }
-            } else {
-                checked_match(output, tok_pos, op, offset, len)?;
-            }
-            op += len;
-            if left == 0 {
-                break;
-            }
-        }
-    }
+    fast_groups(
+        input,
+        output,
+        &mut Cursor {
+            ip: &mut ip,
+            op: &mut op,
+            flags: &mut flags,
+            left: &mut left,
+            nibble_pos: &mut nibble_pos,
+        },
+    )?;
 
     // Careful loop: every read and write checked against the ends.
     loop {
@@ -261,6 +217,126 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
         checked_match(output, tok_pos, op, offset, len)?;
         op += len;
     }
+}
+
+/// The decoder's position, shared by the fast and the careful loop.
+struct Cursor<'a> {
+    ip: &'a mut usize,
+    op: &'a mut usize,
+    flags: &'a mut u64,
+    left: &'a mut u32,
+    nibble_pos: &'a mut usize,
+}
+
+/// The flag register once every flag of a group is consumed: only the sentinel is left, at the
+/// top. While `k >= 1` flags are left the sentinel sits at bit `63 - k` below them, so the
+/// register holds at least one more set bit whenever its top bit is a real flag.
+const GROUP_DONE: u64 = 1 << 63;
+
+/// The hot loop: whole flag groups while `input` has [`FAST_INPUT_MARGIN`] bytes left at the
+/// start of a group, leaving at a token boundary as soon as `output` has less than [`SLACK`]
+/// bytes of room. Starts at a group boundary. Every bound it relies on is checked in it, as
+/// explained at each `unsafe` block; the checks are the careful loop's, done once per token
+/// instead of once per byte. Measured with `cargo run --release -p xpress --example stats` on
+/// text: 0.87 GB/s with slice indexing (bounds checks on every byte of the token reads and chunk
+/// copies), 1.1 GB/s with pointers on a loaded 2-core machine.
+#[allow(unsafe_code)]
+#[inline]
+fn fast_groups(input: &[u8], output: &mut [u8], c: &mut Cursor<'_>) -> Result<(), DecompressError> {
+    debug_assert_eq!(*c.left, 0, "the fast loop starts at a group boundary");
+    let in_len = input.len();
+    let out_len = output.len();
+    let inp = input.as_ptr();
+    let mut outp = output.as_mut_ptr();
+    let (mut ip, mut op) = (*c.ip, *c.op);
+    // The flags with a sentinel 1 just below the unconsumed ones (see GROUP_DONE).
+    let mut flags = GROUP_DONE;
+    let result = 'fast: loop {
+        if in_len - ip < FAST_INPUT_MARGIN {
+            break Ok(());
+        }
+        // From here to the end of this flag group the input reads stay below
+        // `ip + FAST_INPUT_MARGIN <= in_len`: the flag word (4 bytes), at most 32 tokens of at most
+        // 10 bytes each, and a wild literal copy of SLACK bytes.
+        // SAFETY: 4 <= FAST_INPUT_MARGIN <= in_len - ip.
+        let w = unsafe { inp.add(ip).cast::<[u8; 4]>().read_unaligned() };
+        flags = (u64::from(u32::from_le_bytes(w)) << 32) | (1 << 31);
+        ip += 4;
+        loop {
+            // Literal run (possibly empty): one fixed-size copy, then advance by the run.
+            if out_len - op < SLACK {
+                break 'fast Ok(());
+            }
+            // At most the number of flags left: the sentinel is below them.
+            let lits = flags.leading_zeros();
+            // SAFETY: the input has SLACK readable bytes at ip (group margin above) and the output
+            // SLACK writable bytes at op (checked just above); input and output are distinct
+            // slices, so the ranges do not overlap.
+            unsafe {
+                if lits <= 8 {
+                    std::ptr::copy_nonoverlapping(inp.add(ip), outp.add(op), 8);
+                } else {
+                    std::ptr::copy_nonoverlapping(inp.add(ip), outp.add(op), SLACK);
+                }
+            }
+            ip += lits as usize;
+            op += lits as usize;
+            flags <<= lits;
+            if flags == GROUP_DONE {
+                break;
+            }
+
+            // After a literal run the next flag is 1: a match.
+            flags <<= 1;
+            let tok_pos = ip;
+            // SAFETY: within the group margin (see above).
+            let token =
+                u16::from_le_bytes(unsafe { inp.add(ip).cast::<[u8; 2]>().read_unaligned() });
+            ip += 2;
+            let offset = usize::from(token >> 3) + 1;
+            let mut len = usize::from(token & 7);
+            if len == 7 {
+                match long_length(input, &mut ip, c.nibble_pos, op) {
+                    Ok(l) => len = l,
+                    Err(e) => break 'fast Err(e),
+                }
+            }
+            let len = len.saturating_add(3);
+            if offset >= 16 && offset <= op && len.saturating_add(SLACK) <= out_len - op {
+                // The common case: 16-byte chunks, usually just one.
+                // SAFETY: src = op - offset >= 0 and every chunk reads below src + len + 15 <
+                // op + SLACK and writes below op + len + 15 < op + SLACK <= out_len. Each chunk is
+                // loaded whole before it is stored, and offset >= 16 means no chunk reads bytes
+                // that the same chunk writes.
+                unsafe {
+                    let src = outp.add(op - offset);
+                    let dst = outp.add(op);
+                    let v = src.cast::<[u8; 16]>().read_unaligned();
+                    dst.cast::<[u8; 16]>().write_unaligned(v);
+                    let mut i = 16;
+                    while i < len {
+                        let v = src.add(i).cast::<[u8; 16]>().read_unaligned();
+                        dst.add(i).cast::<[u8; 16]>().write_unaligned(v);
+                        i += 16;
+                    }
+                }
+            } else {
+                if let Err(e) = checked_match(output, tok_pos, op, offset, len) {
+                    break 'fast Err(e);
+                }
+                // The slice was used again: take a fresh pointer from it.
+                outp = output.as_mut_ptr();
+            }
+            op += len;
+            if flags == GROUP_DONE {
+                break;
+            }
+        }
+    };
+    // Flags left = the sentinel's distance from the top.
+    let left = 63 - flags.trailing_zeros();
+    (*c.ip, *c.op, *c.flags, *c.left) = (ip, op, flags, left);
+    result
 }
 
 /// Decodes the length extension of a match whose 3-bit length field is 7 and returns the match
