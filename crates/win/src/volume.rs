@@ -1,0 +1,703 @@
+//! [`WinVolume`] / [`WinFile`]: the platform traits on Win32.
+
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::{Arc, Mutex, Weak};
+
+use platform::{
+    DirEntry, Error, FileHandle, Metadata, OpenOptions, PendingRename, Volume, WinPath, attr,
+};
+use windows_sys::Win32::Foundation::{
+    CloseHandle, ERROR_FILE_NOT_FOUND, ERROR_HANDLE_EOF, ERROR_MORE_DATA, ERROR_NO_MORE_FILES,
+    GetLastError, HANDLE, INVALID_HANDLE_VALUE,
+};
+use windows_sys::Win32::Storage::FileSystem::{
+    BY_HANDLE_FILE_INFORMATION, CreateDirectoryW, CreateFileW, DeleteFileW, FILE_BASIC_INFO,
+    FILE_END_OF_FILE_INFO, FileBasicInfo, FileEndOfFileInfo, FindClose, FindFirstFileW,
+    FindNextFileW, FlushFileBuffers, GetCompressedFileSizeW, GetFileAttributesExW,
+    GetFileAttributesW, GetFileExInfoStandard, GetFileInformationByHandle, GetFileSizeEx,
+    INVALID_FILE_ATTRIBUTES, INVALID_FILE_SIZE, MAXIMUM_REPARSE_DATA_BUFFER_SIZE, MoveFileExW,
+    ReadFile, RemoveDirectoryW, SetFileInformationByHandle, WIN32_FILE_ATTRIBUTE_DATA,
+    WIN32_FIND_DATAW, WriteFile,
+};
+use windows_sys::Win32::System::IO::{DeviceIoControl, OVERLAPPED};
+use windows_sys::Win32::System::Ioctl::{
+    FILE_SET_SPARSE_BUFFER, FSCTL_DELETE_REPARSE_POINT, FSCTL_GET_REPARSE_POINT,
+    FSCTL_SET_REPARSE_POINT, FSCTL_SET_SPARSE,
+};
+use windows_sys::Win32::System::Registry::{
+    HKEY, HKEY_LOCAL_MACHINE, KEY_QUERY_VALUE, REG_MULTI_SZ, RegCloseKey, RegOpenKeyExW,
+    RegQueryValueExW,
+};
+
+use crate::errors::{self, code};
+use crate::paths::{self, wide};
+
+/// Where Windows keeps the reboot operations (`MoveFileEx` documentation).
+const SESSION_MANAGER: &str = r"SYSTEM\CurrentControlSet\Control\Session Manager";
+/// The value holding them.
+const PENDING_VALUE: &str = "PendingFileRenameOperations";
+
+fn last_error() -> u32 {
+    // SAFETY: GetLastError has no preconditions; it reads the calling thread's error slot.
+    unsafe { GetLastError() }
+}
+
+/// A folder (or drive, share, `\\?\Volume{…}\`) of a real Windows file system as a
+/// [`Volume`]. Every path is passed to Win32 in its `\\?\` long form, so paths longer than
+/// `MAX_PATH` work and no name is reinterpreted.
+///
+/// Handles opened through a volume follow renames made through it (and its clones):
+/// [`FileHandle::path`] reports the new path.
+#[derive(Debug, Clone)]
+pub struct WinVolume {
+    long_root: String,
+    open: Arc<Mutex<Vec<Weak<Mutex<WinPath>>>>>,
+}
+
+impl WinVolume {
+    /// A volume rooted at the existing directory `root` (absolute or relative to the current
+    /// directory).
+    pub fn new(root: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        let root = root.as_ref();
+        let abs = std::path::absolute(root).map_err(|e| Error::Io {
+            path: WinPath::root(),
+            source: e,
+        })?;
+        let text = abs.to_str().ok_or_else(|| Error::InvalidPath {
+            path: abs.to_string_lossy().into_owned(),
+            reason: "not valid Unicode",
+        })?;
+        let long_root =
+            paths::long_root(text).map_err(|paths::BadRoot(reason)| Error::InvalidPath {
+                path: text.to_owned(),
+                reason,
+            })?;
+        let v = Self {
+            long_root,
+            open: Arc::default(),
+        };
+        let m = v.metadata(&WinPath::root())?;
+        if !m.is_dir() {
+            return Err(Error::NotADirectory {
+                path: WinPath::root(),
+            });
+        }
+        Ok(v)
+    }
+
+    /// The root in its `\\?\` form.
+    #[must_use]
+    pub fn long_root(&self) -> &str {
+        &self.long_root
+    }
+
+    /// The `\\?\` path of `path` on this volume.
+    #[must_use]
+    pub fn long_path(&self, path: &WinPath) -> String {
+        paths::join_long(&self.long_root, path)
+    }
+
+    /// The ordinary full path (`C:\…`) of `path`, as `RestoreFiles` takes it.
+    #[must_use]
+    pub fn full_path(&self, path: &WinPath) -> String {
+        paths::dos_path(&self.long_path(path))
+    }
+
+    fn w(&self, path: &WinPath) -> Vec<u16> {
+        wide(&self.long_path(path))
+    }
+
+    fn attributes_of(&self, path: &WinPath) -> Option<u32> {
+        let w = self.w(path);
+        // SAFETY: `w` is a NUL-terminated UTF-16 string that outlives the call.
+        let a = unsafe { GetFileAttributesW(w.as_ptr()) };
+        (a != INVALID_FILE_ATTRIBUTES).then_some(a)
+    }
+
+    fn track(&self, path: &WinPath) -> Arc<Mutex<WinPath>> {
+        let tracked = Arc::new(Mutex::new(path.clone()));
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.retain(|w| w.strong_count() > 0);
+        open.push(Arc::downgrade(&tracked));
+        tracked
+    }
+
+    /// After a rename: open handles on `from` (or below it) now live at `to`.
+    fn renamed(&self, from: &WinPath, to: &WinPath) {
+        let open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for t in open.iter().filter_map(Weak::upgrade) {
+            let mut p = t.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if p.starts_with(from) {
+                let rest: Vec<&str> = p.components().skip(from.components().len()).collect();
+                let new = match WinPath::new(&rest.join("\\")) {
+                    Ok(r) => to.join_path(&r),
+                    Err(_) => continue,
+                };
+                *p = new;
+            }
+        }
+    }
+
+    fn is_dir(&self, path: &WinPath) -> bool {
+        self.attributes_of(path)
+            .is_some_and(|a| a & attr::DIRECTORY != 0)
+    }
+
+    /// Maps `code` for `path`, turning "access denied" on a directory into
+    /// [`Error::IsADirectory`] (Win32 reports both the same way).
+    fn file_error(&self, code: u32, path: &WinPath) -> Error {
+        if code == code::ACCESS_DENIED && self.is_dir(path) {
+            return Error::IsADirectory { path: path.clone() };
+        }
+        errors::from_win32(code, path)
+    }
+}
+
+/// An owned Win32 handle, closed on drop.
+#[derive(Debug)]
+struct Handle(HANDLE);
+
+// SAFETY: a kernel file handle is a process-wide value; Win32 file calls on it are thread-safe
+// (positioned I/O passes its own OVERLAPPED per call), so it may be shared and sent.
+unsafe impl Send for Handle {}
+// SAFETY: as above.
+unsafe impl Sync for Handle {}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from CreateFileW, is valid and is closed exactly once here.
+        unsafe { CloseHandle(self.0) };
+    }
+}
+
+/// An open file of a [`WinVolume`].
+#[derive(Debug)]
+pub struct WinFile {
+    handle: Handle,
+    path: WinPath,
+    current: Arc<Mutex<WinPath>>,
+}
+
+fn overlapped_at(offset: u64) -> OVERLAPPED {
+    let mut o = OVERLAPPED::default();
+    o.Anonymous.Anonymous.Offset = offset as u32;
+    o.Anonymous.Anonymous.OffsetHigh = (offset >> 32) as u32;
+    o
+}
+
+impl WinFile {
+    fn err(&self, code: u32) -> Error {
+        errors::from_win32(code, &self.path)
+    }
+
+    fn info(&self) -> Result<BY_HANDLE_FILE_INFORMATION, Error> {
+        let mut info = BY_HANDLE_FILE_INFORMATION::default();
+        // SAFETY: valid handle; `info` is a properly sized, writable struct.
+        if unsafe { GetFileInformationByHandle(self.handle.0, &raw mut info) } == 0 {
+            return Err(self.err(last_error()));
+        }
+        Ok(info)
+    }
+
+    fn ioctl(&self, control: u32, input: &[u8], output: &mut [u8]) -> Result<usize, Error> {
+        let mut returned = 0u32;
+        // SAFETY: valid handle; the in/out pointers and lengths describe live slices (an empty
+        // slice is passed as NULL/0); synchronous call, so no OVERLAPPED.
+        let ok = unsafe {
+            DeviceIoControl(
+                self.handle.0,
+                control,
+                if input.is_empty() {
+                    ptr::null()
+                } else {
+                    input.as_ptr().cast::<c_void>()
+                },
+                input.len() as u32,
+                if output.is_empty() {
+                    ptr::null_mut()
+                } else {
+                    output.as_mut_ptr().cast::<c_void>()
+                },
+                output.len() as u32,
+                &raw mut returned,
+                ptr::null_mut(),
+            )
+        };
+        if ok == 0 {
+            return Err(self.err(last_error()));
+        }
+        Ok(returned as usize)
+    }
+
+    fn set_info<T>(&self, class: i32, value: &T) -> Result<(), Error> {
+        // SAFETY: valid handle; `value` points to a live struct of the size passed, of the type
+        // the information class expects (callers pair them).
+        let ok = unsafe {
+            SetFileInformationByHandle(
+                self.handle.0,
+                class,
+                ptr::from_ref(value).cast::<c_void>(),
+                size_of::<T>() as u32,
+            )
+        };
+        if ok == 0 {
+            return Err(self.err(last_error()));
+        }
+        Ok(())
+    }
+}
+
+impl FileHandle for WinFile {
+    fn path(&self) -> WinPath {
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let mut o = overlapped_at(offset);
+        let mut read = 0u32;
+        // SAFETY: valid handle opened without FILE_FLAG_OVERLAPPED, so the call is synchronous and
+        // `o` (which only carries the offset) and `buf` outlive it; `len` ≤ `buf.len()`.
+        let ok = unsafe {
+            ReadFile(
+                self.handle.0,
+                buf.as_mut_ptr(),
+                len,
+                &raw mut read,
+                &raw mut o,
+            )
+        };
+        if ok == 0 {
+            let e = last_error();
+            if e == ERROR_HANDLE_EOF {
+                return Ok(0);
+            }
+            return Err(self.err(e));
+        }
+        Ok(read as usize)
+    }
+
+    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error> {
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let mut o = overlapped_at(offset);
+        let mut written = 0u32;
+        // SAFETY: as in read_at; `buf` is read-only for the call.
+        let ok = unsafe {
+            WriteFile(
+                self.handle.0,
+                buf.as_ptr(),
+                len,
+                &raw mut written,
+                &raw mut o,
+            )
+        };
+        if ok == 0 {
+            return Err(self.err(last_error()));
+        }
+        Ok(written as usize)
+    }
+
+    fn len(&self) -> Result<u64, Error> {
+        let mut size = 0i64;
+        // SAFETY: valid handle; `size` is writable.
+        if unsafe { GetFileSizeEx(self.handle.0, &raw mut size) } == 0 {
+            return Err(self.err(last_error()));
+        }
+        Ok(size.cast_unsigned())
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), Error> {
+        let info = FILE_END_OF_FILE_INFO {
+            EndOfFile: i64::try_from(len).map_err(|_| Error::Io {
+                path: self.path.clone(),
+                source: std::io::ErrorKind::InvalidInput.into(),
+            })?,
+        };
+        self.set_info(FileEndOfFileInfo, &info)
+    }
+
+    fn attributes(&self) -> Result<u32, Error> {
+        Ok(self.info()?.dwFileAttributes)
+    }
+
+    fn set_attributes(&self, attributes: u32) -> Result<(), Error> {
+        let mut bits = attributes & attr::SETTABLE;
+        if bits & !attr::NORMAL != 0 {
+            bits &= !attr::NORMAL;
+        }
+        if bits == 0 {
+            // 0 would mean "leave unchanged" in FILE_BASIC_INFO.
+            bits = attr::NORMAL;
+        }
+        let info = FILE_BASIC_INFO {
+            CreationTime: 0,
+            LastAccessTime: 0,
+            LastWriteTime: 0,
+            ChangeTime: 0,
+            FileAttributes: bits,
+        };
+        self.set_info(FileBasicInfo, &info)
+    }
+
+    fn set_sparse(&self, sparse: bool) -> Result<(), Error> {
+        let input = FILE_SET_SPARSE_BUFFER { SetSparse: sparse };
+        // SAFETY: FILE_SET_SPARSE_BUFFER is a 1-byte plain struct; viewing it as bytes is sound.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(
+                ptr::from_ref(&input).cast::<u8>(),
+                size_of::<FILE_SET_SPARSE_BUFFER>(),
+            )
+        };
+        self.ioctl(FSCTL_SET_SPARSE, bytes, &mut []).map(|_| ())
+    }
+
+    fn reparse_point(&self) -> Result<Vec<u8>, Error> {
+        let mut buf = vec![0u8; MAXIMUM_REPARSE_DATA_BUFFER_SIZE as usize];
+        let n = self.ioctl(FSCTL_GET_REPARSE_POINT, &[], &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
+        let given =
+            paths::check_reparse_buffer(buffer).map_err(|reason| Error::InvalidReparseData {
+                path: self.path.clone(),
+                reason,
+            })?;
+        match self.reparse_point() {
+            Ok(existing) if existing.len() >= 4 => {
+                let tag = u32::from_le_bytes([existing[0], existing[1], existing[2], existing[3]]);
+                if tag != given {
+                    return Err(Error::ReparseTagMismatch {
+                        path: self.path.clone(),
+                        existing: tag,
+                        given,
+                    });
+                }
+            }
+            Ok(_) | Err(Error::NotAReparsePoint { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        self.ioctl(FSCTL_SET_REPARSE_POINT, buffer, &mut [])
+            .map(|_| ())
+    }
+
+    fn remove_reparse_point(&self) -> Result<(), Error> {
+        let existing = self.reparse_point()?;
+        let input =
+            paths::delete_reparse_input(&existing).map_err(|reason| Error::InvalidReparseData {
+                path: self.path.clone(),
+                reason,
+            })?;
+        self.ioctl(FSCTL_DELETE_REPARSE_POINT, &input, &mut [])
+            .map(|_| ())
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        // SAFETY: valid handle.
+        if unsafe { FlushFileBuffers(self.handle.0) } == 0 {
+            return Err(self.err(last_error()));
+        }
+        Ok(())
+    }
+}
+
+fn metadata_from(attributes: u32, high: u32, low: u32) -> Metadata {
+    let len = if attributes & attr::DIRECTORY != 0 {
+        0
+    } else {
+        (u64::from(high) << 32) | u64::from(low)
+    };
+    Metadata {
+        attributes,
+        len,
+        allocated: len,
+    }
+}
+
+/// A `FindFirstFileW` search handle, closed on drop.
+struct Find(HANDLE);
+
+impl Drop for Find {
+    fn drop(&mut self) {
+        // SAFETY: a search handle from FindFirstFileW, closed once.
+        unsafe { FindClose(self.0) };
+    }
+}
+
+/// An open registry key, closed on drop.
+struct RegKey(HKEY);
+
+impl Drop for RegKey {
+    fn drop(&mut self) {
+        // SAFETY: the key came from RegOpenKeyExW and is closed once.
+        unsafe { RegCloseKey(self.0) };
+    }
+}
+
+impl WinVolume {
+    fn read_pending_value() -> Result<Vec<u16>, Error> {
+        let root = WinPath::root();
+        let sub = wide(SESSION_MANAGER);
+        let mut key: HKEY = ptr::null_mut();
+        // SAFETY: `sub` is NUL-terminated; `key` receives the opened key.
+        let rc = unsafe {
+            RegOpenKeyExW(
+                HKEY_LOCAL_MACHINE,
+                sub.as_ptr(),
+                0,
+                KEY_QUERY_VALUE,
+                &raw mut key,
+            )
+        };
+        if rc == ERROR_FILE_NOT_FOUND {
+            return Ok(Vec::new());
+        }
+        if rc != 0 {
+            return Err(errors::from_win32(rc, &root));
+        }
+        let key = RegKey(key);
+        let name = wide(PENDING_VALUE);
+        let mut size = 0u32;
+        let mut kind = 0u32;
+        loop {
+            let mut buf = vec![0u16; (size as usize).div_ceil(2)];
+            let data = if buf.is_empty() {
+                ptr::null_mut()
+            } else {
+                buf.as_mut_ptr().cast::<u8>()
+            };
+            let mut got = (buf.len() * 2) as u32;
+            // SAFETY: open key; `name` NUL-terminated; `data` is NULL (size query) or writable for
+            // `got` bytes.
+            let rc = unsafe {
+                RegQueryValueExW(
+                    key.0,
+                    name.as_ptr(),
+                    ptr::null(),
+                    &raw mut kind,
+                    data,
+                    &raw mut got,
+                )
+            };
+            match rc {
+                0 if !data.is_null() => {
+                    if kind != REG_MULTI_SZ {
+                        return Ok(Vec::new());
+                    }
+                    buf.truncate(got as usize / 2);
+                    return Ok(buf);
+                }
+                0 | ERROR_MORE_DATA => {
+                    if got == 0 {
+                        return Ok(Vec::new());
+                    }
+                    size = got;
+                }
+                ERROR_FILE_NOT_FOUND => return Ok(Vec::new()),
+                e => return Err(errors::from_win32(e, &root)),
+            }
+        }
+    }
+}
+
+impl Volume for WinVolume {
+    fn open(&self, path: &WinPath, options: OpenOptions) -> Result<Box<dyn FileHandle>, Error> {
+        let a = paths::create_file_args(options);
+        let w = self.w(path);
+        // SAFETY: `w` is NUL-terminated and outlives the call; no security attributes or
+        // template handle.
+        let h = unsafe {
+            CreateFileW(
+                w.as_ptr(),
+                a.desired_access,
+                a.share_mode,
+                ptr::null(),
+                a.creation_disposition,
+                a.flags_and_attributes,
+                ptr::null_mut(),
+            )
+        };
+        if h == INVALID_HANDLE_VALUE {
+            return Err(self.file_error(last_error(), path));
+        }
+        let file = WinFile {
+            handle: Handle(h),
+            path: path.clone(),
+            current: self.track(path),
+        };
+        // FILE_FLAG_BACKUP_SEMANTICS also opens directories; the trait does not.
+        if file.attributes()? & attr::DIRECTORY != 0 {
+            return Err(Error::IsADirectory { path: path.clone() });
+        }
+        Ok(Box::new(file))
+    }
+
+    fn metadata(&self, path: &WinPath) -> Result<Metadata, Error> {
+        let w = self.w(path);
+        let mut data = WIN32_FILE_ATTRIBUTE_DATA::default();
+        // SAFETY: `w` NUL-terminated; `data` is the struct GetFileExInfoStandard fills.
+        let ok = unsafe {
+            GetFileAttributesExW(
+                w.as_ptr(),
+                GetFileExInfoStandard,
+                (&raw mut data).cast::<c_void>(),
+            )
+        };
+        if ok == 0 {
+            return Err(errors::from_win32(last_error(), path));
+        }
+        let mut m = metadata_from(data.dwFileAttributes, data.nFileSizeHigh, data.nFileSizeLow);
+        if !m.is_dir() {
+            let mut high = 0u32;
+            // SAFETY: `w` NUL-terminated; `high` writable.
+            let low = unsafe { GetCompressedFileSizeW(w.as_ptr(), &raw mut high) };
+            if low != INVALID_FILE_SIZE || last_error() == 0 {
+                m.allocated = (u64::from(high) << 32) | u64::from(low);
+            }
+        }
+        Ok(m)
+    }
+
+    fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {
+        let pattern = wide(&format!(
+            "{}\\*",
+            self.long_path(path).trim_end_matches('\\')
+        ));
+        let mut data = WIN32_FIND_DATAW::default();
+        // SAFETY: `pattern` NUL-terminated; `data` writable.
+        let h = unsafe { FindFirstFileW(pattern.as_ptr(), &raw mut data) };
+        if h == INVALID_HANDLE_VALUE {
+            let e = last_error();
+            // An empty drive root has no `.` entries and reports "file not found".
+            if e == ERROR_FILE_NOT_FOUND && self.is_dir(path) {
+                return Ok(Vec::new());
+            }
+            // A file where the directory should be: Windows says ERROR_DIRECTORY or
+            // ERROR_PATH_NOT_FOUND, Wine ERROR_FILE_NOT_FOUND; the attributes settle it.
+            if self
+                .attributes_of(path)
+                .is_some_and(|a| a & attr::DIRECTORY == 0)
+            {
+                return Err(Error::NotADirectory { path: path.clone() });
+            }
+            return Err(errors::from_win32(e, path));
+        }
+        let find = Find(h);
+        let mut out = Vec::new();
+        loop {
+            let n = data.cFileName.iter().position(|&c| c == 0).unwrap_or(260);
+            let name = String::from_utf16_lossy(&data.cFileName[..n]);
+            if name != "." && name != ".." {
+                out.push(DirEntry {
+                    name,
+                    metadata: metadata_from(
+                        data.dwFileAttributes,
+                        data.nFileSizeHigh,
+                        data.nFileSizeLow,
+                    ),
+                });
+            }
+            // SAFETY: live search handle; `data` writable.
+            if unsafe { FindNextFileW(find.0, &raw mut data) } == 0 {
+                let e = last_error();
+                if e == ERROR_NO_MORE_FILES {
+                    break;
+                }
+                return Err(errors::from_win32(e, path));
+            }
+        }
+        out.sort_by_cached_key(|e| {
+            WinPath::new(&e.name).map_or_else(|_| e.name.clone(), |p| p.folded())
+        });
+        Ok(out)
+    }
+
+    fn create_dir(&self, path: &WinPath) -> Result<(), Error> {
+        let w = self.w(path);
+        // SAFETY: `w` NUL-terminated; default security.
+        if unsafe { CreateDirectoryW(w.as_ptr(), ptr::null()) } == 0 {
+            return Err(errors::from_win32(last_error(), path));
+        }
+        Ok(())
+    }
+
+    fn remove_dir(&self, path: &WinPath) -> Result<(), Error> {
+        let w = self.w(path);
+        // SAFETY: `w` NUL-terminated.
+        if unsafe { RemoveDirectoryW(w.as_ptr()) } == 0 {
+            return Err(errors::from_win32(last_error(), path));
+        }
+        Ok(())
+    }
+
+    fn delete_file(&self, path: &WinPath) -> Result<(), Error> {
+        let w = self.w(path);
+        // SAFETY: `w` NUL-terminated.
+        if unsafe { DeleteFileW(w.as_ptr()) } == 0 {
+            return Err(self.file_error(last_error(), path));
+        }
+        Ok(())
+    }
+
+    fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), Error> {
+        let (f, t) = (self.w(from), self.w(to));
+        let flags = if replace {
+            paths::flag::MOVEFILE_REPLACE_EXISTING
+        } else {
+            0
+        };
+        // SAFETY: both strings NUL-terminated and alive for the call.
+        if unsafe { MoveFileExW(f.as_ptr(), t.as_ptr(), flags) } == 0 {
+            let e = last_error();
+            let path = if matches!(e, code::ALREADY_EXISTS | code::FILE_EXISTS) || self.is_dir(to) {
+                to
+            } else {
+                from
+            };
+            return Err(errors::from_win32(e, path));
+        }
+        self.renamed(from, to);
+        Ok(())
+    }
+
+    fn add_pending_rename(&self, op: &PendingRename) -> Result<(), Error> {
+        let src = self.w(&op.source);
+        let dst = op.destination.as_ref().map(|d| self.w(d));
+        let flags = paths::move_file_flags(op);
+        // SAFETY: `src` NUL-terminated; `dst` NUL-terminated or NULL (delete at reboot).
+        let ok = unsafe {
+            MoveFileExW(
+                src.as_ptr(),
+                dst.as_ref().map_or(ptr::null(), Vec::as_ptr),
+                flags,
+            )
+        };
+        if ok == 0 {
+            let e = last_error();
+            if e == code::ACCESS_DENIED {
+                return Err(Error::AccessDenied {
+                    path: op.source.clone(),
+                    reason: "staging a rename for the next boot needs an administrator",
+                });
+            }
+            return Err(errors::from_win32(e, &op.source));
+        }
+        Ok(())
+    }
+
+    fn pending_renames(&self) -> Result<Vec<PendingRename>, Error> {
+        let raw = paths::parse_pending_renames(&Self::read_pending_value()?);
+        Ok(paths::pending_on_volume(&self.long_root, &raw))
+    }
+}
