@@ -4,7 +4,9 @@
 //! * `fuzz [SECONDS]` — every cargo-fuzz target of every crate for SECONDS each (default 60),
 //!   starting from the committed inputs in `<crate>/fuzz/regressions/<target>/`; needs the
 //!   nightly toolchain and `cargo install cargo-fuzz`. Prints libFuzzer's exec counts.
-//! * `bench` — every criterion bench (`cargo bench --workspace`).
+//! * `bench [ARGS…]` — every criterion bench (`cargo bench --workspace ARGS…`), among them the
+//!   restore engine's `container_read` (1 GiB logical; `REHYDRATE_BENCH_GIB=0.25` for a quick
+//!   run). ARGS go to cargo, e.g. `cargo xtask bench -p dedup-restore --bench container_read`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -87,11 +89,19 @@ fn main() -> ExitCode {
             let secs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(60);
             fuzz(secs)
         }
-        Some("bench") => run(Command::new("cargo")
-            .args(["bench", "--workspace"])
-            .current_dir(root())),
+        Some("bench") => {
+            let mut cmd = Command::new("cargo");
+            cmd.arg("bench");
+            if !args[1..]
+                .iter()
+                .any(|a| a == "-p" || a.starts_with("--package"))
+            {
+                cmd.arg("--workspace");
+            }
+            run(cmd.args(&args[1..]).current_dir(root()))
+        }
         _ => {
-            eprintln!("usage: cargo xtask ci | fuzz [SECONDS] | bench");
+            eprintln!("usage: cargo xtask ci | fuzz [SECONDS] | bench [CARGO BENCH ARGS]");
             false
         }
     };

@@ -518,7 +518,7 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
     flush(&mut batch, &mut outcomes);
     bar.finish();
     // Nothing is reported restored before it is on disk.
-    if let Err(e) = crate::staged::sync_output(&dst) {
+    if let Err(e) = sync_output(&dst) {
         return Err(Failure::io(format!(
             "{}: flushing the restored files to disk: {e}",
             dst.display()
@@ -536,6 +536,22 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
     )
 }
 
+/// Flushes everything written to the file system holding `dir` (`syncfs`; `sync` on macOS).
+fn sync_output(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let f = std::fs::File::open(dir)?;
+        rustix::fs::syncfs(&f)?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        #[cfg(target_os = "macos")]
+        rustix::fs::sync();
+    }
+    Ok(())
+}
+
 #[cfg(unix)]
 fn symlink(target: &Path, at: &Path) -> std::io::Result<()> {
     std::os::unix::fs::symlink(target, at)
@@ -551,6 +567,11 @@ pub(crate) fn run_verify(args: &VerifyArgs) -> Result<(), Failure> {
     let store =
         HostDirStore::new(&src).map_err(|e| Failure::io(format!("{}: {e}", src.display())))?;
     let mut outcomes: Vec<Outcome> = Vec::new();
+    // What could not be checked (an unreadable reparse point, a name Windows cannot hold)
+    // counts against the volume.
+    for p in &scan.problems {
+        outcomes.push(Outcome::failed(&p.path, Hresult::E_FAIL, &p.reason));
+    }
     for f in &scan.unmatched {
         outcomes.push(Outcome::failed(
             f.to_string(),

@@ -278,27 +278,11 @@ impl FileHandle for Tolerant {
         self.0.remove_reparse_point()
     }
     /// Deferred: the restore syncs the output file system once at the end
-    /// ([`sync_output`]) instead of once per file (an fsync per file makes a restore of many
+    /// (`restore::sync_output`) instead of once per file (an fsync per file makes a restore of many
     /// small files take milliseconds per file).
     fn flush(&self) -> Result<(), Error> {
         Ok(())
     }
-}
-
-/// Flushes everything written to the file system holding `dir` (`syncfs`; `sync` on macOS).
-pub(crate) fn sync_output(dir: &std::path::Path) -> std::io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        let f = std::fs::File::open(dir)?;
-        rustix::fs::syncfs(&f)?;
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = dir;
-        #[cfg(target_os = "macos")]
-        rustix::fs::sync();
-    }
-    Ok(())
 }
 
 /// A volume that keeps no data: files exist with a length, writes are counted and dropped,

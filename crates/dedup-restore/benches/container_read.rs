@@ -1,0 +1,325 @@
+//! Restore throughput of `restore_files` from a `HostDirStore`, in bytes of logical (restored)
+//! data per second (decimal GB/s), beside the bounds measured in the same run: a `memcpy` of
+//! the same number of bytes and SHA-512 of them on all cores (what verifying every chunk's hash
+//! costs at best).
+//!
+//! The data set (default 1 GiB logical; `REHYDRATE_BENCH_GIB=0.25` for a quick run) is made once
+//! per run by the simulator: text (compressible), random (incompressible), mostly-empty disk
+//! images, exact and edited copies (dedup), optimized and exported to a temporary host folder
+//! (never in git). Each restore reads that folder through `HostDirStore` (positioned reads of
+//! the real-format containers) and writes into a volume that keeps no data: the stubs are
+//! staged in memory over a sink (the same `StagedVolume`/`NullVolume` that `rehydrate verify`
+//! uses), so the numbers are the engine's (read, CRC-64, Xpress decode, SHA-512, placement), not
+//! the disk's.
+//!
+//! Peak memory: the resident high-water mark (`VmHWM` of `/proc/self/status`) is reset (`5` into
+//! `/proc/self/clear_refs`) after the data set is made, then printed after each group.
+//!
+//! Run: `cargo bench -p dedup-restore --bench container_read` (or `cargo xtask bench`).
+
+#![allow(clippy::cast_precision_loss)] // GB/s and MiB figures for display
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group};
+use dedup_restore::{
+    DEDUP_RECONSTRUCT_UNOPTIMIZED, HostDirStore, Hresult, MAX_FILES, RestoreOptions, restore_files,
+};
+use platform::{HostVolume, Volume, WinPath};
+use rayon::prelude::*;
+use sha2::{Digest, Sha512};
+use test_support::SplitMix64;
+use winsim::SimVolume;
+use winsim::dedup::{OptimizeOptions, churn::edited_copy, optimize_files};
+
+/// The sink volumes of `rehydrate verify` (crates/cli/src/staged.rs), shared by path so the
+/// bench measures exactly what the command runs.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../cli/src/staged.rs"]
+mod staged;
+
+use staged::{NullVolume, StagedVolume, Stub};
+
+/// The logical size asked for, in bytes.
+fn target_bytes() -> u64 {
+    let gib: f64 = std::env::var("REHYDRATE_BENCH_GIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v: &f64| *v > 0.0)
+        .unwrap_or(1.0);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let b = (gib * f64::from(1u32 << 30)) as u64;
+    b
+}
+
+/// File `i`'s bytes: a seeded mix (the copies regenerate their base).
+fn file_bytes(i: u64) -> Vec<u8> {
+    let mut rng = SplitMix64(0xBE4C_0000 + i);
+    let size = (4 << 20) + rng.below(8 << 20) as usize;
+    match i % 10 {
+        4..=5 => {
+            let mut v = vec![0u8; size];
+            rng.fill(&mut v);
+            v
+        }
+        6 => {
+            let mut v = vec![0u8; size];
+            for block in v.chunks_mut(64 << 10) {
+                if rng.below(5) == 0 {
+                    rng.fill(block);
+                }
+            }
+            v
+        }
+        7 if i >= 10 => file_bytes(i - 7),
+        8 if i >= 10 => edited_copy(&file_bytes(i - 8), &mut rng),
+        // 0..=3, 9, and the first copies: text.
+        _ => rng.text(size),
+    }
+}
+
+/// Makes the data set in `dir` (in groups, so no more than ~128 MiB of raw data is in memory at
+/// once), returns the stubs and the logical bytes.
+fn make_data_set(dir: &Path, total: u64) -> (Vec<(WinPath, Stub)>, u64) {
+    let vol = SimVolume::new(7);
+    let mut logical = 0u64;
+    let mut i = 0u64;
+    while logical < total {
+        let mut group = Vec::new();
+        let mut group_bytes = 0u64;
+        while group_bytes < (128 << 20) && logical + group_bytes < total {
+            let p = WinPath::new(&format!("\\set\\d{}\\file-{i:05}.bin", i % 8)).unwrap();
+            let bytes = file_bytes(i);
+            group_bytes += bytes.len() as u64;
+            vol.write_file(&p, &bytes).unwrap();
+            group.push(p);
+            i += 1;
+        }
+        optimize_files(&vol, 7, &group, &OptimizeOptions::default()).unwrap();
+        logical += group_bytes;
+    }
+    winsim::host::export_volume(&vol, dir).unwrap();
+    drop(vol);
+    (collect_stubs(dir), logical)
+}
+
+/// The stubs of an exported volume folder.
+fn collect_stubs(dir: &Path) -> Vec<(WinPath, Stub)> {
+    let host = HostVolume::new(dir).unwrap();
+    let mut stubs = Vec::new();
+    let mut stack = vec![WinPath::root()];
+    while let Some(d) = stack.pop() {
+        for e in host.read_dir(&d).unwrap() {
+            let p = d.join(&e.name).unwrap();
+            if e.metadata.is_dir() {
+                if !platform::eq_name(&e.name, "System Volume Information") {
+                    stack.push(p);
+                }
+            } else if e.metadata.is_reparse_point() {
+                let reparse = host.reparse_point(&p).unwrap();
+                stubs.push((
+                    p,
+                    Stub {
+                        reparse,
+                        attributes: platform::attr::ARCHIVE,
+                        logical: e.metadata.len,
+                    },
+                ));
+            }
+        }
+    }
+    stubs
+}
+
+fn restore_all(store: &HostDirStore, stubs: &[(WinPath, Stub)], opts: &RestoreOptions) -> u64 {
+    let mut bytes = 0;
+    for batch in stubs.chunks(MAX_FILES) {
+        let sink = NullVolume::default();
+        let paths: Vec<WinPath> = batch.iter().map(|(p, _)| p.clone()).collect();
+        let staged = StagedVolume::new(&sink, batch.to_vec());
+        let r = restore_files(&staged, &paths, store, DEDUP_RECONSTRUCT_UNOPTIMIZED, opts).unwrap();
+        assert_eq!(r.result, Hresult::S_OK, "{:?}", r.files.first());
+        bytes += r.stats.bytes_restored;
+    }
+    bytes
+}
+
+/// A `/proc/self/status` field in KiB (`VmHWM:`, `VmRSS:`).
+fn status_kib(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Resets the high-water mark to the current RSS and prints that baseline: what the process
+/// holds before the restores (binary, criterion, the stubs, and heap the allocator kept from
+/// making the data set).
+fn reset_hwm() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    if let Some(k) = status_kib("VmRSS:") {
+        eprintln!(
+            "RSS before the restores (baseline): {:.1} MiB",
+            k as f64 / 1024.0
+        );
+    }
+}
+
+fn print_hwm(what: &str) {
+    match status_kib("VmHWM:") {
+        Some(k) => eprintln!(
+            "peak RSS (VmHWM) during {what}: {:.1} MiB",
+            k as f64 / 1024.0
+        ),
+        None => eprintln!("peak RSS: /proc/self/status not readable"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let total = target_bytes();
+    let dir = tempfile::Builder::new()
+        .prefix("rehydrate-bench-")
+        .tempdir()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let (stubs, logical) = make_data_set(dir.path(), total);
+    eprintln!(
+        "data set: {} files, {:.3} GB logical, made in {:.1} s in {}",
+        stubs.len(),
+        logical as f64 / 1e9,
+        t.elapsed().as_secs_f64(),
+        dir.path().display()
+    );
+    rss_probe(dir.path(), logical);
+    let store = HostDirStore::new(dir.path()).unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let threads = rayon::current_num_threads();
+    // 64 MiB of text+random, cycled to the logical size, for the bounds.
+    let mut window = SplitMix64(3).text(32 << 20);
+    let mut rnd = vec![0u8; 32 << 20];
+    SplitMix64(4).fill(&mut rnd);
+    window.extend_from_slice(&rnd);
+    drop(rnd);
+    let rounds = logical.div_ceil(window.len() as u64);
+
+    let mut g = c.benchmark_group("container_read");
+    g.throughput(Throughput::BytesDecimal(logical));
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    // About ten full restores per variant, at least 5 s.
+    g.measurement_time(Duration::from_secs((logical >> 26).clamp(5, 30)));
+
+    let mut dst = vec![0u8; window.len()];
+    g.bench_function("memcpy", |b| {
+        b.iter(|| {
+            for _ in 0..rounds {
+                dst.copy_from_slice(black_box(&window));
+            }
+            black_box(&dst);
+        });
+    });
+    drop(dst);
+    g.bench_function(format!("sha512 {threads} threads (verify bound)"), |b| {
+        b.iter(|| {
+            for _ in 0..rounds {
+                window.par_chunks(64 << 10).for_each(|c| {
+                    black_box(Sha512::digest(c));
+                });
+            }
+        });
+    });
+    g.bench_function("sha512 1 thread", |b| {
+        b.iter(|| {
+            for _ in 0..rounds {
+                for c in window.chunks(64 << 10) {
+                    black_box(Sha512::digest(c));
+                }
+            }
+        });
+    });
+    drop(window);
+
+    let with_hash = RestoreOptions::default();
+    let no_hash = RestoreOptions {
+        verify_hash: false,
+        ..RestoreOptions::default()
+    };
+    reset_hwm();
+    g.bench_function(format!("restore {threads} threads, verify hash"), |b| {
+        b.iter(|| assert_eq!(restore_all(&store, &stubs, &with_hash), logical));
+    });
+    print_hwm(&format!("restore, {threads} threads, verify hash"));
+    g.bench_function(format!("restore {threads} threads, no hash"), |b| {
+        b.iter(|| assert_eq!(restore_all(&store, &stubs, &no_hash), logical));
+    });
+    g.bench_function("restore 1 thread, verify hash", |b| {
+        b.iter(|| one.install(|| assert_eq!(restore_all(&store, &stubs, &with_hash), logical)));
+    });
+    g.bench_function("restore 1 thread, no hash", |b| {
+        b.iter(|| one.install(|| assert_eq!(restore_all(&store, &stubs, &no_hash), logical)));
+    });
+    print_hwm("all restores");
+    g.finish();
+}
+
+/// Set in the child process that measures peak memory: the data set folder.
+const PROBE_ENV: &str = "REHYDRATE_BENCH_RSS_PROBE";
+
+/// Peak memory of one verified restore of the whole data set on all threads, measured in a
+/// fresh child process (this one holds what making the data set left in its heap).
+fn rss_probe(dir: &Path, logical: u64) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(PROBE_ENV, dir)
+        .env("REHYDRATE_BENCH_LOGICAL", logical.to_string())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => eprint!("{}", String::from_utf8_lossy(&o.stderr)),
+        Ok(o) => eprintln!(
+            "peak RSS probe failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("peak RSS probe could not start: {e}"),
+    }
+}
+
+/// The child side of [`rss_probe`].
+fn probe_child(dir: &Path) {
+    let before = status_kib("VmRSS:").unwrap_or(0);
+    let stubs = collect_stubs(dir);
+    let store = HostDirStore::new(dir).unwrap();
+    let t = std::time::Instant::now();
+    let bytes = restore_all(&store, &stubs, &RestoreOptions::default());
+    let secs = t.elapsed().as_secs_f64();
+    let want: u64 = std::env::var("REHYDRATE_BENCH_LOGICAL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(bytes);
+    assert_eq!(bytes, want);
+    eprintln!(
+        "fresh process, one verified restore on {} threads: {:.3} GB in {secs:.2} s ({:.2} GB/s); RSS at start {:.1} MiB, peak RSS (VmHWM) {:.1} MiB",
+        rayon::current_num_threads(),
+        bytes as f64 / 1e9,
+        bytes as f64 / secs / 1e9,
+        before as f64 / 1024.0,
+        status_kib("VmHWM:").unwrap_or(0) as f64 / 1024.0
+    );
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    if let Some(dir) = std::env::var_os(PROBE_ENV) {
+        probe_child(Path::new(&dir));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
