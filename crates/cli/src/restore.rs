@@ -134,11 +134,6 @@ impl Bar {
         self.draw(false);
     }
 
-    fn add(&self, n: u64) {
-        self.done.fetch_add(n, Ordering::Relaxed);
-        self.draw(false);
-    }
-
     #[allow(
         clippy::cast_precision_loss,
         clippy::cast_sign_loss,
@@ -462,8 +457,7 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
                 };
                 match copy_file(&e.host, &slot) {
                     Ok(n) => {
-                        base.fetch_add(n, Ordering::Relaxed);
-                        bar.add(0);
+                        bar.set(base.fetch_add(n, Ordering::Relaxed) + n);
                         outcomes.push(Outcome {
                             path: e.win.to_string(),
                             status: Status::Copied,
