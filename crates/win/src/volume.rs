@@ -49,6 +49,9 @@ fn last_error() -> u32 {
 ///
 /// Handles opened through a volume follow renames made through it (and its clones):
 /// [`FileHandle::path`] reports the new path.
+///
+/// The reboot list (`PendingFileRenameOperations`) is machine-wide: [`Volume::pending_renames`]
+/// reports the entries whose source (and destination, if any) lie under this volume's root.
 #[derive(Debug, Clone)]
 pub struct WinVolume {
     long_root: String,
