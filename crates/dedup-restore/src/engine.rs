@@ -1096,6 +1096,9 @@ impl Engine<'_> {
         let mut done_ranges: Vec<BTreeMap<u64, u64>> = vec![BTreeMap::new(); containers.len()];
         // How much of each need has been covered (so later extents skip what earlier ones read).
         let mut covered: Vec<Vec<(u64, u64)>> = vec![Vec::new(); needs.len()];
+        // Read buffers, reused across reads (a fresh one would page-fault on every read).
+        let mut buf: Vec<u8> = Vec::new();
+        let mut next_buf: Vec<u8> = Vec::new();
         for e in &extents {
             let ci = e.container_index as usize;
             if !prepared[ci] {
@@ -1173,11 +1176,21 @@ impl Engine<'_> {
                 }
                 continue;
             }
-            let mut buf = Vec::new();
             let mut queue: std::collections::VecDeque<crate::plan::Read> = reads.into();
-            while let Some(r) = queue.pop_front() {
-                buf.resize((r.end - r.start) as usize, 0);
-                if let Err(e) = self.read(&c.path, r.start, &mut buf) {
+            // The next read of this container, done while the previous one's records are
+            // processed (into `next_buf`), with its result.
+            let mut prefetched: Option<(crate::plan::Read, Result<(), StoreError>)> = None;
+            loop {
+                let (r, result) = if let Some(p) = prefetched.take() {
+                    std::mem::swap(&mut buf, &mut next_buf);
+                    p
+                } else {
+                    let Some(r) = queue.pop_front() else { break };
+                    let len = (r.end - r.start) as usize;
+                    let result = self.read(&c.path, r.start, read_buf(&mut buf, len));
+                    (r, result)
+                };
+                if let Err(e) = result {
                     // A coalesced read that failed is retried record by record (announced by a
                     // new preview together with the reads still pending), so that a damaged or
                     // missing range fails only the records in it.
@@ -1251,7 +1264,17 @@ impl Engine<'_> {
                 for (ni, _) in &work {
                     served[*ni] = true;
                 }
-                Self::run_batch(containers, needs, &states, &work, process);
+                if let Some(next) = queue.pop_front() {
+                    let len = (next.end - next.start) as usize;
+                    let into = read_buf(&mut next_buf, len);
+                    let ((), result) = rayon::join(
+                        || Self::run_batch(containers, needs, &states, &work, process),
+                        || self.read(&c.path, next.start, into),
+                    );
+                    prefetched = Some((next, result));
+                } else {
+                    Self::run_batch(containers, needs, &states, &work, process);
+                }
             }
         }
         // Needs that did not match where expected (or could not be read there): scan.
@@ -1549,6 +1572,14 @@ impl Engine<'_> {
             .fetch_add(buf.len() as u64, Ordering::Relaxed);
         self.store.read_backup_file(path, offset, buf)
     }
+}
+
+/// The first `len` bytes of `buf`, grown (never shrunk, so not zeroed again) as needed.
+fn read_buf(buf: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    &mut buf[..len]
 }
 
 /// The parts of `[s, t)` not in `covered`.
