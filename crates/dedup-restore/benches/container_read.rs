@@ -283,32 +283,60 @@ fn paired_ratio(
     logical: u64,
 ) {
     let mut ratios = Vec::new();
+    let mut cpu_ratios = Vec::new();
     for _ in 0..5 {
-        let t = std::time::Instant::now();
+        let (t, c) = (std::time::Instant::now(), cpu_seconds());
         for _ in 0..rounds {
             window.par_chunks(64 << 10).for_each(|c| {
                 black_box(Sha512::digest(c));
             });
         }
-        let sha = t.elapsed().as_secs_f64();
-        let t = std::time::Instant::now();
+        let (sha, sha_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
+        let (t, c) = (std::time::Instant::now(), cpu_seconds());
         assert_eq!(restore_all(store, stubs, opts), logical);
-        let restore = t.elapsed().as_secs_f64();
+        let (restore, restore_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
         let bytes = (rounds * window.len() as u64) as f64;
+        // Per logical byte, CPU time of SHA-512 over that of the verified restore: what the
+        // wall-clock ratio would be with every thread busy all the time, and much less moved by
+        // other load on the machine than wall-clock figures.
+        let cpu_ratio = (sha_cpu / bytes) / (restore_cpu / logical as f64);
         eprintln!(
-            "pair: sha512 {:.3} GB/s, verified restore {:.3} GB/s, ratio {:.2}",
+            "pair: sha512 {:.3} GB/s, verified restore {:.3} GB/s, ratio {:.2}; CPU ns/B sha512 {:.3}, restore {:.3}, CPU ratio {:.2}",
             bytes / sha / 1e9,
             logical as f64 / restore / 1e9,
-            (logical as f64 / restore) / (bytes / sha)
+            (logical as f64 / restore) / (bytes / sha),
+            sha_cpu / bytes * 1e9,
+            restore_cpu / logical as f64 * 1e9,
+            cpu_ratio
         );
         ratios.push((logical as f64 / restore) / (bytes / sha));
+        cpu_ratios.push(cpu_ratio);
     }
     ratios.sort_by(f64::total_cmp);
+    cpu_ratios.sort_by(f64::total_cmp);
     eprintln!(
-        "verified restore / SHA-512 bound, {} threads, median of 5 back-to-back pairs: {:.2}",
+        "verified restore / SHA-512 bound, {} threads, median of 5 back-to-back pairs: {:.2} (wall clock), {:.2} (CPU time per byte)",
         rayon::current_num_threads(),
-        ratios[2]
+        ratios[2],
+        cpu_ratios[2]
     );
+}
+
+/// User + system CPU time of this process so far, in seconds (`/proc/self/stat`, 100 Hz ticks
+/// on Linux; 0 where unreadable).
+fn cpu_seconds() -> f64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<u64>() as f64 / 100.0
 }
 
 /// Set in the child process that measures peak memory: the data set folder.
