@@ -28,10 +28,13 @@
 //!   without directed targets, bad partial-file ranges — are reported per component and that
 //!   component's files are not planned.
 //!
-//! Performance: specs are indexed by directory (literal filespecs in a hash map, wildcard ones
-//! in a list, recursive ones separately), and the candidate buckets of each catalog directory
-//! are computed once, so the work is about `files × (directory depth + wildcards that apply)`
-//! rather than `files × specs`.
+//! Performance: specs are indexed by directory in a trie over lower-cased path components
+//! (volume components, then segments; literal filespecs of a directory in a hash map, wildcard
+//! ones in a list, recursive ones separately). The trie holds only the specs' directories, so
+//! each catalog path costs one split into reused buffers, one lower-casing, and a walk over its
+//! own directory segments that stops at the first one no spec lies under: about
+//! `files × (directory depth + wildcards that apply)`, with no per-path cache and no
+//! allocation per path beyond what a disposition carries.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -150,67 +153,129 @@ pub struct SplitPath<'a> {
 /// Splits a Windows path (see the module docs for what is normalised).
 #[must_use]
 pub fn split_path(path: &str) -> SplitPath<'_> {
-    let p = path.trim();
+    let mut volume = String::new();
+    let mut ranges = Vec::new();
+    split_ranges(path, &mut volume, &mut ranges);
+    SplitPath {
+        volume,
+        segments: ranges.iter().map(|&(a, b)| &path[a..b]).collect(),
+    }
+}
+
+/// [`split_path`] into caller-owned buffers (cleared first): the volume key, and each segment
+/// as a byte range of `path`. The catalog loop uses this so that it allocates nothing per path.
+fn split_ranges(path: &str, volume: &mut String, out: &mut Vec<(usize, usize)>) {
+    volume.clear();
+    out.clear();
+    // `trim` only when an end is not plainly an ASCII graphic character (the common case).
+    let plain = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    let (p, p_at) = if plain(path.as_bytes().first()) && plain(path.as_bytes().last()) {
+        (path, 0)
+    } else {
+        let t = path.trim_start();
+        (t.trim_end(), path.len() - t.len())
+    };
     let mut rest = p;
+    let mut rest_at = p_at;
     for prefix in [r"\\?\", r"\??\", r"\\.\", "//?/", "//./"] {
         if let Some(r) = rest.strip_prefix(prefix) {
             rest = r;
-            if let Some(unc) = r
-                .get(..4)
-                .filter(|h| h.eq_ignore_ascii_case(r"unc\") || h.eq_ignore_ascii_case("unc/"))
+            rest_at += prefix.len();
+            if r.get(..4)
+                .is_some_and(|h| h.eq_ignore_ascii_case(r"unc\") || h.eq_ignore_ascii_case("unc/"))
             {
-                let _ = unc;
-                return unc_split(&r[4..]);
+                unc_split(path, &r[4..], rest_at + 4, volume, out);
+                return;
             }
             break;
         }
     }
     let is_sep = |c: char| c == '\\' || c == '/';
     if rest.len() == p.len() && (p.starts_with(r"\\") || p.starts_with("//")) {
-        return unc_split(&p[2..]);
+        unc_split(path, &p[2..], p_at + 2, volume, out);
+        return;
     }
     let bytes = rest.as_bytes();
-    let (volume, tail) = if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
-        (rest[..2].to_ascii_lowercase(), &rest[2..])
-    } else if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case("volume{") {
+    let (tail, tail_at) = if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic()
+    {
+        volume.push(char::from(bytes[0].to_ascii_lowercase()));
+        volume.push(':');
+        (&rest[2..], rest_at + 2)
+    } else if rest
+        .get(..7)
+        .is_some_and(|h| h.eq_ignore_ascii_case("volume{"))
+    {
         let end = rest.find(is_sep).unwrap_or(rest.len());
-        (rest[..end].to_lowercase(), &rest[end..])
+        push_lower(volume, &rest[..end]);
+        (&rest[end..], rest_at + end)
     } else {
-        (String::new(), rest)
+        (rest, rest_at)
     };
-    SplitPath {
-        volume,
-        segments: segments(tail),
-    }
+    segments(tail, tail_at, out);
 }
 
-fn unc_split(after: &str) -> SplitPath<'_> {
-    let segs = segments(after);
-    let mut volume = String::from(r"\\");
-    for (i, s) in segs.iter().take(2).enumerate() {
+fn unc_split(
+    path: &str,
+    after: &str,
+    after_at: usize,
+    volume: &mut String,
+    out: &mut Vec<(usize, usize)>,
+) {
+    segments(after, after_at, out);
+    volume.push_str(r"\\");
+    let n = out.len().min(2);
+    for (i, &(a, b)) in out[..n].iter().enumerate() {
         if i > 0 {
             volume.push('\\');
         }
-        volume.push_str(&s.to_lowercase());
+        push_lower(volume, &path[a..b]);
     }
-    SplitPath {
-        volume,
-        segments: segs.into_iter().skip(2).collect(),
-    }
+    out.drain(..n);
 }
 
-fn segments(tail: &str) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for s in tail.split(['\\', '/']) {
-        match s {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            s => out.push(s),
+/// The segments of `tail` (which starts at byte `at` of the path), as byte ranges of the path:
+/// empty and `.` segments dropped, `..` removing the one before.
+fn segments(tail: &str, at: usize, out: &mut Vec<(usize, usize)>) {
+    let bytes = tail.as_bytes();
+    let mut start = 0;
+    let mut segment = |start: usize, end: usize| match &bytes[start..end] {
+        b"" | b"." => {}
+        b".." => {
+            out.pop();
+        }
+        _ => out.push((at + start, at + end)),
+    };
+    // Separators are ASCII (so every cut is a char boundary); find them eight bytes at a time.
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let mut seps = zero_bytes(w ^ (u64::from(b'\\') * LOW_BYTES))
+            | zero_bytes(w ^ (u64::from(b'/') * LOW_BYTES));
+        while seps != 0 {
+            let j = i + (seps.trailing_zeros() / 8) as usize;
+            segment(start, j);
+            start = j + 1;
+            seps &= seps - 1;
+        }
+        i += 8;
+    }
+    for (j, &b) in bytes.iter().enumerate().skip(i) {
+        if b == b'\\' || b == b'/' {
+            segment(start, j);
+            start = j + 1;
         }
     }
-    out
+    segment(start, bytes.len());
+}
+
+const LOW_BYTES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `x` that is zero (exact: no carries between bytes).
+fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    !(((x & LOW7) + LOW7) | x) & !LOW7
 }
 
 fn lower_join(segs: &[&str]) -> String {
@@ -226,7 +291,9 @@ fn lower_join(segs: &[&str]) -> String {
 
 fn push_lower(out: &mut String, s: &str) {
     if s.is_ascii() {
-        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
     } else {
         out.push_str(&s.to_lowercase());
     }
@@ -646,45 +713,93 @@ struct Spec {
     depth: usize,
     /// Planned component index, for file sets of components being restored.
     planned: Option<usize>,
+    /// The expanded directory, kept for file sets of components being restored.
+    expanded: Option<String>,
 }
 
 #[derive(Default)]
 struct Bucket {
-    here_literal: HashMap<String, Vec<u32>>,
+    here_literal: HashMap<String, Vec<u32>, FastHash>,
     here_wild: Vec<u32>,
-    rec_literal: HashMap<String, Vec<u32>>,
+    rec_literal: HashMap<String, Vec<u32>, FastHash>,
     rec_wild: Vec<u32>,
 }
 
+/// One directory of the spec index: a trie over lower-cased path components.
 #[derive(Default)]
+struct Node {
+    children: HashMap<Box<str>, u32, FastHash>,
+    bucket: Option<u32>,
+}
+
+/// Root of the trie of absolute directories: below it come the components of the volume key
+/// (split at `\`), then the directory's segments. Splitting the volume too keeps keys that
+/// are equal as `volume\rel` text equal here (a volume map may name `D:\Mount`).
+const ABS_ROOT: u32 = 0;
+/// Root of the trie of volume-relative directories (the root directory of every volume).
+const REL_ROOT: u32 = 1;
+
+/// Specs by directory. The trie holds only the specs' directories (a few thousand nodes), so a
+/// catalog path costs one short walk over its own segments and no per-path cache.
 struct Index {
     specs: Vec<Spec>,
     buckets: Vec<Bucket>,
-    abs: HashMap<String, u32>,
-    rel: HashMap<String, u32>,
+    nodes: Vec<Node>,
 }
 
 impl Index {
+    fn new() -> Self {
+        Self {
+            specs: Vec::new(),
+            buckets: Vec::new(),
+            nodes: vec![Node::default(), Node::default()],
+        }
+    }
+
+    fn child_or_insert(&mut self, node: u32, component: &str) -> u32 {
+        if let Some(&c) = self.nodes[node as usize].children.get(component) {
+            return c;
+        }
+        let c = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        self.nodes.push(Node::default());
+        self.nodes[node as usize]
+            .children
+            .insert(component.into(), c);
+        c
+    }
+
     fn add(&mut self, path: &str, spec: Spec, recursive: bool, volumes: &HashMap<String, String>) {
         let split = split_path(path);
         let volume = canonical_volume(split.volume, volumes);
-        let rel = lower_join(&split.segments);
         let id = u32::try_from(self.specs.len()).unwrap_or(u32::MAX);
         let literal = spec.pattern.literal().map(str::to_owned);
         self.specs.push(Spec {
             depth: split.segments.len(),
             ..spec
         });
-        let (map, key) = if volume.is_empty() {
-            (&mut self.rel, rel)
+        let mut node = if volume.is_empty() {
+            REL_ROOT
         } else {
-            (&mut self.abs, abs_key(&volume, &rel))
+            let mut n = ABS_ROOT;
+            for c in volume.split('\\') {
+                n = self.child_or_insert(n, c);
+            }
+            n
         };
-        let next = u32::try_from(self.buckets.len()).unwrap_or(u32::MAX);
-        let b = *map.entry(key).or_insert(next);
-        if b == next {
-            self.buckets.push(Bucket::default());
+        let mut low = String::new();
+        for seg in &split.segments {
+            low.clear();
+            push_lower(&mut low, seg);
+            node = self.child_or_insert(node, &low);
         }
+        let b = if let Some(b) = self.nodes[node as usize].bucket {
+            b
+        } else {
+            let b = u32::try_from(self.buckets.len()).unwrap_or(u32::MAX);
+            self.buckets.push(Bucket::default());
+            self.nodes[node as usize].bucket = Some(b);
+            b
+        };
         let bucket = &mut self.buckets[b as usize];
         match (literal, recursive) {
             (Some(l), false) => bucket.here_literal.entry(l).or_default().push(id),
@@ -694,28 +809,49 @@ impl Index {
         }
     }
 
-    /// Buckets relevant to a directory: (bucket, whether the directory *is* the bucket's).
-    fn relevant(&self, volume: &str, rel_segments: &[String]) -> Vec<(u32, bool)> {
-        let mut out = Vec::new();
-        let mut rel = String::new();
-        for depth in 0..=rel_segments.len() {
-            if depth > 0 {
-                if depth > 1 {
-                    rel.push('\\');
-                }
-                rel.push_str(&rel_segments[depth - 1]);
+    /// The abs-trie node of a volume key (`None` for no volume, or one no spec is on).
+    fn volume_node(&self, volume: &str) -> Option<u32> {
+        if volume.is_empty() {
+            return None;
+        }
+        let mut node = ABS_ROOT;
+        for c in volume.split('\\') {
+            node = *self.nodes[node as usize].children.get(c)?;
+        }
+        Some(node)
+    }
+
+    /// Buckets relevant to a directory, into `out`: (bucket, whether the directory *is* the
+    /// bucket's). `abs` is the node of the directory's volume ([`Self::volume_node`]); the
+    /// directory's segments, lower-cased, are `low` at `dirs`.
+    fn relevant(
+        &self,
+        abs: Option<u32>,
+        low: &str,
+        dirs: &[(usize, usize)],
+        out: &mut Vec<(u32, bool)>,
+    ) {
+        out.clear();
+        if let Some(n) = abs {
+            self.walk(n, low, dirs, out);
+        }
+        self.walk(REL_ROOT, low, dirs, out);
+    }
+
+    fn walk(&self, mut node: u32, low: &str, dirs: &[(usize, usize)], out: &mut Vec<(u32, bool)>) {
+        for depth in 0..=dirs.len() {
+            let n = &self.nodes[node as usize];
+            if let Some(b) = n.bucket {
+                out.push((b, depth == dirs.len()));
             }
-            let here = depth == rel_segments.len();
-            if !volume.is_empty()
-                && let Some(&b) = self.abs.get(&abs_key(volume, &rel))
-            {
-                out.push((b, here));
-            }
-            if let Some(&b) = self.rel.get(&rel) {
-                out.push((b, here));
+            let Some(&(a, b)) = dirs.get(depth) else {
+                break;
+            };
+            match n.children.get(&low[a..b]) {
+                Some(&c) => node = c,
+                None => break,
             }
         }
-        out
     }
 }
 
@@ -886,7 +1022,7 @@ pub fn generate(
     }
 
     // 4. Index every exclusion and every file set.
-    let mut index = Index::default();
+    let mut index = Index::new();
     let mut exclusions = Vec::new();
     for (wi, doc) in input.writers.iter().enumerate() {
         let name = doc.display_name();
@@ -916,6 +1052,7 @@ pub fn generate(
                         pattern: Pattern::new(&x.filespec),
                         depth: 0,
                         planned: None,
+                        expanded: None,
                     },
                     x.is_recursive(),
                     &volumes,
@@ -924,7 +1061,6 @@ pub fn generate(
         }
         let _ = wi;
     }
-    let mut expanded: HashMap<(usize, usize, usize), String> = HashMap::new();
     for (wi, doc) in input.writers.iter().enumerate() {
         for (ci, c) in doc.components.iter().enumerate() {
             for (fi, f) in c.file_sets.iter().enumerate() {
@@ -934,6 +1070,7 @@ pub fn generate(
                         source,
                     }
                 })?;
+                let planned = member_of.get(&(wi, ci)).copied();
                 index.add(
                     &path,
                     Spec {
@@ -944,14 +1081,12 @@ pub fn generate(
                         },
                         pattern: Pattern::new(&f.filespec),
                         depth: 0,
-                        planned: member_of.get(&(wi, ci)).copied(),
+                        planned,
+                        expanded: planned.map(|_| path.clone()),
                     },
                     f.is_recursive(),
                     &volumes,
                 );
-                if member_of.contains_key(&(wi, ci)) {
-                    expanded.insert((wi, ci, fi), path);
-                }
             }
         }
     }
@@ -996,63 +1131,53 @@ pub fn generate(
         }
     }
 
-    // 5. Every catalog file.
-    let mut dir_cache: HashMap<String, Vec<(u32, bool)>, FastHash> = HashMap::default();
-    // Raw directory text (as written in the catalog) → normalised directory key, so that the
-    // common case costs one hash of a borrowed slice and no splitting.
-    let mut raw_dirs: HashMap<&str, String, FastHash> = HashMap::default();
+    // 5. Every catalog file: split it (into reused buffers), walk the spec trie along its
+    // directory, then look its name up in the buckets found.
     let mut files = Vec::with_capacity(catalog.len());
-    let mut name_buf = String::new();
     let mut short_buf = String::new();
-    let mut dir_key = String::new();
+    let mut volume_buf = String::new();
+    // The path's segments as byte ranges of the path; lower-cased, as ranges of `low`.
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    let mut low = String::new();
+    let mut low_ranges: Vec<(usize, usize)> = Vec::new();
+    let mut relevant: Vec<(u32, bool)> = Vec::new();
+    let mut segs: Vec<&str> = Vec::new();
+    // The abs-trie node of the last volume seen (catalogs rarely change volume).
+    let mut last_volume = String::new();
+    let mut last_node = index.volume_node(&last_volume);
     for entry in catalog {
-        // Fast path: `dir\name` with a plain name; the directory's key is cached by its raw text.
-        let fast = entry
-            .path
-            .rfind(['\\', '/'])
-            .map(|i| (&entry.path[..i], &entry.path[i + 1..]))
-            .filter(|(d, n)| {
-                !d.is_empty() && !n.is_empty() && *n != "." && *n != ".." && n.trim() == *n
-            });
-        let split;
-        let name: &str;
-        if let Some((raw_dir, raw_name)) = fast
-            && let Some(key) = raw_dirs.get(raw_dir)
-        {
-            name = raw_name;
-            dir_key.clone_from(key);
-            split = None;
-        } else {
-            let sp = split_path(entry.path);
-            let Some((n, dirs)) = sp.segments.split_last() else {
-                files.push(Disposition::Traditional);
-                continue;
-            };
-            name = n;
-            let volume = canonical_volume(sp.volume.clone(), &volumes);
-            dir_key.clear();
-            dir_key.push_str(&volume);
-            for d in dirs {
-                dir_key.push('\\');
-                push_lower(&mut dir_key, d);
-            }
-            if !dir_cache.contains_key(dir_key.as_str()) {
-                let lowered: Vec<String> = dirs.iter().map(|d| d.to_lowercase()).collect();
-                let r = index.relevant(&volume, &lowered);
-                dir_cache.insert(dir_key.clone(), r);
-            }
-            if let Some((raw_dir, raw_name)) = fast
-                && raw_name == *n
-            {
-                raw_dirs.insert(raw_dir, dir_key.clone());
-            }
-            split = Some(sp);
+        split_ranges(entry.path, &mut volume_buf, &mut ranges);
+        if ranges.is_empty() {
+            files.push(Disposition::Traditional);
+            continue;
         }
-        let relevant = dir_cache
-            .get(dir_key.as_str())
-            .map_or(&[][..], Vec::as_slice);
-        name_buf.clear();
-        push_lower(&mut name_buf, name);
+        low.clear();
+        low_ranges.clear();
+        if entry.path.is_ascii() {
+            // ASCII lower-casing keeps every byte in place: lower the whole path once.
+            low.push_str(entry.path);
+            low.make_ascii_lowercase();
+            low_ranges.extend_from_slice(&ranges);
+        } else {
+            for &(a, b) in &ranges {
+                let start = low.len();
+                push_lower(&mut low, &entry.path[a..b]);
+                low_ranges.push((start, low.len()));
+            }
+        }
+        let Some((&(name_a, name_b), dir_ranges)) = low_ranges.split_last() else {
+            files.push(Disposition::Traditional);
+            continue;
+        };
+        let name_lower = &low[name_a..name_b];
+        let volume = volumes
+            .get(volume_buf.as_str())
+            .map_or(volume_buf.as_str(), String::as_str);
+        if volume != last_volume {
+            volume.clone_into(&mut last_volume);
+            last_node = index.volume_node(volume);
+        }
+        index.relevant(last_node, &low, dir_ranges, &mut relevant);
         short_buf.clear();
         if let Some(s) = entry.short_name {
             push_lower(&mut short_buf, s);
@@ -1071,10 +1196,10 @@ pub fn generate(
                 *slot = Some(id);
             }
         };
-        for &(b, here) in relevant {
+        for &(b, here) in &relevant {
             let bucket = &index.buckets[b as usize];
-            let mut scan = |lit: &HashMap<String, Vec<u32>>, wild: &[u32]| {
-                if let Some(ids) = lit.get(name_buf.as_str()) {
+            let mut scan = |lit: &HashMap<String, Vec<u32>, FastHash>, wild: &[u32]| {
+                if let Some(ids) = lit.get(name_lower) {
                     for &i in ids {
                         consider(i);
                     }
@@ -1088,7 +1213,7 @@ pub fn generate(
                 }
                 for &i in wild {
                     let p = &index.specs[i as usize].pattern;
-                    if p.matches_lower(&name_buf)
+                    if p.matches_lower(name_lower)
                         || (!short_buf.is_empty() && p.matches_lower(&short_buf))
                     {
                         consider(i);
@@ -1118,19 +1243,14 @@ pub fn generate(
                 && components[pi].problems.is_empty()
             {
                 components[pi].files += 1;
-                let base = &expanded[&(writer, component, file_set)];
+                let base = spec.expanded.as_deref().unwrap_or_default();
                 let key = if partial.is_empty() && directed.is_empty() {
                     String::new()
                 } else {
                     file_key(entry.path, &volumes)
                 };
-                let owned_split;
-                let segments: &[&str] = if let Some(sp) = &split {
-                    &sp.segments
-                } else {
-                    owned_split = split_path(entry.path);
-                    &owned_split.segments
-                };
+                segs.clear();
+                segs.extend(ranges.iter().map(|&(a, b)| &entry.path[a..b]));
                 let pos = Placement {
                     input,
                     writer,
@@ -1138,7 +1258,7 @@ pub fn generate(
                     file_set,
                     expanded_path: base,
                     depth: spec.depth,
-                    segments,
+                    segments: &segs,
                 };
                 let (destination, fallback) = destination(
                     &pos,

@@ -102,13 +102,21 @@ impl Pattern {
         }
         let n = self.toks.len();
         let last_dot = name.rfind('.');
-        let mut cur = vec![false; n + 1];
-        let mut nxt = vec![false; n + 1];
+        // State sets on the stack for the usual short pattern; on the heap otherwise.
+        let (mut cur_a, mut nxt_a) = ([false; 32], [false; 32]);
+        let (mut cur_v, mut nxt_v);
+        let (mut cur, mut nxt): (&mut [bool], &mut [bool]) = if n < 32 {
+            (&mut cur_a[..=n], &mut nxt_a[..=n])
+        } else {
+            cur_v = vec![false; n + 1];
+            nxt_v = vec![false; n + 1];
+            (&mut cur_v, &mut nxt_v)
+        };
         cur[0] = true;
         let mut chars = name.char_indices().peekable();
         loop {
             let peek = chars.peek().map(|&(_, c)| c);
-            self.closure(&mut cur, peek);
+            self.closure(cur, peek);
             let Some((i, c)) = chars.next() else { break };
             nxt.fill(false);
             let mut any = false;
