@@ -18,6 +18,8 @@ mod staged;
 mod vss;
 #[cfg(unix)]
 mod vss_restore;
+#[cfg(windows)]
+mod windows;
 
 use std::process::ExitCode;
 
@@ -51,6 +53,9 @@ enum Command {
     /// an output folder; ordinary files are copied.
     #[cfg(unix)]
     Restore(restore::RestoreArgs),
+    /// Rebuild the dedup files of a real NTFS volume where they are (`--in-place`).
+    #[cfg(windows)]
+    Restore(windows::InPlaceArgs),
     /// Check every dedup file's stream map and chunks in a volume folder, writing nothing.
     #[cfg(unix)]
     Verify(restore::VerifyArgs),
@@ -61,6 +66,10 @@ enum Command {
     #[cfg(unix)]
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Restore copies of dedup stubs with rehydrate and with Microsoft's RestoreFiles, and
+    /// diff the HRESULTs and bytes (`--with-windows`).
+    #[cfg(windows)]
+    Compare(windows::CompareArgs),
 }
 
 /// Why a command failed: printed as one line on stderr, then the process exits non-zero.
@@ -115,6 +124,10 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         #[cfg(unix)]
         Command::Sim(cmd) => sim::run(cmd),
+        #[cfg(windows)]
+        Command::Restore(args) => windows::run_restore(&args),
+        #[cfg(windows)]
+        Command::Compare(args) => windows::run_compare(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
