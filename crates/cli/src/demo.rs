@@ -21,7 +21,9 @@ use dedup_restore::{
     DEDUP_RECONSTRUCT_UNOPTIMIZED, HostDirStore, Hresult, MAX_FILES, RestoreOptions, restore_files,
 };
 use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath, attr};
+use test_support::SplitMix64;
 use winsim::SimVolume;
+use winsim::dedup::churn::edited_copy;
 use winsim::dedup::{OptimizeOptions, optimize};
 
 use crate::Failure;
@@ -43,85 +45,6 @@ pub(crate) struct DemoArgs {
     /// Keep the backup in this (new or empty) folder instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     backup_dir: Option<PathBuf>,
-}
-
-/// SplitMix64, the workspace's seeded generator.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn fill(&mut self, buf: &mut [u8]) {
-        for c in buf.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
-            c.copy_from_slice(&v[..c.len()]);
-        }
-    }
-
-    /// English-like text, compressible about 3×.
-    fn text(&mut self, len: usize) -> Vec<u8> {
-        const WORDS: &[&str] = &[
-            "the",
-            "chunk",
-            "store",
-            "volume",
-            "restore",
-            "file",
-            "data",
-            "of",
-            "and",
-            "to",
-            "backup",
-            "container",
-            "stream",
-            "map",
-            "windows",
-            "server",
-            "deduplication",
-            "a",
-            "is",
-            "in",
-            "that",
-            "with",
-            "for",
-            "hash",
-            "record",
-            "offset",
-            "header",
-            "table",
-            "reparse",
-            "point",
-            "optimized",
-            "sparse",
-            "quarterly",
-            "report",
-            "invoice",
-        ];
-        let mut out = Vec::with_capacity(len + 16);
-        while out.len() < len {
-            let r = self.next();
-            out.extend_from_slice(WORDS[(r % WORDS.len() as u64) as usize].as_bytes());
-            out.push(match (r >> 32) % 16 {
-                0 => b'.',
-                1 => b'\n',
-                2 => b',',
-                _ => b' ',
-            });
-        }
-        out.truncate(len);
-        out
-    }
 }
 
 /// How a file's bytes are made.
@@ -148,7 +71,7 @@ struct Planned {
 }
 
 fn plan(total: u64, seed: u64) -> Vec<Planned> {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64(seed);
     let mut out: Vec<Planned> = Vec::new();
     let mut bytes = 0u64;
     let mut n = 0usize;
@@ -200,7 +123,7 @@ fn plan(total: u64, seed: u64) -> Vec<Planned> {
             path: path(p),
             content,
             size,
-            seed: rng.next(),
+            seed: rng.next_u64(),
         });
         bytes += size as u64;
         n += 1;
@@ -211,7 +134,7 @@ fn plan(total: u64, seed: u64) -> Vec<Planned> {
 /// The bytes of file `i` of `plan` (recursively for copies and edits).
 fn generate(plan: &[Planned], i: usize) -> Vec<u8> {
     let f = &plan[i];
-    let mut rng = Rng(f.seed);
+    let mut rng = SplitMix64(f.seed);
     match f.content {
         Content::Text => rng.text(f.size),
         Content::Random => {
@@ -241,22 +164,7 @@ fn generate(plan: &[Planned], i: usize) -> Vec<u8> {
         Content::Edit(base) => {
             let mut v = generate(plan, base);
             v.truncate(f.size);
-            if v.is_empty() {
-                return v;
-            }
-            for _ in 0..3 {
-                let at = rng.below(v.len() as u64) as usize;
-                let n = (1 + rng.below(512) as usize).min(v.len() - at);
-                rng.fill(&mut v[at..at + n]);
-            }
-            let at = rng.below(v.len() as u64) as usize;
-            let mut ins = vec![0u8; 1 + rng.below(4096) as usize];
-            rng.fill(&mut ins);
-            v.splice(at..at, ins);
-            let at = rng.below(v.len() as u64) as usize;
-            let n = (rng.below(2048) as usize).min(v.len() - at);
-            v.drain(at..at + n);
-            v
+            edited_copy(&v, &mut rng)
         }
     }
 }
