@@ -350,6 +350,12 @@ impl HandleCache<'_> {
     }
 }
 
+/// Called for each verified record a need asked for: `(need index, need, container, record
+/// header, payload, scratch buffer)`.
+type RecordFn<'a> = dyn Fn(usize, &Need, &ContainerRef, &RecordHeader, &[u8], &mut Vec<u8>) -> Result<(), Fail>
+    + Sync
+    + 'a;
+
 /// The container files of one store folder: `(first, second, file name)`, or `None` when the
 /// store cannot list folders.
 type Listing = Option<Vec<(u32, u32, String)>>;
@@ -1036,22 +1042,11 @@ impl Engine<'_> {
     /// Reads the records `needs` ask for from `containers` through the store, following the
     /// protocol, and calls `process` for each record found (in parallel). Returns each need's
     /// state (done, or why not).
-    #[allow(clippy::type_complexity)]
     fn fetch(
         &self,
         containers: &mut [ContainerRef],
         needs: &mut [Need],
-        process: &(
-             dyn Fn(
-            usize,
-            &Need,
-            &ContainerRef,
-            &RecordHeader,
-            &[u8],
-            &mut Vec<u8>,
-        ) -> Result<(), Fail>
-                 + Sync
-         ),
+        process: &RecordFn<'_>,
     ) -> Vec<NeedState> {
         let states: Vec<NeedState> = needs.iter().map(|_| NeedState::default()).collect();
         if containers.is_empty() {
@@ -1370,23 +1365,12 @@ impl Engine<'_> {
     }
 
     /// Validates and processes complete records in parallel.
-    #[allow(clippy::type_complexity)]
     fn run_batch(
         containers: &[ContainerRef],
         needs: &[Need],
         states: &[NeedState],
         work: &[(usize, &[u8])],
-        process: &(
-             dyn Fn(
-            usize,
-            &Need,
-            &ContainerRef,
-            &RecordHeader,
-            &[u8],
-            &mut Vec<u8>,
-        ) -> Result<(), Fail>
-                 + Sync
-         ),
+        process: &RecordFn<'_>,
     ) {
         work.par_iter()
             .for_each_init(Vec::new, |scratch, (ni, bytes)| {
@@ -1409,24 +1393,13 @@ impl Engine<'_> {
     }
 
     /// Last resort: walk every record of the containers holding `scan` needs.
-    #[allow(clippy::type_complexity)]
     fn scan(
         &self,
         containers: &[ContainerRef],
         needs: &[Need],
         states: &[NeedState],
         scan: &[usize],
-        process: &(
-             dyn Fn(
-            usize,
-            &Need,
-            &ContainerRef,
-            &RecordHeader,
-            &[u8],
-            &mut Vec<u8>,
-        ) -> Result<(), Fail>
-                 + Sync
-         ),
+        process: &RecordFn<'_>,
     ) {
         let mut by_container: BTreeMap<usize, HashMap<u32, Vec<usize>>> = BTreeMap::new();
         for &ni in scan {
