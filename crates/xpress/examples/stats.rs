@@ -38,7 +38,7 @@ fn main() {
     ];
     let mut c = xpress::Compressor::new();
     let mut out = vec![0u8; 4 << 20];
-    // `stats dec|enc NAME`: loop one operation (for perf).
+    // `stats dec|enc NAME`: loop one operation (for perf); `stats time NAME`: best-of-200 decode.
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [op, name] = &args[..] {
         let data = &sets.iter().find(|s| s.0 == name).expect("set name").1;
@@ -46,6 +46,37 @@ fn main() {
         c.compress(data, &mut whole);
         if op == "dump" {
             std::fs::write(format!("/tmp/xpress-{name}.bin"), &whole).unwrap();
+            return;
+        }
+        if op == "time" {
+            // Best of 200 decodes by wall clock (the per-thread CPU clock is too coarse for one
+            // 4 MiB decode): the whole buffer, and 64 KiB chunks into exact-size outputs.
+            let streams: Vec<Vec<u8>> = data
+                .chunks(64 << 10)
+                .map(|chunk| {
+                    let mut s = Vec::new();
+                    c.compress(chunk, &mut s);
+                    s
+                })
+                .collect();
+            let (mut best, mut best_chunks) = (Duration::MAX, Duration::MAX);
+            for _ in 0..200 {
+                let t = Instant::now();
+                xpress::decompress(&whole, &mut out).unwrap();
+                best = best.min(t.elapsed());
+                let t = Instant::now();
+                for (s, o) in streams.iter().zip(out.chunks_mut(64 << 10)) {
+                    xpress::decompress(s, o).unwrap();
+                }
+                best_chunks = best_chunks.min(t.elapsed());
+            }
+            assert!(out[..] == data[..]);
+            let gbs = |d: Duration| data.len() as f64 / d.as_secs_f64() / 1e9;
+            println!(
+                "{name} decode {:.3} GB/s chunks {:.3} GB/s",
+                gbs(best),
+                gbs(best_chunks)
+            );
             return;
         }
         for _ in 0..100 {

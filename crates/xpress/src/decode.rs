@@ -6,6 +6,7 @@
 //! extension chain: a half-byte shared by two consecutive long matches, then a byte, then a
 //! 16-bit value, then a 32-bit value. The stream ends where the input ends.
 
+use crate::MAX_OFFSET;
 use crate::error::{DecompressError, Field};
 
 /// Extra output room needed for the chunked ("wild") copies of the fast paths.
@@ -138,21 +139,20 @@ pub fn decompress(input: &[u8], output: &mut [u8]) -> Result<usize, DecompressEr
     // it can never be such a byte.
     let mut nibble_pos = 0usize;
 
-    // Fast loop: whole flag groups while the input has a group's worth of bytes left, and
-    // chunked copies that may write up to SLACK bytes past the token while the output has room.
-    // It leaves at a token boundary when the output gets tight; the careful loop below then
-    // finishes the stream.
-    fast_groups(
-        input,
-        output,
-        &mut Cursor {
-            ip: &mut ip,
-            op: &mut op,
-            flags: &mut flags,
-            left: &mut left,
-            nibble_pos: &mut nibble_pos,
-        },
-    )?;
+    // Fast loops with chunked copies that may write up to SLACK bytes past a token: first
+    // whole flag groups while a group's worth of input and output room is left (checked once
+    // per group), then token by token while a token's worth is left (checked per token). Each
+    // leaves at a token boundary; the careful loop below then finishes the stream.
+    let mut cursor = Cursor {
+        ip: &mut ip,
+        op: &mut op,
+        flags: &mut flags,
+        left: &mut left,
+        nibble_pos: &mut nibble_pos,
+    };
+    group_loop::<false, true>(input, output, &mut cursor)?;
+    group_loop::<false, false>(input, output, &mut cursor)?;
+    group_loop::<true, true>(input, output, &mut cursor)?;
 
     // Careful loop: every read and write checked against the ends.
     loop {
@@ -228,115 +228,238 @@ struct Cursor<'a> {
     nibble_pos: &'a mut usize,
 }
 
-/// The flag register once every flag of a group is consumed: only the sentinel is left, at the
-/// top. While `k >= 1` flags are left the sentinel sits at bit `63 - k` below them, so the
-/// register holds at least one more set bit whenever its top bit is a real flag.
-const GROUP_DONE: u64 = 1 << 63;
+/// Longest match the group loop copies without checking the room left in the output: one
+/// with a 3-bit or half-byte length (at most 3 + 7 + 14 = 24 bytes), written as two 16-byte
+/// chunks.
+const SHORT_MATCH: usize = 32;
 
-/// The hot loop: whole flag groups while `input` has [`FAST_INPUT_MARGIN`] bytes left at the
-/// start of a group, leaving at a token boundary as soon as `output` has less than [`SLACK`]
-/// bytes of room. Starts at a group boundary. Every bound it relies on is checked in it, as
-/// explained at each `unsafe` block; the checks are the careful loop's, done once per token
-/// instead of once per byte. Measured with `cargo run --release -p xpress --example stats` on
-/// text: 0.87 GB/s with slice indexing (bounds checks on every byte of the token reads and chunk
-/// copies), 1.1 GB/s with pointers on a loaded 2-core machine.
+/// Output room the group loop needs at the start of a group: each of the 32 tokens writes at
+/// most [`SHORT_MATCH`] bytes (a literal writes one), and the last chunked copy may write
+/// [`SLACK`] bytes past its end. Longer matches check the room themselves.
+const GROUP_OUTPUT_MARGIN: usize = 32 * SHORT_MATCH + SLACK;
+
+/// Input room the checked group loop needs before each token: a wild literal copy of [`SLACK`]
+/// bytes, then (after at most that many literals) a match token and its half-byte.
+const TOKEN_INPUT_MARGIN: usize = SLACK + 3;
+
+/// Output room the checked group loop needs before each token: a wild literal copy of
+/// [`SLACK`] bytes, then (after at most that many literals) a short match's chunks.
+const TOKEN_OUTPUT_MARGIN: usize = SLACK + SHORT_MATCH;
+
+/// The hot loops, one function for two tiers.
+///
+/// With `CHECKED = false`: whole flag groups while `input` has [`FAST_INPUT_MARGIN`] bytes and
+/// `output` [`GROUP_OUTPUT_MARGIN`] bytes left at the start of a group; the bounds are checked
+/// once per group. Starts at a group boundary.
+///
+/// With `CHECKED = true`: the same work with the room checked before every token
+/// ([`TOKEN_INPUT_MARGIN`], [`TOKEN_OUTPUT_MARGIN`]) instead, for the last kilobyte or so of a
+/// buffer (a 64 KiB chunk would otherwise spend ~3 % of its bytes in the careful loop); may
+/// start in the middle of a group.
+///
+/// `NEAR` checks every match offset against the output written so far; without it the
+/// unchecked loop runs only once `MAX_OFFSET` bytes are written, where no offset can reach
+/// before the start (one compare and branch less per match, for all but the first 8 KiB).
+///
+/// Either leaves at a token boundary with the cursor (flags included) set for the careful loop:
+/// when the room runs short, or on an error. The bounds the `unsafe` blocks rely on are
+/// explained at each.
+///
+/// The flag word is bit-reversed once per group, so that the next flag is the lowest set bit:
+/// the literal run before a match is the distance to the next set bit (`trailing_zeros`), and a
+/// match clears its bit (`m & (m - 1)`), which keeps the per-token dependency chain short. A
+/// sentinel bit at position 32 ends the group.
 #[allow(unsafe_code)]
 #[inline]
-fn fast_groups(input: &[u8], output: &mut [u8], c: &mut Cursor<'_>) -> Result<(), DecompressError> {
-    debug_assert_eq!(*c.left, 0, "the fast loop starts at a group boundary");
-    let in_len = input.len();
-    let out_len = output.len();
+fn group_loop<const CHECKED: bool, const NEAR: bool>(
+    input: &[u8],
+    output: &mut [u8],
+    c: &mut Cursor<'_>,
+) -> Result<(), DecompressError> {
+    let (in_len, out_len) = (input.len(), output.len());
+    // A group may start at ip <= ip_end and op <= op_end (none may when the margins do not fit).
+    let (group_in, group_out) = if CHECKED {
+        (4 + TOKEN_INPUT_MARGIN, TOKEN_OUTPUT_MARGIN)
+    } else {
+        (FAST_INPUT_MARGIN, GROUP_OUTPUT_MARGIN)
+    };
+    let (Some(ip_end), Some(op_end)) =
+        (in_len.checked_sub(group_in), out_len.checked_sub(group_out))
+    else {
+        return Ok(());
+    };
     let inp = input.as_ptr();
     let mut outp = output.as_mut_ptr();
-    let (mut ip, mut op) = (*c.ip, *c.op);
-    // The flags with a sentinel 1 just below the unconsumed ones (see GROUP_DONE).
-    let mut flags = GROUP_DONE;
+    let (mut ip, mut op, mut nibble_pos) = (*c.ip, *c.op, *c.nibble_pos);
+    // Unconsumed match flags of the current group (bit i = flag i, sentinel at bit 32: bits
+    // below `used` are all clear), and the number of flags consumed (32: none left).
+    let mut used = 32 - *c.left;
+    #[allow(clippy::cast_possible_truncation)] // the top half: the careful loop's flags
+    let mut m = u64::from(
+        ((*c.flags >> 32) as u32)
+            .checked_shr(used)
+            .unwrap_or(0)
+            .reverse_bits(),
+    ) | (1 << 32);
+    if !CHECKED && used != 32 {
+        // The unchecked loop starts at group boundaries only (its margins are per group).
+        return Ok(());
+    }
     let result = 'fast: loop {
-        if in_len - ip < FAST_INPUT_MARGIN {
-            break Ok(());
+        if used == 32 {
+            // Unchecked and NEAR: leave once every offset reaches back inside the output;
+            // unchecked and not NEAR: never run before that (the match copy relies on it).
+            if ip > ip_end || op > op_end || (!CHECKED && NEAR == (op >= MAX_OFFSET)) {
+                break Ok(());
+            }
+            // Unchecked: from here to the end of this flag group the input reads stay below
+            // `ip + FAST_INPUT_MARGIN <= in_len` (the flag word, at most 32 tokens of at most 10
+            // bytes each, and a wild literal copy of SLACK bytes), and the output writes stay
+            // below `op + GROUP_OUTPUT_MARGIN <= out_len` unless a long match has checked its
+            // own room. Checked: each token checks its own room below.
+            // SAFETY: 4 <= group_in <= in_len - ip.
+            let word =
+                u32::from_le_bytes(unsafe { inp.add(ip).cast::<[u8; 4]>().read_unaligned() });
+            ip += 4;
+            m = u64::from(word.reverse_bits()) | (1 << 32);
+            used = 0;
         }
-        // From here to the end of this flag group the input reads stay below
-        // `ip + FAST_INPUT_MARGIN <= in_len`: the flag word (4 bytes), at most 32 tokens of at most
-        // 10 bytes each, and a wild literal copy of SLACK bytes.
-        // SAFETY: 4 <= FAST_INPUT_MARGIN <= in_len - ip.
-        let w = unsafe { inp.add(ip).cast::<[u8; 4]>().read_unaligned() };
-        flags = (u64::from(u32::from_le_bytes(w)) << 32) | (1 << 31);
-        ip += 4;
         loop {
-            // Literal run (possibly empty): one fixed-size copy, then advance by the run.
-            if out_len - op < SLACK {
+            if CHECKED && (in_len - ip < TOKEN_INPUT_MARGIN || out_len - op < TOKEN_OUTPUT_MARGIN) {
                 break 'fast Ok(());
             }
-            // At most the number of flags left: the sentinel is below them.
-            let lits = flags.leading_zeros();
-            // SAFETY: the input has SLACK readable bytes at ip (group margin above) and the output
-            // SLACK writable bytes at op (checked just above); input and output are distinct
-            // slices, so the ranges do not overlap.
+            // The literal run before the next match (or before the end of the group).
+            let next = m.trailing_zeros();
+            let lits = (next - used) as usize;
+            // SAFETY: the input has SLACK readable bytes at ip and the output SLACK writable bytes
+            // at op (group margins, or the token margins just checked; lits <= 32 - used);
+            // input and output are distinct slices, so the ranges do not overlap.
             unsafe {
-                if lits <= 8 {
-                    std::ptr::copy_nonoverlapping(inp.add(ip), outp.add(op), 8);
-                } else {
-                    std::ptr::copy_nonoverlapping(inp.add(ip), outp.add(op), SLACK);
+                std::ptr::copy_nonoverlapping(inp.add(ip), outp.add(op), 16);
+                if lits > 16 {
+                    std::ptr::copy_nonoverlapping(inp.add(ip + 16), outp.add(op + 16), 16);
                 }
             }
-            ip += lits as usize;
-            op += lits as usize;
-            flags <<= lits;
-            if flags == GROUP_DONE {
-                break;
+            ip += lits;
+            op += lits;
+            used = next + 1;
+            if next == 32 {
+                used = 32;
+                continue 'fast;
             }
+            m &= m - 1;
 
-            // After a literal run the next flag is 1: a match.
-            flags <<= 1;
             let tok_pos = ip;
-            // SAFETY: within the group margin (see above).
+            // SAFETY: within the group's (or the token's) input margin.
             let token =
                 u16::from_le_bytes(unsafe { inp.add(ip).cast::<[u8; 2]>().read_unaligned() });
             ip += 2;
             let offset = usize::from(token >> 3) + 1;
-            let mut len = usize::from(token & 7);
-            if len == 7 {
-                match long_length(input, &mut ip, c.nibble_pos, op) {
-                    Ok(l) => len = l,
+            let field = usize::from(token & 7);
+            // The shared half-byte (see `long_length`), without end checks: the byte after the
+            // token is within the margin, and the one kept from the previous long match was
+            // read already. Written as selects; the compiler keeps branches where they pay.
+            let is_long = field == 7;
+            let have = nibble_pos != 0;
+            let byte_pos = if have { nibble_pos } else { ip };
+            // SAFETY: within the margin (or an input position already read).
+            let byte = usize::from(unsafe { *inp.add(byte_pos) });
+            let half = if have { byte >> 4 } else { byte & 0x0f };
+            #[allow(clippy::needless_bitwise_bool)] // no branch wanted for this one
+            let takes_byte = is_long & !have;
+            nibble_pos = if is_long {
+                if have { 0 } else { ip }
+            } else {
+                nibble_pos
+            };
+            ip += usize::from(takes_byte);
+            let mut len = field + 3 + if is_long { half } else { 0 };
+            if is_long && half == 15 {
+                // A longer length: decoded and copied out of line, with every check.
+                match extended_match(input, output, tok_pos, ip, op, offset) {
+                    Ok((l, next)) => (len, ip) = (l, next),
                     Err(e) => break 'fast Err(e),
                 }
+                // The slice was used again: take a fresh pointer from it.
+                outp = output.as_mut_ptr();
+                op += len;
+                if !CHECKED && op > op_end {
+                    // Too close to the end for the rest of the group: leave at this token.
+                    break 'fast Ok(());
+                }
+                continue;
             }
-            let len = len.saturating_add(3);
-            if offset >= 16 && offset <= op && len.saturating_add(SLACK) <= out_len - op {
-                // The common case: 16-byte chunks, usually just one.
-                // SAFETY: src = op - offset >= 0 and every chunk reads below src + len + 15 <
-                // op + SLACK and writes below op + len + 15 < op + SLACK <= out_len. Each chunk is
-                // loaded whole before it is stored, and offset >= 16 means no chunk reads bytes
-                // that the same chunk writes.
+            // Here len <= 3 + 7 + 14 = 24.
+            if offset >= 16 && (!NEAR || offset <= op) {
+                // The common case: one or two 16-byte chunks.
+                // SAFETY: src = op - offset >= 0 (checked when NEAR, else op >= MAX_OFFSET >= offset
+                // since the group start); the chunks read below src + 32 <= op + 16 and
+                // write below op + 32, within the group's (or the token's) output margin. Each
+                // chunk is loaded whole before it is stored, and offset >= 16 means no chunk
+                // reads bytes that the same chunk writes.
                 unsafe {
                     let src = outp.add(op - offset);
                     let dst = outp.add(op);
                     let v = src.cast::<[u8; 16]>().read_unaligned();
                     dst.cast::<[u8; 16]>().write_unaligned(v);
-                    let mut i = 16;
-                    while i < len {
-                        let v = src.add(i).cast::<[u8; 16]>().read_unaligned();
-                        dst.add(i).cast::<[u8; 16]>().write_unaligned(v);
-                        i += 16;
+                    if len > 16 {
+                        let v = src.add(16).cast::<[u8; 16]>().read_unaligned();
+                        dst.add(16).cast::<[u8; 16]>().write_unaligned(v);
                     }
                 }
             } else {
-                if let Err(e) = checked_match(output, tok_pos, op, offset, len) {
+                // Short periods and bad offsets: the checked copy, exactly the match.
+                if let Err(e) = cold_match(output, tok_pos, op, offset, len) {
                     break 'fast Err(e);
                 }
                 // The slice was used again: take a fresh pointer from it.
                 outp = output.as_mut_ptr();
             }
             op += len;
-            if flags == GROUP_DONE {
-                break;
-            }
         }
     };
-    // Flags left = the sentinel's distance from the top.
-    let left = 63 - flags.trailing_zeros();
-    (*c.ip, *c.op, *c.flags, *c.left) = (ip, op, flags, left);
+    // The careful loop's flag register: the unconsumed flags at the top, and their number.
+    (*c.ip, *c.op, *c.nibble_pos) = (ip, op, nibble_pos);
+    *c.left = 32 - used;
+    #[allow(clippy::cast_possible_truncation)]
+    // the low 32 bits: the flags (the sentinel is bit 32)
+    let rest = (m as u32).reverse_bits();
+    *c.flags = (u64::from(rest) << 32) << used;
     result
+}
+
+/// [`checked_match`] out of line, for the fast loop's rare short matches (short periods, bad
+/// offsets), so that its registers stay with the common path.
+#[cold]
+#[inline(never)]
+fn cold_match(
+    output: &mut [u8],
+    tok_pos: usize,
+    op: usize,
+    offset: usize,
+    len: usize,
+) -> Result<(), DecompressError> {
+    checked_match(output, tok_pos, op, offset, len)
+}
+
+/// The fast loop's matches whose half-byte is 15: decodes the rest of the length from `ip`
+/// ([`extended_length`]), checks and writes the match of the token at `tok_pos` at `op`, and
+/// returns its length and the input position after it.
+#[cold]
+#[inline(never)]
+fn extended_match(
+    input: &[u8],
+    output: &mut [u8],
+    tok_pos: usize,
+    ip: usize,
+    op: usize,
+    offset: usize,
+) -> Result<(usize, usize), DecompressError> {
+    let (len, ip) = extended_length(input, ip, op)?;
+    // At most u32::MAX, so this only saturates where usize is 32 bits wide.
+    let len = len.saturating_add(3);
+    checked_match(output, tok_pos, op, offset, len)?;
+    Ok((len, ip))
 }
 
 /// Decodes the length extension of a match whose 3-bit length field is 7 and returns the match
@@ -348,20 +471,17 @@ fn long_length(
     nibble_pos: &mut usize,
     op: usize,
 ) -> Result<usize, DecompressError> {
-    let in_len = input.len();
-    let underrun = |pos: usize, field: Field, needed: usize| DecompressError::Underrun {
-        input_pos: pos,
-        output_pos: op,
-        field,
-        needed,
-        available: in_len - pos,
-    };
-
     // The shared half-byte: the first long match takes a fresh byte and uses its low half;
     // the next long match uses the high half of that same byte.
     let half = if *nibble_pos == 0 {
-        if *ip >= in_len {
-            return Err(underrun(*ip, Field::LengthNibble, 1));
+        if *ip >= input.len() {
+            return Err(DecompressError::Underrun {
+                input_pos: *ip,
+                output_pos: op,
+                field: Field::LengthNibble,
+                needed: 1,
+                available: 0,
+            });
         }
         *nibble_pos = *ip;
         *ip += 1;
@@ -374,29 +494,50 @@ fn long_length(
     if half < 15 {
         return Ok(7 + half);
     }
+    let (len, next) = extended_length(input, *ip, op)?;
+    *ip = next;
+    Ok(len)
+}
 
-    if *ip >= in_len {
-        return Err(underrun(*ip, Field::LengthByte, 1));
+/// Decodes what follows a half-byte of 15 (a byte, then a 16-bit, then a 32-bit value) and
+/// returns the match length minus 3 and the input position after it (MS-XCA §2.4). Takes and
+/// returns the position by value, so that the hot loop's `ip` can stay in a register.
+#[cold]
+fn extended_length(
+    input: &[u8],
+    mut ip: usize,
+    op: usize,
+) -> Result<(usize, usize), DecompressError> {
+    let in_len = input.len();
+    let underrun = |pos: usize, field: Field, needed: usize| DecompressError::Underrun {
+        input_pos: pos,
+        output_pos: op,
+        field,
+        needed,
+        available: in_len - pos,
+    };
+    if ip >= in_len {
+        return Err(underrun(ip, Field::LengthByte, 1));
     }
-    let byte = input[*ip];
-    *ip += 1;
+    let byte = input[ip];
+    ip += 1;
     if byte < 255 {
-        return Ok(7 + 15 + usize::from(byte));
+        return Ok((7 + 15 + usize::from(byte), ip));
     }
 
-    if in_len - *ip < 2 {
-        return Err(underrun(*ip, Field::LengthU16, 2));
+    if in_len - ip < 2 {
+        return Err(underrun(ip, Field::LengthU16, 2));
     }
-    let mut ext_pos = *ip;
-    let mut value = u32::from(le16(input, *ip));
-    *ip += 2;
+    let mut ext_pos = ip;
+    let mut value = u32::from(le16(input, ip));
+    ip += 2;
     if value == 0 {
-        if in_len - *ip < 4 {
-            return Err(underrun(*ip, Field::LengthU32, 4));
+        if in_len - ip < 4 {
+            return Err(underrun(ip, Field::LengthU32, 4));
         }
-        ext_pos = *ip;
-        value = le32(input, *ip);
-        *ip += 4;
+        ext_pos = ip;
+        value = le32(input, ip);
+        ip += 4;
     }
     // The 16/32-bit value is the whole length minus 3; MS-XCA rejects values below 15 + 7.
     if value < 15 + 7 {
@@ -406,5 +547,5 @@ fn long_length(
             value,
         });
     }
-    Ok(value as usize)
+    Ok((value as usize, ip))
 }
