@@ -356,6 +356,10 @@ type RecordFn<'a> = dyn Fn(usize, &Need, &ContainerRef, &RecordHeader, &[u8], &m
     + Sync
     + 'a;
 
+/// A data container a stream map names, resolved: its index in the phase's container list and,
+/// when it is the fall-back for a missing one, what was missing.
+type Resolved = Result<(usize, Option<String>), Fail>;
+
 /// The container files of one store folder: `(first, second, file name)`, or `None` when the
 /// store cannot list folders.
 type Listing = Option<Vec<(u32, u32, String)>>;
@@ -763,6 +767,9 @@ impl Engine<'_> {
         let mut need_of: HashMap<(usize, u32, [u8; 32]), usize> = HashMap::new();
         // Which needs each file depends on, to fail it when one fails.
         let mut file_needs: Vec<Vec<usize>> = vec![Vec::new(); self.files.len()];
+        // Each container a stream map names, resolved once (store, id, generation → index into
+        // `containers` and the fall-back note), not once per chunk.
+        let mut resolved: HashMap<(dedup_reparse::Guid, u32, u32), Resolved> = HashMap::new();
         for (fi, f) in self.files.iter().enumerate() {
             let Some(r) = &f.reparse else { continue };
             if f.is_failed() {
@@ -779,22 +786,33 @@ impl Engine<'_> {
                     let mut start = e.range_begin;
                     for s in map {
                         let len = s.end - start;
-                        let (path, id, swapped) = self.resolve_container(
-                            &dir,
-                            s.container_id,
-                            Some(s.generation),
-                            s.generation,
-                        )?;
-                        let ci = *index.entry(path.folded()).or_insert_with(|| {
-                            containers.push(ContainerRef {
-                                name: Arc::from(path.to_string()),
-                                path,
-                                expected_id: id,
-                                fixed: None,
-                                failure: None,
-                            });
-                            containers.len() - 1
-                        });
+                        let key = (r.guid(), s.container_id, s.generation);
+                        let (ci, swapped) = if let Some(v) = resolved.get(&key) {
+                            v.clone()?
+                        } else {
+                            let v = self
+                                .resolve_container(
+                                    &dir,
+                                    s.container_id,
+                                    Some(s.generation),
+                                    s.generation,
+                                )
+                                .map(|(path, id, swapped)| {
+                                    let ci = *index.entry(path.folded()).or_insert_with(|| {
+                                        containers.push(ContainerRef {
+                                            name: Arc::from(path.to_string()),
+                                            path,
+                                            expected_id: id,
+                                            fixed: None,
+                                            failure: None,
+                                        });
+                                        containers.len() - 1
+                                    });
+                                    (ci, swapped)
+                                });
+                            resolved.insert(key, v.clone());
+                            v?
+                        };
                         pending.push((ci, *s, start, len, swapped));
                         start = s.end;
                     }
