@@ -17,7 +17,7 @@
 //! Where Windows' exact behaviour is unknown (spec §9: read sizes and order, fall-backs), the
 //! choices are ours and documented on [`RestoreOptions`] and in the crate docs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -32,7 +32,7 @@ use platform::{Access, Disposition, FileHandle, OpenOptions, ShareMode, Volume, 
 use rayon::prelude::*;
 
 use crate::hresult::{Hresult, from_platform};
-use crate::plan::{Piece, coalesce_avoiding, normalise_plan};
+use crate::plan::{Piece, Read, coalesce_avoiding, normalise_plan};
 use crate::store::{BackupStore, ContainerExtent, FileExtent, StoreError};
 
 /// `DEDUP_RECONSTRUCT_UNOPTIMIZED`: the only flag `RestoreFiles` accepts.
@@ -347,6 +347,46 @@ impl HandleCache<'_> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&file);
+    }
+}
+
+/// The bookkeeping of one [`Engine::fetch`]: where it is in the plan and what each need has
+/// been given so far.
+struct FetchState {
+    /// The plan extents not yet started.
+    extents: std::vec::IntoIter<ContainerExtent>,
+    /// The extent being read: its container and the reads of it still to make.
+    current: Option<(usize, VecDeque<Read>)>,
+    /// The needs of each container (after its preparation, only those with a place to read).
+    by_container: BTreeMap<usize, Vec<usize>>,
+    /// Containers whose fixed area has been read (or tried).
+    prepared: Vec<bool>,
+    /// Needs only a scan of their container can find.
+    scan: Vec<usize>,
+    /// Needs given to `process` or failed: a later extent does not read them again.
+    served: Vec<bool>,
+    /// Records being assembled from pieces of several extents: bytes so far, bytes filled.
+    assembly: HashMap<usize, (Vec<u8>, u64)>,
+    /// Bytes reserved for records being assembled. A plan that cuts many records at once would
+    /// otherwise hold them all: past the window (and with at least one such record in
+    /// progress) a cut record is left for the final whole-container pass instead.
+    assembling: u64,
+    /// Needs whose bytes count in `assembling`.
+    reserved: Vec<bool>,
+    /// Per container, the ranges read so far (start → end), so that no byte is read twice.
+    done_ranges: Vec<BTreeMap<u64, u64>>,
+    /// How much of each need has been covered (so later extents skip what earlier ones read).
+    covered: Vec<Vec<(u64, u64)>>,
+}
+
+impl FetchState {
+    /// Need `ni` (of `len` bytes) failed: it is served, and any partial assembly dropped.
+    fn give_up(&mut self, ni: usize, len: u64) {
+        self.served[ni] = true;
+        self.assembly.remove(&ni);
+        if std::mem::take(&mut self.reserved[ni]) {
+            self.assembling = self.assembling.saturating_sub(len);
+        }
     }
 }
 
@@ -1095,201 +1135,129 @@ impl Engine<'_> {
         for (ni, n) in needs.iter().enumerate() {
             by_container.entry(n.container).or_default().push(ni);
         }
-        let mut prepared = vec![false; containers.len()];
-        let mut scan: Vec<usize> = Vec::new();
-        let mut served = vec![false; needs.len()];
-        let mut assembly: HashMap<usize, (Vec<u8>, u64)> = HashMap::new();
-        // Bytes reserved for records being assembled from pieces of several extents. A plan that
-        // cuts many records at once would otherwise hold them all: past the window (and with
-        // at least one such record in progress) a cut record is left for the final
-        // whole-container pass instead.
-        let mut assembling: u64 = 0;
-        let mut reserved = vec![false; needs.len()];
-        // Per container, the ranges read so far (start → end), so that no byte is read twice.
-        let mut done_ranges: Vec<BTreeMap<u64, u64>> = vec![BTreeMap::new(); containers.len()];
-        // How much of each need has been covered (so later extents skip what earlier ones read).
-        let mut covered: Vec<Vec<(u64, u64)>> = vec![Vec::new(); needs.len()];
+        let mut st = FetchState {
+            extents: extents.into_iter(),
+            current: None,
+            by_container,
+            prepared: vec![false; containers.len()],
+            scan: Vec::new(),
+            served: vec![false; needs.len()],
+            assembly: HashMap::new(),
+            assembling: 0,
+            reserved: vec![false; needs.len()],
+            done_ranges: vec![BTreeMap::new(); containers.len()],
+            covered: vec![Vec::new(); needs.len()],
+        };
         // Read buffers, reused across reads (a fresh one would page-fault on every read).
         let mut buf: Vec<u8> = Vec::new();
         let mut next_buf: Vec<u8> = Vec::new();
-        for e in &extents {
-            let ci = e.container_index as usize;
-            if !prepared[ci] {
-                prepared[ci] = true;
-                if let Some(list) = by_container.get_mut(&ci) {
-                    self.load_fixed(&mut containers[ci]);
-                    list.retain(|&ni| {
-                        self.resolve_offset(&containers[ci], &mut needs[ni], &states[ni]) || {
-                            if containers[ci].fixed.is_some() {
-                                scan.push(ni);
-                            }
-                            false
-                        }
-                    });
-                }
-            }
-            let Some(list) = by_container.get(&ci) else {
-                continue;
+        // The next read (of the same extent or, once that one's reads are all made, the first of
+        // the next extent that has any), done into `next_buf` while the current one's records
+        // are processed, with its container and result. Planning the next extent (its fixed
+        // area, its preview) before the current records are processed changes nothing the
+        // store sees: its calls come in the same order, only the decoding overlaps them.
+        let mut prefetched: Option<(usize, Read, Result<(), StoreError>)> = None;
+        loop {
+            let (ci, r, result) = if let Some(p) = prefetched.take() {
+                std::mem::swap(&mut buf, &mut next_buf);
+                p
+            } else {
+                let Some((ci, r)) = self.next_read(&mut st, containers, needs, &states) else {
+                    break;
+                };
+                let len = (r.end - r.start) as usize;
+                let result = self.read(&containers[ci].path, r.start, read_buf(&mut buf, len));
+                (ci, r, result)
             };
-            let mut pieces = Vec::new();
-            for &ni in list {
-                // Done, or failed: a failed read is not repeated by a later extent.
-                if served[ni] {
-                    continue;
-                }
-                let n = &needs[ni];
-                let (s, t) = (n.offset.max(e.start), (n.offset + n.len).min(e.end()));
-                if s >= t {
-                    continue;
-                }
-                let cut = s > n.offset || t < n.offset + n.len;
-                if cut && covered[ni].is_empty() {
-                    if assembling > 0 && assembling + n.len > self.opts.window as u64 {
+            if let Err(e) = result {
+                // A coalesced read that failed is retried record by record (announced by a
+                // new preview together with the reads still pending), so that a damaged or
+                // missing range fails only the records in it. (The extent being read is still
+                // the current one: the next is only planned after a read succeeds.)
+                if r.pieces.len() > 1
+                    && let Some((cur, queue)) = st.current.as_mut()
+                    && *cur == ci
+                {
+                    let singles: Vec<Read> = r
+                        .pieces
+                        .iter()
+                        .map(|p| Read {
+                            start: p.start,
+                            end: p.end,
+                            pieces: vec![*p],
+                        })
+                        .collect();
+                    let announce: Vec<FileExtent> = singles
+                        .iter()
+                        .chain(queue.iter())
+                        .map(|r| FileExtent {
+                            offset: r.start,
+                            length: r.end - r.start,
+                        })
+                        .collect();
+                    if self.preview(&containers[ci].path, &announce).is_ok() {
+                        for one in singles.into_iter().rev() {
+                            queue.push_front(one);
+                        }
                         continue;
                     }
-                    assembling += n.len;
-                    reserved[ni] = true;
                 }
-                // Subtract what earlier extents already covered.
-                for (a, b) in uncovered(&covered[ni], s, t) {
-                    pieces.push(Piece {
-                        need: ni,
-                        start: a,
-                        end: b,
-                    });
-                }
-            }
-            if pieces.is_empty() {
-                continue;
-            }
-            let reads = coalesce_avoiding(
-                pieces,
-                self.opts.coalesce_gap,
-                self.opts.window as u64,
-                &done_ranges[ci],
-            );
-            let c = &containers[ci];
-            let extents_list: Vec<FileExtent> = reads
-                .iter()
-                .map(|r| FileExtent {
-                    offset: r.start,
-                    length: r.end - r.start,
-                })
-                .collect();
-            if let Err(e) = self.preview(&c.path, &extents_list) {
-                for r in &reads {
-                    for p in &r.pieces {
-                        states[p.need].set_fail(Fail::from_store(&e));
-                        served[p.need] = true;
-                        assembly.remove(&p.need);
-                        if std::mem::take(&mut reserved[p.need]) {
-                            assembling = assembling.saturating_sub(needs[p.need].len);
-                        }
-                    }
-                }
-                continue;
-            }
-            let mut queue: std::collections::VecDeque<crate::plan::Read> = reads.into();
-            // The next read of this container, done while the previous one's records are
-            // processed (into `next_buf`), with its result.
-            let mut prefetched: Option<(crate::plan::Read, Result<(), StoreError>)> = None;
-            loop {
-                let (r, result) = if let Some(p) = prefetched.take() {
-                    std::mem::swap(&mut buf, &mut next_buf);
-                    p
-                } else {
-                    let Some(r) = queue.pop_front() else { break };
-                    let len = (r.end - r.start) as usize;
-                    let result = self.read(&c.path, r.start, read_buf(&mut buf, len));
-                    (r, result)
-                };
-                if let Err(e) = result {
-                    // A coalesced read that failed is retried record by record (announced by a
-                    // new preview together with the reads still pending), so that a damaged or
-                    // missing range fails only the records in it.
-                    if r.pieces.len() > 1 {
-                        let singles: Vec<crate::plan::Read> = r
-                            .pieces
-                            .iter()
-                            .map(|p| crate::plan::Read {
-                                start: p.start,
-                                end: p.end,
-                                pieces: vec![*p],
-                            })
-                            .collect();
-                        let announce: Vec<FileExtent> = singles
-                            .iter()
-                            .chain(queue.iter())
-                            .map(|r| FileExtent {
-                                offset: r.start,
-                                length: r.end - r.start,
-                            })
-                            .collect();
-                        if self.preview(&c.path, &announce).is_ok() {
-                            for one in singles.into_iter().rev() {
-                                queue.push_front(one);
-                            }
-                            continue;
-                        }
-                    }
-                    for p in &r.pieces {
-                        let mut f = Fail::from_store(&e);
-                        f.retry_scan = e.past_end;
-                        f.sticky = e.past_end;
-                        states[p.need].set_fail(f);
-                        served[p.need] = true;
-                        assembly.remove(&p.need);
-                        if std::mem::take(&mut reserved[p.need]) {
-                            assembling = assembling.saturating_sub(needs[p.need].len);
-                        }
-                    }
-                    continue;
-                }
-                done_ranges[ci].insert(r.start, r.end);
-                let mut ready: Vec<(usize, &[u8])> = Vec::new();
-                let mut assembled: Vec<(usize, Vec<u8>)> = Vec::new();
                 for p in &r.pieces {
-                    covered[p.need].push((p.start, p.end));
-                    let n = &needs[p.need];
-                    let slice = &buf[(p.start - r.start) as usize..(p.end - r.start) as usize];
-                    if p.start == n.offset && p.end == n.offset + n.len {
-                        ready.push((p.need, slice));
-                    } else {
-                        let entry = assembly
-                            .entry(p.need)
-                            .or_insert_with(|| (vec![0u8; n.len as usize], 0));
-                        entry.0[(p.start - n.offset) as usize..(p.end - n.offset) as usize]
-                            .copy_from_slice(slice);
-                        entry.1 += p.end - p.start;
-                        if entry.1 == n.len {
-                            let (bytes, _) = assembly.remove(&p.need).expect("present");
-                            if std::mem::take(&mut reserved[p.need]) {
-                                assembling = assembling.saturating_sub(n.len);
-                            }
-                            assembled.push((p.need, bytes));
+                    let mut f = Fail::from_store(&e);
+                    f.retry_scan = e.past_end;
+                    f.sticky = e.past_end;
+                    states[p.need].set_fail(f);
+                    st.give_up(p.need, needs[p.need].len);
+                }
+                continue;
+            }
+            st.done_ranges[ci].insert(r.start, r.end);
+            let mut ready: Vec<(usize, &[u8])> = Vec::new();
+            let mut assembled: Vec<(usize, Vec<u8>)> = Vec::new();
+            for p in &r.pieces {
+                st.covered[p.need].push((p.start, p.end));
+                let n = &needs[p.need];
+                let slice = &buf[(p.start - r.start) as usize..(p.end - r.start) as usize];
+                if p.start == n.offset && p.end == n.offset + n.len {
+                    ready.push((p.need, slice));
+                } else {
+                    let entry = st
+                        .assembly
+                        .entry(p.need)
+                        .or_insert_with(|| (vec![0u8; n.len as usize], 0));
+                    entry.0[(p.start - n.offset) as usize..(p.end - n.offset) as usize]
+                        .copy_from_slice(slice);
+                    entry.1 += p.end - p.start;
+                    if entry.1 == n.len {
+                        let (bytes, _) = st.assembly.remove(&p.need).expect("present");
+                        if std::mem::take(&mut st.reserved[p.need]) {
+                            st.assembling = st.assembling.saturating_sub(n.len);
                         }
+                        assembled.push((p.need, bytes));
                     }
                 }
-                let work: Vec<(usize, &[u8])> = ready
-                    .into_iter()
-                    .chain(assembled.iter().map(|(ni, b)| (*ni, &b[..])))
-                    .collect();
-                for (ni, _) in &work {
-                    served[*ni] = true;
-                }
-                if let Some(next) = queue.pop_front() {
-                    let len = (next.end - next.start) as usize;
-                    let into = read_buf(&mut next_buf, len);
-                    let ((), result) = rayon::join(
-                        || Self::run_batch(containers, needs, &states, &work, process),
-                        || self.read(&c.path, next.start, into),
-                    );
-                    prefetched = Some((next, result));
-                } else {
-                    Self::run_batch(containers, needs, &states, &work, process);
-                }
+            }
+            let work: Vec<(usize, &[u8])> = ready
+                .into_iter()
+                .chain(assembled.iter().map(|(ni, b)| (*ni, &b[..])))
+                .collect();
+            for (ni, _) in &work {
+                st.served[*ni] = true;
+            }
+            if let Some((next_ci, next)) = self.next_read(&mut st, containers, needs, &states) {
+                let len = (next.end - next.start) as usize;
+                let into = read_buf(&mut next_buf, len);
+                let (containers, needs) = (&*containers, &*needs);
+                let ((), result) = rayon::join(
+                    || Self::run_batch(containers, needs, &states, &work, process),
+                    || self.read(&containers[next_ci].path, next.start, into),
+                );
+                prefetched = Some((next_ci, next, result));
+            } else {
+                Self::run_batch(containers, needs, &states, &work, process);
             }
         }
+        let mut scan = st.scan;
         // Needs that did not match where expected (or could not be read there): scan.
         for (ni, s) in states.iter().enumerate() {
             if !s.done.load(Ordering::Acquire)
@@ -1304,6 +1272,99 @@ impl Engine<'_> {
             self.scan(containers, needs, &states, &scan, process);
         }
         states
+    }
+
+    /// The next read of a [`fetch`](Self::fetch): the current extent's next one, or else the
+    /// first of the next extent in plan order that has any (preparing its container on the
+    /// first visit: fixed area and record offsets; announcing the extent's reads by a preview).
+    /// `None` when every extent is done.
+    fn next_read(
+        &self,
+        st: &mut FetchState,
+        containers: &mut [ContainerRef],
+        needs: &mut [Need],
+        states: &[NeedState],
+    ) -> Option<(usize, Read)> {
+        loop {
+            if let Some((ci, queue)) = st.current.as_mut()
+                && let Some(r) = queue.pop_front()
+            {
+                return Some((*ci, r));
+            }
+            let e = st.extents.next()?;
+            let ci = e.container_index as usize;
+            if !st.prepared[ci] {
+                st.prepared[ci] = true;
+                if let Some(list) = st.by_container.get_mut(&ci) {
+                    self.load_fixed(&mut containers[ci]);
+                    list.retain(|&ni| {
+                        self.resolve_offset(&containers[ci], &mut needs[ni], &states[ni]) || {
+                            if containers[ci].fixed.is_some() {
+                                st.scan.push(ni);
+                            }
+                            false
+                        }
+                    });
+                }
+            }
+            let Some(list) = st.by_container.get(&ci) else {
+                continue;
+            };
+            let mut pieces = Vec::new();
+            for &ni in list {
+                // Done, or failed: a failed read is not repeated by a later extent.
+                if st.served[ni] {
+                    continue;
+                }
+                let n = &needs[ni];
+                let (s, t) = (n.offset.max(e.start), (n.offset + n.len).min(e.end()));
+                if s >= t {
+                    continue;
+                }
+                let cut = s > n.offset || t < n.offset + n.len;
+                if cut && st.covered[ni].is_empty() {
+                    if st.assembling > 0 && st.assembling + n.len > self.opts.window as u64 {
+                        continue;
+                    }
+                    st.assembling += n.len;
+                    st.reserved[ni] = true;
+                }
+                // Subtract what earlier extents already covered.
+                for (a, b) in uncovered(&st.covered[ni], s, t) {
+                    pieces.push(Piece {
+                        need: ni,
+                        start: a,
+                        end: b,
+                    });
+                }
+            }
+            if pieces.is_empty() {
+                continue;
+            }
+            let reads = coalesce_avoiding(
+                pieces,
+                self.opts.coalesce_gap,
+                self.opts.window as u64,
+                &st.done_ranges[ci],
+            );
+            let extents_list: Vec<FileExtent> = reads
+                .iter()
+                .map(|r| FileExtent {
+                    offset: r.start,
+                    length: r.end - r.start,
+                })
+                .collect();
+            if let Err(e) = self.preview(&containers[ci].path, &extents_list) {
+                for r in &reads {
+                    for p in &r.pieces {
+                        states[p.need].set_fail(Fail::from_store(&e));
+                        st.give_up(p.need, needs[p.need].len);
+                    }
+                }
+                continue;
+            }
+            st.current = Some((ci, reads.into()));
+        }
     }
 
     /// Reads and validates a container's fixed area (announced by its own preview), and checks
