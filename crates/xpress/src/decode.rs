@@ -329,6 +329,8 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
                 break 'fast Ok(());
             }
             // The literal run before the next match (or before the end of the group).
+            // SAFETY: m keeps its sentinel bit until the group ends, so it is never 0 here.
+            unsafe { std::hint::assert_unchecked(m != 0) };
             let next = m.trailing_zeros();
             let lits = (next - used) as usize;
             // SAFETY: the input has SLACK readable bytes at ip and the output SLACK writable bytes
