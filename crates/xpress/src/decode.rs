@@ -301,6 +301,8 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
             .unwrap_or(0)
             .reverse_bits(),
     ) | (1 << 32);
+    // The next match flag's position (32: none left in this group).
+    let mut next = m.trailing_zeros();
     if !CHECKED && used != 32 {
         // The unchecked loop starts at group boundaries only (its margins are per group).
         return Ok(());
@@ -323,15 +325,15 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
             ip += 4;
             m = u64::from(word.reverse_bits()) | (1 << 32);
             used = 0;
+            // The first flag run straight from the word: the reversal's latency then stays out
+            // of the way of the next group on incompressible data (32 literals per group).
+            next = word.leading_zeros();
         }
         loop {
             if CHECKED && (in_len - ip < TOKEN_INPUT_MARGIN || out_len - op < TOKEN_OUTPUT_MARGIN) {
                 break 'fast Ok(());
             }
             // The literal run before the next match (or before the end of the group).
-            // SAFETY: m keeps its sentinel bit until the group ends, so it is never 0 here.
-            unsafe { std::hint::assert_unchecked(m != 0) };
-            let next = m.trailing_zeros();
             let lits = (next - used) as usize;
             // SAFETY: the input has SLACK readable bytes at ip and the output SLACK writable bytes
             // at op (group margins, or the token margins just checked; lits <= 32 - used);
@@ -379,7 +381,7 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
             if is_long && half == 15 {
                 // A longer length: decoded and copied out of line, with every check.
                 match extended_match(input, output, tok_pos, ip, op, offset) {
-                    Ok((l, next)) => (len, ip) = (l, next),
+                    Ok((l, after)) => (len, ip) = (l, after),
                     Err(e) => break 'fast Err(e),
                 }
                 // The slice was used again: take a fresh pointer from it.
@@ -389,6 +391,7 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
                     // Too close to the end for the rest of the group: leave at this token.
                     break 'fast Ok(());
                 }
+                next = m.trailing_zeros();
                 continue;
             }
             // Here len <= 3 + 7 + 14 = 24.
@@ -418,6 +421,9 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
                 outp = output.as_mut_ptr();
             }
             op += len;
+            // SAFETY: m keeps its sentinel bit until the group ends, so it is never 0 here.
+            unsafe { std::hint::assert_unchecked(m != 0) };
+            next = m.trailing_zeros();
         }
     };
     // The careful loop's flag register: the unconsumed flags at the top, and their number.
