@@ -1,6 +1,7 @@
 //! Criterion benches: Xpress decode and encode on generated text-like data (seeded, words from
 //! a fixed vocabulary, 4 MiB) and on incompressible data, each beside a `memcpy` of the same
-//! number of output bytes in the same group. Throughput is in logical (uncompressed) bytes.
+//! number of output bytes in the same group. Throughput is in decimal GB/s of logical
+//! (uncompressed) bytes.
 //!
 //! Run: `cargo bench -p xpress -- --warm-up-time 1 --measurement-time 3`
 
@@ -35,7 +36,7 @@ fn decode(c: &mut Criterion) {
             .collect();
         let mut out = vec![0u8; SIZE];
         let mut g = c.benchmark_group(format!("decode/{name}"));
-        g.throughput(Throughput::Bytes(SIZE as u64));
+        g.throughput(Throughput::BytesDecimal(SIZE as u64));
         g.bench_function("xpress", |b| {
             b.iter(|| {
                 for (s, o) in streams.iter().zip(out.chunks_mut(CHUNK)) {
@@ -57,7 +58,7 @@ fn encode(c: &mut Criterion) {
         let mut stream = Vec::with_capacity(xpress::max_compressed_len(SIZE) + 64);
         let mut out = vec![0u8; SIZE];
         let mut g = c.benchmark_group(format!("encode/{name}"));
-        g.throughput(Throughput::Bytes(SIZE as u64));
+        g.throughput(Throughput::BytesDecimal(SIZE as u64));
         g.bench_function("xpress", |b| {
             b.iter(|| {
                 stream.clear();
