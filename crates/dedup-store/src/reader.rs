@@ -254,7 +254,7 @@ impl<T: Deref<Target = [u8]>> Container<T> {
     /// decompressed when needed (into `scratch`; a stored payload is returned without copying),
     /// its size checked against `expected_len` when given, and for data chunks its hash checked
     /// when `opts.verify_hash` is set. (A stream map's hash is of unknown algorithm: compare it
-    /// yourself with the reparse point's copy.)
+    /// yourself with the reparse point's copy.) `scratch` may be left longer than the payload.
     pub fn logical_payload<'s>(
         &'s self,
         rec: &RecordHeader,
@@ -438,7 +438,8 @@ pub fn verify_payload_crc(
 /// The logical payload of a record from its stored payload: payload CRC-64 checked,
 /// decompressed when needed (into `scratch`; a stored payload is returned without copying),
 /// size checked against `expected_len` when given, and for data chunks the hash checked when
-/// `opts.verify_hash` is set.
+/// `opts.verify_hash` is set. The payload is the returned slice: `scratch` may be left longer
+/// (it keeps its room, so that the next call into it need not zero it again).
 pub fn decode_payload<'s>(
     name: &Arc<str>,
     rec: &RecordHeader,
@@ -451,8 +452,8 @@ pub fn decode_payload<'s>(
     let logical: &[u8] = match rec.compression {
         Compression::Stored => stored,
         Compression::Xpress => {
-            decompress(name, rec, stored, expected_len, opts, scratch)?;
-            scratch
+            let n = decompress(name, rec, stored, expected_len, opts, scratch)?;
+            &scratch[..n]
         }
         Compression::Unsupported(code) => {
             return Err(ContainerError::UnsupportedCompression {
@@ -507,7 +508,7 @@ fn decompress(
     expected_len: Option<u64>,
     opts: &ReadOptions,
     out: &mut Vec<u8>,
-) -> Result<(), ContainerError> {
+) -> Result<usize, ContainerError> {
     let err = |source| ContainerError::Decompress {
         container: name.clone(),
         offset: rec.offset.into(),
@@ -524,15 +525,13 @@ fn decompress(
         None => TYPICAL_MAX_CHUNK.min(opts.max_logical_len.max(1)),
     };
     loop {
-        // Grow only: re-zeroing a buffer the decoder overwrites anyway costs as much as a copy.
+        // Grow only, and never truncated to the payload: re-zeroing room the decoder overwrites
+        // anyway costs as much as a copy (the payload is `out[..n]`).
         if out.len() < cap {
             out.resize(cap, 0);
         }
         match xpress::decompress(stored, &mut out[..cap]) {
-            Ok(n) => {
-                out.truncate(n);
-                return Ok(());
-            }
+            Ok(n) => return Ok(n),
             Err(xpress::DecompressError::Overrun { .. }) if cap < opts.max_logical_len => {
                 cap = cap.saturating_mul(2).min(opts.max_logical_len);
             }
