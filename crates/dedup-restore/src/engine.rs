@@ -390,6 +390,32 @@ impl FetchState {
     }
 }
 
+/// Decode buffers, one per worker thread of the pool a [`Engine::fetch`] runs in, kept for the
+/// whole fetch (a fresh one per parallel job would be allocated and zeroed again and again:
+/// `decode_payload` grows its buffer with zeros).
+struct Scratch(Vec<Mutex<Vec<u8>>>);
+
+impl Scratch {
+    fn new() -> Self {
+        Self(
+            (0..rayon::current_num_threads())
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
+        )
+    }
+
+    /// Runs `f` with this thread's buffer (a fresh one outside the pool, or when the thread's
+    /// buffer is in use further up its stack: a job stolen while a record is processed).
+    fn with<R>(&self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        if let Some(slot) = rayon::current_thread_index().and_then(|i| self.0.get(i))
+            && let Ok(mut buf) = slot.try_lock()
+        {
+            return f(&mut buf);
+        }
+        f(&mut Vec::new())
+    }
+}
+
 /// Called for each verified record a need asked for: `(need index, need, container, record
 /// header, payload, scratch buffer)`.
 type RecordFn<'a> = dyn Fn(usize, &Need, &ContainerRef, &RecordHeader, &[u8], &mut Vec<u8>) -> Result<(), Fail>
@@ -1150,6 +1176,7 @@ impl Engine<'_> {
         };
         // Read buffers, reused across reads (a fresh one would page-fault on every read).
         let mut buf: Vec<u8> = Vec::new();
+        let scratch = Scratch::new();
         let mut next_buf: Vec<u8> = Vec::new();
         // The next read (of the same extent or, once that one's reads are all made, the first of
         // the next extent that has any), done into `next_buf` while the current one's records
@@ -1249,12 +1276,12 @@ impl Engine<'_> {
                 let into = read_buf(&mut next_buf, len);
                 let (containers, needs) = (&*containers, &*needs);
                 let ((), result) = rayon::join(
-                    || Self::run_batch(containers, needs, &states, &work, process),
+                    || Self::run_batch(containers, needs, &states, &work, &scratch, process),
                     || self.read(&containers[next_ci].path, next.start, into),
                 );
                 prefetched = Some((next_ci, next, result));
             } else {
-                Self::run_batch(containers, needs, &states, &work, process);
+                Self::run_batch(containers, needs, &states, &work, &scratch, process);
             }
         }
         let mut scan = st.scan;
@@ -1269,7 +1296,7 @@ impl Engine<'_> {
             }
         }
         if !scan.is_empty() {
-            self.scan(containers, needs, &states, &scan, process);
+            self.scan(containers, needs, &states, &scan, &scratch, process);
         }
         states
     }
@@ -1449,10 +1476,11 @@ impl Engine<'_> {
         needs: &[Need],
         states: &[NeedState],
         work: &[(usize, &[u8])],
+        scratch: &Scratch,
         process: &RecordFn<'_>,
     ) {
-        work.par_iter()
-            .for_each_init(Vec::new, |scratch, (ni, bytes)| {
+        work.par_iter().for_each(|(ni, bytes)| {
+            scratch.with(|scratch| {
                 let n = &needs[*ni];
                 let c = &containers[n.container];
                 let vdl = c.fixed.as_ref().map_or(0, |f| f.header.valid_data_length);
@@ -1469,6 +1497,7 @@ impl Engine<'_> {
                     Err(f) => states[*ni].set_fail(f),
                 }
             });
+        });
     }
 
     /// Last resort: walk every record of the containers holding `scan` needs.
@@ -1478,6 +1507,7 @@ impl Engine<'_> {
         needs: &[Need],
         states: &[NeedState],
         scan: &[usize],
+        scratch: &Scratch,
         process: &RecordFn<'_>,
     ) {
         let mut by_container: BTreeMap<usize, HashMap<u32, Vec<usize>>> = BTreeMap::new();
@@ -1565,8 +1595,8 @@ impl Engine<'_> {
                     }
                     p = rec.next_record_offset();
                 }
-                work.par_iter()
-                    .for_each_init(Vec::new, |scratch, (ni, bytes, at)| {
+                work.par_iter().for_each(|(ni, bytes, at)| {
+                    scratch.with(|scratch| {
                         let n = &needs[*ni];
                         if states[*ni].done.load(Ordering::Acquire) {
                             return;
@@ -1583,6 +1613,7 @@ impl Engine<'_> {
                             Err(f) => states[*ni].set_fail(f),
                         }
                     });
+                });
                 if p <= pos {
                     break 'outer;
                 }
@@ -1626,10 +1657,13 @@ impl Engine<'_> {
     }
 }
 
-/// The first `len` bytes of `buf`, grown (never shrunk, so not zeroed again) as needed.
+/// The first `len` bytes of `buf`, grown (never shrunk, so not zeroed again) as needed; what
+/// it held is not kept.
 fn read_buf(buf: &mut Vec<u8>, len: usize) -> &mut [u8] {
     if buf.len() < len {
-        buf.resize(len, 0);
+        // A fresh zeroed allocation rather than `resize`: the old bytes need not be kept (no
+        // copy), and a large one comes straight from the kernel already zeroed (no memset).
+        *buf = vec![0u8; len];
     }
     &mut buf[..len]
 }
