@@ -37,15 +37,28 @@ fn main() {
         ("zeros", vec![0; 4 << 20]),
     ];
     let mut c = xpress::Compressor::new();
-    let mut out = vec![0u8; 4 << 20];
-    // `stats dec|enc NAME`: loop one operation (for perf); `stats time NAME`: best-of-200 decode.
+    // `stats dec|enc NAME`: loop one operation (for perf); `stats time NAME`: best-of-200 decode;
+    // NAME may also be `file:PATH` (its first 4 MiB).
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [op, name] = &args[..] {
-        let data = &sets.iter().find(|s| s.0 == name).expect("set name").1;
+        let from_file;
+        let data = if let Some(path) = name.strip_prefix("file:") {
+            let mut bytes = std::fs::read(path).expect("readable file");
+            bytes.truncate(4 << 20);
+            from_file = bytes;
+            &from_file
+        } else {
+            &sets.iter().find(|s| s.0 == name).expect("set name").1
+        };
+        let mut out = vec![0u8; data.len()];
         let mut whole = Vec::new();
         c.compress(data, &mut whole);
         if op == "dump" {
-            std::fs::write(format!("/tmp/xpress-{name}.bin"), &whole).unwrap();
+            let safe: String = name
+                .chars()
+                .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
+                .collect();
+            std::fs::write(format!("/tmp/xpress-{safe}.bin"), &whole).unwrap();
             return;
         }
         if op == "time" {
@@ -91,6 +104,7 @@ fn main() {
         }
         return;
     }
+    let mut out = vec![0u8; 4 << 20];
     let t = Clock::now();
     for _ in 0..20 {
         out.copy_from_slice(std::hint::black_box(&sets[1].1));
