@@ -239,8 +239,9 @@ const SHORT_MATCH: usize = 32;
 const GROUP_OUTPUT_MARGIN: usize = 32 * SHORT_MATCH + SLACK;
 
 /// Input room the checked group loop needs before each token: a wild literal copy of [`SLACK`]
-/// bytes, then (after at most that many literals) a match token and its half-byte.
-const TOKEN_INPUT_MARGIN: usize = SLACK + 3;
+/// bytes, then (after at most that many literals) a match token, its half-byte and a length
+/// byte.
+const TOKEN_INPUT_MARGIN: usize = SLACK + 4;
 
 /// Output room the checked group loop needs before each token: a wild literal copy of
 /// [`SLACK`] bytes, then (after at most that many literals) a short match's chunks.
@@ -390,46 +391,49 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
             ip += usize::from(takes_byte);
             let mut len = field + 3 + if is_long { half } else { 0 };
             if is_long && half == 15 {
-                // A longer length: decoded and copied out of line, with every check.
-                match extended_match(input, output, tok_pos, ip, op, offset) {
-                    Ok((l, after)) => (len, ip) = (l, after),
-                    Err(e) => break 'fast Err(e),
-                }
-                // The slice was used again: take a fresh pointer from it.
-                outp = output.as_mut_ptr();
-                op += len;
-                if !CHECKED && op > op_end {
-                    // Too close to the end for the rest of the group: leave at this token.
-                    break 'fast Ok(());
-                }
-                next = m.trailing_zeros();
-                continue;
-            }
-            // Here len <= 3 + 7 + 14 = 24.
-            if offset >= 16 && (!NEAR || offset <= op) {
-                // The common case: one or two 16-byte chunks.
-                // SAFETY: src = op - offset >= 0 (checked when NEAR, else op >= MAX_OFFSET >= offset
-                // since the group start); the chunks read below src + 32 <= op + 16 and
-                // write below op + 32, within the group's (or the token's) output margin. Each
-                // chunk is loaded whole before it is stored, and offset >= 16 means no chunk
-                // reads bytes that the same chunk writes.
-                unsafe {
-                    let src = outp.add(op - offset);
-                    let dst = outp.add(op);
-                    let v = src.cast::<[u8; 16]>().read_unaligned();
-                    dst.cast::<[u8; 16]>().write_unaligned(v);
-                    if len > 16 {
-                        let v = src.add(16).cast::<[u8; 16]>().read_unaligned();
-                        dst.add(16).cast::<[u8; 16]>().write_unaligned(v);
+                // A length byte follows (within the margin: at most 4 bytes per token).
+                // SAFETY: within the group's (or the token's) input margin.
+                let byte = usize::from(unsafe { *inp.add(ip) });
+                let long = 7 + 15 + 3 + byte;
+                // Room for the whole match plus a chunk's overrun, and (unchecked) for the rest
+                // of the group after it.
+                let room = if CHECKED {
+                    long + SLACK <= out_len - op
+                } else {
+                    op + long <= op_end
+                };
+                if byte == 255 || !room || (NEAR && offset > op) {
+                    // A 16/32-bit length, too little room or a bad offset: decoded and copied
+                    // out of line, with every check.
+                    match extended_match(input, output, tok_pos, ip, op, offset) {
+                        Ok((l, after)) => (len, ip) = (l, after),
+                        Err(e) => break 'fast Err(e),
                     }
+                    // The slice was used again: take a fresh pointer from it.
+                    outp = output.as_mut_ptr();
+                    op += len;
+                    if !CHECKED && op > op_end {
+                        // Too close to the end for the rest of the group: leave at this token.
+                        break 'fast Ok(());
+                    }
+                    next = m.trailing_zeros();
+                    continue;
                 }
-            } else {
-                // Short periods and bad offsets: the checked copy, exactly the match.
+                ip += 1;
+                len = long;
+            }
+            if NEAR && offset > op {
+                // An offset before the start: the careful copy reports it.
                 if let Err(e) = cold_match(output, tok_pos, op, offset, len) {
                     break 'fast Err(e);
                 }
-                // The slice was used again: take a fresh pointer from it.
                 outp = output.as_mut_ptr();
+            } else {
+                // SAFETY: offset <= op (checked when NEAR, else op >= MAX_OFFSET >= offset since
+                // the group start), and the room: a match of at most 24 bytes writes below
+                // op + 32, within the group's (or the token's) output margin; a longer one has
+                // checked its own room above (wild_match writes below op + len + 16).
+                unsafe { wild_match(outp, op, offset, len) };
             }
             op += len;
             // SAFETY: m keeps its sentinel bit until the group ends, so it is never 0 here.
@@ -447,8 +451,63 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
     result
 }
 
-/// [`checked_match`] out of line, for the fast loop's rare short matches (short periods, bad
-/// offsets), so that its registers stay with the common path.
+/// For offsets below 8: the smallest multiple of the offset that is at least 8, the distance an
+/// 8-byte chunk copy can read from once the first 8 bytes of the match are written.
+const PERIOD: [usize; 8] = [8, 8, 8, 9, 8, 10, 12, 14];
+
+/// Writes the match `(offset, len)` at `outp + op` in chunks that may write up to 15 bytes
+/// past its end: 16-byte chunks where `offset >= 16`, 8-byte chunks where `offset >= 8` (each
+/// reads only bytes written before it), and for shorter periods the first 8 bytes one by one,
+/// then 8-byte chunks from a multiple of the period back.
+///
+/// # Safety
+/// `1 <= offset <= op`, and `outp` is valid for writes (and reads) of `op + len + 16` bytes.
+#[allow(unsafe_code)]
+#[allow(clippy::inline_always)] // one call site, in the hot loop: measured, not guessed
+#[inline(always)]
+unsafe fn wild_match(outp: *mut u8, op: usize, offset: usize, len: usize) {
+    // SAFETY (every access below): reads from op - offset onwards, writes below
+    // op + len + 16, as the caller guarantees.
+    unsafe {
+        let dst = outp.add(op);
+        let src = dst.sub(offset);
+        if offset >= 16 {
+            let v = src.cast::<[u8; 16]>().read_unaligned();
+            dst.cast::<[u8; 16]>().write_unaligned(v);
+            if len > 16 {
+                let v = src.add(16).cast::<[u8; 16]>().read_unaligned();
+                dst.add(16).cast::<[u8; 16]>().write_unaligned(v);
+                let mut i = 32;
+                while i < len {
+                    let v = src.add(i).cast::<[u8; 16]>().read_unaligned();
+                    dst.add(i).cast::<[u8; 16]>().write_unaligned(v);
+                    i += 16;
+                }
+            }
+        } else if offset >= 8 {
+            let mut i = 0;
+            while i < len {
+                let v = src.add(i).cast::<[u8; 8]>().read_unaligned();
+                dst.add(i).cast::<[u8; 8]>().write_unaligned(v);
+                i += 8;
+            }
+        } else {
+            for k in 0..8 {
+                *dst.add(k) = *src.add(k);
+            }
+            let back = PERIOD[offset];
+            let mut i = 8;
+            while i < len {
+                let v = dst.add(i).sub(back).cast::<[u8; 8]>().read_unaligned();
+                dst.add(i).cast::<[u8; 8]>().write_unaligned(v);
+                i += 8;
+            }
+        }
+    }
+}
+
+/// [`checked_match`] out of line, for the fast loop's offsets before the start (an error), so
+/// that its registers stay with the common path.
 #[cold]
 #[inline(never)]
 fn cold_match(

@@ -154,6 +154,30 @@ fn reference_agrees_on_every_generated_set() {
     }
 }
 
+/// Short periods (offsets 1..=20) with every length class, past the first 8 KiB and before it:
+/// the fast loop copies these in 8-byte chunks or from a multiple of the period back.
+#[test]
+fn short_periods_of_every_offset_and_length() {
+    let mut rng = common::Rng::new(11);
+    for lead in [40usize, 9000] {
+        let mut data: Vec<u8> = (0..lead).map(|_| rng.next_u64() as u8).collect();
+        for period in 1..=20usize {
+            for len in [
+                3usize, 5, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33, 40, 64, 100, 279, 281, 700,
+            ] {
+                let pattern: Vec<u8> = (0..period).map(|_| rng.next_u64() as u8).collect();
+                data.extend(pattern.iter().cycle().take(period + len));
+                data.extend((0..3).map(|_| rng.next_u64() as u8));
+            }
+        }
+        let mut s = Vec::new();
+        compress(&data, &mut s);
+        assert_eq!(reference(&s, data.len()).unwrap(), data);
+        same(&s, data.len()).unwrap();
+        same(&s, data.len() + 100).unwrap();
+    }
+}
+
 /// A long match (past the fast loop's short-copy limit) that ends just inside the fast loop's
 /// output margin, in the middle of a flag group, followed by more tokens of the same group:
 /// the decoder must leave the fast loop mid-group and go on with the right flags.
