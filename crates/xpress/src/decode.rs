@@ -463,7 +463,7 @@ const PERIOD: [usize; 8] = [8, 8, 8, 9, 8, 10, 12, 14];
 /// # Safety
 /// `1 <= offset <= op`, and `outp` is valid for writes (and reads) of `op + len + 16` bytes.
 #[allow(unsafe_code)]
-#[allow(clippy::inline_always)] // one call site, in the hot loop: measured, not guessed
+#[allow(clippy::inline_always)] // one call site, in the hot loop
 #[inline(always)]
 unsafe fn wild_match(outp: *mut u8, op: usize, offset: usize, len: usize) {
     // SAFETY (every access below): reads from op - offset onwards, writes below
