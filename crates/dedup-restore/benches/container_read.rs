@@ -12,6 +12,10 @@
 //! uses), so the numbers are the engine's (read, CRC-64, Xpress decode, SHA-512, placement), not
 //! the disk's.
 //!
+//! `REHYDRATE_BENCH_DIR=<folder>` makes the data set there and keeps it (a later run reuses it,
+//! whatever `REHYDRATE_BENCH_GIB` says); `REHYDRATE_BENCH_RSS_PROBE=<folder> <bench binary>`
+//! runs one verified restore of such a folder and nothing else (to profile it).
+//!
 //! Peak memory: the resident high-water mark (`VmHWM` of `/proc/self/status`) is reset (`5` into
 //! `/proc/self/clear_refs`) after the data set is made, then printed after each group.
 //!
@@ -20,7 +24,7 @@
 #![allow(clippy::cast_precision_loss)] // GB/s and MiB figures for display
 
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group};
@@ -182,21 +186,35 @@ fn print_hwm(what: &str) {
 
 fn bench(c: &mut Criterion) {
     let total = target_bytes();
-    let dir = tempfile::Builder::new()
-        .prefix("rehydrate-bench-")
-        .tempdir()
-        .unwrap();
+    let temp;
+    let dir = if let Some(d) = std::env::var_os(DIR_ENV) {
+        PathBuf::from(d)
+    } else {
+        temp = tempfile::Builder::new()
+            .prefix("rehydrate-bench-")
+            .tempdir()
+            .unwrap();
+        temp.path().to_owned()
+    };
     let t = std::time::Instant::now();
-    let (stubs, logical) = make_data_set(dir.path(), total);
+    let (stubs, logical) = if dir.join("System Volume Information").exists() {
+        let stubs = collect_stubs(&dir);
+        let logical = stubs.iter().map(|(_, s)| s.logical).sum();
+        eprintln!("reusing the data set made before in {}", dir.display());
+        (stubs, logical)
+    } else {
+        std::fs::create_dir_all(&dir).unwrap();
+        make_data_set(&dir, total)
+    };
     eprintln!(
         "data set: {} files, {:.3} GB logical, made in {:.1} s in {}",
         stubs.len(),
         logical as f64 / 1e9,
         t.elapsed().as_secs_f64(),
-        dir.path().display()
+        dir.display()
     );
-    rss_probe(dir.path(), logical);
-    let store = HostDirStore::new(dir.path()).unwrap();
+    rss_probe(&dir, logical);
+    let store = HostDirStore::new(&dir).unwrap();
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
@@ -341,6 +359,11 @@ fn cpu_seconds() -> f64 {
 
 /// Set in the child process that measures peak memory: the data set folder.
 const PROBE_ENV: &str = "REHYDRATE_BENCH_RSS_PROBE";
+
+/// A folder to make the data set in and keep (instead of a temporary one), or to reuse when
+/// it holds one already; `REHYDRATE_BENCH_RSS_PROBE=<folder> <bench binary>` then runs one
+/// verified restore of it alone, e.g. under callgrind or perf.
+const DIR_ENV: &str = "REHYDRATE_BENCH_DIR";
 
 /// Peak memory of one verified restore of the whole data set on all threads, measured in a
 /// fresh child process (this one holds what making the data set left in its heap).
