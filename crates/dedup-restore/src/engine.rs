@@ -58,9 +58,10 @@ pub struct RestoreOptions {
     /// Check every data chunk's SHA-512 hash (the payload CRC-64 is always checked).
     pub verify_hash: bool,
     /// Largest single read, in bytes (a single record larger than this is read alone): the
-    /// engine's memory stays within about twice this (one read buffer plus records split
-    /// across plan extents) plus one decode buffer per thread, whatever the size of the store
-    /// or the files. Default 32 MiB; any value from 1 up works.
+    /// engine's memory stays within about three times this (the read being decoded, the next
+    /// read made meanwhile, and records split across plan extents being put together) plus one
+    /// decode buffer per thread, whatever the size of the store or the files. Default 32 MiB;
+    /// any value from 1 up works.
     pub window: usize,
     /// Reads of one container extent closer than this are merged into one read.
     pub coalesce_gap: u64,
