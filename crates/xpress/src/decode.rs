@@ -306,6 +306,10 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
     // Unconsumed match flags of the current group (bit i = flag i, sentinel at bit 32: bits
     // below `used` are all clear), and the number of flags consumed (32: none left).
     let mut used = 32 - *c.left;
+    if !CHECKED && used != 32 {
+        // The unchecked loop starts at group boundaries only (its margins are per group).
+        return Ok(());
+    }
     #[allow(clippy::cast_possible_truncation)] // the top half: the careful loop's flags
     let mut m = u64::from(
         ((*c.flags >> 32) as u32)
@@ -315,10 +319,6 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
     ) | (1 << 32);
     // The next match flag's position (32: none left in this group).
     let mut next = m.trailing_zeros();
-    if !CHECKED && used != 32 {
-        // The unchecked loop starts at group boundaries only (its margins are per group).
-        return Ok(());
-    }
     let result = 'fast: loop {
         if used == 32 {
             // Unchecked and NEAR: leave once every offset reaches back inside the output;
@@ -423,18 +423,17 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
                 len = long;
             }
             if NEAR && offset > op {
-                // An offset before the start: the careful copy reports it.
-                if let Err(e) = cold_match(output, tok_pos, op, offset, len) {
-                    break 'fast Err(e);
-                }
-                outp = output.as_mut_ptr();
-            } else {
-                // SAFETY: offset <= op (checked when NEAR, else op >= MAX_OFFSET >= offset since
-                // the group start), and the room: a match of at most 24 bytes writes below
-                // op + 32, within the group's (or the token's) output margin; a longer one has
-                // checked its own room above (wild_match writes below op + len + 16).
-                unsafe { wild_match(outp, op, offset, len) };
+                break 'fast Err(DecompressError::OffsetBeforeStart {
+                    input_pos: tok_pos,
+                    output_pos: op,
+                    offset,
+                });
             }
+            // SAFETY: offset <= op (checked when NEAR, else op >= MAX_OFFSET >= offset since the
+            // group start), and the room: a match of at most 24 bytes writes below op + 32,
+            // within the group's (or the token's) output margin; a longer one has checked its
+            // own room above (wild_match writes below op + len + 16).
+            unsafe { wild_match(outp, op, offset, len) };
             op += len;
             // SAFETY: m keeps its sentinel bit until the group ends, so it is never 0 here.
             unsafe { std::hint::assert_unchecked(m != 0) };
@@ -444,8 +443,8 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
     // The careful loop's flag register: the unconsumed flags at the top, and their number.
     (*c.ip, *c.op, *c.nibble_pos) = (ip, op, nibble_pos);
     *c.left = 32 - used;
+    // The low 32 bits are the flags (the sentinel is bit 32).
     #[allow(clippy::cast_possible_truncation)]
-    // the low 32 bits: the flags (the sentinel is bit 32)
     let rest = (m as u32).reverse_bits();
     *c.flags = (u64::from(rest) << 32) << used;
     result
@@ -504,20 +503,6 @@ unsafe fn wild_match(outp: *mut u8, op: usize, offset: usize, len: usize) {
             }
         }
     }
-}
-
-/// [`checked_match`] out of line, for the fast loop's offsets before the start (an error), so
-/// that its registers stay with the common path.
-#[cold]
-#[inline(never)]
-fn cold_match(
-    output: &mut [u8],
-    tok_pos: usize,
-    op: usize,
-    offset: usize,
-    len: usize,
-) -> Result<(), DecompressError> {
-    checked_match(output, tok_pos, op, offset, len)
 }
 
 /// The fast loop's matches whose half-byte is 15: decodes the rest of the length from `ip`
