@@ -266,23 +266,34 @@ const TOKEN_OUTPUT_MARGIN: usize = SLACK + SHORT_MATCH;
 /// when the room runs short, or on an error. The bounds the `unsafe` blocks rely on are
 /// explained at each.
 ///
-/// The flag word is bit-reversed once per group, so that the next flag is the lowest set bit:
-/// the literal run before a match is the distance to the next set bit (`trailing_zeros`), and a
-/// match clears its bit (`m & (m - 1)`), which keeps the per-token dependency chain short. A
-/// sentinel bit at position 32 ends the group. The first run of a group is taken from the
-/// word's leading zeros instead, so that the reversal's latency does not hold up the next group
-/// when a group is all literals (incompressible data).
+/// The flag word is bit-reversed once per group, so that the next flag is bit 0: the literal
+/// run before a match is the number of trailing zeros, and the run and its match flag are
+/// shifted out together. A sentinel bit above the last flag ends the group (the register is
+/// then 0). The first run of a group is taken from the word's leading zeros instead, so that
+/// the reversal's latency does not hold up the next group when a group is all literals
+/// (incompressible data).
 ///
-/// Tried and dropped, measured with `stats time text` against this version on the same
-/// machine: leading zeros of the unreversed word with the match bit cleared through a shifted
-/// mask (a longer chain per token: −30 %); the half-byte selected without branches
+/// Each tier is its own function, and positions are pointers, so that the loop's state (input
+/// and output position, flags) stays in registers: inlined into `decompress` together, the
+/// three tiers spilled the flag register or the output position to the stack, a store and a
+/// reload on every token's dependency chain. Matches with a 3-bit length (3-9 bytes; most of
+/// them) take a short path of one 16-byte chunk; longer ones two chunks and more; periods below
+/// 16 bytes are copied out of line.
+///
+/// Tried and dropped, measured with `stats time` against this version on the same machine:
+/// leading zeros of the unreversed word with the match bit cleared through a shifted mask (a
+/// longer chain per token: −30 %); the half-byte selected without branches
 /// (`select_unpredictable`: the next token's position then waits for this token's load, −30 %);
 /// skipping the literal copy when the run is empty (a mispredicted branch on 27 % of matches,
 /// −30 %); a BMI1/BMI2 build of the loop chosen at run time (no gain: the register allocation
 /// got worse); rare matches handed back to the careful loop instead of called out of line (−10 %,
-/// the same).
+/// the same); the short match as two 8-byte chunks (two more memory operations per match, −8 %);
+/// `cold_path` on long matches (−3 %: a third of the matches in real text are long). Reading the
+/// short match's source from a fixed distance of 8 KiB instead (wrong output, an experiment)
+/// was no faster: store-to-load forwarding from recent output is not what limits this loop;
+/// its instruction count and the mispredicted long-match branch are.
 #[allow(unsafe_code)]
-#[inline]
+#[inline(never)]
 fn group_loop<const CHECKED: bool, const NEAR: bool>(
     input: &[u8],
     output: &mut [u8],
@@ -300,30 +311,53 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
     else {
         return Ok(());
     };
-    let inp = input.as_ptr();
-    let mut outp = output.as_mut_ptr();
-    let (mut ip, mut op, mut nibble_pos) = (*c.ip, *c.op, *c.nibble_pos);
-    // Unconsumed match flags of the current group (bit i = flag i, sentinel at bit 32: bits
-    // below `used` are all clear), and the number of flags consumed (32: none left).
-    let mut used = 32 - *c.left;
-    if !CHECKED && used != 32 {
+    let left = *c.left;
+    if !CHECKED && left != 0 {
         // The unchecked loop starts at group boundaries only (its margins are per group).
         return Ok(());
     }
+    // Positions are kept as pointers: with the two bases out of the way the loop's state (ip,
+    // op, the flags and their count) stays in registers.
+    let inp = input.as_ptr();
+    let mut outp = output.as_mut_ptr();
+    // SAFETY (the four `add`s): the cursor's positions are within the slices (at most their
+    // lengths), and so are ip_end < in_len, op_end < out_len and in_len - TOKEN_INPUT_MARGIN.
+    let (mut ip, mut op, ip_last, in_tok_last) = unsafe {
+        (
+            inp.add(*c.ip),
+            outp.add(*c.op),
+            inp.add(ip_end),
+            inp.add(in_len - TOKEN_INPUT_MARGIN),
+        )
+    };
+    let out_addr = outp.addr();
+    let op_last = out_addr + op_end;
+    // The byte whose high half-byte the next long match uses (null: none).
+    let mut nib: *const u8 = if *c.nibble_pos == 0 {
+        std::ptr::null()
+    } else {
+        // SAFETY: a position already read, within the input.
+        unsafe { inp.add(*c.nibble_pos) }
+    };
+    // The unconsumed flags of the current group, the next one in bit 0, with a sentinel bit
+    // above the last one (0: none left). The careful loop keeps them in the top half of its
+    // register, the next one in bit 63.
     #[allow(clippy::cast_possible_truncation)] // the top half: the careful loop's flags
-    let mut m = u64::from(
-        ((*c.flags >> 32) as u32)
-            .checked_shr(used)
-            .unwrap_or(0)
-            .reverse_bits(),
-    ) | (1 << 32);
-    // The next match flag's position (32: none left in this group).
+    let mut m = if left == 0 {
+        0
+    } else {
+        u64::from(((*c.flags >> 32) as u32).reverse_bits()) & ((1 << left) - 1) | (1 << left)
+    };
+    // The literal run before the next match flag (or before the sentinel).
     let mut next = m.trailing_zeros();
     let result = 'fast: loop {
-        if used == 32 {
+        if m == 0 {
             // Unchecked and NEAR: leave once every offset reaches back inside the output;
             // unchecked and not NEAR: never run before that (the match copy relies on it).
-            if ip > ip_end || op > op_end || (!CHECKED && NEAR == (op >= MAX_OFFSET)) {
+            if ip > ip_last
+                || op.addr() > op_last
+                || (!CHECKED && NEAR == (op.addr() - out_addr >= MAX_OFFSET))
+            {
                 break Ok(());
             }
             // Unchecked: from here to the end of this flag group the input reads stay below
@@ -332,121 +366,179 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
             // below `op + GROUP_OUTPUT_MARGIN <= out_len` unless a long match has checked its
             // own room. Checked: each token checks its own room below.
             // SAFETY: 4 <= group_in <= in_len - ip.
-            let word =
-                u32::from_le_bytes(unsafe { inp.add(ip).cast::<[u8; 4]>().read_unaligned() });
-            ip += 4;
+            let word = u32::from_le_bytes(unsafe { ip.cast::<[u8; 4]>().read_unaligned() });
+            // SAFETY: as above.
+            ip = unsafe { ip.add(4) };
             m = u64::from(word.reverse_bits()) | (1 << 32);
-            used = 0;
             // The first flag run straight from the word: the reversal's latency then stays out
             // of the way of the next group on incompressible data (32 literals per group).
             next = word.leading_zeros();
         }
         loop {
-            if CHECKED && (in_len - ip < TOKEN_INPUT_MARGIN || out_len - op < TOKEN_OUTPUT_MARGIN) {
+            if CHECKED && (ip > in_tok_last || op.addr() > op_last) {
                 break 'fast Ok(());
             }
             // The literal run before the next match (or before the end of the group).
-            let lits = (next - used) as usize;
+            let lits = next as usize;
             // SAFETY: the input has SLACK readable bytes at ip and the output SLACK writable bytes
-            // at op (group margins, or the token margins just checked; lits <= 32 - used);
+            // at op (group margins, or the token margins just checked; lits <= 32);
             // input and output are distinct slices, so the ranges do not overlap.
             unsafe {
-                std::ptr::copy_nonoverlapping(inp.add(ip), outp.add(op), 16);
+                std::ptr::copy_nonoverlapping(ip, op, 16);
                 if lits > 16 {
-                    std::ptr::copy_nonoverlapping(inp.add(ip + 16), outp.add(op + 16), 16);
+                    std::ptr::copy_nonoverlapping(ip.add(16), op.add(16), 16);
                 }
+                ip = ip.add(lits);
+                op = op.add(lits);
             }
-            ip += lits;
-            op += lits;
-            used = next + 1;
-            if next == 32 {
-                used = 32;
+            // The run and its match flag (or the sentinel: then the group is done).
+            m = (m >> next) >> 1;
+            if m == 0 {
                 continue 'fast;
             }
-            m &= m - 1;
 
-            let tok_pos = ip;
+            let tok = ip;
             // SAFETY: within the group's (or the token's) input margin.
-            let token =
-                u16::from_le_bytes(unsafe { inp.add(ip).cast::<[u8; 2]>().read_unaligned() });
-            ip += 2;
+            let token = u16::from_le_bytes(unsafe { ip.cast::<[u8; 2]>().read_unaligned() });
+            // SAFETY: as above.
+            ip = unsafe { ip.add(2) };
             let offset = usize::from(token >> 3) + 1;
             let field = usize::from(token & 7);
-            // The shared half-byte (see `long_length`), without end checks: the byte after the
-            // token is within the margin, and the one kept from the previous long match was
-            // read already. Written as selects; the compiler keeps branches where they pay.
-            let is_long = field == 7;
-            let have = nibble_pos != 0;
-            let byte_pos = if have { nibble_pos } else { ip };
-            // SAFETY: within the margin (or an input position already read).
-            let byte = usize::from(unsafe { *inp.add(byte_pos) });
-            let half = if have { byte >> 4 } else { byte & 0x0f };
-            #[allow(clippy::needless_bitwise_bool)] // no branch wanted for this one
-            let takes_byte = is_long & !have;
-            nibble_pos = if is_long {
-                if have { 0 } else { ip }
-            } else {
-                nibble_pos
+            // The offset is checked after the length is decoded (a bad length is reported
+            // first, as by the careful loop).
+            let offset_error = || DecompressError::OffsetBeforeStart {
+                input_pos: tok.addr() - inp.addr(),
+                output_pos: op.addr() - out_addr,
+                offset,
             };
-            ip += usize::from(takes_byte);
-            let mut len = field + 3 + if is_long { half } else { 0 };
-            if is_long && half == 15 {
-                // A length byte follows (within the margin: at most 4 bytes per token).
-                // SAFETY: within the group's (or the token's) input margin.
-                let byte = usize::from(unsafe { *inp.add(ip) });
-                let long = 7 + 15 + 3 + byte;
-                // Room for the whole match plus a chunk's overrun, and (unchecked) for the rest
-                // of the group after it.
-                let room = if CHECKED {
-                    long + SLACK <= out_len - op
-                } else {
-                    op + long <= op_end
-                };
-                if byte == 255 || !room || (NEAR && offset > op) {
-                    // A 16/32-bit length, too little room or a bad offset: decoded and copied
-                    // out of line, with every check.
-                    match extended_match(input, output, tok_pos, ip, op, offset) {
-                        Ok((l, after)) => (len, ip) = (l, after),
-                        Err(e) => break 'fast Err(e),
-                    }
-                    // The slice was used again: take a fresh pointer from it.
-                    outp = output.as_mut_ptr();
-                    op += len;
-                    if !CHECKED && op > op_end {
-                        // Too close to the end for the rest of the group: leave at this token.
-                        break 'fast Ok(());
-                    }
-                    next = m.trailing_zeros();
-                    continue;
+            if field < 7 {
+                if NEAR && offset > op.addr() - out_addr {
+                    break 'fast Err(offset_error());
                 }
-                ip += 1;
-                len = long;
+                // A match of 3-9 bytes: one 16-byte chunk where it does not overlap itself.
+                // SAFETY: offset <= op (checked when NEAR, else op >= MAX_OFFSET >= offset
+                // since the group start); the chunks stay below op + 16, within the group's
+                // (or the token's) output margin.
+                unsafe {
+                    if offset >= 16 {
+                        // The ranges are 16 or more bytes apart.
+                        std::ptr::copy_nonoverlapping(op.sub(offset), op, 16);
+                    } else {
+                        short_period_match(op, offset, field + 3);
+                    }
+                    op = op.add(field + 3);
+                }
+            } else {
+                // The shared half-byte (see `long_length`), without end checks: the byte after
+                // the token is within the margin, and the one kept from the previous long match
+                // was read already.
+                // SAFETY: within the margin, or an input position already read.
+                let half = unsafe {
+                    if nib.is_null() {
+                        nib = ip;
+                        ip = ip.add(1);
+                        usize::from(*nib & 0x0f)
+                    } else {
+                        let h = usize::from(*nib >> 4);
+                        nib = std::ptr::null();
+                        h
+                    }
+                };
+                let mut len = 10 + half;
+                if half == 15 {
+                    // A length byte follows (within the margin: at most 4 bytes per token).
+                    // SAFETY: within the group's (or the token's) input margin.
+                    let byte = usize::from(unsafe { *ip });
+                    len = 7 + 15 + 3 + byte;
+                    // Room for the whole match plus a chunk's overrun, and (unchecked) for the
+                    // rest of the group after it.
+                    let room = if CHECKED {
+                        len + SLACK <= out_len - (op.addr() - out_addr)
+                    } else {
+                        op.addr() + len <= op_last
+                    };
+                    if byte == 255 || !room || (NEAR && offset > op.addr() - out_addr) {
+                        // A 16/32-bit length, too little room or a bad offset: decoded and
+                        // copied out of line, with every check.
+                        let (ipi, opi) = (ip.addr() - inp.addr(), op.addr() - out_addr);
+                        match extended_match(
+                            input,
+                            output,
+                            tok.addr() - inp.addr(),
+                            ipi,
+                            opi,
+                            offset,
+                        ) {
+                            Ok((l, after)) => {
+                                // The slice was used again: take fresh pointers from it.
+                                outp = output.as_mut_ptr();
+                                // SAFETY: extended_match checked opi + l <= out_len, and
+                                // returned a position within the input.
+                                unsafe {
+                                    op = outp.add(opi + l);
+                                    ip = inp.add(after);
+                                }
+                            }
+                            Err(e) => break 'fast Err(e),
+                        }
+                        if !CHECKED && op.addr() > op_last {
+                            // Too close to the end for the rest of the group: leave here.
+                            break 'fast Ok(());
+                        }
+                        next = m.trailing_zeros();
+                        continue;
+                    }
+                    // SAFETY: within the margin (the length byte was just read).
+                    ip = unsafe { ip.add(1) };
+                }
+                if NEAR && offset > op.addr() - out_addr {
+                    break 'fast Err(offset_error());
+                }
+                // SAFETY: offset <= op as above, and the room: a match of at most 24 bytes
+                // writes below op + 32, within the group's (or the token's) output margin; a
+                // longer one has checked its own room above (its chunks write below
+                // op + len + 16).
+                unsafe {
+                    if offset >= 16 {
+                        // Two 16-byte chunks (10-24 bytes), then more for a length byte's
+                        // 25-279; the ranges of each are 16 or more bytes apart.
+                        let src = op.sub(offset);
+                        std::ptr::copy_nonoverlapping(src, op, 16);
+                        std::ptr::copy_nonoverlapping(src.add(16), op.add(16), 16);
+                        let mut i = 32;
+                        while i < len {
+                            std::ptr::copy_nonoverlapping(src.add(i), op.add(i), 16);
+                            i += 16;
+                        }
+                    } else {
+                        short_period_match(op, offset, len);
+                    }
+                    op = op.add(len);
+                }
             }
-            if NEAR && offset > op {
-                break 'fast Err(DecompressError::OffsetBeforeStart {
-                    input_pos: tok_pos,
-                    output_pos: op,
-                    offset,
-                });
-            }
-            // SAFETY: offset <= op (checked when NEAR, else op >= MAX_OFFSET >= offset since the
-            // group start), and the room: a match of at most 24 bytes writes below op + 32,
-            // within the group's (or the token's) output margin; a longer one has checked its
-            // own room above (wild_match writes below op + len + 16).
-            unsafe { wild_match(outp, op, offset, len) };
-            op += len;
             // SAFETY: m keeps its sentinel bit until the group ends, so it is never 0 here.
             unsafe { std::hint::assert_unchecked(m != 0) };
             next = m.trailing_zeros();
         }
     };
     // The careful loop's flag register: the unconsumed flags at the top, and their number.
-    (*c.ip, *c.op, *c.nibble_pos) = (ip, op, nibble_pos);
-    *c.left = 32 - used;
-    // The low 32 bits are the flags (the sentinel is bit 32).
-    #[allow(clippy::cast_possible_truncation)]
-    let rest = (m as u32).reverse_bits();
-    *c.flags = (u64::from(rest) << 32) << used;
+    *c.ip = ip.addr() - inp.addr();
+    *c.op = op.addr() - out_addr;
+    *c.nibble_pos = if nib.is_null() {
+        0
+    } else {
+        nib.addr() - inp.addr()
+    };
+    if m == 0 {
+        *c.left = 0;
+    } else {
+        // The sentinel sits right above the last unconsumed flag.
+        let left = m.ilog2();
+        *c.left = left;
+        #[allow(clippy::cast_possible_truncation)] // at most 32 flags below the sentinel
+        let rest = ((m & !(1 << left)) as u32).reverse_bits();
+        *c.flags = u64::from(rest) << 32;
+    }
     result
 }
 
@@ -454,36 +546,24 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
 /// 8-byte chunk copy can read from once the first 8 bytes of the match are written.
 const PERIOD: [usize; 8] = [8, 8, 8, 9, 8, 10, 12, 14];
 
-/// Writes the match `(offset, len)` at `outp + op` in chunks that may write up to 15 bytes
-/// past its end: 16-byte chunks where `offset >= 16`, 8-byte chunks where `offset >= 8` (each
-/// reads only bytes written before it), and for shorter periods the first 8 bytes one by one,
-/// then 8-byte chunks from a multiple of the period back.
+/// Writes the match `(offset, len)` whose offset is below 16 at `dst`, in 8-byte chunks that
+/// may write up to 7 bytes past its end: where `offset >= 8` each chunk reads only bytes
+/// written before it; for shorter periods the first 8 bytes are copied one by one, then 8-byte
+/// chunks from a multiple of the period back. Out of line, so that the hot loop keeps its
+/// registers (2 % of the matches in text).
 ///
 /// # Safety
-/// `1 <= offset <= op`, and `outp` is valid for writes (and reads) of `op + len + 16` bytes.
+/// `1 <= offset < 16`, `dst - offset` is within the same output buffer as `dst`, and `dst` is
+/// valid for writes (and reads) of `len + 8` bytes.
 #[allow(unsafe_code)]
-#[allow(clippy::inline_always)] // one call site, in the hot loop
-#[inline(always)]
-unsafe fn wild_match(outp: *mut u8, op: usize, offset: usize, len: usize) {
-    // SAFETY (every access below): reads from op - offset onwards, writes below
-    // op + len + 16, as the caller guarantees.
+#[cold]
+#[inline(never)]
+unsafe fn short_period_match(dst: *mut u8, offset: usize, len: usize) {
+    // SAFETY (every access below): reads from dst - offset onwards, writes below
+    // dst + len + 8, as the caller guarantees.
     unsafe {
-        let dst = outp.add(op);
         let src = dst.sub(offset);
-        if offset >= 16 {
-            let v = src.cast::<[u8; 16]>().read_unaligned();
-            dst.cast::<[u8; 16]>().write_unaligned(v);
-            if len > 16 {
-                let v = src.add(16).cast::<[u8; 16]>().read_unaligned();
-                dst.add(16).cast::<[u8; 16]>().write_unaligned(v);
-                let mut i = 32;
-                while i < len {
-                    let v = src.add(i).cast::<[u8; 16]>().read_unaligned();
-                    dst.add(i).cast::<[u8; 16]>().write_unaligned(v);
-                    i += 16;
-                }
-            }
-        } else if offset >= 8 {
+        if offset >= 8 {
             let mut i = 0;
             while i < len {
                 let v = src.add(i).cast::<[u8; 8]>().read_unaligned();

@@ -202,6 +202,46 @@ fn long_match_near_the_end_mid_group() {
     }
 }
 
+/// A match whose offset reaches before the start, in each length form (3-bit, half-byte,
+/// length byte, 16-bit and 32-bit value, valid or below 22), as the first token of a stream
+/// long enough for the fast loop: the error is the one the reference gives (the length is
+/// decoded, and checked, before the offset).
+#[test]
+fn bad_offset_in_every_length_form_in_the_fast_loop() {
+    let token = |len_field: u16| ((99u16 << 3) | len_field).to_le_bytes();
+    let forms: [Vec<u8>; 7] = [
+        token(2).to_vec(),
+        [&token(7)[..], &[0x03]].concat(),
+        [&token(7)[..], &[0x0f, 40]].concat(),
+        [&token(7)[..], &[0x0f, 255], &600u16.to_le_bytes()[..]].concat(),
+        [&token(7)[..], &[0x0f, 255], &5u16.to_le_bytes()[..]].concat(),
+        [
+            &token(7)[..],
+            &[0x0f, 255, 0, 0],
+            &70_000u32.to_le_bytes()[..],
+        ]
+        .concat(),
+        [&token(7)[..], &[0x0f, 255, 0, 0], &9u32.to_le_bytes()[..]].concat(),
+    ];
+    for (i, form) in forms.iter().enumerate() {
+        for lead in [0usize, 5] {
+            // `lead` literals, the match, then literals to the end of the group, then 40
+            // groups of literals.
+            let mut s = (1u32 << (31 - lead)).to_le_bytes().to_vec();
+            s.extend((0..lead).map(|k| b'a' + k as u8));
+            s.extend_from_slice(form);
+            s.extend(std::iter::repeat_n(b'x', 31 - lead));
+            for _ in 0..40 {
+                s.extend_from_slice(&[0; 4]);
+                s.extend(std::iter::repeat_n(b'y', 32));
+            }
+            let want = reference(&s, 100_000);
+            assert!(want.is_err(), "form {i}: {want:?}");
+            same(&s, 100_000).unwrap();
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
