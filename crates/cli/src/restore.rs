@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use dedup_restore::{
-    DEDUP_RECONSTRUCT_UNOPTIMIZED, HostDirStore, Hresult, MAX_FILES, Progress, RestoreOptions,
-    restore_files,
+    DEDUP_RECONSTRUCT_UNOPTIMIZED, HostDirStore, Hresult, MAX_FILES, PayloadCrc, Progress,
+    RestoreOptions, restore_files,
 };
 use platform::{HostVolume, Volume, WinPath, attr};
 use serde_json::json;
@@ -583,7 +583,12 @@ pub(crate) fn run_verify(args: &VerifyArgs) -> Result<(), Failure> {
         .sum();
     let bar = Bar::new("verify", total);
     let base = Arc::new(AtomicU64::new(0));
-    let mut opts = RestoreOptions::default();
+    // A health check of the store: every chunk's stored bytes against their CRC-64 too, even
+    // where the chunk decodes to bytes with the right hash.
+    let mut opts = RestoreOptions {
+        payload_crc: PayloadCrc::Always,
+        ..RestoreOptions::default()
+    };
     {
         let (bar, base) = (bar.clone(), base.clone());
         opts.progress = Some(Arc::new(move |p: Progress| {

@@ -347,6 +347,70 @@ fn verify_passes_then_names_the_damaged_container() {
     assert!(String::from_utf8_lossy(&o.stdout).contains(name));
 }
 
+/// An unused flag bit after the last token of a compressed chunk flipped, the payload CRC-64
+/// left as it was: the bytes still decode to the chunk's hash, so `restore` (CRC only after a
+/// failure) rebuilds every file exactly, while `verify` (CRC of every chunk) reports it.
+#[test]
+fn restore_accepts_what_the_hash_proves_and_verify_reports_the_crc() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let files = make_volume(src.path());
+    let store = src
+        .path()
+        .join("System Volume Information/Dedup/ChunkStore");
+    let guid = std::fs::read_dir(&store)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut damaged = None;
+    for e in std::fs::read_dir(guid.join("Data")).unwrap() {
+        let path = e.unwrap().path();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let c = dedup_store::Container::open("c.ccc", &bytes[..]).unwrap();
+        let found = c
+            .records()
+            .map(Result::unwrap)
+            .filter(|r| {
+                r.record_type == dedup_store::RecordType::Data
+                    && r.compression == dedup_store::Compression::Xpress
+            })
+            .find_map(|r| {
+                let (word_at, used) = test_support::xpress_last_flag_word(c.stored_payload(&r));
+                (used < 32).then(|| r.payload_offset() as usize + word_at)
+            });
+        drop(c);
+        if let Some(at) = found {
+            // Bit 0 of the little-endian flag word is its 32nd flag.
+            bytes[at] ^= 1;
+            std::fs::write(&path, &bytes).unwrap();
+            damaged = Some(path);
+            break;
+        }
+    }
+    let name = damaged
+        .expect("a compressed chunk")
+        .file_name()
+        .unwrap()
+        .to_owned();
+
+    let o = rehydrate(&["verify", "--source", s(src.path())]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains(name.to_str().unwrap()) && text.contains("CRC"),
+        "{text}"
+    );
+
+    let o = rehydrate(&["restore", "--source", s(src.path()), "--to", s(out.path())]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (p, bytes) in &files {
+        let restored = std::fs::read(host_path(out.path(), p)).unwrap();
+        assert!(restored == *bytes, "{p} differs");
+    }
+}
+
 #[test]
 fn more_than_ten_thousand_files_are_restored_in_batches() {
     let src = fast_tempdir();

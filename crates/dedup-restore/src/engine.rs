@@ -24,8 +24,8 @@ use std::time::Instant;
 
 use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP, ParseError, ReferenceEntry};
 use dedup_store::{
-    Compression, ContainerError, FIXED_AREA_LEN, FixedArea, ReadOptions, RecordHeader, RecordType,
-    StreamMapRef, container_file_name, decode_payload, parse_container_file_name,
+    Compression, ContainerError, FIXED_AREA_LEN, FixedArea, PayloadCrc, ReadOptions, RecordHeader,
+    RecordType, StreamMapRef, container_file_name, decode_payload, parse_container_file_name,
     parse_record_header,
 };
 use platform::{Access, Disposition, FileHandle, OpenOptions, ShareMode, Volume, WinPath, attr};
@@ -55,8 +55,14 @@ pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 /// Tuning and checks.
 #[derive(Clone)]
 pub struct RestoreOptions {
-    /// Check every data chunk's SHA-512 hash (the payload CRC-64 is always checked).
+    /// Check every data chunk's SHA-512 hash.
     pub verify_hash: bool,
+    /// When each chunk's payload CRC-64 is computed. Default [`PayloadCrc::OnFailure`]: with
+    /// the hash checked, only when a chunk fails to decode or to match its hash, so that the
+    /// failure is reported as a CRC mismatch when the stored bytes are damaged (the same result
+    /// as checking it first); without the hash, before every decode. [`PayloadCrc::Always`]
+    /// checks it first on every chunk (what `rehydrate verify` does: a store health check).
+    pub payload_crc: PayloadCrc,
     /// Largest single read, in bytes (a single record larger than this is read alone): the
     /// engine's memory stays within about three times this (the read being decoded, the next
     /// read made meanwhile, and records split across plan extents being put together) plus one
@@ -75,6 +81,7 @@ impl std::fmt::Debug for RestoreOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RestoreOptions")
             .field("verify_hash", &self.verify_hash)
+            .field("payload_crc", &self.payload_crc)
             .field("window", &self.window)
             .field("coalesce_gap", &self.coalesce_gap)
             .field("sparse_zeros", &self.sparse_zeros)
@@ -86,6 +93,7 @@ impl Default for RestoreOptions {
     fn default() -> Self {
         Self {
             verify_hash: true,
+            payload_crc: PayloadCrc::OnFailure,
             window: 32 << 20,
             coalesce_gap: 256 << 10,
             sparse_zeros: true,
@@ -949,6 +957,7 @@ impl Engine<'_> {
         };
         let verify = ReadOptions {
             verify_hash: self.opts.verify_hash,
+            payload_crc: self.opts.payload_crc,
             ..ReadOptions::default()
         };
         let states = self.fetch(

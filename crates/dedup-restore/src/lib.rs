@@ -30,6 +30,8 @@ mod hresult;
 mod plan;
 mod store;
 
+/// The payload CRC-64 policy of [`RestoreOptions::payload_crc`].
+pub use dedup_store::PayloadCrc;
 pub use engine::{
     DEDUP_RECONSTRUCT_UNOPTIMIZED, FileResult, MAX_FILES, Progress, ProgressFn, RestoreError,
     RestoreOptions, RestoreReport, RestoreStats, restore_files,

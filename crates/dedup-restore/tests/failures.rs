@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use common::*;
 use dedup_restore::{
     BackupStore, ContainerExtent, DEDUP_RECONSTRUCT_UNOPTIMIZED, FileExtent, Hresult, MAX_FILES,
-    MemoryStore, RecordingStore, RestoreOptions, RestoreReport, StoreError, restore_files,
+    MemoryStore, PayloadCrc, RecordingStore, RestoreOptions, RestoreReport, StoreError,
+    restore_files,
 };
 use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath};
 
@@ -189,6 +190,50 @@ fn corrupt_chunk_hash_with_valid_crc_is_file_corrupt() {
             assert!(d.to_ascii_lowercase().contains("hash"), "{d}");
         }
     }
+}
+
+/// Damage the chunk hash cannot see (an unused flag bit after the last token of a compressed
+/// chunk, the payload CRC-64 left as it was): `PayloadCrc::Always` (what `rehydrate verify`
+/// uses) fails the file with the CRC mismatch; the default, which checks the CRC only after a
+/// decode or hash failure, restores the exact bytes.
+#[test]
+fn unused_flag_bits_fail_the_crc_only_when_it_is_checked_first() {
+    let mut fx = spread(55);
+    let c = chunk_used_by(&fx, |u| u.len() == 1, Some(true)).expect("a compressed chunk");
+    let users = users_of_chunk(&fx, c);
+    let path = container_path(&fx.store, "Data", c.0);
+    let rec = record_of(&fx.store, &path, c.1);
+    let bytes = fx.store.get_mut(&path).unwrap();
+    let p = rec.payload_offset() as usize;
+    let (word_at, used) =
+        test_support::xpress_last_flag_word(&bytes[p..p + rec.stored_size as usize]);
+    assert!(used < 32, "the last flag word has unused flags");
+    // Bit 0 of the little-endian word is its 32nd flag.
+    bytes[p + word_at] ^= 1;
+
+    let before = volume_state(&fx.vol);
+    let strict = RestoreOptions {
+        payload_crc: PayloadCrc::Always,
+        ..RestoreOptions::default()
+    };
+    let report = restore_with(&fx.vol, &fx.paths(), &fx.store, &strict);
+    let (exp, overall) = expected_for(&fx, &users, Hresult::DDP_E_FILE_CORRUPT);
+    check(&fx, &before, &report, &exp, overall);
+    let d = report.files[users[0]].detail.as_deref().unwrap();
+    assert!(d.contains("CRC"), "{d}");
+
+    // The files the first call restored are no longer dedup files (S_FALSE).
+    let report = restore(&fx.vol, &fx.paths(), &fx.store);
+    for (i, (p, d)) in fx.originals.iter().enumerate() {
+        let want = if users.contains(&i) {
+            Hresult::S_OK
+        } else {
+            Hresult::S_FALSE
+        };
+        assert_eq!(report.files[i].result, want, "{p}: {:?}", report.files[i]);
+        assert_restored(&fx.vol, p, d);
+    }
+    assert_no_stray_files(&fx.vol, &fx.paths());
 }
 
 #[test]

@@ -2,12 +2,13 @@
 //! their committed inputs (`tests/fuzz_regressions.rs`). Not part of the supported API.
 
 use crate::crc64::crc64;
+use crate::error::ContainerError;
 use crate::layout::{
     BACKUP_REDIRECTION_OFFSET, CKHR_MAGIC, CTHR_VERSION, ContainerHeader, FIRST_RECORD_OFFSET,
     PRIMARY_REDIRECTION_OFFSET, RECORD_ALIGN, RecordType, RedirectionTable, SLOT_SIZE, le_u16,
     le_u32,
 };
-use crate::reader::{Container, ReadOptions};
+use crate::reader::{Container, PayloadCrc, ReadOptions};
 
 /// What an exercise run saw, so replay tests can assert on it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,17 +31,33 @@ pub fn exercise_container(data: &[u8]) -> Outcome {
     out.opened = true;
     let opts = ReadOptions {
         verify_hash: true,
+        payload_crc: PayloadCrc::Always,
         max_logical_len: 1 << 20,
     };
+    let lazy = ReadOptions {
+        payload_crc: PayloadCrc::OnFailure,
+        ..opts
+    };
     let mut scratch = Vec::new();
+    let mut scratch_lazy = Vec::new();
     let mut ids = Vec::new();
     for r in c.records().take(10_000) {
         let Ok(r) = r else { continue };
         out.records += 1;
         ids.push((r.local_id, r.offset));
-        if r.record_type != RecordType::Padding
-            && c.logical_payload(&r, None, &opts, &mut scratch).is_ok()
-        {
+        if r.record_type == RecordType::Padding {
+            continue;
+        }
+        let always = c.logical_payload(&r, None, &opts, &mut scratch);
+        let on_failure = c.logical_payload(&r, None, &lazy, &mut scratch_lazy);
+        // The CRC only after a failure: the same bytes, or the same error, unless the CRC alone
+        // fails while the payload decodes to bytes with the right hash.
+        match (&always, &on_failure) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "the same logical payload"),
+            (Err(ContainerError::CrcMismatch { .. }), Ok(_)) => {}
+            (a, b) => assert_eq!(a, b, "the same outcome with the CRC after a failure"),
+        }
+        if always.is_ok() {
             out.verified += 1;
         }
     }

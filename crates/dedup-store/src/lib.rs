@@ -36,7 +36,7 @@ pub use layout::{
     RedirectionTable, SLOT_SIZE, SMAP_MAGIC, align_up,
 };
 pub use reader::{
-    Container, FixedArea, Located, ReadOptions, Records, SlotReport, TYPICAL_MAX_CHUNK,
+    Container, FixedArea, Located, PayloadCrc, ReadOptions, Records, SlotReport, TYPICAL_MAX_CHUNK,
     TableReport, decode_payload, parse_record_header, verify_hash, verify_payload_crc,
 };
 pub use smap::{

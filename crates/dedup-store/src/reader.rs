@@ -22,11 +22,31 @@ use crate::smap::StreamMapRef;
 /// known logical size starts with this much room and grows on overrun.
 pub const TYPICAL_MAX_CHUNK: usize = 0x2_0000;
 
+/// When the payload CRC-64 of a record (spec §4.2, `Ckhr` +0x48) is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PayloadCrc {
+    /// Before every decode: a damaged stored payload is reported as a CRC mismatch whatever it
+    /// decodes to. What a health check of the store wants.
+    #[default]
+    Always,
+    /// For data chunks whose hash is checked ([`ReadOptions::verify_hash`]): only when the
+    /// decode, the size or the hash check fails, to report the fault as a damaged stored payload
+    /// when it is one (the same error as with `Always`). A chunk that decodes to bytes with the
+    /// right SHA-512 hash is then accepted without it, which saves a pass over every stored
+    /// byte; the only damage it lets through is to stored bytes the decoder never uses (unused
+    /// flag bits after an Xpress stream's last token), which leaves the restored bytes exact.
+    /// Stream maps and unhashed reads are still checked first.
+    OnFailure,
+}
+
 /// What the reader checks and how much it may allocate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
-    /// Check the chunk hash (SHA-512 prefix) of data chunks. The payload CRC-64 is always checked.
+    /// Check the chunk hash (SHA-512 prefix) of data chunks.
     pub verify_hash: bool,
+    /// When the payload CRC-64 is computed (it always is for stream maps and when the hash is
+    /// not checked).
+    pub payload_crc: PayloadCrc,
     /// Upper bound for a logical payload when its size is not known (decode buffer growth cap).
     pub max_logical_len: usize,
 }
@@ -35,6 +55,7 @@ impl Default for ReadOptions {
     fn default() -> Self {
         Self {
             verify_hash: true,
+            payload_crc: PayloadCrc::Always,
             max_logical_len: 64 << 20,
         }
     }
@@ -435,11 +456,12 @@ pub fn verify_payload_crc(
     }
 }
 
-/// The logical payload of a record from its stored payload: payload CRC-64 checked,
-/// decompressed when needed (into `scratch`; a stored payload is returned without copying),
-/// size checked against `expected_len` when given, and for data chunks the hash checked when
-/// `opts.verify_hash` is set. The payload is the returned slice: `scratch` may be left longer
-/// (it keeps its room, so that the next call into it need not zero it again).
+/// The logical payload of a record from its stored payload: payload CRC-64 checked (see
+/// [`PayloadCrc`] for when), decompressed when needed (into `scratch`; a stored payload is
+/// returned without copying), size checked against `expected_len` when given, and for data
+/// chunks the hash checked when `opts.verify_hash` is set. The payload is the returned slice:
+/// `scratch` may be left longer (it keeps its room, so that the next call into it need not zero
+/// it again).
 pub fn decode_payload<'s>(
     name: &Arc<str>,
     rec: &RecordHeader,
@@ -448,7 +470,30 @@ pub fn decode_payload<'s>(
     opts: &ReadOptions,
     scratch: &'s mut Vec<u8>,
 ) -> Result<&'s [u8], ContainerError> {
-    verify_payload_crc(name, rec, stored)?;
+    let hashed = opts.verify_hash && rec.record_type == RecordType::Data;
+    if !hashed || opts.payload_crc == PayloadCrc::Always {
+        verify_payload_crc(name, rec, stored)?;
+        return decode_checked(name, rec, stored, expected_len, opts, scratch);
+    }
+    match decode_checked(name, rec, stored, expected_len, opts, scratch) {
+        Ok(logical) => Ok(logical),
+        Err(e) => {
+            // A damaged stored payload is reported as such, as when the CRC comes first.
+            verify_payload_crc(name, rec, stored)?;
+            Err(e)
+        }
+    }
+}
+
+/// [`decode_payload`] after (or without) the payload CRC-64.
+fn decode_checked<'s>(
+    name: &Arc<str>,
+    rec: &RecordHeader,
+    stored: &'s [u8],
+    expected_len: Option<u64>,
+    opts: &ReadOptions,
+    scratch: &'s mut Vec<u8>,
+) -> Result<&'s [u8], ContainerError> {
     let logical: &[u8] = match rec.compression {
         Compression::Stored => stored,
         Compression::Xpress => {

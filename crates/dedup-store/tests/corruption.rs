@@ -1,7 +1,9 @@
 //! Damage walked over a copy of the real container: single-byte flips in every class of
 //! structure and truncations at every record boundary give typed errors, never panics.
 
-use dedup_store::{Container, ContainerError, ReadOptions, RecordHeader, RecordType};
+use dedup_store::{
+    Compression, Container, ContainerError, PayloadCrc, ReadOptions, RecordHeader, RecordType,
+};
 
 fn real() -> Option<Vec<u8>> {
     let p = test_support::ws2019_container(env!("CARGO_MANIFEST_DIR"))?;
@@ -209,4 +211,71 @@ fn compressed_payload_damage_with_fixed_crc_is_a_decode_or_hash_error() {
         );
         b[i] = saved;
     }
+}
+
+/// `PayloadCrc::OnFailure` computes the CRC only after a decode, size or hash failure, so every
+/// payload flip of the real chunks gives the same error as `Always` (a CRC mismatch); the one
+/// damage it lets through is an unused flag bit after the last token of a compressed chunk,
+/// where the logical payload is still exact.
+#[test]
+fn payload_crc_after_a_failure_reports_the_same_errors() {
+    let Some(b) = real() else { return };
+    let always = ReadOptions::default();
+    let on_failure = ReadOptions {
+        payload_crc: PayloadCrc::OnFailure,
+        ..ReadOptions::default()
+    };
+    let unhashed = ReadOptions {
+        verify_hash: false,
+        ..on_failure
+    };
+    let read = |bytes: &[u8], id: u32, opts: &ReadOptions| {
+        let c = Container::open("copy.ccc", bytes).unwrap();
+        c.read_chunk(id, None, None, opts, &mut Vec::new())
+            .map(|(_, _, d)| d.to_vec())
+    };
+    let mut flips = 0;
+    let mut compressed = 0;
+    for r in records(&b) {
+        if r.record_type != RecordType::Data {
+            continue;
+        }
+        let original = read(&b, r.local_id, &always).unwrap();
+        let (p, e) = (r.payload_offset() as usize, r.payload_end() as usize);
+        let mut copy = b.clone();
+        for i in (p..e).step_by(4099) {
+            copy[i] ^= 0x10;
+            let want = read(&copy, r.local_id, &always).unwrap_err();
+            assert!(matches!(want, ContainerError::CrcMismatch { .. }), "{want}");
+            assert_eq!(
+                read(&copy, r.local_id, &on_failure),
+                Err(want),
+                "flip at {i:#x}"
+            );
+            copy[i] ^= 0x10;
+            flips += 1;
+        }
+        if r.compression == Compression::Xpress {
+            compressed += 1;
+            let (word_at, used) = test_support::xpress_last_flag_word(&b[p..e]);
+            assert!(
+                used < 32,
+                "chunk {}: its last flag word has unused flags",
+                r.local_id
+            );
+            // Bit 0 of the little-endian word is its 32nd flag, never used here.
+            copy[p + word_at] ^= 1;
+            assert!(matches!(
+                read(&copy, r.local_id, &always),
+                Err(ContainerError::CrcMismatch { .. })
+            ));
+            assert!(matches!(
+                read(&copy, r.local_id, &unhashed),
+                Err(ContainerError::CrcMismatch { .. })
+            ));
+            assert_eq!(read(&copy, r.local_id, &on_failure), Ok(original));
+        }
+    }
+    assert_eq!(compressed, 8, "the sample's compressed chunks");
+    assert!(flips > 100, "{flips} flips");
 }

@@ -129,3 +129,53 @@ impl SplitMix64 {
         out
     }
 }
+
+/// Where the last flag word of the Xpress (MS-XCA plain LZ77) stream `s` starts, and how many
+/// of its 32 flags the stream uses (MS-XCA §2.4: the stream ends where the input ends; the
+/// encoder sets the unused flags to 1). `s` must be a well-formed stream.
+///
+/// # Panics
+/// If `s` is cut inside a flag word, token or length extension.
+#[must_use]
+pub fn xpress_last_flag_word(s: &[u8]) -> (usize, u32) {
+    let le16 = |at: usize| u16::from_le_bytes([s[at], s[at + 1]]);
+    let (mut ip, mut nibble) = (0usize, None);
+    loop {
+        let word_at = ip;
+        let flags = u32::from_le_bytes(s[ip..ip + 4].try_into().unwrap());
+        ip += 4;
+        for i in 0..32 {
+            if ip == s.len() {
+                return (word_at, i);
+            }
+            if (flags >> (31 - i)) & 1 == 0 {
+                ip += 1;
+                continue;
+            }
+            let token = le16(ip);
+            ip += 2;
+            if token & 7 == 7 {
+                // The half-byte shared by two long matches, then a byte, a u16, a u32.
+                let half = if let Some(q) = nibble.take() {
+                    s[q] >> 4
+                } else {
+                    nibble = Some(ip);
+                    ip += 1;
+                    s[ip - 1] & 15
+                };
+                if half == 15 {
+                    ip += 1;
+                    if s[ip - 1] == 255 {
+                        ip += 2;
+                        if le16(ip - 2) == 0 {
+                            ip += 4;
+                        }
+                    }
+                }
+            }
+        }
+        if ip == s.len() {
+            return (word_at, 32);
+        }
+    }
+}
