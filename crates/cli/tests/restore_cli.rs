@@ -130,7 +130,8 @@ fn list(root: &Path) -> Vec<String> {
     out
 }
 
-fn data_container(src: &Path) -> PathBuf {
+/// The data containers of the volume folder `src`'s chunk store, in name order.
+fn data_containers(src: &Path) -> Vec<PathBuf> {
     let store = src.join("System Volume Information/Dedup/ChunkStore");
     let guid = std::fs::read_dir(&store)
         .unwrap()
@@ -143,7 +144,11 @@ fn data_container(src: &Path) -> PathBuf {
         .map(|e| e.unwrap().path())
         .collect();
     data.sort();
-    data.remove(0)
+    data
+}
+
+fn data_container(src: &Path) -> PathBuf {
+    data_containers(src).remove(0)
 }
 
 /// Flips bytes inside the first data record's payload (the first chunk of `\a\first.bin`).
@@ -355,18 +360,8 @@ fn restore_accepts_what_the_hash_proves_and_verify_reports_the_crc() {
     let src = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let files = make_volume(src.path());
-    let store = src
-        .path()
-        .join("System Volume Information/Dedup/ChunkStore");
-    let guid = std::fs::read_dir(&store)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
     let mut damaged = None;
-    for e in std::fs::read_dir(guid.join("Data")).unwrap() {
-        let path = e.unwrap().path();
+    for path in data_containers(src.path()) {
         let mut bytes = std::fs::read(&path).unwrap();
         let c = dedup_store::Container::open("c.ccc", &bytes[..]).unwrap();
         let found = c

@@ -1,12 +1,12 @@
-//! Container read + verify throughput, in bytes of logical (restored) data per second, beside a
-//! `memcpy` of the same logical bytes measured in the same run.
+//! Container read + verify throughput, in decimal bytes of logical (restored) data per second,
+//! beside a `memcpy` of the same logical bytes measured in the same run.
 //!
 //! Run: `cargo bench -p dedup-store --bench container`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dedup_store::{Container, ContainerWriter, ReadOptions, RecordType, WriterOptions};
+use dedup_store::{Container, ContainerWriter, PayloadCrc, ReadOptions, RecordType, WriterOptions};
 use test_support::SplitMix64;
 
 /// ~32 MiB of logical data in 64 KiB chunks: three quarters text-like (compresses ~3×, stored
@@ -47,11 +47,18 @@ fn bench(cr: &mut Criterion) {
     let (bytes, logical) = generated();
     let c = Container::open("bench.ccc", &bytes[..]).unwrap();
     let mut g = cr.benchmark_group("container_read");
-    g.throughput(Throughput::Bytes(logical));
+    g.throughput(Throughput::BytesDecimal(logical));
     g.sample_size(10);
     let mut scratch = Vec::with_capacity(1 << 17);
     g.bench_function("read+crc+decode+hash", |b| {
         b.iter(|| black_box(read_all(&c, &ReadOptions::default(), &mut scratch)));
+    });
+    let crc_on_failure = ReadOptions {
+        payload_crc: PayloadCrc::OnFailure,
+        ..ReadOptions::default()
+    };
+    g.bench_function("read+decode+hash (CRC after a failure only)", |b| {
+        b.iter(|| black_box(read_all(&c, &crc_on_failure, &mut scratch)));
     });
     let no_hash = ReadOptions {
         verify_hash: false,
