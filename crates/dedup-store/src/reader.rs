@@ -471,18 +471,17 @@ pub fn decode_payload<'s>(
     scratch: &'s mut Vec<u8>,
 ) -> Result<&'s [u8], ContainerError> {
     let hashed = opts.verify_hash && rec.record_type == RecordType::Data;
-    if !hashed || opts.payload_crc == PayloadCrc::Always {
+    let crc_first = !hashed || opts.payload_crc == PayloadCrc::Always;
+    if crc_first {
         verify_payload_crc(name, rec, stored)?;
-        return decode_checked(name, rec, stored, expected_len, opts, scratch);
     }
-    match decode_checked(name, rec, stored, expected_len, opts, scratch) {
-        Ok(logical) => Ok(logical),
-        Err(e) => {
-            // A damaged stored payload is reported as such, as when the CRC comes first.
+    decode_checked(name, rec, stored, expected_len, opts, scratch).or_else(|e| {
+        // A damaged stored payload is reported as such, as when the CRC comes first.
+        if !crc_first {
             verify_payload_crc(name, rec, stored)?;
-            Err(e)
         }
-    }
+        Err(e)
+    })
 }
 
 /// [`decode_payload`] after (or without) the payload CRC-64.

@@ -352,7 +352,7 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
         u64::from(((*c.flags >> 32) as u32).reverse_bits()) & ((1 << left) - 1) | (1 << left)
     };
     // The literal run before the next match flag (or before the sentinel).
-    let mut next = m.trailing_zeros();
+    let mut run = m.trailing_zeros();
     let result = 'fast: loop {
         if m == 0 {
             // Unchecked and NEAR: leave once every offset reaches back inside the output;
@@ -375,14 +375,13 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
             m = u64::from(word.reverse_bits()) | (1 << 32);
             // The first flag run straight from the word: the reversal's latency then stays out
             // of the way of the next group on incompressible data (32 literals per group).
-            next = word.leading_zeros();
+            run = word.leading_zeros();
         }
         loop {
             if CHECKED && (ip > in_tok_last || op.addr() > op_last) {
                 break 'fast Ok(());
             }
-            // The literal run before the next match (or before the end of the group).
-            let lits = next as usize;
+            let lits = run as usize;
             // SAFETY: the input has SLACK readable bytes at ip and the output SLACK writable bytes
             // at op (group margins, or the token margins just checked; lits <= 32);
             // input and output are distinct slices, so the ranges do not overlap.
@@ -395,7 +394,7 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
                 op = op.add(lits);
             }
             // The run and its match flag (or the sentinel: then the group is done).
-            m = (m >> next) >> 1;
+            m = (m >> run) >> 1;
             if m == 0 {
                 continue 'fast;
             }
@@ -490,7 +489,7 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
                             // Too close to the end for the rest of the group: leave here.
                             break 'fast Ok(());
                         }
-                        next = m.trailing_zeros();
+                        run = m.trailing_zeros();
                         continue;
                     }
                     // SAFETY: within the margin (the length byte was just read).
@@ -523,7 +522,7 @@ fn group_loop<const CHECKED: bool, const NEAR: bool>(
             }
             // SAFETY: m keeps its sentinel bit until the group ends, so it is never 0 here.
             unsafe { std::hint::assert_unchecked(m != 0) };
-            next = m.trailing_zeros();
+            run = m.trailing_zeros();
         }
     };
     // The careful loop's flag register: the unconsumed flags at the top, and their number.
