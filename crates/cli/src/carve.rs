@@ -11,6 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::Failure;
+use crate::outln;
 use crate::mapped::map_file;
 
 /// Arguments of `rehydrate carve`.
@@ -100,7 +101,7 @@ pub(crate) fn run(args: &CarveArgs) -> Result<(), Failure> {
         let stdout = std::io::stdout();
         let mut w = BufWriter::new(stdout.lock());
         let r = write_chunks(&container, &ranges, &opts, &mut w)?;
-        w.flush().map_err(|e| Failure::io(format!("stdout: {e}")))?;
+        w.flush().map_err(|e| Failure::usage(format!("stdout: {e}")))?;
         r
     } else {
         atomic_write(&args.output, |w| {
@@ -115,10 +116,10 @@ pub(crate) fn run(args: &CarveArgs) -> Result<(), Failure> {
         sha256: sha,
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&summary)
-                .map_err(|e| Failure::io(format!("cannot encode JSON: {e}")))?
+                .map_err(|e| Failure::usage(format!("cannot encode JSON: {e}")))?
         );
     } else {
         eprintln!(
@@ -145,7 +146,7 @@ fn write_chunks(
                 .map_err(|e| Failure::check(e.to_string()))?;
             sha.update(data);
             w.write_all(data)
-                .map_err(|e| Failure::io(format!("write failed: {e}")))?;
+                .map_err(|e| Failure::usage(format!("write failed: {e}")))?;
             chunks += 1;
             bytes += data.len() as u64;
         }
@@ -173,16 +174,16 @@ pub(crate) fn atomic_write<T>(
     ));
     let result = (|| {
         let file = File::create(&tmp)
-            .map_err(|e| Failure::io(format!("{}: cannot create: {e}", tmp.display())))?;
+            .map_err(|e| Failure::usage(format!("{}: cannot create: {e}", tmp.display())))?;
         let mut w = BufWriter::new(file);
         let value = f(&mut w)?;
         let file = w
             .into_inner()
-            .map_err(|e| Failure::io(format!("{}: write failed: {}", tmp.display(), e.error())))?;
+            .map_err(|e| Failure::usage(format!("{}: write failed: {}", tmp.display(), e.error())))?;
         file.sync_all()
-            .map_err(|e| Failure::io(format!("{}: sync failed: {e}", tmp.display())))?;
+            .map_err(|e| Failure::usage(format!("{}: sync failed: {e}", tmp.display())))?;
         std::fs::rename(&tmp, path).map_err(|e| {
-            Failure::io(format!("{}: cannot rename into place: {e}", path.display()))
+            Failure::usage(format!("{}: cannot rename into place: {e}", path.display()))
         })?;
         Ok(value)
     })();

@@ -7,28 +7,26 @@
 //!    dedup reparse points).
 //! 3. Back it up to a temporary host folder (`winsim::host::export_volume`: stubs with their
 //!    reparse points, ordinary files, the chunk store).
-//! 4. Restore onto a fresh simulated volume the way a backup application does with
-//!    `IDedupBackupSupport::RestoreFiles`: put the stubs and ordinary files back, then
-//!    `restore_files` with the backup folder as the store (`HostDirStore`), ≤ 10,000 files a
-//!    call.
+//! 4. Restore it out of place onto a fresh simulated volume with
+//!    [`dedup_restore::restore_tree`]: the backup folder is both the source of the stubs and
+//!    ordinary files and the chunk store.
 //! 5. Compare every byte of every file against the originals (regenerated from the seed).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use dedup_restore::{
-    DEDUP_RECONSTRUCT_UNOPTIMIZED, HostDirStore, Hresult, MAX_FILES, RestoreOptions, restore_files,
-};
-use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath, attr};
+use dedup_restore::{EntryStatus, RestoreOptions, SourceStore, TreeOptions, restore_tree};
+use platform::{HostSource, Volume, WinPath};
 use test_support::SplitMix64;
 use winsim::SimVolume;
 use winsim::dedup::churn::edited_copy;
 use winsim::dedup::{OptimizeOptions, optimize};
 
 use crate::Failure;
+use crate::outln;
+use crate::progress::Bar;
 use crate::restore::human;
-use crate::source::{self, Kind};
 
 /// `rehydrate demo`.
 #[derive(Debug, Args)]
@@ -170,60 +168,11 @@ fn generate(plan: &[Planned], i: usize) -> Vec<u8> {
 }
 
 fn step(name: &str, what: &str, t: Duration) {
-    println!("  {name:<10} {what}  ({:.2} s)", t.as_secs_f64());
+    outln!("  {name:<10} {what}  ({:.2} s)", t.as_secs_f64());
 }
 
 fn vol_err(e: &impl std::fmt::Display) -> Failure {
     Failure::check(format!("demo: {e}"))
-}
-
-/// Puts the stubs and ordinary files of the backup folder back onto `volume` (what a backup
-/// application does before `RestoreFiles`), returning the stubs' paths and logical bytes.
-fn put_back(backup: &Path, volume: &SimVolume) -> Result<(Vec<WinPath>, u64, usize), Failure> {
-    let scan = source::scan(backup, &[]).map_err(Failure::io)?;
-    if let Some(p) = scan.problems.first() {
-        return Err(Failure::check(format!(
-            "demo: backup: {}: {}",
-            p.path, p.reason
-        )));
-    }
-    let mut stubs = Vec::new();
-    let mut logical_total = 0;
-    let mut plain = 0;
-    let create = OpenOptions::new(Access::READ_WRITE, ShareMode::NONE, Disposition::CreateNew);
-    for e in &scan.entries {
-        match &e.kind {
-            Kind::Dir => volume.create_dir_all(&e.win).map_err(|e| vol_err(&e))?,
-            Kind::File { .. } => {
-                let bytes = std::fs::read(&e.host)
-                    .map_err(|err| Failure::io(format!("{}: {err}", e.host.display())))?;
-                volume.write_file(&e.win, &bytes).map_err(|e| vol_err(&e))?;
-                plain += 1;
-            }
-            Kind::Stub { logical } => {
-                let reparse = source::read_reparse(&e.host)
-                    .map_err(|err| Failure::io(format!("{}: {err}", e.host.display())))?
-                    .ok_or_else(|| {
-                        Failure::check(format!("{}: reparse point vanished", e.host.display()))
-                    })?;
-                let h = volume.open(&e.win, create).map_err(|e| vol_err(&e))?;
-                h.set_sparse(true).map_err(|e| vol_err(&e))?;
-                h.set_len(*logical).map_err(|e| vol_err(&e))?;
-                h.set_reparse_point(&reparse).map_err(|e| vol_err(&e))?;
-                let attrs = source::read_attributes(&e.host).unwrap_or(attr::ARCHIVE);
-                h.set_attributes(attrs).map_err(|e| vol_err(&e))?;
-                stubs.push(e.win.clone());
-                logical_total += logical;
-            }
-            Kind::Symlink { .. } => {
-                return Err(Failure::check(format!(
-                    "demo: unexpected symbolic link {} in the backup",
-                    e.host.display()
-                )));
-            }
-        }
-    }
-    Ok((stubs, logical_total, plain))
 }
 
 /// `rehydrate demo`.
@@ -234,7 +183,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
     }
     let started = Instant::now();
     let total = args.size_mib << 20;
-    println!(
+    outln!(
         "rehydrate demo: seed {}, {} of generated data",
         args.seed,
         human(total)
@@ -288,7 +237,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
     #[allow(clippy::single_match_else)]
     let backup: PathBuf = match &args.backup_dir {
         Some(d) => {
-            std::fs::create_dir_all(d).map_err(|e| Failure::io(format!("{}: {e}", d.display())))?;
+            std::fs::create_dir_all(d).map_err(|e| Failure::usage(format!("{}: {e}", d.display())))?;
             if std::fs::read_dir(d).map_or(true, |mut r| r.next().is_some()) {
                 return Err(Failure::usage(format!(
                     "{}: --backup-dir must be a new or empty folder",
@@ -301,12 +250,12 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
             temp = tempfile::Builder::new()
                 .prefix("rehydrate-demo-")
                 .tempdir()
-                .map_err(|e| Failure::io(format!("temporary folder: {e}")))?;
+                .map_err(|e| Failure::usage(format!("temporary folder: {e}")))?;
             temp.path().to_owned()
         }
     };
     let exp = winsim::host::export_volume(&original, &backup)
-        .map_err(|e| Failure::io(format!("demo: backup to {}: {e}", backup.display())))?;
+        .map_err(|e| Failure::usage(format!("demo: backup to {}: {e}", backup.display())))?;
     drop(original);
     step(
         "backed up",
@@ -320,59 +269,48 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
     );
 
     // 4. Restore onto a fresh volume.
-    let t = Instant::now();
     let target = SimVolume::new(args.seed ^ 0xFEED);
-    let (stubs, stub_bytes, plain) = put_back(&backup, &target)?;
-    let put_back_time = t.elapsed();
-    let store = HostDirStore::new(&backup)
-        .map_err(|e| Failure::io(format!("{}: {e}", backup.display())))?;
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n.max(1));
-    }
-    let pool = pool
-        .build()
-        .map_err(|e| Failure::io(format!("worker threads: {e}")))?;
+    let source = HostSource::new(&backup)
+        .map_err(|e| Failure::usage(format!("{}: {e}", backup.display())))?;
+    let store = SourceStore::new(&source);
+    let pool = crate::restore::thread_pool(args.threads)?;
     let threads = pool.current_num_threads();
-    let opts = RestoreOptions::default();
+    let bar = Bar::new("restore");
+    let opts = TreeOptions {
+        restore: RestoreOptions {
+            progress: Some(bar.callback()),
+            ..RestoreOptions::default()
+        },
+        ..TreeOptions::default()
+    };
     let t = Instant::now();
-    let mut failed = Vec::new();
-    let mut restored = 0usize;
-    let mut bytes_read = 0u64;
-    for batch in stubs.chunks(MAX_FILES) {
-        let r = pool
-            .install(|| restore_files(&target, batch, &store, DEDUP_RECONSTRUCT_UNOPTIMIZED, &opts))
-            .map_err(|e| Failure::check(format!("demo: restore: {e}")))?;
-        bytes_read += r.stats.bytes_read;
-        for f in r.files {
-            if f.result == Hresult::S_OK {
-                restored += 1;
-            } else {
-                failed.push(format!(
-                    "{}: {} {}",
-                    f.path,
-                    f.result,
-                    f.detail.unwrap_or_default()
-                ));
-            }
-        }
-    }
+    let report = pool.install(|| restore_tree(&source, &store, &target, &opts));
+    bar.finish();
+    let report = report.map_err(|e| Failure::check(format!("demo: restore: {e}")))?;
     let restore_time = t.elapsed();
-    let rate = stub_bytes as f64 / restore_time.as_secs_f64().max(1e-9) / 1e9;
+    let stub_bytes = report.bytes(EntryStatus::Restored);
+    let engine = report.engine_time.as_secs_f64().max(1e-9);
+    let rate = stub_bytes as f64 / engine / 1e9;
     step(
         "restored",
         &format!(
-            "{restored} dedup files ({}) with restore_files on {threads} threads, {} read from the backup, after putting back {} stubs and {plain} small files ({:.2} s): {rate:.2} GB/s",
+            "{} dedup files ({}) rebuilt on {threads} threads in {engine:.2} s ({rate:.2} GB/s), {} read from the backup; {} small files copied",
+            report.count(EntryStatus::Restored),
             human(stub_bytes),
-            human(bytes_read),
-            stubs.len(),
-            put_back_time.as_secs_f64()
+            human(report.stats.bytes_read),
+            report.count(EntryStatus::Copied),
         ),
         restore_time,
     );
+    let failed: Vec<_> = report
+        .entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Failed)
+        .collect();
     if !failed.is_empty() {
         for f in &failed {
-            println!("    failed: {f}");
+            let why = f.error.as_ref().map(ToString::to_string).unwrap_or_default();
+            outln!("    failed: {} {}: {why}", f.path, f.hresult());
         }
         return Err(Failure::check(format!(
             "demo: {} files failed to restore",
@@ -409,7 +347,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
         ),
         t.elapsed(),
     );
-    println!(
+    outln!(
         "demo OK in {:.2} s: restored {} of logical data at {rate:.2} GB/s",
         started.elapsed().as_secs_f64(),
         human(stub_bytes)

@@ -11,6 +11,8 @@ use dedup_store::{
 use serde::Serialize;
 
 use crate::Failure;
+#[allow(unused_imports)]
+use crate::{out, outln};
 use crate::mapped::map_file;
 
 /// `rehydrate inspect` subcommands.
@@ -157,10 +159,10 @@ pub(crate) fn run(cmd: InspectCommand) -> Result<(), Failure> {
             let report = build_report(&container, map.len() as u64, &opts);
             if json {
                 let text = serde_json::to_string_pretty(&report)
-                    .map_err(|e| Failure::io(format!("cannot encode JSON: {e}")))?;
-                println!("{text}");
+                    .map_err(|e| Failure::usage(format!("cannot encode JSON: {e}")))?;
+                outln!("{text}");
             } else {
-                print!("{}", render_text(&report));
+                out!("{}", render_text(&report));
             }
             match report.first_failure {
                 None => Ok(()),

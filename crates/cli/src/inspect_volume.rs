@@ -13,6 +13,8 @@ use winsim::dedup::ContainerKind;
 use winsim::dedup::store::{StoreSummary, summarize};
 
 use crate::Failure;
+#[allow(unused_imports)]
+use crate::{out, outln};
 
 /// Largest raw reparse buffer accepted from a file (`MAXIMUM_REPARSE_DATA_BUFFER_SIZE`).
 const MAX_RAW: u64 = 16 * 1024;
@@ -70,7 +72,7 @@ fn version_name(v: LayoutVersion) -> &'static str {
 /// The reparse bytes of `file`: its reparse extended attribute, or else its contents.
 fn reparse_bytes(file: &Path) -> Result<(&'static str, Vec<u8>, Option<u64>), Failure> {
     let md = std::fs::metadata(file)
-        .map_err(|e| Failure::io(format!("{}: cannot open: {e}", file.display())))?;
+        .map_err(|e| Failure::usage(format!("{}: cannot open: {e}", file.display())))?;
     if !md.is_file() {
         return Err(Failure::usage(format!("{}: not a file", file.display())));
     }
@@ -89,7 +91,7 @@ fn reparse_bytes(file: &Path) -> Result<(&'static str, Vec<u8>, Option<u64>), Fa
             // No xattr support on this file system: the file can only be a raw buffer.
             Err(e) if e.kind() == std::io::ErrorKind::Unsupported => break,
             Err(e) => {
-                return Err(Failure::io(format!(
+                return Err(Failure::usage(format!(
                     "{}: cannot read the {name} extended attribute: {e}",
                     file.display()
                 )));
@@ -104,7 +106,7 @@ fn reparse_bytes(file: &Path) -> Result<(&'static str, Vec<u8>, Option<u64>), Fa
         )));
     }
     let bytes = std::fs::read(file)
-        .map_err(|e| Failure::io(format!("{}: cannot read: {e}", file.display())))?;
+        .map_err(|e| Failure::usage(format!("{}: cannot read: {e}", file.display())))?;
     Ok(("raw file", bytes, None))
 }
 
@@ -161,8 +163,8 @@ pub(crate) fn run_reparse(file: &Path, json: bool) -> Result<(), Failure> {
     let r = reparse_json(file)?;
     if json {
         let text = serde_json::to_string_pretty(&r)
-            .map_err(|e| Failure::io(format!("cannot encode JSON: {e}")))?;
-        println!("{text}");
+            .map_err(|e| Failure::usage(format!("cannot encode JSON: {e}")))?;
+        outln!("{text}");
     } else {
         let mut s = String::new();
         let _ = writeln!(
@@ -213,7 +215,7 @@ pub(crate) fn run_reparse(file: &Path, json: bool) -> Result<(), Failure> {
                 e.hash
             );
         }
-        print!("{s}");
+        out!("{s}");
     }
     Ok(())
 }
@@ -366,13 +368,13 @@ pub(crate) fn print_store_text(s: &StoreSummary) {
     for e in &j.errors {
         let _ = writeln!(out, "problem: {e}");
     }
-    print!("{out}");
+    out!("{out}");
 }
 
 /// `rehydrate inspect store VOLDIR [--json]`.
 pub(crate) fn run_store(dir: &Path, json: bool) -> Result<(), Failure> {
     let volume = HostVolume::new(dir)
-        .map_err(|e| Failure::io(format!("{}: not a folder: {e}", dir.display())))?;
+        .map_err(|e| Failure::usage(format!("{}: not a folder: {e}", dir.display())))?;
     let summary = summarize(&volume)
         .map_err(|e| Failure::check(format!("{}: {e}", dir.display())))?
         .ok_or_else(|| {
@@ -383,13 +385,13 @@ pub(crate) fn run_store(dir: &Path, json: bool) -> Result<(), Failure> {
         })?;
     if json {
         let text = serde_json::to_string_pretty(&StoreJson::from(&summary))
-            .map_err(|e| Failure::io(format!("cannot encode JSON: {e}")))?;
-        println!("{text}");
+            .map_err(|e| Failure::usage(format!("cannot encode JSON: {e}")))?;
+        outln!("{text}");
     } else {
         print_store_text(&summary);
         let ratio = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"));
-        println!("dedup ratio {}", ratio(summary.dedup_ratio()));
-        println!("compression ratio {}", ratio(summary.compression_ratio()));
+        outln!("dedup ratio {}", ratio(summary.dedup_ratio()));
+        outln!("compression ratio {}", ratio(summary.compression_ratio()));
     }
     match summary.errors.first() {
         None => Ok(()),

@@ -7,14 +7,13 @@ mod inspect;
 #[cfg(unix)]
 mod inspect_volume;
 mod mapped;
+mod output;
+#[cfg(unix)]
+mod progress;
 #[cfg(unix)]
 mod restore;
 #[cfg(unix)]
 mod sim;
-#[cfg(unix)]
-mod source;
-#[cfg(unix)]
-mod staged;
 mod vss;
 #[cfg(unix)]
 mod vss_restore;

@@ -16,6 +16,7 @@ use winsim::dedup::{
 use winsim::host::{self, HostError};
 
 use crate::Failure;
+use crate::outln;
 use crate::inspect_volume::{StoreJson, print_store_text};
 
 /// `rehydrate sim` subcommands.
@@ -141,14 +142,14 @@ fn skip_name(r: SkipReason) -> &'static str {
 fn host_failure(e: &HostError) -> Failure {
     match e {
         HostError::Unrepresentable { .. } => Failure::check(e.to_string()),
-        _ => Failure::io(e.to_string()),
+        _ => Failure::usage(e.to_string()),
     }
 }
 
 fn dedup_failure(e: DedupError) -> Failure {
     match e {
         DedupError::Options(m) => Failure::usage(m),
-        e @ DedupError::Volume(_) => Failure::io(format!("simulated volume: {e}")),
+        e @ DedupError::Volume(_) => Failure::usage(format!("simulated volume: {e}")),
         e => Failure::check(format!("optimizer: {e}")),
     }
 }
@@ -158,7 +159,7 @@ fn prepare_out(out: &Path) -> Result<PathBuf, Failure> {
     match fs::symlink_metadata(out) {
         Ok(md) if md.is_dir() => {
             let mut entries =
-                fs::read_dir(out).map_err(|e| Failure::io(format!("{}: {e}", out.display())))?;
+                fs::read_dir(out).map_err(|e| Failure::usage(format!("{}: {e}", out.display())))?;
             if entries.next().is_some() {
                 return Err(Failure::usage(format!(
                     "{}: --out exists and is not empty (give a new or empty folder)",
@@ -173,7 +174,7 @@ fn prepare_out(out: &Path) -> Result<PathBuf, Failure> {
             )));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Failure::io(format!("{}: {e}", out.display()))),
+        Err(e) => return Err(Failure::usage(format!("{}: {e}", out.display()))),
     }
     let name = out
         .file_name()
@@ -250,7 +251,7 @@ fn simulate(args: &OptimizeArgs, opts: &OptimizeOptions, tmp: &Path) -> Result<D
             summary.errors.len()
         )));
     }
-    fs::create_dir(tmp).map_err(|e| Failure::io(format!("{}: {e}", tmp.display())))?;
+    fs::create_dir(tmp).map_err(|e| Failure::usage(format!("{}: {e}", tmp.display())))?;
     let export = host::export_volume(&volume, tmp).map_err(|e| host_failure(&e))?;
     Ok(Done {
         files: import.files,
@@ -302,12 +303,12 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
     if args.out.is_dir() {
         fs::remove_dir(&args.out).map_err(|e| {
             let _ = fs::remove_dir_all(&tmp);
-            Failure::io(format!("{}: {e}", args.out.display()))
+            Failure::usage(format!("{}: {e}", args.out.display()))
         })?;
     }
     fs::rename(&tmp, &args.out).map_err(|e| {
         let _ = fs::remove_dir_all(&tmp);
-        Failure::io(format!(
+        Failure::usage(format!(
             "cannot move {} to {}: {e}",
             tmp.display(),
             args.out.display()
@@ -337,11 +338,11 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
             store: StoreJson::from(&done.summary),
         };
         let text = serde_json::to_string_pretty(&j)
-            .map_err(|e| Failure::io(format!("cannot encode JSON: {e}")))?;
-        println!("{text}");
+            .map_err(|e| Failure::usage(format!("cannot encode JSON: {e}")))?;
+        outln!("{text}");
         return Ok(());
     }
-    println!(
+    outln!(
         "imported {} files in {} folders ({} bytes) from {}",
         done.files,
         done.dirs,
@@ -353,7 +354,7 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
         .iter()
         .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
         .collect();
-    println!(
+    outln!(
         "optimized {} files ({} reparse points), skipped {}{}",
         done.files_optimized,
         reparse,
@@ -365,7 +366,7 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
         }
     );
     if let Some(g) = &done.gc {
-        println!(
+        outln!(
             "gc: optimized and deleted {} scratch copies; compacted {} containers into new generations ({} Rrtl entries), deleted {} containers, {} chunks and {} stream maps, reclaimed {} bytes",
             g.scratch_files,
             g.compacted_containers,
@@ -377,12 +378,12 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
         );
     }
     print_store_text(&done.summary);
-    println!("dedup ratio {}", ratio_text(done.summary.dedup_ratio()));
-    println!(
+    outln!("dedup ratio {}", ratio_text(done.summary.dedup_ratio()));
+    outln!(
         "compression ratio {}",
         ratio_text(done.summary.compression_ratio())
     );
-    println!(
+    outln!(
         "wrote {} ({} stubs)",
         args.out.display(),
         done.stubs_written

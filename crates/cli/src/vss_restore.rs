@@ -172,7 +172,7 @@ fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
     let backup_vol =
         HostVolume::new(&dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
     let backup = VolumeBackup::new(&backup_vol, &drive);
-    let store = dedup_restore::HostDirStore::new(&dir)
+    let store = dedup_restore::SourceStore::host(&dir)
         .map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
 
     if a.dry_run {

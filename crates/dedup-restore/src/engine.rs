@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP, ParseError, ReferenceEntry};
+use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP, ReferenceEntry};
 use dedup_store::{
     Compression, ContainerError, FIXED_AREA_LEN, FixedArea, PayloadCrc, ReadOptions, RecordHeader,
     RecordType, StreamMapRef, container_file_name, decode_payload, parse_container_file_name,
@@ -31,7 +31,8 @@ use dedup_store::{
 use platform::{Access, Disposition, FileHandle, OpenOptions, ShareMode, Volume, WinPath, attr};
 use rayon::prelude::*;
 
-use crate::hresult::{Hresult, from_platform};
+use crate::error::{FileError, RecordKind, RecordProblem, Stage};
+use crate::hresult::Hresult;
 use crate::plan::{Piece, Read, coalesce_avoiding, normalise_plan};
 use crate::store::{BackupStore, ContainerExtent, FileExtent, StoreError};
 
@@ -103,16 +104,25 @@ impl Default for RestoreOptions {
 }
 
 /// The outcome for one requested path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct FileResult {
     /// The path as given.
     pub path: WinPath,
-    /// S_OK restored, S_FALSE not a dedup file, or the error.
+    /// S_OK restored, S_FALSE not a dedup file, or the error's HRESULT
+    /// ([`FileError::hresult`]).
     pub result: Hresult,
-    /// Why it failed (file, container, offset, local id, expected vs actual), when it did.
-    pub detail: Option<String>,
+    /// Why it failed (container, offset, local id, expected vs actual), when it did.
+    pub error: Option<FileError>,
     /// Logical size from the reparse point (0 when not a dedup file).
     pub logical_size: u64,
+}
+
+impl FileResult {
+    /// The human line for a failure: the path and the error (`None` when the file did not fail).
+    #[must_use]
+    pub fn detail(&self) -> Option<String> {
+        self.error.as_ref().map(|e| format!("{}: {e}", self.path))
+    }
 }
 
 /// Counters of one restore.
@@ -138,7 +148,7 @@ pub struct RestoreStats {
 }
 
 /// The report of [`restore_files`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RestoreReport {
     /// The overall HRESULT: S_OK when every dedup file was restored (files that are not dedup
     /// files do not count against it), S_FALSE when none was a dedup file,
@@ -176,11 +186,35 @@ const MAX_RECORD_LEN: u64 = (64 << 20) + 0x68;
 
 const STORE_ROOT: &str = "System Volume Information\\Dedup\\ChunkStore";
 
+/// Creates a new temporary sibling of `path` (`NAME.rehydrate~N`) open for reading and writing.
+pub(crate) fn create_temp(
+    volume: &dyn Volume,
+    path: &WinPath,
+) -> Result<(WinPath, Box<dyn FileHandle>), platform::Error> {
+    let parent = path.parent().unwrap_or_else(WinPath::root);
+    let name = path.file_name().unwrap_or("file");
+    for n in 0..1000 {
+        let temp = parent.join(&format!("{name}.rehydrate~{n}"))?;
+        match volume.open(
+            &temp,
+            OpenOptions::new(
+                Access::READ_WRITE,
+                ShareMode::READ_WRITE,
+                Disposition::CreateNew,
+            ),
+        ) {
+            Ok(h) => return Ok((temp, h)),
+            Err(platform::Error::AlreadyExists { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(platform::Error::AlreadyExists { path: parent })
+}
+
 /// A failure attached to a need or a file.
 #[derive(Debug, Clone)]
 struct Fail {
-    hr: Hresult,
-    detail: String,
+    error: FileError,
     /// The record at the expected place did not match; a scan of the container may find it.
     retry_scan: bool,
     /// Keep this error if a scan does not find the record either (the store's copy of the
@@ -189,35 +223,33 @@ struct Fail {
 }
 
 impl Fail {
-    fn new(hr: Hresult, detail: impl Into<String>) -> Self {
+    fn new(error: FileError) -> Self {
         Self {
-            hr,
-            detail: detail.into(),
+            error,
             retry_scan: false,
             sticky: false,
         }
     }
 
-    fn mismatch(detail: impl Into<String>) -> Self {
+    /// The record at the expected place is not the one wanted: a scan may still find it.
+    fn mismatch(error: FileError) -> Self {
         Self {
-            hr: Hresult::DDP_E_NOT_FOUND,
-            detail: detail.into(),
+            error,
             retry_scan: true,
             sticky: false,
         }
     }
 
     fn from_store(e: &StoreError) -> Self {
-        Self::new(e.hresult, e.to_string())
+        Self::new(FileError::Store(e.clone()))
     }
 
     fn from_container(e: &ContainerError) -> Self {
-        let hr = match e {
-            ContainerError::ChunkNotFound { .. } => Hresult::DDP_E_NOT_FOUND,
-            ContainerError::BadStreamMap { .. } => Hresult::DDP_E_INVALID_DATA,
-            _ => Hresult::DDP_E_FILE_CORRUPT,
-        };
-        Self::new(hr, e.to_string())
+        Self::new(FileError::Container(e.clone()))
+    }
+
+    fn platform(stage: Stage, e: platform::Error) -> Self {
+        Self::new(FileError::platform(stage, e))
     }
 }
 
@@ -287,7 +319,7 @@ struct Need {
     /// Set when the container the metadata names is not in the store and `container` is the
     /// fall-back (the swapped id/generation reading, spec §3.5): what was missing. A need that
     /// fails there is reported as the missing container (`DDP_E_PATH_NOT_FOUND`).
-    missing_primary: Option<String>,
+    missing_primary: Option<FileError>,
 }
 
 /// Per-need state shared with worker threads.
@@ -433,7 +465,7 @@ type RecordFn<'a> = dyn Fn(usize, &Need, &ContainerRef, &RecordHeader, &[u8], &m
 
 /// A data container a stream map names, resolved: its index in the phase's container list and,
 /// when it is the fall-back for a missing one, what was missing.
-type Resolved = Result<(usize, Option<String>), Fail>;
+type Resolved = Result<(usize, Option<FileError>), Fail>;
 
 /// The container files of one store folder: `(first, second, file name)`, or `None` when the
 /// store cannot list folders.
@@ -520,7 +552,7 @@ pub fn restore_files(
         .zip(paths)
         .map(|(&i, p)| {
             let f = &engine.files[i];
-            let (result, detail) = if f.not_dedup {
+            let (result, error) = if f.not_dedup {
                 (Hresult::S_FALSE, None)
             } else {
                 match f
@@ -529,29 +561,19 @@ pub fn restore_files(
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .clone()
                 {
-                    Some(fail) => (fail.hr, Some(fail.detail)),
+                    Some(fail) => (fail.error.hresult(), Some(fail.error)),
                     None => (Hresult::S_OK, None),
                 }
             };
             FileResult {
                 path: p.clone(),
                 result,
-                detail,
+                error,
                 logical_size: f.logical_size,
             }
         })
         .collect();
-    let restored = results.iter().filter(|r| r.result == Hresult::S_OK).count();
-    let first_error = results
-        .iter()
-        .find(|r| !r.result.is_success())
-        .map(|r| r.result);
-    let result = match first_error {
-        None if restored == 0 && !results.is_empty() => Hresult::S_FALSE,
-        None => Hresult::S_OK,
-        Some(_) if restored > 0 => Hresult::DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS,
-        Some(e) => e,
-    };
+    let result = crate::batch::overall(&results);
     // Each file once, however often it was named.
     let bytes_restored = engine
         .files
@@ -575,15 +597,6 @@ pub fn restore_files(
     })
 }
 
-fn reparse_error(path: &WinPath, e: &ParseError) -> Fail {
-    let hr = if matches!(e, ParseError::CrcMismatch { .. }) {
-        Hresult::DDP_E_FILE_CORRUPT
-    } else {
-        Hresult::DDP_E_INVALID_DATA
-    };
-    Fail::new(hr, format!("{path}: dedup reparse point: {e}"))
-}
-
 impl Engine<'_> {
     fn load_file(&self, path: &WinPath) -> FileJob {
         let mut job = FileJob {
@@ -600,7 +613,7 @@ impl Engine<'_> {
         let meta = match self.volume.metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                job.fail(Fail::new(from_platform(&e), e.to_string()));
+                job.fail(Fail::platform(Stage::ReadingStub, e));
                 return job;
             }
         };
@@ -617,7 +630,7 @@ impl Engine<'_> {
                 return job;
             }
             Err(e) => {
-                job.fail(Fail::new(from_platform(&e), e.to_string()));
+                job.fail(Fail::platform(Stage::ReadingStub, e));
                 return job;
             }
         };
@@ -631,21 +644,16 @@ impl Engine<'_> {
             Ok(_) if read_only => {
                 // A read-only file cannot be replaced (nor written in place); say so before any
                 // work rather than after reading the store for it.
-                job.fail(Fail::new(
-                    Hresult::from_win32(5),
-                    format!(
-                        "{path}: the file is read-only (FILE_ATTRIBUTE_READONLY); clear the attribute and restore it again"
-                    ),
-                ));
+                job.fail(Fail::new(FileError::ReadOnly));
             }
             Ok(r) => {
                 job.logical_size = r.logical_size();
-                if let Err(f) = check_entries(path, r.entries(), job.logical_size) {
-                    job.fail(f);
+                if let Err(e) = check_entries(r.entries(), job.logical_size) {
+                    job.fail(Fail::new(e));
                 }
                 job.reparse = Some(r);
             }
-            Err(e) => job.fail(reparse_error(path, &e)),
+            Err(e) => job.fail(Fail::new(FileError::Reparse(e))),
         }
         job
     }
@@ -687,7 +695,7 @@ impl Engine<'_> {
         id: u32,
         alt: Option<u32>,
         gen_hint: u32,
-    ) -> Result<(WinPath, u32, Option<String>), Fail> {
+    ) -> Result<(WinPath, u32, Option<FileError>), Fail> {
         let listing = self.listing(dir).map_err(|e| Fail::from_store(&e))?;
         let pick = |names: &[(u32, u32, String)], first: u32| {
             names
@@ -696,7 +704,10 @@ impl Engine<'_> {
                 .max_by_key(|(_, b, _)| *b)
                 .cloned()
         };
-        let missing = || format!("{dir}: no container {id:08x}.*.ccc in the backup store");
+        let missing = || FileError::ContainerMissing {
+            dir: dir.clone(),
+            id,
+        };
         let found = match &listing {
             Some(names) => match pick(names, id) {
                 Some(f) => Some((f, None)),
@@ -713,7 +724,7 @@ impl Engine<'_> {
                 a,
                 swapped,
             )),
-            None => Err(Fail::new(Hresult::DDP_E_PATH_NOT_FOUND, missing())),
+            None => Err(Fail::new(missing())),
         }
     }
 
@@ -736,10 +747,7 @@ impl Engine<'_> {
                 let (path, id, _) = match self.resolve_container(&dir, e.container_id, None, 1) {
                     Ok(v) => v,
                     Err(fail) => {
-                        f.fail(Fail::new(
-                            fail.hr,
-                            format!("{}: stream map: {}", f.path, fail.detail),
-                        ));
+                        f.fail(Fail::new(FileError::StreamMap(Box::new(fail.error))));
                         continue;
                     }
                 };
@@ -776,17 +784,18 @@ impl Engine<'_> {
             &mut needs,
             &|ni, need, c, rec, stored, scratch| {
                 let NeedKind::StreamMap { hash, size, .. } = &need.kind else {
-                    return Err(Fail::new(Hresult::DDP_E_UNEXPECTED, "need kind"));
+                    return Err(Fail::new(FileError::Internal("need kind")));
                 };
                 if rec.hash[..hash.len()] != hash[..] {
-                    return Err(Fail::mismatch(format!(
-                        "{}: at {:#x}: stream map {} has hash {}, the reparse point expects {}",
-                        c.name,
-                        rec.offset,
-                        rec.local_id,
-                        dedup_store::hex(&rec.hash[..hash.len()]),
-                        dedup_store::hex(hash)
-                    )));
+                    return Err(Fail::mismatch(FileError::HashMismatch {
+                        container: c.name.clone(),
+                        offset: u64::from(rec.offset),
+                        local_id: rec.local_id,
+                        kind: RecordKind::StreamMap,
+                        found: dedup_store::hex(&rec.hash[..hash.len()]),
+                        expected: dedup_store::hex(hash),
+                        by: "reparse point",
+                    }));
                 }
                 let payload = decode_payload(
                     &c.name,
@@ -798,13 +807,12 @@ impl Engine<'_> {
                 )
                 .map_err(|e| Fail::from_container(&e))?;
                 let map = StreamMapRef::parse(payload).map_err(|e| {
-                    Fail::new(
-                        Hresult::DDP_E_INVALID_DATA,
-                        format!(
-                            "{}: at {:#x} (local id {}): {e}",
-                            c.name, rec.offset, rec.local_id
-                        ),
-                    )
+                    Fail::from_container(&ContainerError::BadStreamMap {
+                        container: c.name.clone(),
+                        offset: u64::from(rec.offset),
+                        local_id: rec.local_id,
+                        source: e,
+                    })
                 })?;
                 *results[ni]
                     .lock()
@@ -819,10 +827,7 @@ impl Engine<'_> {
             };
             match states[ni].take_fail() {
                 Some(f) if !states[ni].done.load(Ordering::Acquire) => {
-                    self.files[file].fail(Fail::new(
-                        f.hr,
-                        format!("{}: stream map: {}", self.files[file].path, f.detail),
-                    ));
+                    self.files[file].fail(Fail::new(FileError::StreamMap(Box::new(f.error))));
                 }
                 _ => {
                     maps[file][entry] = results[ni]
@@ -854,10 +859,10 @@ impl Engine<'_> {
             let mut pending = Vec::new();
             let result = (|| -> Result<(), Fail> {
                 for (ei, e) in r.entries().iter().enumerate() {
-                    let map = maps[fi][ei].as_ref().ok_or_else(|| {
-                        Fail::new(Hresult::DDP_E_UNEXPECTED, "stream map missing")
-                    })?;
-                    check_map(e, map)?;
+                    let map = maps[fi][ei]
+                        .as_ref()
+                        .ok_or_else(|| Fail::new(FileError::Internal("stream map missing")))?;
+                    check_map(e, map).map_err(Fail::new)?;
                     let mut start = e.range_begin;
                     for s in map {
                         let len = s.end - start;
@@ -895,7 +900,7 @@ impl Engine<'_> {
                 Ok(())
             })();
             if let Err(fail) = result {
-                f.fail(Fail::new(fail.hr, format!("{}: {}", f.path, fail.detail)));
+                f.fail(fail);
                 continue;
             }
             for (ci, s, start, len, swapped) in pending {
@@ -922,13 +927,10 @@ impl Engine<'_> {
                 } = &mut needs[ni].kind
                 {
                     if *logical_len != len || need_len != record_len {
-                        f.fail(Fail::new(
-                            Hresult::DDP_E_INVALID_DATA,
-                            format!(
-                                "{}: stream maps name chunk {} of {} with one hash and two different sizes",
-                                f.path, s.local_id, containers[ci].name
-                            ),
-                        ));
+                        f.fail(Fail::new(FileError::ConflictingSizes {
+                            container: containers[ci].name.clone(),
+                            local_id: s.local_id,
+                        }));
                         break;
                     }
                     dests.push((fi, start));
@@ -944,10 +946,7 @@ impl Engine<'_> {
             }
             match self.create_temp(f) {
                 Ok(t) => files_temp[fi] = Some(t),
-                Err(e) => f.fail(Fail::new(
-                    from_platform(&e),
-                    format!("{}: cannot create the restore file: {e}", f.path),
-                )),
+                Err(e) => f.fail(Fail::platform(Stage::Creating, e)),
             }
         }
         let handles = HandleCache {
@@ -970,17 +969,18 @@ impl Engine<'_> {
                     dests,
                 } = &need.kind
                 else {
-                    return Err(Fail::new(Hresult::DDP_E_UNEXPECTED, "need kind"));
+                    return Err(Fail::new(FileError::Internal("need kind")));
                 };
                 if rec.hash != *hash {
-                    return Err(Fail::mismatch(format!(
-                        "{}: at {:#x}: chunk {} has hash {}, the stream map expects {}",
-                        c.name,
-                        rec.offset,
-                        rec.local_id,
-                        dedup_store::hex(&rec.hash),
-                        dedup_store::hex(hash)
-                    )));
+                    return Err(Fail::mismatch(FileError::HashMismatch {
+                        container: c.name.clone(),
+                        offset: u64::from(rec.offset),
+                        local_id: rec.local_id,
+                        kind: RecordKind::Chunk,
+                        found: dedup_store::hex(&rec.hash),
+                        expected: dedup_store::hex(hash),
+                        by: "stream map",
+                    }));
                 }
                 if dests.iter().all(|(f, _)| self.files[*f].is_failed()) {
                     return Ok(());
@@ -1005,13 +1005,12 @@ impl Engine<'_> {
                             .get(fi, temp)
                             .and_then(|h| h.write_all_at(off, data));
                         if let Err(e) = r {
-                            f.fail(Fail::new(
-                                from_platform(&e),
-                                format!(
-                                    "{}: writing {} bytes at {off:#x}: {e}",
-                                    f.path,
-                                    data.len()
-                                ),
+                            f.fail(Fail::platform(
+                                Stage::Writing {
+                                    offset: off,
+                                    len: data.len() as u64,
+                                },
+                                e,
                             ));
                             continue;
                         }
@@ -1037,19 +1036,17 @@ impl Engine<'_> {
             let f = &self.files[fi];
             for &ni in ns {
                 if !states[ni].done.load(Ordering::Acquire) {
-                    let mut fail = states[ni].take_fail().unwrap_or_else(|| {
-                        Fail::new(Hresult::DDP_E_UNEXPECTED, "chunk was never read")
-                    });
+                    let mut fail = states[ni]
+                        .take_fail()
+                        .unwrap_or_else(|| Fail::new(FileError::Internal("chunk was never read")));
                     if let Some(missing) = &needs[ni].missing_primary {
-                        fail = Fail::new(
-                            Hresult::DDP_E_PATH_NOT_FOUND,
-                            format!(
-                                "{missing} (nor as {} with id and generation swapped: {})",
-                                containers[needs[ni].container].name, fail.detail
-                            ),
-                        );
+                        fail = Fail::new(FileError::Swapped {
+                            missing: Box::new(missing.clone()),
+                            tried: containers[needs[ni].container].name.clone(),
+                            source: Box::new(fail.error),
+                        });
                     }
-                    f.fail(Fail::new(fail.hr, format!("{}: {}", f.path, fail.detail)));
+                    f.fail(fail);
                     break;
                 }
             }
@@ -1072,10 +1069,7 @@ impl Engine<'_> {
                 Ok(()) => {}
                 Err(e) => {
                     if let Some(e) = e {
-                        f.fail(Fail::new(
-                            from_platform(&e),
-                            format!("{}: finishing the restored file: {e}", f.path),
-                        ));
+                        f.fail(Fail::platform(Stage::Finishing, e));
                     }
                     let _ = self.volume.delete_file(&temp);
                 }
@@ -1084,40 +1078,19 @@ impl Engine<'_> {
     }
 
     fn create_temp(&self, f: &FileJob) -> Result<WinPath, platform::Error> {
-        let parent = f.path.parent().unwrap_or_else(WinPath::root);
-        let name = f.path.file_name().unwrap_or("file");
-        for n in 0..1000 {
-            let temp = parent.join(&format!("{name}.rehydrate~{n}"))?;
-            match self.volume.open(
-                &temp,
-                OpenOptions::new(
-                    Access::READ_WRITE,
-                    ShareMode::READ_WRITE,
-                    Disposition::CreateNew,
-                ),
-            ) {
-                Ok(h) => {
-                    h.set_sparse(true)?;
-                    h.set_len(f.logical_size)?;
-                    return Ok(temp);
-                }
-                Err(platform::Error::AlreadyExists { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Err(platform::Error::AlreadyExists { path: parent })
+        let (temp, h) = create_temp(self.volume, &f.path)?;
+        h.set_sparse(true)?;
+        h.set_len(f.logical_size)?;
+        Ok(temp)
     }
 
     fn finish_file(f: &FileJob, h: &dyn FileHandle) -> Result<(), platform::Error> {
         let written = f.written.load(Ordering::Acquire);
         if written != f.logical_size {
-            f.fail(Fail::new(
-                Hresult::DDP_E_UNEXPECTED,
-                format!(
-                    "{}: {written} of {} bytes were written",
-                    f.path, f.logical_size
-                ),
-            ));
+            f.fail(Fail::new(FileError::Incomplete {
+                written,
+                expected: f.logical_size,
+            }));
             return Err(platform::Error::Unsupported {
                 path: f.path.clone(),
                 what: "incomplete restore".into(),
@@ -1422,13 +1395,11 @@ impl Engine<'_> {
             Ok(()) => match FixedArea::parse(&c.name, &buf) {
                 Err(e) => c.failure = Some(Fail::from_container(&e)),
                 Ok(fa) if fa.header.container_id != c.expected_id => {
-                    c.failure = Some(Fail::new(
-                        Hresult::DDP_E_FILE_CORRUPT,
-                        format!(
-                            "{}: header names container id {:#x}, the file name says {:#x}",
-                            c.name, fa.header.container_id, c.expected_id
-                        ),
-                    ));
+                    c.failure = Some(Fail::new(FileError::ContainerIdMismatch {
+                        container: c.name.clone(),
+                        header_id: fa.header.container_id,
+                        name_id: c.expected_id,
+                    }));
                 }
                 Ok(fa) => c.fixed = Some(fa),
             },
@@ -1445,17 +1416,15 @@ impl Engine<'_> {
                 false
             }
             (None, None) => {
-                state.set_fail(Fail::new(Hresult::DDP_E_UNEXPECTED, "container not read"));
+                state.set_fail(Fail::new(FileError::Internal("container not read")));
                 false
             }
             (Some(_), None) if n.len > self.max_record_len() => {
-                state.set_fail(Fail::new(
-                    Hresult::DDP_E_INVALID_DATA,
-                    format!(
-                        "{}: local id {} is said to be {} bytes long, more than any record can be",
-                        c.name, n.local_id, n.len
-                    ),
-                ));
+                state.set_fail(Fail::new(FileError::RecordTooLong {
+                    container: c.name.clone(),
+                    local_id: n.local_id,
+                    len: n.len,
+                }));
                 false
             }
             (Some(fa), None) => {
@@ -1468,10 +1437,13 @@ impl Engine<'_> {
                 if n.offset < FIXED_AREA_LEN as u64
                     || n.offset.saturating_add(n.len) > fa.header.valid_data_length
                 {
-                    state.set_fail(Fail::mismatch(format!(
-                        "{}: local id {} expected at {:#x} ({} bytes), outside the records area 0x5000..{:#x}",
-                        c.name, n.local_id, n.offset, n.len, fa.header.valid_data_length
-                    )));
+                    state.set_fail(Fail::mismatch(FileError::OutsideRecords {
+                        container: c.name.clone(),
+                        local_id: n.local_id,
+                        offset: n.offset,
+                        len: n.len,
+                        vdl: fa.header.valid_data_length,
+                    }));
                     false
                 } else {
                     true
@@ -1637,13 +1609,11 @@ impl Engine<'_> {
                 let prior = states[ni].take_fail();
                 match prior {
                     Some(f) if !f.retry_scan || f.sticky => {}
-                    _ => states[ni].set_fail(Fail::new(
-                        Hresult::DDP_E_NOT_FOUND,
-                        format!(
-                            "{}: local id {} not found (hint {:#x}, redirection table, scan of all records)",
-                            c.name, n.local_id, n.hint
-                        ),
-                    )),
+                    _ => states[ni].set_fail(Fail::new(FileError::NotInContainer {
+                        container: c.name.clone(),
+                        local_id: n.local_id,
+                        hint: n.hint,
+                    })),
                 }
             }
         }
@@ -1680,7 +1650,7 @@ fn read_buf(buf: &mut Vec<u8>, len: usize) -> &mut [u8] {
 
 /// Whether every byte of `data` is zero, 64 bytes at a time (a byte-wise `all` with its early
 /// exit is not vectorised; a block's OR is).
-fn all_zero(data: &[u8]) -> bool {
+pub(crate) fn all_zero(data: &[u8]) -> bool {
     let mut blocks = data.chunks_exact(64);
     blocks.all(|b| b.iter().fold(0, |acc, &x| acc | x) == 0)
         && blocks.remainder().iter().all(|&x| x == 0)
@@ -1729,15 +1699,21 @@ fn check_record(
         NeedKind::StreamMap { .. } => RecordType::StreamMap,
         NeedKind::Data { .. } => RecordType::Data,
     };
+    let wrong = |problem| {
+        Fail::mismatch(FileError::WrongRecord {
+            container: c.name.clone(),
+            offset: at,
+            local_id: n.local_id,
+            problem,
+        })
+    };
     if rec.local_id != n.local_id || rec.record_type != want_type {
-        return Err(Fail::mismatch(format!(
-            "{}: at {at:#x}: found {} record with local id {}, wanted {} {}",
-            c.name,
-            rec.record_type.name(),
-            rec.local_id,
-            want_type.name(),
-            n.local_id
-        )));
+        return Err(wrong(RecordProblem::Other {
+            found_type: rec.record_type.name(),
+            found_id: rec.local_id,
+            wanted_type: want_type.name(),
+            wanted_id: n.local_id,
+        }));
     }
     let total = rec.header_len() as u64 + u64::from(rec.stored_size);
     // A data record must have exactly the stored size its stream-map entry gives (spec §3.5);
@@ -1749,77 +1725,65 @@ fn check_record(
         }
     };
     if !size_ok {
-        return Err(Fail::mismatch(format!(
-            "{}: at {at:#x}: local id {} has {} stored bytes, the reference says {}",
-            c.name,
-            n.local_id,
-            rec.stored_size,
-            n.len.saturating_sub(rec.header_len() as u64)
-        )));
+        return Err(wrong(RecordProblem::StoredSize {
+            local_id: n.local_id,
+            found: rec.stored_size,
+            expected: n.len.saturating_sub(rec.header_len() as u64),
+        }));
     }
     if total > bytes.len() as u64 {
-        return Err(Fail::mismatch(format!(
-            "{}: at {at:#x}: local id {} is {total} bytes, {} expected",
-            c.name,
-            n.local_id,
-            bytes.len()
-        )));
+        return Err(wrong(RecordProblem::Longer {
+            local_id: n.local_id,
+            total,
+            available: bytes.len() as u64,
+        }));
     }
     Ok(rec)
 }
 
 /// Reference entries must tile `[0, logical_size)` in order.
-fn check_entries(
-    path: &WinPath,
-    entries: &[ReferenceEntry],
-    logical_size: u64,
-) -> Result<(), Fail> {
+fn check_entries(entries: &[ReferenceEntry], logical_size: u64) -> Result<(), FileError> {
     let mut at = 0;
     for (i, e) in entries.iter().enumerate() {
         if e.range_begin != at || e.range_end < e.range_begin {
-            return Err(Fail::new(
-                Hresult::DDP_E_INVALID_DATA,
-                format!(
-                    "{path}: reparse entry {i} covers {:#x}..{:#x}, expected to start at {at:#x}",
-                    e.range_begin, e.range_end
-                ),
-            ));
+            return Err(FileError::EntryGap {
+                entry: i,
+                begin: e.range_begin,
+                end: e.range_end,
+                expected: at,
+            });
         }
         at = e.range_end;
     }
     if at != logical_size {
-        return Err(Fail::new(
-            Hresult::DDP_E_INVALID_DATA,
-            format!("{path}: reparse entries cover {at:#x} bytes, the file is {logical_size:#x}"),
-        ));
+        return Err(FileError::EntriesShort {
+            covered: at,
+            logical: logical_size,
+        });
     }
     Ok(())
 }
 
 /// A stream map must cover exactly its reference entry's range, with no empty chunk. (The
 /// caller names the file in the error.)
-fn check_map(e: &ReferenceEntry, map: &[dedup_store::SmapEntry]) -> Result<(), Fail> {
+fn check_map(e: &ReferenceEntry, map: &[dedup_store::SmapEntry]) -> Result<(), FileError> {
     let mut prev = e.range_begin;
     for (i, s) in map.iter().enumerate() {
         if s.end <= prev {
-            return Err(Fail::new(
-                Hresult::DDP_E_INVALID_DATA,
-                format!(
-                    "stream map entry {i} ends at {:#x}, not after {prev:#x}",
-                    s.end
-                ),
-            ));
+            return Err(FileError::MapNotIncreasing {
+                entry: i,
+                end: s.end,
+                prev,
+            });
         }
         prev = s.end;
     }
     if prev != e.range_end {
-        return Err(Fail::new(
-            Hresult::DDP_E_INVALID_DATA,
-            format!(
-                "stream map covers {:#x}..{prev:#x}, the reparse point says {:#x}..{:#x}",
-                e.range_begin, e.range_begin, e.range_end
-            ),
-        ));
+        return Err(FileError::MapCoverage {
+            begin: e.range_begin,
+            end: prev,
+            expected: e.range_end,
+        });
     }
     Ok(())
 }

@@ -25,10 +25,15 @@
 //! the rebuilt file is written to a sibling temporary file and renamed over the stub (on
 //! Windows the stub would be rewritten in place).
 
+mod batch;
 mod engine;
+mod error;
 mod hresult;
 mod plan;
+mod source_store;
+mod staged;
 mod store;
+mod tree;
 
 /// The payload CRC-64 policy of [`RestoreOptions::payload_crc`].
 pub use dedup_store::PayloadCrc;
@@ -36,9 +41,11 @@ pub use engine::{
     DEDUP_RECONSTRUCT_UNOPTIMIZED, FileResult, MAX_FILES, Progress, ProgressFn, RestoreError,
     RestoreOptions, RestoreReport, RestoreStats, restore_files,
 };
+pub use batch::{in_batches, overall, restore_in_place};
+pub use error::{FileError, RecordKind, RecordProblem, ReparseTag, Stage};
 pub use hresult::{Hresult, from_platform};
-#[cfg(unix)]
-pub use store::HostDirStore;
+pub use source_store::SourceStore;
+pub use tree::{EntryResult, EntryStatus, SYSTEM_DIR, TreeError, TreeOptions, TreeReport, restore_tree};
 pub use store::{
     BackupStore, ContainerExtent, FileExtent, MemoryStore, RecordingStore, StoreCall, StoreError,
 };

@@ -1,14 +1,11 @@
-//! The backup-store callback (Rust form of `IDedupReadFileCallback`, spec §6.2) and three
-//! implementations: a host directory, an in-memory map, and a recording wrapper for tests.
+//! The backup-store callback (Rust form of `IDedupReadFileCallback`, spec §6.2), an in-memory
+//! implementation, and a recording wrapper for tests. The store over a source (host folder,
+//! volume, image) is [`crate::SourceStore`].
 
 use std::collections::BTreeMap;
-#[cfg(unix)]
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use platform::WinPath;
-#[cfg(unix)]
-use platform::{HostVolume, Volume};
 
 use crate::hresult::Hresult;
 
@@ -172,88 +169,6 @@ impl<S: BackupStore + ?Sized> BackupStore for &S {
     fn list_dir(&self, dir: &WinPath) -> Result<Option<Vec<String>>, StoreError> {
         (**self).list_dir(dir)
     }
-}
-
-/// A backup store that is a host folder holding a copy of the volume (or at least of its
-/// `System Volume Information\Dedup` folder): an ntfs-3g mount, a robocopy, a `sim optimize`
-/// output. Paths are matched case-insensitively; reads are positioned reads. Unix only (it reads
-/// through [`platform::HostVolume`]); on Windows, `win::VolumeStore`
-/// over a `win::WinVolume` serves the same purpose.
-#[cfg(unix)]
-#[derive(Debug)]
-pub struct HostDirStore {
-    volume: HostVolume,
-}
-
-#[cfg(unix)]
-impl HostDirStore {
-    /// A store rooted at `root`.
-    pub fn new(root: impl Into<PathBuf>) -> Result<Self, platform::Error> {
-        Ok(Self {
-            volume: HostVolume::new(root)?,
-        })
-    }
-
-    /// The host folder.
-    #[must_use]
-    pub fn root(&self) -> &Path {
-        self.volume.root()
-    }
-
-    fn host_path(&self, path: &WinPath) -> Result<PathBuf, StoreError> {
-        match self.volume.host_path(path) {
-            Ok(Some(p)) => Ok(p),
-            Ok(None) => Err(StoreError::not_found(path)),
-            Err(e) => Err(StoreError::other(path, e.to_string(), Hresult::E_FAIL)),
-        }
-    }
-}
-
-#[cfg(unix)]
-impl BackupStore for HostDirStore {
-    fn read_backup_file(
-        &self,
-        path: &WinPath,
-        offset: u64,
-        buf: &mut [u8],
-    ) -> Result<(), StoreError> {
-        let host = self.host_path(path)?;
-        let file = std::fs::File::open(&host).map_err(|e| io_error(path, &e))?;
-        let size = file.metadata().map_err(|e| io_error(path, &e))?.len();
-        if offset.saturating_add(buf.len() as u64) > size {
-            return Err(StoreError::past_end(path, offset, buf.len(), size));
-        }
-        read_exact_at(&file, buf, offset).map_err(|e| io_error(path, &e))
-    }
-
-    fn list_dir(&self, dir: &WinPath) -> Result<Option<Vec<String>>, StoreError> {
-        match self.volume.read_dir(dir) {
-            Ok(entries) => Ok(Some(
-                entries
-                    .into_iter()
-                    .filter(|e| !e.metadata.is_dir())
-                    .map(|e| e.name)
-                    .collect(),
-            )),
-            Err(platform::Error::NotFound { .. }) => Ok(Some(Vec::new())),
-            Err(e) => Err(StoreError::other(dir, e.to_string(), Hresult::E_FAIL)),
-        }
-    }
-}
-
-#[cfg(unix)]
-fn io_error(path: &WinPath, e: &std::io::Error) -> StoreError {
-    if e.kind() == std::io::ErrorKind::NotFound {
-        StoreError::not_found(path)
-    } else {
-        StoreError::other(path, e.to_string(), Hresult::E_FAIL)
-    }
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    file.read_exact_at(buf, offset)
 }
 
 /// A store held in memory: volume-root-relative path (case-insensitive) → bytes.

@@ -14,7 +14,7 @@ fn restores_all(version: LayoutVersion, seed: u64) {
     let paths = fx.paths();
     let report = restore(&fx.vol, &paths, &fx.store);
     for f in &report.files {
-        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail);
+        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail());
     }
     assert_eq!(report.result, Hresult::S_OK);
     for (p, d) in &fx.originals {
@@ -65,7 +65,7 @@ fn restores_after_gc(version: LayoutVersion, seed: u64) {
     let paths = fx.paths();
     let report = restore(&fx.vol, &paths, &fx.store);
     for f in &report.files {
-        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail);
+        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail());
     }
     assert_eq!(report.result, Hresult::S_OK);
     for (p, d) in &fx.originals {
@@ -104,8 +104,8 @@ fn host_volume_and_host_dir_store() {
     let export = winsim::host::export_volume(&vol, dir.path()).expect("export");
     assert_eq!(export.stubs, originals.len());
     let host = platform::HostVolume::new(dir.path()).expect("host volume");
-    let store = dedup_restore::HostDirStore::new(dir.path()).expect("host store");
-    assert_eq!(store.root(), dir.path());
+    let store = dedup_restore::SourceStore::host(dir.path()).expect("host store");
+    assert_eq!(store.source().root(), dir.path().canonicalize().unwrap());
     let paths: Vec<_> = originals.iter().map(|(p, _)| p.clone()).collect();
     for p in &paths {
         assert!(host.metadata(p).expect("stub").is_reparse_point());
@@ -119,7 +119,7 @@ fn host_volume_and_host_dir_store() {
     )
     .expect("valid call");
     for f in &report.files {
-        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail);
+        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail());
     }
     assert_eq!(report.result, Hresult::S_OK);
     for (p, d) in &originals {

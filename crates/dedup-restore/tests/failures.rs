@@ -52,15 +52,13 @@ fn check(
     for (i, (p, d)) in fx.originals.iter().enumerate() {
         let f = &report.files[i];
         if expected[i] == Hresult::S_OK {
-            assert!(f.detail.is_none());
+            assert!(f.error.is_none());
             assert_restored(&fx.vol, p, d);
         } else {
             assert!(
-                f.detail
-                    .as_deref()
-                    .is_some_and(|d| d.contains(&p.to_string())),
+                f.detail().is_some_and(|d| d.contains(&p.to_string())),
                 "{p}: detail names the file: {:?}",
-                f.detail
+                f.detail()
             );
             assert_untouched(&fx.vol, p, &before[&p.to_string()]);
         }
@@ -114,7 +112,7 @@ fn missing_data_container_is_path_not_found() {
         check(&fx, &before, &report, &exp, overall);
         let name = format!("{id:08x}.");
         for &i in &users {
-            let d = report.files[i].detail.as_deref().unwrap();
+            let d = report.files[i].detail().unwrap();
             assert!(d.to_ascii_lowercase().contains(&name), "{d}");
         }
     }
@@ -162,7 +160,7 @@ fn corrupt_chunk_crc_is_file_corrupt() {
     let report = restore(&fx.vol, &fx.paths(), &fx.store);
     let (exp, overall) = expected_for(&fx, &users, Hresult::DDP_E_FILE_CORRUPT);
     check(&fx, &before, &report, &exp, overall);
-    let d = report.files[users[0]].detail.as_deref().unwrap();
+    let d = report.files[users[0]].detail().unwrap();
     assert!(d.contains("CRC") || d.contains("crc"), "{d}");
     assert!(
         d.contains(&format!("{offset:#x}")),
@@ -186,7 +184,7 @@ fn corrupt_chunk_hash_with_valid_crc_is_file_corrupt() {
         let (exp, overall) = expected_for(&fx, &users, Hresult::DDP_E_FILE_CORRUPT);
         check(&fx, &before, &report, &exp, overall);
         if !compressed {
-            let d = report.files[users[0]].detail.as_deref().unwrap();
+            let d = report.files[users[0]].detail().unwrap();
             assert!(d.to_ascii_lowercase().contains("hash"), "{d}");
         }
     }
@@ -219,7 +217,7 @@ fn unused_flag_bits_fail_the_crc_only_when_it_is_checked_first() {
     let report = restore_with(&fx.vol, &fx.paths(), &fx.store, &strict);
     let (exp, overall) = expected_for(&fx, &users, Hresult::DDP_E_FILE_CORRUPT);
     check(&fx, &before, &report, &exp, overall);
-    let d = report.files[users[0]].detail.as_deref().unwrap();
+    let d = report.files[users[0]].detail().unwrap();
     assert!(d.contains("CRC"), "{d}");
 
     // The files the first call restored are no longer dedup files (S_FALSE).
@@ -287,7 +285,7 @@ fn store_read_error_midway_fails_only_the_dependent_files() {
     let report = restore(&fx.vol, &fx.paths(), &store);
     let (exp, overall) = expected_for(&fx, &users, Hresult::E_FAIL);
     check(&fx, &before, &report, &exp, overall);
-    let d = report.files[users[0]].detail.as_deref().unwrap();
+    let d = report.files[users[0]].detail().unwrap();
     assert!(d.contains("injected read failure"), "{d}");
     // The failure did not stop the restore: later containers were still read. A failed
     // coalesced read was retried record by record, and no read was repeated.
@@ -582,7 +580,7 @@ fn disk_full_leaves_every_unfinished_stub() {
             assert_restored(&fx.vol, p, d);
         } else {
             failed += 1;
-            assert_eq!(r, Hresult::from_win32(112), "{:?}", report.files[i].detail);
+            assert_eq!(r, Hresult::from_win32(112), "{:?}", report.files[i].detail());
             assert_untouched(&fx.vol, p, &before[&p.to_string()]);
         }
     }
@@ -647,7 +645,7 @@ fn random_store_damage_never_panics_or_half_restores() {
                 outcomes[0] += 1;
             } else {
                 assert!(!r.is_success(), "round {round}: {p}: {r}");
-                assert!(report.files[i].detail.is_some());
+                assert!(report.files[i].error.is_some());
                 assert_untouched(&fx.vol, p, &before[&p.to_string()]);
                 outcomes[1] += 1;
             }

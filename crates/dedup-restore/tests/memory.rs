@@ -87,7 +87,7 @@ fn heap_stays_within_the_window() {
         let dir = tempfile::tempdir().unwrap();
         winsim::host::export_volume(&vol, dir.path()).unwrap();
         let host = platform::HostVolume::new(dir.path()).unwrap();
-        let store = dedup_restore::HostDirStore::new(dir.path()).unwrap();
+        let store = dedup_restore::SourceStore::host(dir.path()).unwrap();
         let opts = RestoreOptions {
             window,
             ..RestoreOptions::default()

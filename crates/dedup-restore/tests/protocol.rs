@@ -19,7 +19,7 @@ fn spread() -> (Fixture, winsim::dedup::OptimizeReport) {
 
 fn assert_all_restored(fx: &Fixture, report: &dedup_restore::RestoreReport) {
     for f in &report.files {
-        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail);
+        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail());
     }
     assert_eq!(report.result, Hresult::S_OK);
     for (p, d) in &fx.originals {

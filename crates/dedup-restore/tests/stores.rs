@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 #[cfg(unix)]
-use dedup_restore::HostDirStore;
+use dedup_restore::SourceStore;
 use dedup_restore::{
     BackupStore, ContainerExtent, FileExtent, Hresult, MemoryStore, RecordingStore, StoreCall,
 };
@@ -31,7 +31,7 @@ fn sample_store_dir() -> tempfile::TempDir {
 #[test]
 fn host_dir_store_reads_lists_and_reports_errors() {
     let dir = sample_store_dir();
-    let store = HostDirStore::new(dir.path()).unwrap();
+    let store = SourceStore::host(dir.path()).unwrap();
     // Paths are matched case-insensitively, as on NTFS.
     let p =
         wp("\\SYSTEM VOLUME INFORMATION\\dedup\\chunkstore\\{x}.DDP\\data\\00000001.00000001.CCC");
@@ -171,7 +171,7 @@ fn host_store_in_a_separate_folder_restores_a_host_volume() {
     winsim::host::export_volume(&vol, backup.path()).unwrap();
     std::fs::remove_dir_all(target.path().join("System Volume Information")).unwrap();
     let host = platform::HostVolume::new(target.path()).unwrap();
-    let store = RecordingStore::new(HostDirStore::new(backup.path()).unwrap());
+    let store = RecordingStore::new(SourceStore::host(backup.path()).unwrap());
     let paths: Vec<_> = originals.iter().map(|(p, _)| p.clone()).collect();
     let report = dedup_restore::restore_files(
         &host,
@@ -230,7 +230,7 @@ fn host_store_after_gc() {
     let dir = tempfile::tempdir().unwrap();
     winsim::host::export_volume(&vol, dir.path()).unwrap();
     let host = platform::HostVolume::new(dir.path()).unwrap();
-    let store = HostDirStore::new(dir.path()).unwrap();
+    let store = SourceStore::host(dir.path()).unwrap();
     let paths: Vec<_> = originals.iter().map(|(p, _)| p.clone()).collect();
     let report = dedup_restore::restore_files(
         &host,

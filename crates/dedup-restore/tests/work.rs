@@ -12,7 +12,7 @@ use test_support::SplitMix64;
 
 fn assert_ok(fx: &Fixture, report: &dedup_restore::RestoreReport) {
     for f in &report.files {
-        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail);
+        assert_eq!(f.result, Hresult::S_OK, "{}: {:?}", f.path, f.detail());
     }
     assert_eq!(report.result, Hresult::S_OK);
     for (p, d) in &fx.originals {
@@ -293,7 +293,7 @@ fn swapped_id_and_generation_names_are_tried() {
         report.files[0].result,
         Hresult::S_OK,
         "{:?}",
-        report.files[0].detail
+        report.files[0].detail()
     );
     assert_restored(&vol, &pb, &b);
     let [_, data] = check_protocol(&rec.calls());

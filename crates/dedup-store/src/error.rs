@@ -245,6 +245,48 @@ fn local_id_suffix(id: Option<u32>) -> String {
 }
 
 impl ContainerError {
+    /// The container the error is about (the caller-supplied name, usually its path).
+    #[must_use]
+    pub fn container(&self) -> &str {
+        match self {
+            Self::TooSmall { container, .. }
+            | Self::NoValidHeader { container, .. }
+            | Self::BadHeaderField { container, .. }
+            | Self::Truncated { container, .. }
+            | Self::BadMagic { container, .. }
+            | Self::BadVersion { container, .. }
+            | Self::CrcMismatch { container, .. }
+            | Self::BadRedirectionTable { container, .. }
+            | Self::BadRecordField { container, .. }
+            | Self::RecordOutOfBounds { container, .. }
+            | Self::ChunkNotFound { container, .. }
+            | Self::WrongRecordType { container, .. }
+            | Self::UnsupportedCompression { container, .. }
+            | Self::Decompress { container, .. }
+            | Self::LogicalSizeMismatch { container, .. }
+            | Self::BadStreamMap { container, .. }
+            | Self::HashMismatch { container, .. } => container,
+        }
+    }
+
+    /// The local id of the record the error is about, when known.
+    #[must_use]
+    pub fn local_id(&self) -> Option<u32> {
+        match self {
+            Self::CrcMismatch { local_id, .. }
+            | Self::BadRecordField { local_id, .. }
+            | Self::RecordOutOfBounds { local_id, .. } => *local_id,
+            Self::ChunkNotFound { local_id, .. }
+            | Self::WrongRecordType { local_id, .. }
+            | Self::UnsupportedCompression { local_id, .. }
+            | Self::Decompress { local_id, .. }
+            | Self::LogicalSizeMismatch { local_id, .. }
+            | Self::BadStreamMap { local_id, .. }
+            | Self::HashMismatch { local_id, .. } => Some(*local_id),
+            _ => None,
+        }
+    }
+
     /// The byte offset the error is about, when there is one.
     #[must_use]
     pub fn offset(&self) -> Option<u64> {

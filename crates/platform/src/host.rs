@@ -504,6 +504,32 @@ impl Volume for HostVolume {
         }
     }
 
+    fn create_symlink(&self, path: &WinPath, target: &str) -> Result<(), Error> {
+        match self.lookup(path)? {
+            Lookup::Found(_) => Err(Error::AlreadyExists { path: path.clone() }),
+            Lookup::Missing { parent, name } => {
+                std::os::unix::fs::symlink(target, parent.join(name))
+                    .map_err(|e| Error::from_io(path, e))
+            }
+        }
+    }
+
+    /// `syncfs` of the file system holding the root (`sync` on other Unix hosts).
+    fn sync_all(&self) -> Result<(), Error> {
+        let root = WinPath::root();
+        #[cfg(target_os = "linux")]
+        {
+            let f = File::open(&self.root).map_err(|e| Error::from_io(&root, e))?;
+            rustix::fs::syncfs(&f).map_err(|e| Error::from_io(&root, e.into()))?;
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = root;
+            rustix::fs::sync();
+        }
+        Ok(())
+    }
+
     fn remove_dir(&self, path: &WinPath) -> Result<(), Error> {
         if path.is_root() {
             return Err(Error::AccessDenied {

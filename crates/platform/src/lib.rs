@@ -6,14 +6,21 @@
 //! * [`Services`]: stop/start/query a service by name.
 //! * [`Writers`]: the VSS PreRestore/PostRestore hooks.
 //! * [`HostVolume`] (Unix): a host folder as a volume; reparse points in extended attributes.
+//! * [`Source`]: the read-only tree a restore reads from; [`HostSource`] (Unix: a host folder
+//!   or an ntfs-3g mount) and [`VolumeSource`] (any volume).
+//! * [`NullVolume`]: a destination that keeps no data (verification runs).
 //!
 //! Errors are typed ([`Error`]) and name the path.
 
 mod error;
 #[cfg(unix)]
 mod host;
+#[cfg(unix)]
+mod host_source;
 mod path;
 mod services;
+mod sink;
+mod source;
 mod volume;
 mod writers;
 
@@ -23,6 +30,10 @@ pub use host::{
     ATTRIBUTES_XATTR, HostFile, HostVolume, MAX_REPARSE_BUFFER, PENDING_FILE, PendingOutcome,
     REPARSE_XATTR_SYSTEM, REPARSE_XATTR_USER, STATE_DIR,
 };
+#[cfg(unix)]
+pub use host_source::HostSource;
+pub use sink::NullVolume;
+pub use source::{EntryKind, Source, SourceEntry, SourceFile, Unsupported, VolumeSource};
 pub use path::{MAX_COMPONENT_LEN, WinPath, eq_name};
 pub use services::{ServiceError, ServiceState, Services};
 pub use volume::{

@@ -363,6 +363,22 @@ pub trait Volume: Send + Sync {
     /// The pending reboot operations, in the order they were added.
     fn pending_renames(&self) -> Result<Vec<PendingRename>, Error>;
 
+    /// Creates a symbolic link at `path` pointing at `target` (stored as given, never followed).
+    /// Default: [`Error::Unsupported`] (a volume that cannot hold links).
+    fn create_symlink(&self, path: &WinPath, target: &str) -> Result<(), Error> {
+        let _ = target;
+        Err(Error::Unsupported {
+            path: path.clone(),
+            what: "symbolic links".into(),
+        })
+    }
+
+    /// Flushes everything written to the volume to stable storage (one call at the end of a
+    /// restore instead of one flush per file). Default: nothing to do.
+    fn sync_all(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Reads a file's reparse point by path (opens it for read, sharing everything).
     fn reparse_point(&self, path: &WinPath) -> Result<Vec<u8>, Error> {
         self.open(

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use dedup_restore::{BackupStore, DEDUP_RECONSTRUCT_UNOPTIMIZED, Hresult, MAX_FILES};
+use dedup_restore::{BackupStore, Hresult};
 use platform::{
     Access, ComponentRef, Disposition as Open, FileHandle, OpenOptions, PendingRename, Services,
     ShareMode, Volume, WinPath, Writers, attr,
@@ -1293,7 +1293,7 @@ impl Copier<'_, '_> {
         Ok(())
     }
 
-    /// Rehydrates the dedup files among `written` (batches of at most [`MAX_FILES`]).
+    /// Rehydrates the dedup files among `written` ([`dedup_restore::restore_in_place`]).
     fn rehydrate(
         &self,
         who: &str,
@@ -1311,40 +1311,26 @@ impl Copier<'_, '_> {
         let Some(store) = self.host.chunk_store else {
             return Some(format!("{who}: dedup files but no chunk store"));
         };
-        for batch in dedup.chunks(MAX_FILES) {
-            let paths: Vec<WinPath> = batch.iter().map(|(_, p)| p.clone()).collect();
-            let report = match dedup_restore::restore_files(
-                self.v(),
-                &paths,
-                store,
-                DEDUP_RECONSTRUCT_UNOPTIMIZED,
-                &self.opts.dedup,
-            ) {
-                Ok(rep) => rep,
-                Err(e) => return Some(format!("{who}: dedup restore: {e}")),
-            };
-            let mut first = None;
-            for ((i, _), fr) in batch.iter().zip(&report.files) {
-                if fr.result != Hresult::S_OK {
-                    let j = &jobs[*i];
-                    let e = format!(
-                        "{who}: file {}: dedup rehydration failed: {:?}{}",
-                        j.source,
-                        fr.result,
-                        fr.detail
-                            .as_deref()
-                            .map(|d| format!(" ({d})"))
-                            .unwrap_or_default()
-                    );
-                    r.files[j.report].error = Some(e.clone());
-                    first.get_or_insert(e);
-                }
-            }
-            if first.is_some() {
-                return first;
+        let paths: Vec<WinPath> = dedup.iter().map(|(_, p)| p.clone()).collect();
+        let report = dedup_restore::restore_in_place(self.v(), &paths, store, &self.opts.dedup);
+        let mut first = None;
+        for ((i, _), fr) in dedup.iter().zip(&report.files) {
+            if fr.result != Hresult::S_OK {
+                let j = &jobs[*i];
+                let e = format!(
+                    "{who}: file {}: dedup rehydration failed: {}{}",
+                    j.source,
+                    fr.result,
+                    fr.error
+                        .as_ref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                );
+                r.files[j.report].error = Some(e.clone());
+                first.get_or_insert(e);
             }
         }
-        None
+        first
     }
 
     /// Stages every job for reboot: a temporary file in the destination's directory and a

@@ -1,4 +1,5 @@
-//! The volumes `restore` and `verify` hand to the engine.
+//! The staging of an out-of-place restore: the dedup stubs read from the source laid over the
+//! destination, so that the in-place engine ([`crate::restore_files`]) can run on them.
 //!
 //! [`StagedVolume`] lays the dedup stubs read from the source over a target volume without
 //! writing them anywhere: `metadata` and `reparse_point` of a stub's path answer from memory;
@@ -7,16 +8,15 @@
 //! a file that fails leaves nothing at its path (and never a stub that looks like a truncated
 //! file), and the source is never touched.
 //!
-//! The target is a [`platform::HostVolume`] on the output folder (`restore`) or a
-//! [`NullVolume`] that keeps no data (`verify`: every chunk is still read, CRC-checked, decoded
-//! and hash-checked by the engine before it is "written").
+//! The destination is any [`Volume`]: a [`platform::HostVolume`] on an output folder, a
+//! simulated volume, or a [`platform::NullVolume`] that keeps no data (verification: every chunk
+//! is still read, CRC-checked, decoded and hash-checked before it is "written").
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use platform::{
-    Access, DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename, Volume,
+    DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename, Volume,
     WinPath, attr,
 };
 
@@ -277,202 +277,9 @@ impl FileHandle for Tolerant {
     fn remove_reparse_point(&self) -> Result<(), Error> {
         self.0.remove_reparse_point()
     }
-    /// Deferred: the restore syncs the output file system once at the end
-    /// (`restore::sync_output`) instead of once per file (an fsync per file makes a restore of many
+    /// Deferred: the restore syncs the destination once at the end ([`Volume::sync_all`])
+    /// instead of once per file (an fsync per file makes a restore of many
     /// small files take milliseconds per file).
-    fn flush(&self) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-/// A volume that keeps no data: files exist with a length, writes are counted and dropped,
-/// reads return zeros, every directory exists. Memory: one small entry per open temporary file.
-#[derive(Debug, Default)]
-pub(crate) struct NullVolume {
-    files: Mutex<HashMap<String, (WinPath, Arc<AtomicU64>)>>,
-    written: Arc<AtomicU64>,
-}
-
-impl NullVolume {
-    /// Bytes written through all handles so far.
-    pub(crate) fn bytes_written(&self) -> u64 {
-        self.written.load(Ordering::Relaxed)
-    }
-
-    fn files(&self) -> std::sync::MutexGuard<'_, HashMap<String, (WinPath, Arc<AtomicU64>)>> {
-        self.files.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Volume for NullVolume {
-    fn open(&self, path: &WinPath, options: OpenOptions) -> Result<Box<dyn FileHandle>, Error> {
-        let mut files = self.files();
-        let key = path.folded();
-        let len = match (files.get(&key), options.disposition) {
-            (Some(_), Disposition::CreateNew) => {
-                return Err(Error::AlreadyExists { path: path.clone() });
-            }
-            (Some((_, len)), Disposition::TruncateExisting | Disposition::CreateAlways) => {
-                len.store(0, Ordering::Relaxed);
-                len.clone()
-            }
-            (Some((_, len)), _) => len.clone(),
-            (None, Disposition::OpenExisting | Disposition::TruncateExisting) => {
-                return Err(Error::NotFound { path: path.clone() });
-            }
-            (None, _) => {
-                let len = Arc::new(AtomicU64::new(0));
-                files.insert(key, (path.clone(), len.clone()));
-                len
-            }
-        };
-        Ok(Box::new(NullHandle {
-            path: path.clone(),
-            len,
-            access: options.access,
-            written: self.written.clone(),
-        }))
-    }
-
-    fn metadata(&self, path: &WinPath) -> Result<Metadata, Error> {
-        match self.files().get(&path.folded()) {
-            Some((_, len)) => Ok(Metadata {
-                attributes: attr::ARCHIVE,
-                len: len.load(Ordering::Relaxed),
-                allocated: 0,
-            }),
-            None => Ok(Metadata {
-                attributes: attr::DIRECTORY,
-                len: 0,
-                allocated: 0,
-            }),
-        }
-    }
-
-    fn read_dir(&self, _path: &WinPath) -> Result<Vec<DirEntry>, Error> {
-        Ok(Vec::new())
-    }
-
-    fn create_dir(&self, _path: &WinPath) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn remove_dir(&self, _path: &WinPath) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn delete_file(&self, path: &WinPath) -> Result<(), Error> {
-        self.files()
-            .remove(&path.folded())
-            .map(|_| ())
-            .ok_or_else(|| Error::NotFound { path: path.clone() })
-    }
-
-    fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), Error> {
-        let mut files = self.files();
-        if !replace && files.contains_key(&to.folded()) {
-            return Err(Error::AlreadyExists { path: to.clone() });
-        }
-        let (_, len) = files
-            .remove(&from.folded())
-            .ok_or_else(|| Error::NotFound { path: from.clone() })?;
-        // What the engine renamed into place is finished: forget it (memory stays bounded).
-        drop(len);
-        Ok(())
-    }
-
-    fn add_pending_rename(&self, op: &PendingRename) -> Result<(), Error> {
-        Err(Error::Unsupported {
-            path: op.source.clone(),
-            what: "rename at reboot on a verification volume".into(),
-        })
-    }
-
-    fn pending_renames(&self) -> Result<Vec<PendingRename>, Error> {
-        Ok(Vec::new())
-    }
-}
-
-/// A handle of a [`NullVolume`].
-#[derive(Debug)]
-struct NullHandle {
-    path: WinPath,
-    len: Arc<AtomicU64>,
-    access: Access,
-    written: Arc<AtomicU64>,
-}
-
-impl NullHandle {
-    fn need_write(&self) -> Result<(), Error> {
-        if self.access.write {
-            Ok(())
-        } else {
-            Err(Error::AccessDenied {
-                path: self.path.clone(),
-                reason: "handle lacks write access",
-            })
-        }
-    }
-}
-
-impl FileHandle for NullHandle {
-    fn path(&self) -> WinPath {
-        self.path.clone()
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        let len = self.len.load(Ordering::Relaxed);
-        let n = len.saturating_sub(offset).min(buf.len() as u64) as usize;
-        buf[..n].fill(0);
-        Ok(n)
-    }
-
-    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error> {
-        self.need_write()?;
-        self.len
-            .fetch_max(offset.saturating_add(buf.len() as u64), Ordering::Relaxed);
-        self.written.fetch_add(buf.len() as u64, Ordering::Relaxed);
-        Ok(buf.len())
-    }
-
-    fn len(&self) -> Result<u64, Error> {
-        Ok(self.len.load(Ordering::Relaxed))
-    }
-
-    fn set_len(&self, len: u64) -> Result<(), Error> {
-        self.need_write()?;
-        self.len.store(len, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn attributes(&self) -> Result<u32, Error> {
-        Ok(attr::ARCHIVE)
-    }
-
-    fn set_attributes(&self, _attributes: u32) -> Result<(), Error> {
-        self.need_write()
-    }
-
-    fn set_sparse(&self, _sparse: bool) -> Result<(), Error> {
-        self.need_write()
-    }
-
-    fn reparse_point(&self) -> Result<Vec<u8>, Error> {
-        Err(Error::NotAReparsePoint {
-            path: self.path.clone(),
-        })
-    }
-
-    fn set_reparse_point(&self, _buffer: &[u8]) -> Result<(), Error> {
-        self.need_write()
-    }
-
-    fn remove_reparse_point(&self) -> Result<(), Error> {
-        Err(Error::NotAReparsePoint {
-            path: self.path.clone(),
-        })
-    }
-
     fn flush(&self) -> Result<(), Error> {
         Ok(())
     }
