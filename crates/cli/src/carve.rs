@@ -11,8 +11,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::Failure;
-use crate::outln;
 use crate::mapped::map_file;
+use crate::outln;
 
 /// Arguments of `rehydrate carve`.
 #[derive(Debug, Args)]
@@ -101,7 +101,8 @@ pub(crate) fn run(args: &CarveArgs) -> Result<(), Failure> {
         let stdout = std::io::stdout();
         let mut w = BufWriter::new(stdout.lock());
         let r = write_chunks(&container, &ranges, &opts, &mut w)?;
-        w.flush().map_err(|e| Failure::usage(format!("stdout: {e}")))?;
+        w.flush()
+            .map_err(|e| Failure::usage(format!("stdout: {e}")))?;
         r
     } else {
         atomic_write(&args.output, |w| {
@@ -177,9 +178,9 @@ pub(crate) fn atomic_write<T>(
             .map_err(|e| Failure::usage(format!("{}: cannot create: {e}", tmp.display())))?;
         let mut w = BufWriter::new(file);
         let value = f(&mut w)?;
-        let file = w
-            .into_inner()
-            .map_err(|e| Failure::usage(format!("{}: write failed: {}", tmp.display(), e.error())))?;
+        let file = w.into_inner().map_err(|e| {
+            Failure::usage(format!("{}: write failed: {}", tmp.display(), e.error()))
+        })?;
         file.sync_all()
             .map_err(|e| Failure::usage(format!("{}: sync failed: {e}", tmp.display())))?;
         std::fs::rename(&tmp, path).map_err(|e| {

@@ -237,7 +237,8 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
     #[allow(clippy::single_match_else)]
     let backup: PathBuf = match &args.backup_dir {
         Some(d) => {
-            std::fs::create_dir_all(d).map_err(|e| Failure::usage(format!("{}: {e}", d.display())))?;
+            std::fs::create_dir_all(d)
+                .map_err(|e| Failure::usage(format!("{}: {e}", d.display())))?;
             if std::fs::read_dir(d).map_or(true, |mut r| r.next().is_some()) {
                 return Err(Failure::usage(format!(
                     "{}: --backup-dir must be a new or empty folder",
@@ -309,7 +310,11 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
         .collect();
     if !failed.is_empty() {
         for f in &failed {
-            let why = f.error.as_ref().map(ToString::to_string).unwrap_or_default();
+            let why = f
+                .error
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             outln!("    failed: {} {}: {why}", f.path, f.hresult());
         }
         return Err(Failure::check(format!(

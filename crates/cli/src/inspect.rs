@@ -11,9 +11,9 @@ use dedup_store::{
 use serde::Serialize;
 
 use crate::Failure;
+use crate::mapped::map_file;
 #[allow(unused_imports)]
 use crate::{out, outln};
-use crate::mapped::map_file;
 
 /// `rehydrate inspect` subcommands.
 #[derive(Debug, Subcommand)]

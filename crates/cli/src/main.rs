@@ -8,9 +8,7 @@ mod inspect;
 mod inspect_volume;
 mod mapped;
 mod output;
-#[cfg(unix)]
 mod progress;
-#[cfg(unix)]
 mod restore;
 #[cfg(unix)]
 mod sim;
@@ -49,14 +47,9 @@ enum Command {
     #[command(subcommand)]
     Vss(vss::VssCommand),
     /// Rebuild dedup files from a volume folder (ntfs-3g mount or `sim optimize` output) into
-    /// an output folder; ordinary files are copied.
-    #[cfg(unix)]
+    /// an output folder; ordinary files are copied (on Windows also `--in-place`).
     Restore(restore::RestoreArgs),
-    /// Rebuild the dedup files of a real NTFS volume where they are (`--in-place`).
-    #[cfg(windows)]
-    Restore(windows::InPlaceArgs),
     /// Check every dedup file's stream map and chunks in a volume folder, writing nothing.
-    #[cfg(unix)]
     Verify(restore::VerifyArgs),
     /// Generate, optimize, back up, restore and verify a seeded data set on the simulator.
     #[cfg(unix)]
@@ -68,7 +61,7 @@ enum Command {
     /// Restore copies of dedup stubs with rehydrate and with Microsoft's RestoreFiles, and
     /// diff the HRESULTs and bytes (`--with-windows`).
     #[cfg(windows)]
-    Compare(windows::CompareArgs),
+    Compare(windows::compare::CompareArgs),
 }
 
 /// Why a command failed: printed as one line on stderr, then the process exits non-zero.
@@ -115,18 +108,14 @@ fn main() -> ExitCode {
         Command::Vss(cmd) => vss_restore::run(cmd),
         #[cfg(not(unix))]
         Command::Vss(cmd) => vss::run(cmd),
-        #[cfg(unix)]
         Command::Restore(args) => restore::run_restore(&args),
-        #[cfg(unix)]
         Command::Verify(args) => restore::run_verify(&args),
         #[cfg(unix)]
         Command::Demo(args) => demo::run(&args),
         #[cfg(unix)]
         Command::Sim(cmd) => sim::run(cmd),
         #[cfg(windows)]
-        Command::Restore(args) => windows::run_restore(&args),
-        #[cfg(windows)]
-        Command::Compare(args) => windows::run_compare(&args),
+        Command::Compare(args) => windows::compare::run_compare(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

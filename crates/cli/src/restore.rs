@@ -11,7 +11,7 @@ use dedup_restore::{
     EntryResult, EntryStatus, PayloadCrc, RestoreOptions, SourceStore, TreeOptions, TreeReport,
     restore_tree,
 };
-use platform::{HostSource, HostVolume, NullVolume, WinPath};
+use platform::{NullVolume, Source, Volume, WinPath};
 use serde_json::json;
 
 use crate::Failure;
@@ -20,26 +20,52 @@ use crate::{outln, output};
 
 /// `rehydrate restore`.
 #[derive(Debug, Args)]
+#[cfg_attr(windows, command(after_help = crate::windows::IN_PLACE_HELP))]
 pub(crate) struct RestoreArgs {
-    /// The volume folder: an ntfs-3g mount of a dedup volume or `sim optimize` output. Read only.
+    /// The volume folder: an ntfs-3g mount of a dedup volume or `sim optimize` output (on
+    /// Windows: a drive, a mounted backup image or a folder). Read only, except with
+    /// `--in-place`.
     #[arg(long, value_name = "VOLDIR")]
-    source: PathBuf,
+    pub(crate) source: PathBuf,
     /// Output folder (created if missing; must not be inside the source or contain it).
-    #[arg(long, value_name = "OUTDIR")]
-    to: PathBuf,
+    #[cfg_attr(not(windows), arg(long, value_name = "OUTDIR", required = true))]
+    #[cfg_attr(
+        windows,
+        arg(
+            long,
+            value_name = "OUTDIR",
+            required_unless_present = "in_place",
+            conflicts_with = "in_place"
+        )
+    )]
+    pub(crate) to: Option<PathBuf>,
+    /// Rebuild the dedup files where they are, on the `--source` volume (Windows only).
+    #[cfg(windows)]
+    #[arg(long)]
+    pub(crate) in_place: bool,
+    /// With `--in-place`: the folder holding the backed-up chunk store (its `System Volume
+    /// Information\Dedup\ChunkStore\{GUID}.ddp\…`), read only [default: the volume's own].
+    #[cfg(windows)]
+    #[arg(
+        long,
+        alias = "source-store",
+        value_name = "DIR",
+        requires = "in_place"
+    )]
+    pub(crate) store: Option<PathBuf>,
     /// Volume paths to restore (files or folders, e.g. `\docs\a.pdf` or `docs/a.pdf`); all
     /// when none is given.
     #[arg(value_name = "PATH")]
-    paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
     /// Print the result as a JSON document.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Skip the SHA-512 check of every chunk (the CRC-64 of every record is always checked).
     #[arg(long)]
-    no_verify_hash: bool,
+    pub(crate) no_verify_hash: bool,
     /// Worker threads for decode and verify (default: all cores).
     #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
 }
 
 /// `rehydrate verify`.
@@ -99,15 +125,47 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, F
 }
 
 /// Parses the command line's volume paths (`\docs\a.txt`, `docs/a.txt`).
-fn parse_filters(paths: &[String]) -> Result<Vec<WinPath>, Failure> {
+pub(crate) fn parse_filters(paths: &[String]) -> Result<Vec<WinPath>, Failure> {
     paths
         .iter()
         .map(|p| WinPath::new(p).map_err(|e| Failure::usage(format!("path {p:?}: {e}"))))
         .collect()
 }
 
-fn open_source(dir: &Path) -> Result<HostSource, Failure> {
-    HostSource::new(dir).map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))
+/// The source folder as a [`Source`], and its canonical path.
+#[cfg(unix)]
+fn open_source(dir: &Path) -> Result<(Box<dyn Source>, PathBuf), Failure> {
+    let s = platform::HostSource::new(dir)
+        .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
+    let root = s.root().to_owned();
+    Ok((Box::new(s), root))
+}
+
+/// The source folder as a [`Source`], and its canonical path.
+#[cfg(windows)]
+fn open_source(dir: &Path) -> Result<(Box<dyn Source>, PathBuf), Failure> {
+    let v = crate::windows::volume_at(dir)?;
+    let root = dir
+        .canonicalize()
+        .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
+    Ok((
+        Box::new(platform::VolumeSource::new(v, dir.display().to_string())),
+        root,
+    ))
+}
+
+/// The output folder as a [`Volume`].
+#[cfg(unix)]
+fn open_dest(dir: &Path) -> Result<Box<dyn Volume>, Failure> {
+    let v = platform::HostVolume::new(dir)
+        .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
+    Ok(Box::new(v))
+}
+
+/// The output folder as a [`Volume`].
+#[cfg(windows)]
+fn open_dest(dir: &Path) -> Result<Box<dyn Volume>, Failure> {
+    Ok(Box::new(crate::windows::volume_at(dir)?))
 }
 
 /// The canonical form `p` will have once created: its longest existing ancestor canonicalized,
@@ -135,23 +193,29 @@ fn resolve_new(p: &Path) -> Result<PathBuf, Failure> {
 
 /// `rehydrate restore`.
 pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
+    #[cfg(windows)]
+    if args.in_place {
+        return crate::windows::run_in_place(args);
+    }
     let started = Instant::now();
     let paths = parse_filters(&args.paths)?;
-    let source = open_source(&args.source)?;
-    let planned = resolve_new(&args.to)?;
-    if planned.starts_with(source.root()) || source.root().starts_with(&planned) {
+    let to = args
+        .to
+        .as_deref()
+        .ok_or_else(|| Failure::usage("--to OUTDIR is required"))?;
+    let (source, src_root) = open_source(&args.source)?;
+    let planned = resolve_new(to)?;
+    if planned.starts_with(&src_root) || src_root.starts_with(&planned) {
         return Err(Failure::usage(format!(
             "the output folder {} and the source {} overlap; the source is never written",
             planned.display(),
-            source.root().display()
+            src_root.display()
         )));
     }
     let pool = thread_pool(args.threads)?;
-    std::fs::create_dir_all(&args.to)
-        .map_err(|e| Failure::usage(format!("{}: {e}", args.to.display())))?;
-    let dest = HostVolume::new(&args.to)
-        .map_err(|e| Failure::usage(format!("{}: {e}", args.to.display())))?;
-    let store = SourceStore::new(&source);
+    std::fs::create_dir_all(to).map_err(|e| Failure::usage(format!("{}: {e}", to.display())))?;
+    let dest = open_dest(to)?;
+    let store = SourceStore::new(&*source);
     let bar = Bar::new("restore");
     let opts = TreeOptions {
         paths,
@@ -162,13 +226,13 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
             ..RestoreOptions::default()
         },
     };
-    let report = pool.install(|| restore_tree(&source, &store, &dest, &opts));
+    let report = pool.install(|| restore_tree(&*source, &store, &*dest, &opts));
     bar.finish();
     let report = report.map_err(|e| Failure::usage(e.to_string()))?;
-    let dst = dest.root().to_owned();
+    let dst = to.canonicalize().unwrap_or_else(|_| to.to_owned());
     print_report(
         Command::Restore,
-        source.root(),
+        &src_root,
         Some(&dst),
         &report,
         started.elapsed(),
@@ -180,9 +244,9 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
 pub(crate) fn run_verify(args: &VerifyArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let paths = parse_filters(&args.paths)?;
-    let source = open_source(&args.source)?;
+    let (source, src_root) = open_source(&args.source)?;
     let pool = thread_pool(args.threads)?;
-    let store = SourceStore::new(&source);
+    let store = SourceStore::new(&*source);
     let bar = Bar::new("verify");
     // A health check of the store: every chunk's stored bytes against their CRC-64 too, even
     // where the chunk decodes to bytes with the right hash.
@@ -196,12 +260,12 @@ pub(crate) fn run_verify(args: &VerifyArgs) -> Result<(), Failure> {
         },
     };
     let sink = NullVolume::default();
-    let report = pool.install(|| restore_tree(&source, &store, &sink, &opts));
+    let report = pool.install(|| restore_tree(&*source, &store, &sink, &opts));
     bar.finish();
     let report = report.map_err(|e| Failure::usage(e.to_string()))?;
     print_report(
         Command::Verify,
-        source.root(),
+        &src_root,
         None,
         &report,
         started.elapsed(),
@@ -358,7 +422,11 @@ fn print_human(
             }
         );
         for e in failures {
-            let why = e.error.as_ref().map(ToString::to_string).unwrap_or_default();
+            let why = e
+                .error
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             outln!("  {}  {}\n      {}: {why}", e.path, e.hresult(), e.path);
         }
     }

@@ -16,8 +16,8 @@ use winsim::dedup::{
 use winsim::host::{self, HostError};
 
 use crate::Failure;
-use crate::outln;
 use crate::inspect_volume::{StoreJson, print_store_text};
+use crate::outln;
 
 /// `rehydrate sim` subcommands.
 #[derive(Debug, Subcommand)]

@@ -22,45 +22,54 @@ pub fn restore_in_place(
     store: &dyn BackupStore,
     opts: &RestoreOptions,
 ) -> RestoreReport {
-    in_batches(paths, |batch| {
-        restore_files(volume, batch, store, DEDUP_RECONSTRUCT_UNOPTIMIZED, opts)
-    })
+    let report = in_batches(paths, |batch| {
+        match restore_files(volume, batch, store, DEDUP_RECONSTRUCT_UNOPTIMIZED, opts) {
+            Ok(r) => Ok::<_, std::convert::Infallible>(r),
+            // Batches are within MAX_FILES and the flag is the one accepted, so this is not
+            // reached; if it were, each file of the batch says why.
+            Err(e) => {
+                let e = FileError::Call(e);
+                Ok(RestoreReport {
+                    result: e.hresult(),
+                    files: batch
+                        .iter()
+                        .map(|p| FileResult {
+                            path: p.clone(),
+                            result: e.hresult(),
+                            error: Some(e.clone()),
+                            logical_size: 0,
+                        })
+                        .collect(),
+                    stats: RestoreStats::default(),
+                })
+            }
+        }
+    });
+    match report {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
 }
 
-/// Runs `restore` over `paths` in slices of at most [`MAX_FILES`] and merges the reports (for
-/// implementations of the `RestoreFiles` contract other than ours, such as Microsoft's). A
-/// slice whose call is refused gives each of its paths that error.
+/// Runs `restore` over `paths` in slices of at most [`MAX_FILES`] and merges the reports (also
+/// for implementations of the `RestoreFiles` contract other than ours, such as Microsoft's).
+/// The first call that fails as a whole ends the run with its error.
 pub fn in_batches<E>(
     paths: &[WinPath],
     mut restore: impl FnMut(&[WinPath]) -> Result<RestoreReport, E>,
-) -> RestoreReport
-where
-    E: Into<FileError>,
-{
+) -> Result<RestoreReport, E> {
     let mut files = Vec::with_capacity(paths.len());
     let mut stats = RestoreStats::default();
     for batch in paths.chunks(MAX_FILES) {
-        match restore(batch) {
-            Ok(r) => {
-                files.extend(r.files);
-                add(&mut stats, &r.stats);
-            }
-            Err(e) => {
-                let e: FileError = e.into();
-                files.extend(batch.iter().map(|p| FileResult {
-                    path: p.clone(),
-                    result: e.hresult(),
-                    error: Some(e.clone()),
-                    logical_size: 0,
-                }));
-            }
-        }
+        let r = restore(batch)?;
+        files.extend(r.files);
+        add(&mut stats, &r.stats);
     }
-    RestoreReport {
+    Ok(RestoreReport {
         result: overall(&files),
         files,
         stats,
-    }
+    })
 }
 
 /// The overall HRESULT of a set of file results ([`RestoreReport::result`]).
@@ -87,8 +96,53 @@ pub(crate) fn add(sum: &mut RestoreStats, s: &RestoreStats) {
     sum.elapsed_us += s.elapsed_us;
 }
 
-impl From<crate::RestoreError> for FileError {
-    fn from(e: crate::RestoreError) -> Self {
-        Self::Call(e)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_merge_reports_in_order() {
+        let paths: Vec<WinPath> = (0..MAX_FILES + 3)
+            .map(|i| WinPath::new(&format!("f{i}")).unwrap())
+            .collect();
+        let mut calls = 0;
+        let r = in_batches(&paths, |b| {
+            calls += 1;
+            assert!(b.len() <= MAX_FILES);
+            Ok::<_, ()>(RestoreReport {
+                result: Hresult::S_OK,
+                files: b
+                    .iter()
+                    .map(|p| FileResult {
+                        path: p.clone(),
+                        result: if calls == 2 {
+                            Hresult::DDP_E_FILE_CORRUPT
+                        } else {
+                            Hresult::S_OK
+                        },
+                        error: None,
+                        logical_size: 1,
+                    })
+                    .collect(),
+                stats: RestoreStats {
+                    reads: 1,
+                    bytes_restored: b.len() as u64,
+                    ..RestoreStats::default()
+                },
+            })
+        })
+        .unwrap();
+        assert_eq!(calls, 2);
+        assert_eq!(r.files.len(), paths.len());
+        assert_eq!(r.files[MAX_FILES].path, paths[MAX_FILES]);
+        assert_eq!(r.stats.reads, 2);
+        assert_eq!(r.stats.bytes_restored, paths.len() as u64);
+        assert_eq!(r.result, Hresult::DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS);
+        let mut n = 0;
+        let e = in_batches(&paths, |_| {
+            n += 1;
+            Err::<RestoreReport, _>("refused")
+        });
+        assert_eq!((e.unwrap_err(), n), ("refused", 1));
     }
 }

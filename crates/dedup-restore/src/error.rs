@@ -99,7 +99,9 @@ pub enum FileError {
     )]
     ReadOnly,
     /// The reparse point's entries do not tile the file.
-    #[error("reparse entry {entry} covers {begin:#x}..{end:#x}, expected to start at {expected:#x}")]
+    #[error(
+        "reparse entry {entry} covers {begin:#x}..{end:#x}, expected to start at {expected:#x}"
+    )]
     EntryGap {
         /// Entry index.
         entry: usize,
@@ -129,7 +131,9 @@ pub enum FileError {
         prev: u64,
     },
     /// A stream map covers a different range than its reference entry.
-    #[error("stream map covers {begin:#x}..{end:#x}, the reparse point says {begin:#x}..{expected:#x}")]
+    #[error(
+        "stream map covers {begin:#x}..{end:#x}, the reparse point says {begin:#x}..{expected:#x}"
+    )]
     MapCoverage {
         /// Start of the range.
         begin: u64,
@@ -154,7 +158,9 @@ pub enum FileError {
         id: u32,
     },
     /// The record at the expected place has another hash than the reference wants.
-    #[error("{container}: at {offset:#x}: {kind} {local_id} has hash {found}, the {by} expects {expected}")]
+    #[error(
+        "{container}: at {offset:#x}: {kind} {local_id} has hash {found}, the {by} expects {expected}"
+    )]
     HashMismatch {
         /// Container path.
         container: Arc<str>,
@@ -184,7 +190,9 @@ pub enum FileError {
         problem: RecordProblem,
     },
     /// The container's header names another container id than its file name.
-    #[error("{container}: header names container id {header_id:#x}, the file name says {name_id:#x}")]
+    #[error(
+        "{container}: header names container id {header_id:#x}, the file name says {name_id:#x}"
+    )]
     ContainerIdMismatch {
         /// Container path.
         container: Arc<str>,
@@ -194,7 +202,9 @@ pub enum FileError {
         name_id: u32,
     },
     /// A reference claims a record longer than any record can be.
-    #[error("{container}: local id {local_id} is said to be {len} bytes long, more than any record can be")]
+    #[error(
+        "{container}: local id {local_id} is said to be {len} bytes long, more than any record can be"
+    )]
     RecordTooLong {
         /// Container path.
         container: Arc<str>,
@@ -204,7 +214,9 @@ pub enum FileError {
         len: u64,
     },
     /// The place a record is expected at is outside the container's records.
-    #[error("{container}: local id {local_id} expected at {offset:#x} ({len} bytes), outside the records area 0x5000..{vdl:#x}")]
+    #[error(
+        "{container}: local id {local_id} expected at {offset:#x} ({len} bytes), outside the records area 0x5000..{vdl:#x}"
+    )]
     OutsideRecords {
         /// Container path.
         container: Arc<str>,
@@ -219,7 +231,9 @@ pub enum FileError {
     },
     /// The record is neither at its hint, nor where the redirection table says, nor anywhere
     /// in a walk of the container.
-    #[error("{container}: local id {local_id} not found (hint {hint:#x}, redirection table, scan of all records)")]
+    #[error(
+        "{container}: local id {local_id} not found (hint {hint:#x}, redirection table, scan of all records)"
+    )]
     NotInContainer {
         /// Container path.
         container: Arc<str>,
@@ -229,7 +243,9 @@ pub enum FileError {
         hint: u32,
     },
     /// One chunk is named by stream maps with two different sizes.
-    #[error("stream maps name chunk {local_id} of {container} with one hash and two different sizes")]
+    #[error(
+        "stream maps name chunk {local_id} of {container} with one hash and two different sizes"
+    )]
     ConflictingSizes {
         /// Container path.
         container: Arc<str>,

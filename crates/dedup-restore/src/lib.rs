@@ -35,17 +35,20 @@ mod staged;
 mod store;
 mod tree;
 
+pub use batch::{in_batches, overall, restore_in_place};
 /// The payload CRC-64 policy of [`RestoreOptions::payload_crc`].
 pub use dedup_store::PayloadCrc;
 pub use engine::{
     DEDUP_RECONSTRUCT_UNOPTIMIZED, FileResult, MAX_FILES, Progress, ProgressFn, RestoreError,
     RestoreOptions, RestoreReport, RestoreStats, restore_files,
 };
-pub use batch::{in_batches, overall, restore_in_place};
 pub use error::{FileError, RecordKind, RecordProblem, ReparseTag, Stage};
 pub use hresult::{Hresult, from_platform};
 pub use source_store::SourceStore;
-pub use tree::{EntryResult, EntryStatus, SYSTEM_DIR, TreeError, TreeOptions, TreeReport, restore_tree};
 pub use store::{
     BackupStore, ContainerExtent, FileExtent, MemoryStore, RecordingStore, StoreCall, StoreError,
+};
+pub use tree::{
+    EntryResult, EntryStatus, SYSTEM_DIR, TreeError, TreeOptions, TreeReport, dedup_files,
+    restore_tree,
 };

@@ -89,7 +89,9 @@ impl<S: Source> SourceStore<S> {
             Ok(f) => f,
             Err(platform::Error::NotFound { .. }) => {
                 let p = self.spelled(path).map_err(|e| store_error(path, &e))?;
-                self.source.open_file(&p).map_err(|e| store_error(path, &e))?
+                self.source
+                    .open_file(&p)
+                    .map_err(|e| store_error(path, &e))?
             }
             Err(e) => return Err(store_error(path, &e)),
         };

@@ -155,6 +155,9 @@ pub enum TreeError {
 struct Item {
     path: WinPath,
     entry: SourceEntry,
+    /// The entry carries a dedup reparse point (its buffer is dropped after the walk and read
+    /// again when the file is staged).
+    dedup: bool,
 }
 
 /// Restores `opts.paths` (everything when empty) from `source` into `dest`, reading chunks
@@ -202,7 +205,9 @@ pub fn restore_tree(
         let r = restore_in_place(&volume, &paths, store, &engine_opts);
         report.engine_time += t.elapsed();
         crate::batch::add(&mut report.stats, &r.stats);
-        report.entries.extend(r.files.into_iter().map(engine_outcome));
+        report
+            .entries
+            .extend(r.files.into_iter().map(engine_outcome));
         tell(logical);
     };
     for item in items {
@@ -210,9 +215,10 @@ pub fn restore_tree(
         match &item.entry.kind {
             EntryKind::Dir => {
                 if let Err(e) = dest.create_dir_all(&item.path) {
-                    report
-                        .entries
-                        .push(EntryResult::failed(path, FileError::platform(Stage::Placing, e)));
+                    report.entries.push(EntryResult::failed(
+                        path,
+                        FileError::platform(Stage::Placing, e),
+                    ));
                 }
             }
             EntryKind::Symlink { target } => {
@@ -253,14 +259,32 @@ pub fn restore_tree(
                     Err(e) => EntryResult::failed(path, e),
                 });
             }
-            EntryKind::Unsupported(why) => report
-                .entries
-                .push(EntryResult::failed(path, FileError::Unsupported(why.clone()))),
+            EntryKind::Unsupported(why) => report.entries.push(EntryResult::failed(
+                path,
+                FileError::Unsupported(why.clone()),
+            )),
         }
     }
     flush(&mut batch, &mut report);
     dest.sync_all().map_err(TreeError::Sync)?;
     Ok(report)
+}
+
+/// The dedup files under `paths` of `source` (everything when empty; `\System Volume
+/// Information` left out), for an in-place restore: the files carrying a dedup reparse point,
+/// and a failed entry for each folder that cannot be listed and each path not found.
+pub fn dedup_files(
+    source: &dyn Source,
+    paths: &[WinPath],
+) -> Result<(Vec<WinPath>, Vec<EntryResult>), TreeError> {
+    let mut failed = Vec::new();
+    let (items, _) = walk(source, paths, false, &mut failed)?;
+    let files = items
+        .into_iter()
+        .filter(|i| i.entry.kind == EntryKind::File && i.dedup)
+        .map(|i| i.path)
+        .collect();
+    Ok((files, failed))
 }
 
 /// One engine result as an entry result.
@@ -324,7 +348,8 @@ fn walk(
             let Ok(path) = dir.join(&entry.name) else {
                 // Only an unsupported entry can carry a name that is not a Windows name.
                 if selected_name(&dir, filters) {
-                    let shown = format!("{}\\{}", dir.to_string().trim_end_matches('\\'), entry.name);
+                    let shown =
+                        format!("{}\\{}", dir.to_string().trim_end_matches('\\'), entry.name);
                     if let EntryKind::Unsupported(why) = entry.kind {
                         failed.push(EntryResult::failed(shown, FileError::Unsupported(why)));
                     }
@@ -343,6 +368,7 @@ fn walk(
                 continue;
             }
             mark(&path, filters, &mut matched);
+            let dedup = entry.reparse.as_deref().is_some_and(is_dedup);
             match &entry.kind {
                 EntryKind::File if entry.reparse.is_some() => {
                     total += logical_size(&entry);
@@ -353,7 +379,7 @@ fn walk(
                 EntryKind::File | EntryKind::Symlink { .. } if !copy_plain => continue,
                 _ => {}
             }
-            items.push(Item { path, entry });
+            items.push(Item { path, entry, dedup });
         }
         stack.extend(subdirs.into_iter().rev());
     }

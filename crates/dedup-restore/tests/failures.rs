@@ -580,7 +580,12 @@ fn disk_full_leaves_every_unfinished_stub() {
             assert_restored(&fx.vol, p, d);
         } else {
             failed += 1;
-            assert_eq!(r, Hresult::from_win32(112), "{:?}", report.files[i].detail());
+            assert_eq!(
+                r,
+                Hresult::from_win32(112),
+                "{:?}",
+                report.files[i].detail()
+            );
             assert_untouched(&fx.vol, p, &before[&p.to_string()]);
         }
     }

@@ -78,7 +78,10 @@ impl HostSource {
             reparse: None,
         };
         let Some(name) = name.to_str().map(str::to_owned) else {
-            return unsupported(name.to_string_lossy().into_owned(), Unsupported::NameNotUtf8);
+            return unsupported(
+                name.to_string_lossy().into_owned(),
+                Unsupported::NameNotUtf8,
+            );
         };
         if let Err(e) = dir.join(&name) {
             let reason = match e {
@@ -146,11 +149,8 @@ impl HostSource {
         } else {
             EntryKind::File
         };
-        let mut attributes = read_attributes(&host).unwrap_or(if ft.is_dir() {
-            0
-        } else {
-            attr::ARCHIVE
-        });
+        let mut attributes =
+            read_attributes(&host).unwrap_or(if ft.is_dir() { 0 } else { attr::ARCHIVE });
         if ft.is_dir() {
             attributes |= attr::DIRECTORY;
         }

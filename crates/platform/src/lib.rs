@@ -32,10 +32,10 @@ pub use host::{
 };
 #[cfg(unix)]
 pub use host_source::HostSource;
-pub use sink::NullVolume;
-pub use source::{EntryKind, Source, SourceEntry, SourceFile, Unsupported, VolumeSource};
 pub use path::{MAX_COMPONENT_LEN, WinPath, eq_name};
 pub use services::{ServiceError, ServiceState, Services};
+pub use sink::NullVolume;
+pub use source::{EntryKind, Source, SourceEntry, SourceFile, Unsupported, VolumeSource};
 pub use volume::{
     Access, DirEntry, Disposition, FileHandle, Metadata, OpenOptions, PendingRename, ShareMode,
     Volume, attr,

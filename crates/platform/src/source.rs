@@ -203,7 +203,11 @@ impl<V: Volume> Source for VolumeSource<V> {
             };
             out.push(SourceEntry {
                 name: e.name,
-                kind: if is_dir { EntryKind::Dir } else { EntryKind::File },
+                kind: if is_dir {
+                    EntryKind::Dir
+                } else {
+                    EntryKind::File
+                },
                 len: e.metadata.len,
                 attributes: e.metadata.attributes & !attr::NORMAL,
                 modified: None,

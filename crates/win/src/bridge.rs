@@ -15,7 +15,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dedup_restore::{
-    BackupStore, ContainerExtent, FileExtent, FileResult, Hresult, RestoreReport, RestoreStats,
+    BackupStore, ContainerExtent, FileError, FileExtent, FileResult, Hresult, RestoreReport,
+    RestoreStats,
 };
 use platform::WinPath;
 
@@ -265,7 +266,7 @@ pub fn preview_container_read(
 
 /// The report of a native `RestoreFiles` call: its return value, one HRESULT per path
 /// (`FileResults`), and the callback's counters. Windows gives no per-file detail or size, so
-/// `detail` names the source and `logical_size` is 0.
+/// a failed file's error is [`FileError::Reported`] and `logical_size` is 0.
 #[must_use]
 pub fn report_from_native(
     paths: &[WinPath],
@@ -282,8 +283,10 @@ pub fn report_from_native(
             FileResult {
                 path: path.clone(),
                 result,
-                detail: (!result.is_success())
-                    .then(|| format!("IDedupBackupSupport::RestoreFiles reported {result}")),
+                error: (!result.is_success()).then_some(FileError::Reported {
+                    by: "IDedupBackupSupport::RestoreFiles",
+                    hresult: result,
+                }),
                 logical_size: 0,
             }
         })
@@ -587,12 +590,18 @@ mod tests {
         assert_eq!(r.result, Hresult::DDP_E_JOB_COMPLETED_PARTIAL_SUCCESS);
         assert_eq!(r.files.len(), 2);
         assert_eq!(r.files[0].result, Hresult::S_OK);
-        assert_eq!(r.files[0].detail, None);
+        assert!(r.files[0].error.is_none());
         assert_eq!(r.files[1].path, paths[1]);
         assert_eq!(r.files[1].result, Hresult::DDP_E_FILE_CORRUPT);
         assert_eq!(
-            r.files[1].detail.as_deref(),
-            Some("IDedupBackupSupport::RestoreFiles reported DDP_E_FILE_CORRUPT (0x80565355)")
+            r.files[1]
+                .error
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some(
+                "IDedupBackupSupport::RestoreFiles reported DDP_E_FILE_CORRUPT (0x80565355) for this file"
+            )
         );
         assert_eq!(r.stats.reads, 3);
         assert_eq!(r.stats.bytes_read, 4096);

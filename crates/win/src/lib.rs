@@ -14,7 +14,8 @@
 //! On every target (so `cargo test -p win` runs them on Linux): the Win32 error mapping
 //! ([`errors`]), the `CreateFileW`/path/reparse/pending-rename helpers ([`paths`]), the COM
 //! bridge's buffer/offset/plan adapter and the `ddpbackup.h` layouts ([`bridge`]), the service
-//! wait loop ([`svcwait`]) and [`VolumeStore`]. **On non-Windows targets the Win32 types above
+//! wait loop ([`svcwait`]). The backup store over a volume is
+//! `dedup_restore::SourceStore::over_volume` (pure Rust, every OS). **On non-Windows targets the Win32 types above
 //! do not exist**; only these pure-Rust parts are compiled.
 //!
 //! Privileges: restoring over protected files wants `SeBackupPrivilege`/`SeRestorePrivilege`
@@ -31,10 +32,7 @@
 pub mod bridge;
 pub mod errors;
 pub mod paths;
-mod store;
 pub mod svcwait;
-
-pub use store::VolumeStore;
 
 #[cfg(windows)]
 mod com;

@@ -12,7 +12,7 @@ use platform::{
     ShareMode, Volume, WinPath, attr,
 };
 use win::bridge::{DdpFileExtent, DedupContainerExtent};
-use win::{NativeRestoreError, ReadFileCallback, VolumeStore, WinServices, WinVolume};
+use win::{NativeRestoreError, ReadFileCallback, WinServices, WinVolume};
 
 fn wp(s: &str) -> WinPath {
     WinPath::new(s).unwrap()
@@ -656,12 +656,12 @@ fn no_plan_is_zero_entries_and_null() {
 }
 
 #[test]
-fn volume_store_over_a_win_volume() {
+fn source_store_over_a_win_volume() {
     let (_d, v) = volume();
     v.create_dir_all(&wp(r"System Volume Information\Dedup"))
         .unwrap();
     create(&v, r"System Volume Information\Dedup\c.ccc", b"abcdefgh");
-    let store = VolumeStore::new(v);
+    let store = dedup_restore::SourceStore::over_volume(v, "test volume");
     let mut b = [0u8; 3];
     store
         .read_backup_file(&wp(r"System Volume Information\Dedup\C.CCC"), 2, &mut b)
@@ -697,7 +697,10 @@ fn native_restore_reports_a_missing_feature() {
 fn native_restore_on_windows_server() {
     let root = std::env::var("REHYDRATE_DEDUP_VOLUME").expect("REHYDRATE_DEDUP_VOLUME");
     let v = WinVolume::new(&root).unwrap();
-    let store = Arc::new(VolumeStore::new(WinVolume::new(&root).unwrap()));
+    let store = Arc::new(dedup_restore::SourceStore::over_volume(
+        WinVolume::new(&root).unwrap(),
+        root.clone(),
+    ));
     let r = win::restore_files_native(&v, &[wp("not-a-dedup-file.txt")], store).unwrap();
     assert_eq!(r.files[0].result, Hresult::S_FALSE);
 }
