@@ -1,4 +1,5 @@
-//! Restore throughput of `restore_files` from a `HostDirStore`, in bytes of logical (restored)
+//! Restore throughput of the library's out-of-place restore (`restore_tree`, which runs
+//! `restore_files`) from a `SourceStore` over a host folder, in bytes of logical (restored)
 //! data per second (decimal GB/s), beside the bounds measured in the same run: a `memcpy` of
 //! the same number of bytes and SHA-512 of them on all cores (what verifying every chunk's hash
 //! costs at best).
@@ -6,10 +7,10 @@
 //! The data set (default 1 GiB logical; `REHYDRATE_BENCH_GIB=0.25` for a quick run) is made once
 //! per run by the simulator: text (compressible), random (incompressible), mostly-empty disk
 //! images, exact and edited copies (dedup), optimized and exported to a temporary host folder
-//! (never in git). Each restore reads that folder through `HostDirStore` (positioned reads of
-//! the real-format containers) and writes into a volume that keeps no data: the stubs are
-//! staged in memory over a sink (the same `StagedVolume`/`NullVolume` that `rehydrate verify`
-//! uses), so the numbers are the engine's (read, CRC-64, Xpress decode, SHA-512, placement), not
+//! (never in git). Each restore reads that folder through `SourceStore` (positioned reads of
+//! the real-format containers, files kept open) and writes into a volume that keeps no data:
+//! the stubs are staged in memory over a `NullVolume` (what `rehydrate verify` does), so the
+//! numbers are the engine's (read, CRC-64, Xpress decode, SHA-512, placement), not
 //! the disk's.
 //!
 //! `REHYDRATE_BENCH_DIR=<folder>` makes the data set there and keeps it (a later run reuses it,
@@ -28,23 +29,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group};
-use dedup_restore::{
-    DEDUP_RECONSTRUCT_UNOPTIMIZED, HostDirStore, Hresult, MAX_FILES, RestoreOptions, restore_files,
-};
-use platform::{HostVolume, Volume, WinPath};
+use dedup_restore::{EntryStatus, RestoreOptions, SourceStore, TreeOptions, restore_tree};
+use platform::{HostSource, HostVolume, NullVolume, Volume, WinPath};
 use rayon::prelude::*;
 use sha2::{Digest, Sha512};
 use test_support::SplitMix64;
 use winsim::SimVolume;
 use winsim::dedup::{OptimizeOptions, churn::edited_copy, optimize_files};
 
-/// The sink volumes of `rehydrate verify` (crates/cli/src/staged.rs), shared by path so the
-/// bench measures exactly what the command runs.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../cli/src/staged.rs"]
-mod staged;
-
-use staged::{NullVolume, StagedVolume, Stub};
+/// The store of a data-set folder, read the way `rehydrate restore` and `verify` read it.
+type Store = SourceStore<HostSource>;
 
 /// The logical size asked for, in bytes.
 fn target_bytes() -> u64 {
@@ -86,7 +80,7 @@ fn file_bytes(i: u64) -> Vec<u8> {
 
 /// Makes the data set in `dir` (in groups, so no more than ~128 MiB of raw data is in memory at
 /// once), returns the stubs and the logical bytes.
-fn make_data_set(dir: &Path, total: u64) -> (Vec<(WinPath, Stub)>, u64) {
+fn make_data_set(dir: &Path, total: u64) -> (Vec<(WinPath, u64)>, u64) {
     let vol = SimVolume::new(7);
     let mut logical = 0u64;
     let mut i = 0u64;
@@ -109,8 +103,8 @@ fn make_data_set(dir: &Path, total: u64) -> (Vec<(WinPath, Stub)>, u64) {
     (collect_stubs(dir), logical)
 }
 
-/// The stubs of an exported volume folder.
-fn collect_stubs(dir: &Path) -> Vec<(WinPath, Stub)> {
+/// The stubs of an exported volume folder, with their logical sizes.
+fn collect_stubs(dir: &Path) -> Vec<(WinPath, u64)> {
     let host = HostVolume::new(dir).unwrap();
     let mut stubs = Vec::new();
     let mut stack = vec![WinPath::root()];
@@ -122,32 +116,24 @@ fn collect_stubs(dir: &Path) -> Vec<(WinPath, Stub)> {
                     stack.push(p);
                 }
             } else if e.metadata.is_reparse_point() {
-                let reparse = host.reparse_point(&p).unwrap();
-                stubs.push((
-                    p,
-                    Stub {
-                        reparse,
-                        attributes: platform::attr::ARCHIVE,
-                        logical: e.metadata.len,
-                    },
-                ));
+                stubs.push((p, e.metadata.len));
             }
         }
     }
     stubs
 }
 
-fn restore_all(store: &HostDirStore, stubs: &[(WinPath, Stub)], opts: &RestoreOptions) -> u64 {
-    let mut bytes = 0;
-    for batch in stubs.chunks(MAX_FILES) {
-        let sink = NullVolume::default();
-        let paths: Vec<WinPath> = batch.iter().map(|(p, _)| p.clone()).collect();
-        let staged = StagedVolume::new(&sink, batch.to_vec());
-        let r = restore_files(&staged, &paths, store, DEDUP_RECONSTRUCT_UNOPTIMIZED, opts).unwrap();
-        assert_eq!(r.result, Hresult::S_OK, "{:?}", r.files.first());
-        bytes += r.stats.bytes_restored;
-    }
-    bytes
+/// Rebuilds every dedup file of the data set into a sink, through the library's out-of-place
+/// restore (what `rehydrate verify` runs: walk, stage, batch, engine); returns the bytes.
+fn restore_all(store: &Store, opts: &RestoreOptions) -> u64 {
+    let tree = TreeOptions {
+        copy_plain: false,
+        restore: opts.clone(),
+        ..TreeOptions::default()
+    };
+    let r = restore_tree(store.source(), store, &NullVolume::default(), &tree).unwrap();
+    assert_eq!(r.count(EntryStatus::Failed), 0, "{:?}", r.entries.first());
+    r.bytes(EntryStatus::Restored)
 }
 
 /// A `/proc/self/status` field in KiB (`VmHWM:`, `VmRSS:`).
@@ -199,7 +185,7 @@ fn bench(c: &mut Criterion) {
     let t = std::time::Instant::now();
     let (stubs, logical) = if dir.join("System Volume Information").exists() {
         let stubs = collect_stubs(&dir);
-        let logical = stubs.iter().map(|(_, s)| s.logical).sum();
+        let logical = stubs.iter().map(|(_, l)| l).sum();
         eprintln!("reusing the data set made before in {}", dir.display());
         (stubs, logical)
     } else {
@@ -214,7 +200,7 @@ fn bench(c: &mut Criterion) {
         dir.display()
     );
     rss_probe(&dir, logical);
-    let store = HostDirStore::new(&dir).unwrap();
+    let store = SourceStore::host(&dir).unwrap();
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
@@ -269,21 +255,21 @@ fn bench(c: &mut Criterion) {
         verify_hash: false,
         ..RestoreOptions::default()
     };
-    paired_ratio(&window, rounds, &store, &stubs, &with_hash, logical);
+    paired_ratio(&window, rounds, &store, &with_hash, logical);
     drop(window);
     reset_hwm();
     g.bench_function(format!("restore {threads} threads, verify hash"), |b| {
-        b.iter(|| assert_eq!(restore_all(&store, &stubs, &with_hash), logical));
+        b.iter(|| assert_eq!(restore_all(&store, &with_hash), logical));
     });
     print_hwm(&format!("restore, {threads} threads, verify hash"));
     g.bench_function(format!("restore {threads} threads, no hash"), |b| {
-        b.iter(|| assert_eq!(restore_all(&store, &stubs, &no_hash), logical));
+        b.iter(|| assert_eq!(restore_all(&store, &no_hash), logical));
     });
     g.bench_function("restore 1 thread, verify hash", |b| {
-        b.iter(|| one.install(|| assert_eq!(restore_all(&store, &stubs, &with_hash), logical)));
+        b.iter(|| one.install(|| assert_eq!(restore_all(&store, &with_hash), logical)));
     });
     g.bench_function("restore 1 thread, no hash", |b| {
-        b.iter(|| one.install(|| assert_eq!(restore_all(&store, &stubs, &no_hash), logical)));
+        b.iter(|| one.install(|| assert_eq!(restore_all(&store, &no_hash), logical)));
     });
     print_hwm("all restores");
     g.finish();
@@ -292,14 +278,7 @@ fn bench(c: &mut Criterion) {
 /// The target ratio (verified restore over the SHA-512 bound, both on all threads) from pairs
 /// run back to back, so that other load on the machine hits both sides of a pair alike; prints
 /// each pair and the median.
-fn paired_ratio(
-    window: &[u8],
-    rounds: u64,
-    store: &HostDirStore,
-    stubs: &[(WinPath, Stub)],
-    opts: &RestoreOptions,
-    logical: u64,
-) {
+fn paired_ratio(window: &[u8], rounds: u64, store: &Store, opts: &RestoreOptions, logical: u64) {
     let mut ratios = Vec::new();
     let mut cpu_ratios = Vec::new();
     for _ in 0..5 {
@@ -311,7 +290,7 @@ fn paired_ratio(
         }
         let (sha, sha_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
         let (t, c) = (std::time::Instant::now(), cpu_seconds());
-        assert_eq!(restore_all(store, stubs, opts), logical);
+        assert_eq!(restore_all(store, opts), logical);
         let (restore, restore_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
         let bytes = (rounds * window.len() as u64) as f64;
         // Per logical byte, CPU time of SHA-512 over that of the verified restore: what the
@@ -385,10 +364,10 @@ fn rss_probe(dir: &Path, logical: u64) {
 /// The child side of [`rss_probe`].
 fn probe_child(dir: &Path) {
     let before = status_kib("VmRSS:").unwrap_or(0);
-    let stubs = collect_stubs(dir);
-    let store = HostDirStore::new(dir).unwrap();
+
+    let store = SourceStore::host(dir).unwrap();
     let t = std::time::Instant::now();
-    let bytes = restore_all(&store, &stubs, &RestoreOptions::default());
+    let bytes = restore_all(&store, &RestoreOptions::default());
     let secs = t.elapsed().as_secs_f64();
     let want: u64 = std::env::var("REHYDRATE_BENCH_LOGICAL")
         .ok()
