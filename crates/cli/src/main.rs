@@ -16,8 +16,6 @@ mod source;
 #[cfg(unix)]
 mod staged;
 mod vss;
-#[cfg(unix)]
-mod vss_restore;
 #[cfg(windows)]
 mod windows;
 
@@ -41,12 +39,8 @@ enum Command {
     /// Concatenate the logical payloads of chosen chunks of a container (carving when stream
     /// maps are lost).
     Carve(carve::CarveArgs),
-    /// VSS metadata: show documents, plan restores, restore components (on the simulator).
-    #[cfg(unix)]
-    #[command(subcommand)]
-    Vss(vss_restore::VssCli),
-    /// VSS metadata: show documents, plan restores.
-    #[cfg(not(unix))]
+    /// VSS metadata: show documents, plan restores, restore components (on the simulator;
+    /// `restore` is built on Unix only).
     #[command(subcommand)]
     Vss(vss::VssCommand),
     /// Rebuild dedup files from a volume folder (ntfs-3g mount or `sim optimize` output) into
@@ -112,9 +106,6 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(cmd) => inspect::run(cmd),
         Command::Carve(args) => carve::run(&args),
-        #[cfg(unix)]
-        Command::Vss(cmd) => vss_restore::run(cmd),
-        #[cfg(not(unix))]
         Command::Vss(cmd) => vss::run(cmd),
         #[cfg(unix)]
         Command::Restore(args) => restore::run_restore(&args),

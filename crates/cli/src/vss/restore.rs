@@ -1,35 +1,23 @@
 //! `rehydrate vss restore`: carry out a VSS component restore on the simulator (see
-//! `crates/vss-restore`). The other `vss` subcommands are in `vss.rs`; this module adds
-//! `restore` beside them (clap flattens both enums into one `vss` command).
+//! `crates/vss-restore`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use platform::{HostVolume, Volume as _};
 use vss_model::restore_set::Environment;
-use vss_model::{BackupComponents, Document, WriterMetadata};
+use vss_model::{BackupComponents, WriterMetadata};
 use vss_restore::{FileAction, Host, RestoreOptions, RestoreReport, RestoreSpec, VolumeBackup};
 use winsim::SimVolume;
 use winsim::vss::SimVss;
 
+use super::input::{environment, load_bcd, load_writers};
 use crate::Failure;
-use crate::vss::VssCommand;
-
-/// `rehydrate vss` subcommands: those of `vss.rs` plus `restore`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum VssCli {
-    /// The document and planning subcommands.
-    #[command(flatten)]
-    Docs(VssCommand),
-    /// Restore the selected components onto a simulated volume, following each writer's
-    /// restore method and target, with simulated writers and services built from the WMDs.
-    Restore(VssRestoreArgs),
-}
 
 /// Arguments of `rehydrate vss restore`.
 #[derive(Debug, Args)]
-pub(crate) struct VssRestoreArgs {
+pub(crate) struct RestoreArgs {
     /// Folder holding the saved Writer Metadata Documents (*.xml; a BCD or manifest there is
     /// skipped).
     #[arg(long)]
@@ -68,41 +56,6 @@ pub(crate) struct VssRestoreArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-}
-
-/// Runs a `vss` subcommand.
-pub(crate) fn run(cmd: VssCli) -> Result<(), Failure> {
-    match cmd {
-        VssCli::Docs(c) => crate::vss::run(c),
-        VssCli::Restore(a) => restore(&a),
-    }
-}
-
-fn load_writers(dir: &Path) -> Result<Vec<WriterMetadata>, Failure> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("xml")))
-        .collect();
-    paths.sort();
-    let mut writers = Vec::new();
-    for p in paths {
-        let bytes = std::fs::read(&p).map_err(|e| Failure::io(format!("{}: {e}", p.display())))?;
-        match Document::from_bytes(&bytes) {
-            Ok(Document::Writer(w)) => writers.push(*w),
-            Ok(Document::Components(_)) | Err(vss_model::ReadError::WrongRoot { .. }) => {}
-            Err(e) => return Err(Failure::check(format!("{}: {e}", p.display()))),
-        }
-    }
-    if writers.is_empty() {
-        return Err(Failure::check(format!(
-            "{}: no Writer Metadata Document found",
-            dir.display()
-        )));
-    }
-    Ok(writers)
 }
 
 /// The drive folder of the backup: `--drive`, or the only one-letter folder.
@@ -154,20 +107,12 @@ fn drive_folder(backup: &Path, drive: Option<&str>) -> Result<(String, PathBuf),
     }
 }
 
-fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
-    let writers = load_writers(&a.metadata)?;
-    let bcd_bytes =
-        std::fs::read(&a.bcd).map_err(|e| Failure::io(format!("{}: {e}", a.bcd.display())))?;
-    let bcd = BackupComponents::from_bytes(&bcd_bytes)
-        .map_err(|e| Failure::check(format!("{}: {e}", a.bcd.display())))?;
+/// Runs `rehydrate vss restore`: exit code 1 when a component was not fully restored.
+pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
+    let writers = load_writers(&a.metadata)?.writers;
+    let bcd = load_bcd(&a.bcd)?;
     let (drive, dir) = drive_folder(&a.backup, a.drive.as_deref())?;
-    let mut env = Environment::windows_defaults(&drive);
-    for kv in &a.env {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| Failure::usage(format!("--env {kv}: expected NAME=VALUE")))?;
-        env.set(k, v);
-    }
+    let env = environment(Some(&drive), &a.env)?;
 
     let backup_vol =
         HostVolume::new(&dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
@@ -270,7 +215,7 @@ fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
 fn dry_run(
     writers: &[WriterMetadata],
     bcd: &BackupComponents,
-    a: &VssRestoreArgs,
+    a: &RestoreArgs,
     env: &Environment,
     backup: &VolumeBackup<'_>,
 ) -> Result<(), Failure> {
