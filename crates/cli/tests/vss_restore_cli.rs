@@ -194,3 +194,49 @@ fn dedup_backup_from_sim_optimize_is_restored_byte_identical() {
     assert!(std::fs::read(out.join("DATA/master.mdf")).unwrap() == mdf);
     assert!(std::fs::read(out.join("DATA/mastlog.ldf")).unwrap() == ldf);
 }
+
+/// Rust `Debug` output (`SetStatus { component: "…", status: None }`) is not for people: the
+/// human report names every step in words.
+#[test]
+fn human_output_has_no_debug_formatting() {
+    let t = tempfile::tempdir().unwrap();
+    let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
+    let base = [
+        "vss",
+        "restore",
+        "--metadata",
+        &meta,
+        "--bcd",
+        &bcd,
+        "--backup",
+        &backup,
+    ];
+    let mut dry = base.to_vec();
+    dry.push("--dry-run");
+    for args in [&base[..], &dry[..]] {
+        let o = rehydrate(args);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{out}");
+        for debug in [
+            " { ",
+            "SetStatus",
+            "PreRestore {",
+            "Some(",
+            "None }",
+            "component: \"",
+        ] {
+            assert!(!out.contains(debug), "{debug:?} in\n{out}");
+        }
+    }
+    let o = rehydrate(&base);
+    let out = String::from_utf8_lossy(&o.stdout);
+    for want in [
+        r"PreRestore to WIN2012-SQL17-2\master: accepted",
+        r"SetFileRestoreStatus WIN2012-SQL17-2\master: NONE",
+        r"copy the files of WIN2012-SQL17-2\master",
+        r"SetFileRestoreStatus WIN2012-SQL17-2\master: ALL",
+        r"PostRestore to WIN2012-SQL17-2\master with status ALL: accepted",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
+}

@@ -61,6 +61,20 @@ pub enum Outcome {
     Failed,
 }
 
+impl std::fmt::Display for Outcome {
+    /// The variant's name, as in the JSON report (`Restored`, `NotRestored`, …).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Restored => "Restored",
+            Self::StagedForReboot => "StagedForReboot",
+            Self::NotRestored => "NotRestored",
+            Self::WriterError => "WriterError",
+            Self::CustomRestoreRequired => "CustomRestoreRequired",
+            Self::Failed => "Failed",
+        })
+    }
+}
+
 /// The report of one explicitly selected component.
 #[derive(Debug, Clone, Serialize)]
 pub struct ComponentReport {
@@ -182,4 +196,44 @@ pub enum RequesterEvent {
         /// Whether the writer accepted.
         ok: bool,
     },
+}
+
+/// `accepted` / `failed` for a step that may fail.
+fn ok_text(ok: bool) -> &'static str {
+    if ok { "accepted" } else { "failed" }
+}
+
+impl std::fmt::Display for RequesterEvent {
+    /// One line in words, e.g. `PreRestore to WIN2012-SQL17-2\master: accepted` or
+    /// `SetFileRestoreStatus TasksStore: NONE`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::PreRestore { component, ok } => {
+                write!(f, "PreRestore to {component}: {}", ok_text(*ok))
+            }
+            Self::StopService { name, ok } => write!(
+                f,
+                "stop service {name}: {}",
+                if *ok { "stopped" } else { "failed" }
+            ),
+            Self::StartService { name, ok } => write!(
+                f,
+                "start service {name}: {}",
+                if *ok { "started" } else { "failed" }
+            ),
+            Self::Copy { component } => write!(f, "copy the files of {component}"),
+            Self::SetStatus { component, status } => {
+                write!(f, "SetFileRestoreStatus {component}: {status}")
+            }
+            Self::PostRestore {
+                component,
+                status,
+                ok,
+            } => write!(
+                f,
+                "PostRestore to {component} with status {status}: {}",
+                ok_text(*ok)
+            ),
+        }
+    }
 }

@@ -285,7 +285,7 @@ fn human(report: &RestoreReport, pending: &[platform::PendingRename], drive: &st
     for c in &report.components {
         let _ = writeln!(
             s,
-            "component {} ({}): method {}, target {}: {:?}, status {}",
+            "component {} ({}): method {}, target {}: {}, status {}",
             c.component, c.writer, c.method, c.target, c.outcome, c.status
         );
         for f in &c.files {
@@ -335,7 +335,7 @@ fn human(report: &RestoreReport, pending: &[platform::PendingRename], drive: &st
     }
     let _ = writeln!(s, "steps:");
     for e in &report.events {
-        let _ = writeln!(s, "  {e:?}");
+        let _ = writeln!(s, "  {e}");
     }
     s
 }
