@@ -4,6 +4,8 @@
 //! One file per subcommand; [`input`] loads the documents and parses the `%VAR%` and volume
 //! arguments they share.
 
+#[cfg(unix)]
+mod dry_run;
 mod input;
 mod plan;
 #[cfg(unix)]

@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use platform::{HostVolume, Volume as _};
-use vss_model::restore_set::Environment;
-use vss_model::{BackupComponents, WriterMetadata};
 use vss_restore::{FileAction, Host, RestoreOptions, RestoreReport, RestoreSpec, VolumeBackup};
 use winsim::SimVolume;
 use winsim::vss::SimVss;
 
+use super::dry_run::DryRunInput;
 use super::input::{environment, load_bcd, load_writers};
 use crate::Failure;
 
@@ -121,7 +120,16 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
 
     if a.dry_run {
-        return dry_run(&writers, &bcd, a, &env, &backup);
+        let input = DryRunInput {
+            writers: &writers,
+            bcd: &bcd,
+            select: &a.select,
+            env: &env,
+            drive: &drive,
+            backup_volume: &backup_vol,
+            backup: &backup,
+        };
+        return super::dry_run::run(&input, a.json);
     }
 
     let vol = SimVolume::new(1);
@@ -210,74 +218,6 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
             report.components.len()
         )))
     }
-}
-
-fn dry_run(
-    writers: &[WriterMetadata],
-    bcd: &BackupComponents,
-    a: &RestoreArgs,
-    env: &Environment,
-    backup: &VolumeBackup<'_>,
-) -> Result<(), Failure> {
-    use vss_model::restore_set::{CatalogEntry, Disposition, RestoreSetInput, generate};
-    use vss_restore::BackupSource as _;
-    let catalog = backup.catalog().map_err(|e| Failure::io(e.to_string()))?;
-    let entries: Vec<CatalogEntry<'_>> = catalog
-        .iter()
-        .map(|p| CatalogEntry {
-            path: p,
-            short_name: None,
-        })
-        .collect();
-    let plan = generate(
-        &RestoreSetInput {
-            writers,
-            bcd,
-            selection: &a.select,
-            env,
-            volumes: &[],
-        },
-        &entries,
-    )
-    .map_err(|e| Failure::check(e.to_string()))?;
-    if a.json {
-        let text =
-            serde_json::to_string_pretty(&plan).map_err(|e| Failure::io(format!("json: {e}")))?;
-        println!("{text}");
-        return Ok(());
-    }
-    let mut s = String::from("dry run: nothing restored\n");
-    for c in &plan.components {
-        let _ = writeln!(
-            s,
-            "component {} ({}): method {}, writerRestore {}, target {}, {} file(s){}",
-            c.component,
-            c.writer,
-            c.method,
-            c.writer_restore,
-            c.target,
-            c.files,
-            if c.problems.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; writer errors: {}",
-                    c.problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            }
-        );
-    }
-    for (path, d) in catalog.iter().zip(&plan.files) {
-        if matches!(d, Disposition::Restore { .. }) {
-            let _ = writeln!(s, "  {path}: {}", plan.reason(d));
-        }
-    }
-    print!("{s}");
-    Ok(())
 }
 
 fn human(report: &RestoreReport, pending: &[platform::PendingRename], drive: &str) -> String {
