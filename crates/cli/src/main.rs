@@ -13,8 +13,6 @@ mod restore;
 #[cfg(unix)]
 mod sim;
 mod vss;
-#[cfg(unix)]
-mod vss_restore;
 #[cfg(windows)]
 mod windows;
 
@@ -38,12 +36,8 @@ enum Command {
     /// Concatenate the logical payloads of chosen chunks of a container (carving when stream
     /// maps are lost).
     Carve(carve::CarveArgs),
-    /// VSS metadata: show documents, plan restores, restore components (on the simulator).
-    #[cfg(unix)]
-    #[command(subcommand)]
-    Vss(vss_restore::VssCli),
-    /// VSS metadata: show documents, plan restores.
-    #[cfg(not(unix))]
+    /// VSS metadata: show documents, plan restores, restore components (on the simulator;
+    /// `restore` is built on Unix only).
     #[command(subcommand)]
     Vss(vss::VssCommand),
     /// Rebuild dedup files from a volume folder (ntfs-3g mount or `sim optimize` output) into
@@ -82,16 +76,8 @@ impl Failure {
         }
     }
 
-    /// A bad command line (exit code 2).
+    /// A bad command line, or input or output that cannot be used at all (exit code 2).
     pub(crate) fn usage(message: impl Into<String>) -> Self {
-        Self {
-            code: 2,
-            message: message.into(),
-        }
-    }
-
-    /// An I/O or usage problem (exit code 2).
-    pub(crate) fn io(message: impl Into<String>) -> Self {
         Self {
             code: 2,
             message: message.into(),
@@ -104,9 +90,6 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(cmd) => inspect::run(cmd),
         Command::Carve(args) => carve::run(&args),
-        #[cfg(unix)]
-        Command::Vss(cmd) => vss_restore::run(cmd),
-        #[cfg(not(unix))]
         Command::Vss(cmd) => vss::run(cmd),
         Command::Restore(args) => restore::run_restore(&args),
         Command::Verify(args) => restore::run_verify(&args),

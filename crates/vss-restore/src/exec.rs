@@ -22,6 +22,9 @@ use vss_model::{
 };
 
 use crate::backup::{BackupFile, BackupSource, SourceError};
+use crate::error::{
+    ComponentError, ComponentErrorKind as Kind, CustomError, FileError, UndoError, WriteError,
+};
 use crate::paths::{display, resolve};
 use crate::report::{
     ComponentReport, FileAction, FileReport, Outcome, RequesterEvent, RestoreReport,
@@ -85,8 +88,8 @@ pub struct CustomRestore<'a> {
 }
 
 /// A handler for a writer whose restore method is CUSTOM (spec §3.2: writer-specific, e.g.
-/// COM+ REGDB). `Err` carries the reason.
-pub type CustomHandler = Arc<dyn Fn(&CustomRestore<'_>) -> Result<(), String> + Send + Sync>;
+/// COM+ REGDB). `Err` says why it failed.
+pub type CustomHandler = Arc<dyn Fn(&CustomRestore<'_>) -> Result<(), CustomError> + Send + Sync>;
 
 /// Options.
 #[derive(Clone, Default)]
@@ -147,8 +150,41 @@ struct Unit {
     writer_restore: WriterRestore,
     target: RestoreTarget,
     reboot_required: bool,
-    problems: Vec<String>,
+    problems: Vec<ComponentError>,
     files: Vec<PlannedFile>,
+}
+
+impl Unit {
+    fn who(&self) -> Who<'_> {
+        Who {
+            component: &self.component,
+            writer: &self.writer,
+        }
+    }
+}
+
+/// The component errors are about.
+#[derive(Debug, Clone, Copy)]
+struct Who<'a> {
+    component: &'a str,
+    writer: &'a str,
+}
+
+impl Who<'_> {
+    fn err(self, kind: Kind) -> ComponentError {
+        ComponentError {
+            component: self.component.to_owned(),
+            writer: self.writer.to_owned(),
+            kind: Box::new(kind),
+        }
+    }
+
+    fn file(self, path: &str, source: FileError) -> ComponentError {
+        self.err(Kind::File {
+            path: path.to_owned(),
+            source,
+        })
+    }
 }
 
 fn find_bcd(
@@ -242,12 +278,17 @@ fn build_units(
         };
         let u = &mut units[idx];
         for p in &pc.problems {
-            let s = format!(
-                "component {} ({}): writer error: {p}",
-                pc.component, pc.writer
-            );
-            if !u.problems.contains(&s) {
-                u.problems.push(s);
+            let who = Who {
+                component: &pc.component,
+                writer: &pc.writer,
+            };
+            let same = |e: &ComponentError| {
+                e.component == pc.component
+                    && e.writer == pc.writer
+                    && matches!(e.kind.as_ref(), Kind::Writer(q) if q == p)
+            };
+            if !u.problems.iter().any(same) {
+                u.problems.push(who.err(Kind::Writer(p.clone())));
             }
         }
         unit_of.push(idx);
@@ -329,7 +370,7 @@ pub fn restore(
     }
 
     // 2. PreRestore to the writers that take part; 3. apply what they changed.
-    let mut pre_failed: HashMap<String, String> = HashMap::new();
+    let mut pre_failed: HashMap<String, Arc<platform::WriterError>> = HashMap::new();
     for u in &units0 {
         let (Some(cref), Some(pos)) = (&u.cref, u.bcd_pos) else {
             continue;
@@ -367,7 +408,7 @@ pub fn restore(
                         ok: false,
                     });
                     state_mut(&mut bcd, pos).pre_restore_failure = Some(e.reason.clone());
-                    pre_failed.insert(u.key.clone(), e.to_string());
+                    pre_failed.insert(u.key.clone(), Arc::new(e));
                 }
             }
         }
@@ -396,16 +437,16 @@ pub fn restore(
             RestoreMethod::StopRestoreStart | RestoreMethod::RestoreStopStart
         ) && service_of(u).is_none()
         {
-            u.problems.push(format!(
-                "component {} ({}): writer error: restore method {} but the writer metadata names no service",
-                u.component, u.writer, u.method
-            ));
+            let e = u.who().err(Kind::NoService {
+                method: u.method.clone(),
+            });
+            u.problems.push(e);
         }
     }
 
     // Stop services (STOP_RESTORE_START: after PreRestore, before copying).
     let mut stopped: Vec<String> = Vec::new();
-    let mut stop_failed: HashMap<String, String> = HashMap::new();
+    let mut stop_failed: HashMap<String, Arc<platform::ServiceError>> = HashMap::new();
     for u in &units {
         if u.method != RestoreMethod::StopRestoreStart
             || !u.problems.is_empty()
@@ -428,7 +469,7 @@ pub fn restore(
             }
             Err(e) => {
                 events.push(RequesterEvent::StopService { name, ok: false });
-                stop_failed.insert(k, e.to_string());
+                stop_failed.insert(k, Arc::new(e));
             }
         }
     }
@@ -452,18 +493,17 @@ pub fn restore(
             alternate_mappings_used: Vec::new(),
             ranges_files: Vec::new(),
             new_targets: Vec::new(),
-            pre_restore_failure: u
-                .bcd_pos
-                .and_then(|p| bcd.writers[p.0].components[p.1].restore.as_ref())
-                .and_then(|s| s.pre_restore_failure.clone()),
+            pre_restore_failure: pre_failed.get(&u.key).cloned().or_else(|| {
+                u.bcd_pos
+                    .and_then(|p| bcd.writers[p.0].components[p.1].restore.as_ref())
+                    .and_then(|s| s.pre_restore_failure.clone())
+                    .map(|reason| Arc::new(writer_error(u, reason)))
+            }),
             post_restore_failure: None,
             reboot_required: u.reboot_required,
         };
         if let Some(e) = pre_failed.get(&u.key) {
-            r.errors.push(format!(
-                "component {} ({}): PreRestore failed: {e}; nothing restored",
-                u.component, u.writer
-            ));
+            r.errors.push(u.who().err(Kind::PreRestore(e.clone())));
         } else if !u.problems.is_empty() {
             r.errors.extend(u.problems.iter().cloned());
         } else if let Some(e) = service_of(u)
@@ -471,10 +511,7 @@ pub fn restore(
             .and_then(|n| stop_failed.get(&n.to_uppercase()))
         {
             r.outcome = Outcome::NotRestored;
-            r.errors.push(format!(
-                "component {} ({}): could not stop the service: {e}; nothing restored",
-                u.component, u.writer
-            ));
+            r.errors.push(u.who().err(Kind::StopService(e.clone())));
         } else {
             events.push(RequesterEvent::Copy {
                 component: u.component.clone(),
@@ -510,12 +547,13 @@ pub fn restore(
             ok: res.is_ok(),
         });
         if let Err(e) = res {
+            let e = Arc::new(e);
             for (u, r) in units.iter().zip(reports.iter_mut()) {
                 if service_of(u).is_some_and(|s| s.eq_ignore_ascii_case(name)) {
-                    r.errors.push(format!(
-                        "component {} ({}): service {name} did not start again: {e}",
-                        u.component, u.writer
-                    ));
+                    r.errors.push(u.who().err(Kind::StartService {
+                        name: name.clone(),
+                        source: e.clone(),
+                    }));
                 }
             }
         }
@@ -539,14 +577,12 @@ pub fn restore(
             ok: res.is_ok(),
         });
         if let Err(e) = res {
-            r.post_restore_failure = Some(e.reason.clone());
-            r.errors.push(format!(
-                "component {} ({}): PostRestore failed: {e}",
-                u.component, u.writer
-            ));
             if let Some(pos) = u.bcd_pos {
-                state_mut(&mut bcd, pos).post_restore_failure = Some(e.reason);
+                state_mut(&mut bcd, pos).post_restore_failure = Some(e.reason.clone());
             }
+            let e = Arc::new(e);
+            r.post_restore_failure = Some(e.clone());
+            r.errors.push(u.who().err(Kind::PostRestore(e)));
         }
     }
 
@@ -572,10 +608,10 @@ pub fn restore(
             ok: start.is_ok(),
         });
         for e in [stop.err(), start.err()].into_iter().flatten() {
-            r.errors.push(format!(
-                "component {} ({}): restarting service {name}: {e}",
-                u.component, u.writer
-            ));
+            r.errors.push(u.who().err(Kind::RestartService {
+                name: name.clone(),
+                source: Arc::new(e),
+            }));
         }
     }
 
@@ -589,6 +625,28 @@ pub fn restore(
         reboot_required,
         unclaimed,
     })
+}
+
+/// A writer failure recorded in the BCD (not returned by a writer in this restore).
+fn writer_error(u: &Unit, reason: String) -> platform::WriterError {
+    platform::WriterError {
+        writer_id: u
+            .cref
+            .as_ref()
+            .map(|c| c.writer_id.clone())
+            .or_else(|| u.writer_id.map(|g| g.to_string()))
+            .unwrap_or_default(),
+        logical_path: u
+            .cref
+            .as_ref()
+            .map(|c| c.logical_path.clone())
+            .unwrap_or_default(),
+        name: u
+            .cref
+            .as_ref()
+            .map_or_else(|| u.component.clone(), |c| c.name.clone()),
+        reason,
+    }
 }
 
 fn input<'a>(spec: &RestoreSpec<'a>, bcd: &'a BackupComponents) -> RestoreSetInput<'a> {
@@ -652,7 +710,7 @@ struct Job {
     info: BackupFile,
     content: Content,
     dest: WinPath,
-    fallback: Option<Result<WinPath, String>>,
+    fallback: Option<Result<WinPath, ComponentError>>,
     mapping: Option<AlternateMappingUsed>,
     fallback_mapping: Option<AlternateMappingUsed>,
     ranges_file: Option<(String, BackupFile)>,
@@ -666,14 +724,13 @@ struct Copier<'a, 'b> {
 }
 
 /// Pairs source and destination ranges into (source offset, destination offset, length).
-fn pair_ranges(src: &[Range], dst: &[Range]) -> Result<Vec<(u64, u64, u64)>, String> {
+fn pair_ranges(src: &[Range], dst: &[Range]) -> Result<Vec<(u64, u64, u64)>, FileError> {
     let total = |r: &[Range]| r.iter().map(|x| x.length).sum::<u64>();
     if total(src) != total(dst) {
-        return Err(format!(
-            "source ranges cover {} bytes but destination ranges {}",
-            total(src),
-            total(dst)
-        ));
+        return Err(FileError::DirectedLengths {
+            source_bytes: total(src),
+            destination_bytes: total(dst),
+        });
     }
     let mut out = Vec::new();
     let (mut i, mut j) = (0, 0);
@@ -733,14 +790,14 @@ impl Copier<'_, '_> {
     }
 
     /// Reads what the backup holds for a planned file and resolves its destinations.
-    fn prepare(&self, u: &Unit, pf: &PlannedFile, report: usize) -> Result<Job, String> {
-        let who = format!("component {} ({})", u.component, u.writer);
+    fn prepare(&self, u: &Unit, pf: &PlannedFile, report: usize) -> Result<Job, ComponentError> {
+        let fail = |e: FileError| u.who().file(&pf.source, e);
         let info = self
             .host
             .backup
             .stat(&pf.source)
-            .map_err(|e| format!("{who}: file {}: {e}", pf.source))?
-            .ok_or_else(|| format!("{who}: file {}: not in the backup", pf.source))?;
+            .map_err(|e| fail(FileError::Backup(e)))?
+            .ok_or_else(|| fail(FileError::NotInBackup))?;
         let (raw, mut content) = match &pf.destination {
             Destination::Original => (pf.source.clone(), Content::Whole),
             Destination::AlternateMapping(s) | Destination::NewTarget(s) => {
@@ -749,16 +806,15 @@ impl Copier<'_, '_> {
             Destination::Directed(d) => {
                 let parse = |s: &str| {
                     parse_range_list(s).map_err(|e| {
-                        format!(
-                            "{who}: file {}: directed target ranges {s:?}: {e}",
-                            pf.source
-                        )
+                        fail(FileError::DirectedRanges {
+                            ranges: s.to_owned(),
+                            source: e,
+                        })
                     })
                 };
                 let src = parse(&d.source_ranges)?;
                 let dst = parse(&d.destination_ranges)?;
-                let pairs = pair_ranges(&src, &dst)
-                    .map_err(|e| format!("{who}: file {}: directed target: {e}", pf.source))?;
+                let pairs = pair_ranges(&src, &dst).map_err(fail)?;
                 (d.path.clone(), Content::Directed(pairs))
             }
         };
@@ -771,27 +827,26 @@ impl Copier<'_, '_> {
                         .host
                         .backup
                         .stat(path)
-                        .map_err(|e| format!("{who}: file {}: ranges file: {e}", pf.source))?
-                        .ok_or_else(|| {
-                            format!(
-                                "{who}: file {}: ranges file {path} is not in the backup",
-                                pf.source
-                            )
-                        })?;
+                        .map_err(|e| fail(FileError::RangesFileRead(e)))?
+                        .ok_or_else(|| fail(FileError::RangesFileMissing { path: path.clone() }))?;
                     // 8 + 16·count bytes; a million ranges is far beyond any real writer.
                     if rf.len > MAX_RANGES_FILE {
-                        return Err(format!(
-                            "{who}: file {}: ranges file {path} is {} bytes (more than {MAX_RANGES_FILE})",
-                            pf.source, rf.len
-                        ));
+                        return Err(fail(FileError::RangesFileTooLarge {
+                            path: path.clone(),
+                            len: rf.len,
+                            max: MAX_RANGES_FILE,
+                        }));
                     }
                     let mut bytes = vec![0u8; usize::try_from(rf.len).unwrap_or(0)];
                     self.host
                         .backup
                         .read(path, 0, &mut bytes)
-                        .map_err(|e| format!("{who}: file {}: ranges file: {e}", pf.source))?;
+                        .map_err(|e| fail(FileError::RangesFileRead(e)))?;
                     let r = parse_ranges_file(&bytes).map_err(|e| {
-                        format!("{who}: file {}: ranges file {path}: {e}", pf.source)
+                        fail(FileError::RangesFileBad {
+                            path: path.clone(),
+                            source: e,
+                        })
                     })?;
                     ranges_file = Some((path.clone(), rf));
                     r
@@ -799,10 +854,10 @@ impl Copier<'_, '_> {
             };
             let need: u64 = ranges.iter().map(|r| r.length).sum();
             if need != info.len {
-                return Err(format!(
-                    "{who}: file {}: partial file: the backup holds {} bytes but the ranges cover {need}",
-                    pf.source, info.len
-                ));
+                return Err(fail(FileError::PartialLength {
+                    backup_bytes: info.len,
+                    ranges_bytes: need,
+                }));
             }
             if matches!(content, Content::Whole) {
                 content = Content::Partial(ranges);
@@ -813,17 +868,11 @@ impl Copier<'_, '_> {
                 .get(..4)
                 .map_or(0, |t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]));
             if !matches!(content, Content::Whole) {
-                return Err(format!(
-                    "{who}: file {}: a reparse point cannot be restored by ranges",
-                    pf.source
-                ));
+                return Err(fail(FileError::ReparseByRanges));
             }
             content = if tag == IO_REPARSE_TAG_DEDUP {
                 if self.host.chunk_store.is_none() {
-                    return Err(format!(
-                        "{who}: file {}: was a dedup file; no chunk store given to rehydrate it",
-                        pf.source
-                    ));
+                    return Err(fail(FileError::NoChunkStore));
                 }
                 Content::Dedup(r.clone())
             } else {
@@ -831,10 +880,9 @@ impl Copier<'_, '_> {
             };
         }
         let dest = resolve(self.v(), self.host.drive, &raw)
-            .map_err(|e| format!("{who}: file {}: destination refused: {e}", pf.source))?;
+            .map_err(|e| fail(FileError::DestinationRefused(e)))?;
         let fallback = pf.fallback.as_ref().map(|f| {
-            resolve(self.v(), self.host.drive, f)
-                .map_err(|e| format!("{who}: file {}: alternate location refused: {e}", pf.source))
+            resolve(self.v(), self.host.drive, f).map_err(|e| fail(FileError::AlternateRefused(e)))
         });
         let mapping = match &pf.destination {
             Destination::AlternateMapping(_) => self.mapping_for(u, pf),
@@ -855,7 +903,7 @@ impl Copier<'_, '_> {
     }
 
     fn copy_unit(&self, u: &Unit, r: &mut ComponentReport, bcd: &mut BackupComponents) {
-        let who = format!("component {} ({})", u.component, u.writer);
+        let who = u.who();
         let mut jobs = Vec::new();
         let mut bad = false;
         for pf in &u.files {
@@ -882,7 +930,7 @@ impl Copier<'_, '_> {
                 }
                 Err(e) => {
                     let f = &mut r.files[report];
-                    if e.contains("refused") {
+                    if e.file_error().is_some_and(FileError::is_refusal) {
                         f.action = FileAction::Refused;
                     }
                     f.error = Some(e.clone());
@@ -893,55 +941,46 @@ impl Copier<'_, '_> {
         }
         if bad {
             r.outcome = Outcome::Failed;
-            r.errors.push(format!(
-                "{who}: not restored: files above could not be prepared; nothing written"
-            ));
+            r.errors.push(who.err(Kind::NotPrepared));
             return;
         }
         match mode_of(u) {
             Mode::Custom => self.custom(u, &jobs, r),
-            Mode::AtReboot => self.stage_all(&who, &jobs, r),
-            Mode::IfNotThere => self.if_not_there(&who, &jobs, r),
+            Mode::AtReboot => self.stage_all(who, &jobs, r),
+            Mode::IfNotThere => self.if_not_there(who, &jobs, r),
             Mode::Replace { fallback } => {
-                let blocked = self.blocked(&jobs, |j| Some(j.dest.clone()));
+                let blocked = self.blocked(who, &jobs, |j| Some(j.dest.clone()));
                 if blocked.is_empty() {
-                    self.in_place(&who, &jobs, false, r);
+                    self.in_place(who, &jobs, false, r);
                 } else if fallback && jobs.iter().all(|j| j.fallback.is_some()) {
                     if let Some(e) = jobs.iter().find_map(|j| j.fallback.clone()?.err()) {
                         r.outcome = Outcome::Failed;
-                        Self::refuse(r, &jobs, &e);
+                        Self::refuse(r, &jobs, e);
                         return;
                     }
                     let blocked_alt =
-                        self.blocked(&jobs, |j| j.fallback.clone().and_then(Result::ok));
+                        self.blocked(who, &jobs, |j| j.fallback.clone().and_then(Result::ok));
                     if blocked_alt.is_empty() {
-                        self.in_place(&who, &jobs, true, r);
+                        self.in_place(who, &jobs, true, r);
                     } else {
                         r.outcome = Outcome::NotRestored;
-                        for e in blocked.iter().chain(&blocked_alt) {
-                            r.errors.push(format!("{who}: {e}"));
-                        }
-                        r.errors.push(format!(
-                            "{who}: not restored: files cannot be replaced, at the original or the alternate location"
-                        ));
+                        r.errors.extend(blocked.into_iter().chain(blocked_alt));
+                        r.errors.push(who.err(Kind::CannotReplaceAnywhere));
                     }
                 } else {
                     r.outcome = Outcome::NotRestored;
-                    for e in &blocked {
-                        r.errors.push(format!("{who}: {e}"));
-                    }
-                    r.errors.push(format!(
-                        "{who}: not restored: {} file(s) cannot be replaced and there is no alternate location mapping for every file",
-                        blocked.len()
-                    ));
+                    let count = blocked.len();
+                    r.errors.extend(blocked);
+                    r.errors
+                        .push(who.err(Kind::CannotReplaceNoMapping { count }));
                 }
             }
             Mode::AtRebootIfCannotReplace => {
-                let blocked = self.blocked(&jobs, |j| Some(j.dest.clone()));
+                let blocked = self.blocked(who, &jobs, |j| Some(j.dest.clone()));
                 if blocked.is_empty() {
-                    self.in_place(&who, &jobs, false, r);
+                    self.in_place(who, &jobs, false, r);
                 } else {
-                    self.stage_all(&who, &jobs, r);
+                    self.stage_all(who, &jobs, r);
                 }
             }
         }
@@ -962,7 +1001,7 @@ impl Copier<'_, '_> {
     /// Undoes the empty files and directories a check phase created. When that fails, files
     /// were left on disk: the component is FAILED and the errors say which. Returns whether it
     /// failed.
-    fn undo_check(who: &str, tx: &mut Tx<'_>, r: &mut ComponentReport) -> bool {
+    fn undo_check(who: Who<'_>, tx: &mut Tx<'_>, r: &mut ComponentReport) -> bool {
         let errors = tx.rollback();
         if errors.is_empty() {
             return false;
@@ -970,25 +1009,28 @@ impl Copier<'_, '_> {
         r.outcome = Outcome::Failed;
         r.status_history.push(FileRestoreStatus::Failed);
         for e in errors {
-            r.errors.push(format!(
-                "{who}: undoing the restore-if-not-there check: {e}"
-            ));
+            r.errors.push(who.err(Kind::UndoCheck(e)));
         }
         true
     }
 
-    fn refuse(r: &mut ComponentReport, jobs: &[Job], e: &str) {
+    fn refuse(r: &mut ComponentReport, jobs: &[Job], e: ComponentError) {
         for j in jobs {
             if let Some(Err(x)) = &j.fallback {
                 r.files[j.report].action = FileAction::Refused;
                 r.files[j.report].error = Some(x.clone());
             }
         }
-        r.errors.push(e.to_owned());
+        r.errors.push(e);
     }
 
     /// Destinations that exist and cannot be opened exclusively (spec §3.4).
-    fn blocked(&self, jobs: &[Job], dest: impl Fn(&Job) -> Option<WinPath>) -> Vec<String> {
+    fn blocked(
+        &self,
+        who: Who<'_>,
+        jobs: &[Job],
+        dest: impl Fn(&Job) -> Option<WinPath>,
+    ) -> Vec<ComponentError> {
         let mut out = Vec::new();
         for j in jobs {
             let Some(d) = dest(j) else { continue };
@@ -997,7 +1039,7 @@ impl Copier<'_, '_> {
                 OpenOptions::new(Access::ALL, ShareMode::NONE, Open::OpenExisting),
             ) {
                 Ok(_) | Err(platform::Error::NotFound { .. }) => {}
-                Err(e) => out.push(format!("file {}: cannot be replaced: {e}", j.source)),
+                Err(e) => out.push(who.file(&j.source, FileError::CannotReplace(Arc::new(e)))),
             }
         }
         out
@@ -1012,10 +1054,7 @@ impl Copier<'_, '_> {
             .map(|(_, h)| h.clone());
         let Some(h) = handler else {
             r.outcome = Outcome::CustomRestoreRequired;
-            r.errors.push(format!(
-                "component {} ({}): restore method CUSTOM: custom restore required (a writer-specific procedure; no handler registered); nothing written",
-                u.component, u.writer
-            ));
+            r.errors.push(u.who().err(Kind::CustomRestoreRequired));
             return;
         };
         let files: Vec<(String, WinPath)> = jobs
@@ -1040,23 +1079,20 @@ impl Copier<'_, '_> {
             }
             Err(e) => {
                 r.outcome = Outcome::Failed;
-                r.errors.push(format!(
-                    "component {} ({}): custom restore handler failed: {e}",
-                    u.component, u.writer
-                ));
+                r.errors.push(u.who().err(Kind::Custom(e)));
             }
         }
     }
 
-    fn if_not_there(&self, who: &str, jobs: &[Job], r: &mut ComponentReport) {
+    fn if_not_there(&self, who: Who<'_>, jobs: &[Job], r: &mut ComponentReport) {
         // Check with exclusive CREATE_NEW opens before writing anything.
         let mut tx = Tx::new(self.v());
         let mut handles: Vec<Box<dyn FileHandle>> = Vec::new();
         let mut present: Option<String> = None;
-        let mut error: Option<String> = None;
+        let mut error: Option<ComponentError> = None;
         for j in jobs {
             if let Err(e) = tx.ensure_parent(&j.dest) {
-                error = Some(format!("{who}: file {}: {e}", j.source));
+                error = Some(who.file(&j.source, FileError::Write(e)));
                 break;
             }
             match self.v().open(
@@ -1072,7 +1108,7 @@ impl Copier<'_, '_> {
                     break;
                 }
                 Err(e) => {
-                    error = Some(format!("{who}: file {}: {e}", j.source));
+                    error = Some(who.file(&j.source, FileError::Write(e.into())));
                     break;
                 }
             }
@@ -1094,14 +1130,13 @@ impl Copier<'_, '_> {
         let present = present.unwrap_or_default();
         if !jobs.iter().all(|j| j.fallback.is_some()) {
             r.outcome = Outcome::NotRestored;
-            r.errors.push(format!(
-                "{who}: not restored: file {present} is already on disk (restore-if-not-there) and there is no alternate location mapping for every file"
-            ));
+            r.errors
+                .push(who.err(Kind::AlreadyOnDisk { path: present }));
             return;
         }
         if let Some(e) = jobs.iter().find_map(|j| j.fallback.clone()?.err()) {
             r.outcome = Outcome::Failed;
-            Self::refuse(r, jobs, &e);
+            Self::refuse(r, jobs, e);
             return;
         }
         // To the alternate location, only where no copy exists there either.
@@ -1113,7 +1148,7 @@ impl Copier<'_, '_> {
                 continue;
             };
             if let Err(e) = tx.ensure_parent(alt) {
-                error = Some(format!("{who}: file {}: {e}", j.source));
+                error = Some(who.file(&j.source, FileError::Write(e)));
                 break;
             }
             match self.v().open(
@@ -1126,7 +1161,7 @@ impl Copier<'_, '_> {
                 }
                 Err(platform::Error::AlreadyExists { .. }) => pre.push(None),
                 Err(e) => {
-                    error = Some(format!("{who}: file {}: {e}", j.source));
+                    error = Some(who.file(&j.source, FileError::Write(e.into())));
                     break;
                 }
             }
@@ -1150,7 +1185,7 @@ impl Copier<'_, '_> {
         self.run_tx(who, tx, jobs, pre, Target::FallbackIfOpened, r);
     }
 
-    fn in_place(&self, who: &str, jobs: &[Job], fallback: bool, r: &mut ComponentReport) {
+    fn in_place(&self, who: Who<'_>, jobs: &[Job], fallback: bool, r: &mut ComponentReport) {
         let tx = Tx::new(self.v());
         let pre = jobs.iter().map(|_| None).collect();
         let target = if fallback {
@@ -1165,7 +1200,7 @@ impl Copier<'_, '_> {
     /// commits, or rolls everything back.
     fn run_tx(
         &self,
-        who: &str,
+        who: Who<'_>,
         mut tx: Tx<'_>,
         jobs: &[Job],
         mut pre: Vec<Option<Box<dyn FileHandle>>>,
@@ -1173,7 +1208,7 @@ impl Copier<'_, '_> {
         r: &mut ComponentReport,
     ) {
         let mut written: Vec<(usize, WinPath)> = Vec::new();
-        let mut failure: Option<String> = None;
+        let mut failure: Option<ComponentError> = None;
         for (i, j) in jobs.iter().enumerate() {
             let handle = pre.get_mut(i).and_then(Option::take);
             let dest = match target {
@@ -1200,7 +1235,7 @@ impl Copier<'_, '_> {
                 .put_ranges_file(&mut tx, j, &dest, r)
                 .and_then(|()| tx.put(self, j, &dest, handle));
             if let Err(e) = res {
-                failure = Some(format!("{who}: file {}: {e}", j.source));
+                failure = Some(who.file(&j.source, FileError::Write(e)));
                 r.files[j.report].error.clone_from(&failure);
                 break;
             }
@@ -1213,7 +1248,7 @@ impl Copier<'_, '_> {
         match failure {
             None => {
                 for e in tx.commit() {
-                    r.errors.push(format!("{who}: {e}"));
+                    r.errors.push(who.err(Kind::Cleanup(e)));
                 }
                 r.status_history.push(FileRestoreStatus::All);
                 r.outcome = Outcome::Restored;
@@ -1243,12 +1278,10 @@ impl Copier<'_, '_> {
                 if tx.touched {
                     if undo_errors.is_empty() {
                         r.status_history.push(FileRestoreStatus::None);
-                        r.errors.push(format!(
-                            "{who}: rolled back: every original file is as it was"
-                        ));
+                        r.errors.push(who.err(Kind::RolledBack));
                     } else {
                         for e in undo_errors {
-                            r.errors.push(format!("{who}: rollback: {e}"));
+                            r.errors.push(who.err(Kind::Rollback(e)));
                         }
                     }
                 }
@@ -1263,16 +1296,12 @@ impl Copier<'_, '_> {
         j: &Job,
         dest: &WinPath,
         r: &mut ComponentReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         let Some((path, info)) = &j.ranges_file else {
             return Ok(());
         };
         let name = path.rsplit(['\\', '/']).next().unwrap_or(path);
-        let target = dest
-            .parent()
-            .unwrap_or_else(WinPath::root)
-            .join(name)
-            .map_err(|e| e.to_string())?;
+        let target = dest.parent().unwrap_or_else(WinPath::root).join(name)?;
         let job = Job {
             source: path.clone(),
             info: info.clone(),
@@ -1296,11 +1325,11 @@ impl Copier<'_, '_> {
     /// Rehydrates the dedup files among `written` ([`dedup_restore::restore_in_place`]).
     fn rehydrate(
         &self,
-        who: &str,
+        who: Who<'_>,
         jobs: &[Job],
         written: &[(usize, WinPath)],
         r: &mut ComponentReport,
-    ) -> Option<String> {
+    ) -> Option<ComponentError> {
         let dedup: Vec<&(usize, WinPath)> = written
             .iter()
             .filter(|(i, _)| matches!(jobs[*i].content, Content::Dedup(_)))
@@ -1309,7 +1338,7 @@ impl Copier<'_, '_> {
             return None;
         }
         let Some(store) = self.host.chunk_store else {
-            return Some(format!("{who}: dedup files but no chunk store"));
+            return Some(who.err(Kind::NoChunkStore));
         };
         let paths: Vec<WinPath> = dedup.iter().map(|(_, p)| p.clone()).collect();
         let report = dedup_restore::restore_in_place(self.v(), &paths, store, &self.opts.dedup);
@@ -1317,14 +1346,12 @@ impl Copier<'_, '_> {
         for ((i, _), fr) in dedup.iter().zip(&report.files) {
             if fr.result != Hresult::S_OK {
                 let j = &jobs[*i];
-                let e = format!(
-                    "{who}: file {}: dedup rehydration failed: {}{}",
-                    j.source,
-                    fr.result,
-                    fr.error
-                        .as_ref()
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default()
+                let e = who.file(
+                    &j.source,
+                    FileError::Dedup {
+                        result: fr.result,
+                        error: fr.error.clone(),
+                    },
                 );
                 r.files[j.report].error = Some(e.clone());
                 first.get_or_insert(e);
@@ -1335,7 +1362,7 @@ impl Copier<'_, '_> {
 
     /// Stages every job for reboot: a temporary file in the destination's directory and a
     /// pending rename with replace (spec §3.5).
-    fn stage_all(&self, who: &str, jobs: &[Job], r: &mut ComponentReport) {
+    fn stage_all(&self, who: Who<'_>, jobs: &[Job], r: &mut ComponentReport) {
         let mut tx = Tx::new(self.v());
         let mut temps: Vec<(usize, WinPath)> = Vec::new();
         let mut failure = None;
@@ -1347,7 +1374,7 @@ impl Copier<'_, '_> {
             match tx.stage(self, j) {
                 Ok(t) => temps.push((i, t)),
                 Err(e) => {
-                    let e = format!("{who}: file {}: staging for reboot: {e}", j.source);
+                    let e = who.file(&j.source, FileError::Staging(e));
                     r.files[j.report].error = Some(e.clone());
                     failure = Some(e);
                     break;
@@ -1365,7 +1392,7 @@ impl Copier<'_, '_> {
                 r.status_history.push(FileRestoreStatus::None);
             } else {
                 for e in undo {
-                    r.errors.push(format!("{who}: rollback: {e}"));
+                    r.errors.push(who.err(Kind::Rollback(e)));
                 }
             }
             return;
@@ -1381,22 +1408,19 @@ impl Copier<'_, '_> {
             };
             if let Err(e) = self.v().add_pending_rename(&op) {
                 r.outcome = Outcome::Failed;
-                r.errors.push(format!(
-                    "{who}: file {}: adding the pending rename failed: {e}",
-                    j.source
-                ));
+                r.errors
+                    .push(who.file(&j.source, FileError::PendingRename(Arc::new(e))));
                 if n == 0 {
                     let undo = tx.rollback();
                     if undo.is_empty() {
                         r.status_history.push(FileRestoreStatus::None);
                     }
                     for e in undo {
-                        r.errors.push(format!("{who}: rollback: {e}"));
+                        r.errors.push(who.err(Kind::Rollback(e)));
                     }
                 } else {
-                    r.errors.push(format!(
-                        "{who}: {n} pending rename(s) were already added and cannot be taken back; status FAILED"
-                    ));
+                    r.errors
+                        .push(who.err(Kind::PendingRenamesAdded { count: n }));
                 }
                 return;
             }
@@ -1408,7 +1432,7 @@ impl Copier<'_, '_> {
         // Keep the temporary files; remove originals set aside (ranges files replaced beside
         // their data).
         for e in tx.commit() {
-            r.errors.push(format!("{who}: {e}"));
+            r.errors.push(who.err(Kind::Cleanup(e)));
         }
         r.status_history.push(FileRestoreStatus::All);
         r.outcome = Outcome::StagedForReboot;
@@ -1416,12 +1440,11 @@ impl Copier<'_, '_> {
     }
 
     /// Writes `j`'s data into `h`.
-    fn write_content(&self, j: &Job, h: &dyn FileHandle) -> Result<(), String> {
-        let e = |x: platform::Error| x.to_string();
+    fn write_content(&self, j: &Job, h: &dyn FileHandle) -> Result<(), WriteError> {
         match &j.content {
             Content::Whole => {
                 self.copy_range(j, h, 0, 0, j.info.len)?;
-                h.set_len(j.info.len).map_err(e)?;
+                h.set_len(j.info.len)?;
             }
             Content::Partial(ranges) => {
                 let mut pos = 0u64;
@@ -1437,14 +1460,14 @@ impl Copier<'_, '_> {
             }
             Content::Dedup(rp) | Content::Reparse(rp) => {
                 if matches!(j.content, Content::Dedup(_)) {
-                    h.set_sparse(true).map_err(e)?;
-                    h.set_len(j.info.len).map_err(e)?;
+                    h.set_sparse(true)?;
+                    h.set_len(j.info.len)?;
                 }
-                h.set_reparse_point(rp).map_err(e)?;
+                h.set_reparse_point(rp)?;
             }
         }
         let keep = attr::HIDDEN | attr::SYSTEM | attr::ARCHIVE | attr::NOT_CONTENT_INDEXED;
-        h.set_attributes(j.info.attributes & keep).map_err(e)?;
+        h.set_attributes(j.info.attributes & keep)?;
         Ok(())
     }
 
@@ -1455,17 +1478,15 @@ impl Copier<'_, '_> {
         src: u64,
         dst: u64,
         len: u64,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         let mut buf = vec![0u8; usize::try_from(len.min(COPY_CHUNK as u64)).unwrap_or(COPY_CHUNK)];
         let mut done = 0u64;
         while done < len {
             let n = usize::try_from((len - done).min(buf.len() as u64)).unwrap_or(buf.len());
             self.host
                 .backup
-                .read(&j.source, src + done, &mut buf[..n])
-                .map_err(|e| e.to_string())?;
-            h.write_all_at(dst + done, &buf[..n])
-                .map_err(|e| e.to_string())?;
+                .read(&j.source, src + done, &mut buf[..n])?;
+            h.write_all_at(dst + done, &buf[..n])?;
             done += n as u64;
         }
         Ok(())
@@ -1496,39 +1517,33 @@ struct Tx<'v> {
     touched: bool,
 }
 
-fn sibling(v: &dyn Volume, dest: &WinPath, tag: &str) -> Result<WinPath, String> {
+fn sibling(v: &dyn Volume, dest: &WinPath, tag: &str) -> Result<WinPath, WriteError> {
     let parent = dest.parent().unwrap_or_else(WinPath::root);
     let name = dest.file_name().unwrap_or("file");
     for n in 0..10_000u32 {
-        let p = parent
-            .join(&format!("{name}.~rh{tag}{n}"))
-            .map_err(|e| e.to_string())?;
-        if !v.exists(&p).map_err(|e| e.to_string())? {
+        let p = parent.join(&format!("{name}.~rh{tag}{n}"))?;
+        if !v.exists(&p)? {
             return Ok(p);
         }
     }
-    Err(format!("{dest}: no free temporary name"))
+    Err(WriteError::NoTemporaryName { path: dest.clone() })
 }
 
-fn copy_file(v: &dyn Volume, from: &WinPath, to: &dyn FileHandle) -> Result<(), String> {
-    let src = v
-        .open(
-            from,
-            OpenOptions::new(Access::READ, ShareMode::ALL, Open::OpenExisting),
-        )
-        .map_err(|e| e.to_string())?;
-    let len = src.len().map_err(|e| e.to_string())?;
+fn copy_file(v: &dyn Volume, from: &WinPath, to: &dyn FileHandle) -> Result<(), WriteError> {
+    let src = v.open(
+        from,
+        OpenOptions::new(Access::READ, ShareMode::ALL, Open::OpenExisting),
+    )?;
+    let len = src.len()?;
     let mut buf = vec![0u8; usize::try_from(len.min(COPY_CHUNK as u64)).unwrap_or(COPY_CHUNK)];
     let mut done = 0u64;
     while done < len {
         let n = usize::try_from((len - done).min(buf.len() as u64)).unwrap_or(buf.len());
-        src.read_exact_at(done, &mut buf[..n])
-            .map_err(|e| e.to_string())?;
-        to.write_all_at(done, &buf[..n])
-            .map_err(|e| e.to_string())?;
+        src.read_exact_at(done, &mut buf[..n])?;
+        to.write_all_at(done, &buf[..n])?;
         done += n as u64;
     }
-    to.set_len(len).map_err(|e| e.to_string())?;
+    to.set_len(len)?;
     Ok(())
 }
 
@@ -1542,34 +1557,31 @@ impl<'v> Tx<'v> {
         }
     }
 
-    fn ensure_parent(&mut self, p: &WinPath) -> Result<(), String> {
+    fn ensure_parent(&mut self, p: &WinPath) -> Result<(), WriteError> {
         let Some(parent) = p.parent() else {
             return Ok(());
         };
         let mut cur = WinPath::root();
         for c in parent.components() {
-            cur = cur.join(c).map_err(|e| e.to_string())?;
+            cur = cur.join(c)?;
             match self.v.metadata(&cur) {
                 Ok(m) if m.is_dir() => {}
-                Ok(_) => return Err(format!("{cur} is not a directory")),
+                Ok(_) => return Err(WriteError::NotADirectory { path: cur }),
                 Err(platform::Error::NotFound { .. }) => {
-                    self.v.create_dir(&cur).map_err(|e| e.to_string())?;
+                    self.v.create_dir(&cur)?;
                     self.undo.push(Undo::RemoveDir(cur.clone()));
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())
     }
 
-    fn create_new(&mut self, p: &WinPath) -> Result<Box<dyn FileHandle>, String> {
-        let h = self
-            .v
-            .open(
-                p,
-                OpenOptions::new(Access::ALL, ShareMode::NONE, Open::CreateNew),
-            )
-            .map_err(|e| e.to_string())?;
+    fn create_new(&mut self, p: &WinPath) -> Result<Box<dyn FileHandle>, WriteError> {
+        let h = self.v.open(
+            p,
+            OpenOptions::new(Access::ALL, ShareMode::NONE, Open::CreateNew),
+        )?;
         self.undo.push(Undo::Delete(p.clone()));
         Ok(h)
     }
@@ -1581,11 +1593,11 @@ impl<'v> Tx<'v> {
         j: &Job,
         dest: &WinPath,
         pre: Option<Box<dyn FileHandle>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         if let Some(h) = pre {
             return c.write_content(j, h.as_ref());
         }
-        let exists = self.v.exists(dest).map_err(|e| e.to_string())?;
+        let exists = self.v.exists(dest)?;
         if !exists {
             self.ensure_parent(dest)?;
             let h = self.create_new(dest)?;
@@ -1603,18 +1615,13 @@ impl<'v> Tx<'v> {
                 dest: dest.clone(),
             });
             self.asides.push(aside);
-            let h = self
-                .v
-                .open(
-                    dest,
-                    OpenOptions::new(Access::READ_WRITE, ShareMode::NONE, Open::OpenExisting),
-                )
-                .map_err(|e| e.to_string())?;
+            let h = self.v.open(
+                dest,
+                OpenOptions::new(Access::READ_WRITE, ShareMode::NONE, Open::OpenExisting),
+            )?;
             c.write_content(j, h.as_ref())
         } else {
-            self.v
-                .rename(dest, &aside, false)
-                .map_err(|e| e.to_string())?;
+            self.v.rename(dest, &aside, false)?;
             self.undo.push(Undo::RestoreAside {
                 aside: aside.clone(),
                 dest: dest.clone(),
@@ -1626,23 +1633,18 @@ impl<'v> Tx<'v> {
     }
 
     /// Writes `j` into a new temporary file beside its destination; returns its path.
-    fn stage(&mut self, c: &Copier<'_, '_>, j: &Job) -> Result<WinPath, String> {
+    fn stage(&mut self, c: &Copier<'_, '_>, j: &Job) -> Result<WinPath, WriteError> {
         self.ensure_parent(&j.dest)?;
         let temp = sibling(self.v, &j.dest, "new")?;
         let h = self.create_new(&temp)?;
-        if j.content.in_place() && self.v.exists(&j.dest).map_err(|e| e.to_string())? {
+        if j.content.in_place() && self.v.exists(&j.dest)? {
             copy_file(self.v, &j.dest, h.as_ref())?;
         }
         c.write_content(j, h.as_ref())?;
         drop(h);
         if let Some((path, info)) = &j.ranges_file {
             let name = path.rsplit(['\\', '/']).next().unwrap_or(path);
-            let dest = j
-                .dest
-                .parent()
-                .unwrap_or_else(WinPath::root)
-                .join(name)
-                .map_err(|e| e.to_string())?;
+            let dest = j.dest.parent().unwrap_or_else(WinPath::root).join(name)?;
             let rj = Job {
                 source: path.clone(),
                 info: info.clone(),
@@ -1660,19 +1662,24 @@ impl<'v> Tx<'v> {
     }
 
     /// Undoes everything, newest first; returns what could not be undone.
-    fn rollback(&mut self) -> Vec<String> {
+    fn rollback(&mut self) -> Vec<UndoError> {
         let mut errors = Vec::new();
         while let Some(u) = self.undo.pop() {
             match u {
                 Undo::Delete(p) => match self.v.delete_file(&p) {
                     Ok(()) | Err(platform::Error::NotFound { .. }) => {}
-                    Err(e) => errors.push(format!("could not remove {p}: {e}")),
+                    Err(e) => errors.push(UndoError::Remove {
+                        path: p,
+                        source: Arc::new(e),
+                    }),
                 },
                 Undo::RestoreAside { aside, dest } => {
                     if let Err(e) = self.v.rename(&aside, &dest, true) {
-                        errors.push(format!(
-                            "could not put the original {dest} back from {aside}: {e}"
-                        ));
+                        errors.push(UndoError::PutBack {
+                            dest,
+                            aside,
+                            source: Arc::new(e),
+                        });
                     }
                 }
                 // A directory left behind changes no file; not an error.
@@ -1686,14 +1693,15 @@ impl<'v> Tx<'v> {
     }
 
     /// Keeps the changes: removes the originals set aside. Returns failures to remove them.
-    fn commit(&mut self) -> Vec<String> {
+    fn commit(&mut self) -> Vec<UndoError> {
         self.undo.clear();
         let mut errors = Vec::new();
         for a in self.asides.drain(..) {
             if let Err(e) = self.v.delete_file(&a) {
-                errors.push(format!(
-                    "restored, but the original set aside as {a} could not be removed: {e}"
-                ));
+                errors.push(UndoError::AsideNotRemoved {
+                    aside: a,
+                    source: Arc::new(e),
+                });
             }
         }
         errors

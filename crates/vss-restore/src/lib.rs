@@ -26,11 +26,16 @@
 //! rollback itself could not be completed.
 
 mod backup;
+mod error;
 mod exec;
 mod paths;
 mod report;
 
 pub use backup::{BackupFile, BackupSource, MemoryBackup, SourceError, VolumeBackup};
+pub use error::{
+    ComponentError, ComponentErrorKind, CustomError, FileError, LinkError, PathError, UndoError,
+    WriteError,
+};
 pub use exec::{
     CustomHandler, CustomRestore, Host, RestoreError, RestoreOptions, RestoreSpec, restore,
 };

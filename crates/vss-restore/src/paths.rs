@@ -1,9 +1,12 @@
 //! Destination paths: from the Windows path a restore set names to a path on the volume being
 //! restored, refusing anything that would write outside it (spec §3.6; issue point 6).
 
+use std::sync::Arc;
+
 use platform::{Volume, WinPath};
 
 use crate::backup::split_drive;
+use crate::error::{LinkError, PathError};
 
 /// Reparse tags with this bit are name surrogates: junctions (mount points) and symbolic links
 /// (`IsReparseTagNameSurrogate`, winnt.h).
@@ -13,7 +16,7 @@ const NAME_SURROGATE: u32 = 0x2000_0000;
 /// holds drive `drive`, refusing: another drive, UNC paths, relative paths, `.` / `..`
 /// components, names Windows forbids, and any existing component of the path that is a
 /// junction or symbolic link (or a reparse point standing where a directory should be).
-pub(crate) fn resolve(volume: &dyn Volume, drive: &str, raw: &str) -> Result<WinPath, String> {
+pub(crate) fn resolve(volume: &dyn Volume, drive: &str, raw: &str) -> Result<WinPath, PathError> {
     let mut p = raw.trim();
     for prefix in [r"\\?\", r"\??\"] {
         if let Some(r) = p.strip_prefix(prefix) {
@@ -24,56 +27,72 @@ pub(crate) fn resolve(volume: &dyn Volume, drive: &str, raw: &str) -> Result<Win
     let unc_prefixed =
         p.len() != raw.trim().len() && p.get(..4).is_some_and(|h| h.eq_ignore_ascii_case(r"UNC\"));
     if unc_prefixed || p.starts_with(r"\\") || p.starts_with("//") {
-        return Err(format!("{raw}: UNC and device paths are not restored to"));
+        return Err(PathError::Unc {
+            raw: raw.to_owned(),
+        });
     }
     let rest = match split_drive(p) {
         Some((d, rest)) => {
             if !d.eq_ignore_ascii_case(drive.trim_end_matches('\\')) {
-                return Err(format!(
-                    "{raw}: outside the volume being restored ({drive})"
-                ));
+                return Err(PathError::OtherVolume {
+                    raw: raw.to_owned(),
+                    drive: drive.to_owned(),
+                });
             }
             rest
         }
         None if p.starts_with(['\\', '/']) => p,
-        None => return Err(format!("{raw}: not an absolute path")),
+        None => {
+            return Err(PathError::NotAbsolute {
+                raw: raw.to_owned(),
+            });
+        }
     };
     let mut segs = Vec::new();
     for s in rest.split(['\\', '/']) {
         match s {
             "" => {}
             "." | ".." => {
-                return Err(format!(
-                    "{raw}: `{s}` component refused (would leave the target directory)"
-                ));
+                return Err(PathError::DotComponent {
+                    raw: raw.to_owned(),
+                    component: s.to_owned(),
+                });
             }
             s => segs.push(s),
         }
     }
     if segs.is_empty() {
-        return Err(format!("{raw}: names the volume root, not a file"));
+        return Err(PathError::VolumeRoot {
+            raw: raw.to_owned(),
+        });
     }
-    let path = WinPath::new(&segs.join("\\")).map_err(|e| format!("{raw}: {e}"))?;
-    check_no_links(volume, &path).map_err(|e| format!("{raw}: {e}"))?;
+    let path = WinPath::new(&segs.join("\\")).map_err(|e| PathError::BadName {
+        raw: raw.to_owned(),
+        source: Arc::new(e),
+    })?;
+    check_no_links(volume, &path).map_err(|e| PathError::NotWrittenThrough {
+        raw: raw.to_owned(),
+        source: e,
+    })?;
     Ok(path)
 }
 
 /// Refuses a path any existing component of which is a name-surrogate reparse point (junction,
 /// symbolic link), or a reparse point of any kind where a directory is needed.
-pub(crate) fn check_no_links(volume: &dyn Volume, path: &WinPath) -> Result<(), String> {
+pub(crate) fn check_no_links(volume: &dyn Volume, path: &WinPath) -> Result<(), LinkError> {
     let mut cur = WinPath::root();
     let n = path.components().len();
     for (i, c) in path.components().enumerate() {
-        cur = cur.join(c).map_err(|e| e.to_string())?;
+        cur = cur.join(c).map_err(|e| LinkError::Volume(Arc::new(e)))?;
         let md = match volume.metadata(&cur) {
             Ok(m) => m,
             Err(platform::Error::NotFound { .. }) => return Ok(()),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(LinkError::Volume(Arc::new(e))),
         };
         let last = i + 1 == n;
         if !md.is_reparse_point() {
             if !last && !md.is_dir() {
-                return Err(format!("{cur} is a file, not a directory"));
+                return Err(LinkError::NotADirectory { path: cur });
             }
             continue;
         }
@@ -84,14 +103,10 @@ pub(crate) fn check_no_links(volume: &dyn Volume, path: &WinPath) -> Result<(), 
         match tag {
             Some(t) if t & NAME_SURROGATE == 0 && last => {}
             Some(t) if t & NAME_SURROGATE != 0 => {
-                return Err(format!(
-                    "{cur} is a junction or symbolic link (reparse tag {t:#010x}); not written through"
-                ));
+                return Err(LinkError::Link { path: cur, tag: t });
             }
             _ => {
-                return Err(format!(
-                    "{cur} is a reparse point on the way to the file; not written through"
-                ));
+                return Err(LinkError::ReparsePoint { path: cur });
             }
         }
     }
@@ -138,7 +153,7 @@ mod tests {
             (r"C:\", "volume root"),
             (r"C:\a\b:stream", "not allowed"),
         ] {
-            let e = resolve(&v, "C:", raw).unwrap_err();
+            let e = resolve(&v, "C:", raw).unwrap_err().to_string();
             assert!(e.contains(why) && e.contains(raw), "{raw}: {e}");
         }
     }
@@ -147,7 +162,7 @@ mod tests {
     fn a_file_where_a_directory_is_needed_is_refused() {
         let v = SimVolume::new(1);
         v.write_file(&WinPath::new(r"\a").unwrap(), b"x").unwrap();
-        let e = resolve(&v, "C:", r"C:\a\b").unwrap_err();
+        let e = resolve(&v, "C:", r"C:\a\b").unwrap_err().to_string();
         assert!(e.contains("not a directory"), "{e}");
     }
 }

@@ -1,10 +1,15 @@
 //! What a restore did: per component, per file, and the requester's own event log.
 
+use std::sync::Arc;
+
+use platform::WriterError;
 use serde::Serialize;
 use vss_model::bcd::AlternateMappingUsed;
 use vss_model::{
     BackupComponents, FileRestoreStatus, Guid, RestoreMethod, RestoreTarget, WriterRestore,
 };
+
+use crate::error::{ComponentError, serialize_writer_failure};
 
 /// The result of [`crate::restore`].
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +66,20 @@ pub enum Outcome {
     Failed,
 }
 
+impl std::fmt::Display for Outcome {
+    /// The variant's name, as in the JSON report (`Restored`, `NotRestored`, …).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Restored => "Restored",
+            Self::StagedForReboot => "StagedForReboot",
+            Self::NotRestored => "NotRestored",
+            Self::WriterError => "WriterError",
+            Self::CustomRestoreRequired => "CustomRestoreRequired",
+            Self::Failed => "Failed",
+        })
+    }
+}
+
 /// The report of one explicitly selected component.
 #[derive(Debug, Clone, Serialize)]
 pub struct ComponentReport {
@@ -85,8 +104,9 @@ pub struct ComponentReport {
     pub outcome: Outcome,
     /// Per file.
     pub files: Vec<FileReport>,
-    /// Errors, each naming the file and component.
-    pub errors: Vec<String>,
+    /// Errors, each naming the component (and the file, for a file's error); in JSON, their
+    /// messages.
+    pub errors: Vec<ComponentError>,
     /// Alternate location mappings used (AddAlternativeLocationMapping).
     pub alternate_mappings_used: Vec<AlternateMappingUsed>,
     /// Ranges files restored somewhere other than their recorded path: (recorded, new) —
@@ -94,10 +114,13 @@ pub struct ComponentReport {
     pub ranges_files: Vec<(String, String)>,
     /// Destinations that came from new targets (AddNewTarget).
     pub new_targets: Vec<String>,
-    /// The writer's PreRestore failure message.
-    pub pre_restore_failure: Option<String>,
-    /// The writer's PostRestore failure message.
-    pub post_restore_failure: Option<String>,
+    /// The writer's PreRestore failure (its `reason` is what the BCD records; in JSON, the
+    /// reason alone). Also set when the saved BCD already records one.
+    #[serde(serialize_with = "serialize_writer_failure")]
+    pub pre_restore_failure: Option<Arc<WriterError>>,
+    /// The writer's PostRestore failure (in JSON, its reason alone).
+    #[serde(serialize_with = "serialize_writer_failure")]
+    pub post_restore_failure: Option<Arc<WriterError>>,
     /// The writer says a reboot is needed, or files were staged for reboot.
     pub reboot_required: bool,
 }
@@ -123,7 +146,7 @@ pub enum FileAction {
 }
 
 /// One file of a component.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
     /// Original (backed-up) path.
     pub source: String,
@@ -131,8 +154,8 @@ pub struct FileReport {
     pub destination: Option<String>,
     /// What happened.
     pub action: FileAction,
-    /// Why it failed, naming the file and component.
-    pub error: Option<String>,
+    /// Why it failed, naming the file and component (in JSON, the message).
+    pub error: Option<ComponentError>,
     /// Restored as a dedup reparse point and rehydrated.
     pub dedup: bool,
 }
@@ -182,4 +205,44 @@ pub enum RequesterEvent {
         /// Whether the writer accepted.
         ok: bool,
     },
+}
+
+/// `accepted` / `failed` for a step that may fail.
+fn ok_text(ok: bool) -> &'static str {
+    if ok { "accepted" } else { "failed" }
+}
+
+impl std::fmt::Display for RequesterEvent {
+    /// One line in words, e.g. `PreRestore to WIN2012-SQL17-2\master: accepted` or
+    /// `SetFileRestoreStatus TasksStore: NONE`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::PreRestore { component, ok } => {
+                write!(f, "PreRestore to {component}: {}", ok_text(*ok))
+            }
+            Self::StopService { name, ok } => write!(
+                f,
+                "stop service {name}: {}",
+                if *ok { "stopped" } else { "failed" }
+            ),
+            Self::StartService { name, ok } => write!(
+                f,
+                "start service {name}: {}",
+                if *ok { "started" } else { "failed" }
+            ),
+            Self::Copy { component } => write!(f, "copy the files of {component}"),
+            Self::SetStatus { component, status } => {
+                write!(f, "SetFileRestoreStatus {component}: {status}")
+            }
+            Self::PostRestore {
+                component,
+                status,
+                ok,
+            } => write!(
+                f,
+                "PostRestore to {component} with status {status}: {}",
+                ok_text(*ok)
+            ),
+        }
+    }
 }

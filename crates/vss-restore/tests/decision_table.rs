@@ -200,7 +200,10 @@ fn run_case(m: &RestoreMethod, t: &str, s: State) {
     if e.status != FileRestoreStatus::All {
         assert!(!c.errors.is_empty(), "{case}: a failure says why");
         assert!(
-            c.errors.iter().any(|x| x.contains("master")),
+            c.errors
+                .iter()
+                .map(ToString::to_string)
+                .any(|x| x.contains("master")),
             "{case}: errors name the component: {:?}",
             c.errors
         );

@@ -202,6 +202,7 @@ fn failed_rehydration_rolls_the_component_back() {
     assert!(
         c.errors
             .iter()
+            .map(ToString::to_string)
             .any(|e| e.contains("dedup rehydration failed") && e.contains("master")),
         "{:?}",
         c.errors

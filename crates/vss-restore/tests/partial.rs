@@ -192,6 +192,7 @@ fn bad_partial_ranges_are_a_writer_error() {
     assert!(
         c.errors
             .iter()
+            .map(ToString::to_string)
             .any(|e| e.contains("db.ndf") && e.contains("bad ranges")),
         "{:?}",
         c.errors
@@ -275,6 +276,7 @@ fn directed_ranges_of_different_lengths_are_refused() {
     assert!(
         c.errors
             .iter()
+            .map(ToString::to_string)
             .any(|e| e.contains("master.mdf") && e.contains("directed target")),
         "{:?}",
         c.errors

@@ -171,6 +171,7 @@ fn scenario(method: &RestoreMethod, present: bool, fault: Option<u64>) -> (FileR
             assert!(
                 c.errors
                     .iter()
+                    .map(ToString::to_string)
                     .any(|e| e.contains("master") && e.contains(r"MSSQL\DATA\")),
                 "{case}: the error names the component and the file: {:?}",
                 c.errors
@@ -312,6 +313,7 @@ fn rollback_that_cannot_complete_reports_failed() {
         assert!(
             c.errors
                 .iter()
+                .map(ToString::to_string)
                 .any(|e| e.contains("rollback") && e.contains("master.mdf")),
             "{:?}",
             c.errors

@@ -75,7 +75,7 @@ fn assert_refused(
         .collect();
     assert!(!refused.is_empty(), "{what}: {:?}", c.files);
     for f in &refused {
-        let e = f.error.as_deref().unwrap();
+        let e = f.error.as_ref().unwrap().to_string();
         assert!(
             e.contains("master") && e.contains(&f.source),
             "{what}: error names component and file: {e}"

@@ -88,6 +88,7 @@ fn if_replace_fails_writers_get_post_restore_only_when_the_restore_failed() {
     assert!(
         c.errors
             .iter()
+            .map(ToString::to_string)
             .any(|e| e.contains("cannot be replaced") && e.contains("master.mdf")),
         "{:?}",
         c.errors
@@ -128,7 +129,10 @@ fn pre_restore_failure_restores_nothing_and_is_recorded() {
     let c = &r.components[0];
     assert_eq!(c.status, FileRestoreStatus::None);
     assert_eq!(c.outcome, Outcome::WriterError);
-    assert_eq!(c.pre_restore_failure.as_deref(), Some("database in use"));
+    assert_eq!(
+        c.pre_restore_failure.as_ref().map(|e| e.reason.as_str()),
+        Some("database in use")
+    );
     let st = r.bcd.writers[0].components[0].restore.as_ref().unwrap();
     assert_eq!(st.pre_restore_failure.as_deref(), Some("database in use"));
     assert_eq!(st.file_restore_status, Some(FileRestoreStatus::None));
@@ -162,8 +166,8 @@ fn post_restore_checks_the_disk_and_failures_are_recorded() {
         &sql_backup(),
         &RestoreOptions::default(),
     );
-    assert_eq!(
-        r.components[0].post_restore_failure, None,
+    assert!(
+        r.components[0].post_restore_failure.is_none(),
         "{:?}",
         r.components[0].errors
     );
@@ -187,7 +191,11 @@ fn post_restore_checks_the_disk_and_failures_are_recorded() {
     );
     let c = &r.components[0];
     assert_eq!(c.status, FileRestoreStatus::All, "the files were restored");
-    let msg = c.post_restore_failure.as_deref().unwrap();
+    let msg = c
+        .post_restore_failure
+        .as_ref()
+        .map(|e| e.reason.as_str())
+        .unwrap();
     assert!(
         msg.contains("master.mdf") && msg.contains("contents differ"),
         "{msg}"
@@ -219,6 +227,7 @@ fn custom_method_needs_a_handler() {
     assert!(
         c.errors
             .iter()
+            .map(ToString::to_string)
             .any(|e| e.contains("custom restore required") && e.contains("master"))
     );
     assert!(vol.all_files().is_empty());
@@ -359,6 +368,7 @@ fn service_that_will_not_stop_blocks_the_component() {
     assert!(
         c.errors
             .iter()
+            .map(ToString::to_string)
             .any(|e| e.contains("could not stop the service")),
         "{:?}",
         c.errors
@@ -398,12 +408,13 @@ fn post_restore_failure_injected_by_the_writer_is_recorded() {
     let c = &r.components[0];
     assert_eq!(c.status, FileRestoreStatus::All);
     assert_eq!(
-        c.post_restore_failure.as_deref(),
+        c.post_restore_failure.as_ref().map(|e| e.reason.as_str()),
         Some("VSS_E_WRITERERROR_NONRETRYABLE: recovery failed")
     );
     assert!(
         c.errors
             .iter()
+            .map(ToString::to_string)
             .any(|e| e.contains("PostRestore failed") && e.contains("master"))
     );
     assert_eq!(

@@ -1,35 +1,24 @@
 //! `rehydrate vss restore`: carry out a VSS component restore on the simulator (see
-//! `crates/vss-restore`). The other `vss` subcommands are in `vss.rs`; this module adds
-//! `restore` beside them (clap flattens both enums into one `vss` command).
+//! `crates/vss-restore`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use platform::{HostVolume, Volume as _};
-use vss_model::restore_set::Environment;
-use vss_model::{BackupComponents, Document, WriterMetadata};
 use vss_restore::{FileAction, Host, RestoreOptions, RestoreReport, RestoreSpec, VolumeBackup};
 use winsim::SimVolume;
 use winsim::vss::SimVss;
 
+use super::dry_run::DryRunInput;
+use super::input::{environment, load_bcd, load_writers};
 use crate::Failure;
-use crate::vss::VssCommand;
-
-/// `rehydrate vss` subcommands: those of `vss.rs` plus `restore`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum VssCli {
-    /// The document and planning subcommands.
-    #[command(flatten)]
-    Docs(VssCommand),
-    /// Restore the selected components onto a simulated volume, following each writer's
-    /// restore method and target, with simulated writers and services built from the WMDs.
-    Restore(VssRestoreArgs),
-}
+use crate::out;
+use crate::outln;
 
 /// Arguments of `rehydrate vss restore`.
 #[derive(Debug, Args)]
-pub(crate) struct VssRestoreArgs {
+pub(crate) struct RestoreArgs {
     /// Folder holding the saved Writer Metadata Documents (*.xml; a BCD or manifest there is
     /// skipped).
     #[arg(long)]
@@ -70,41 +59,6 @@ pub(crate) struct VssRestoreArgs {
     json: bool,
 }
 
-/// Runs a `vss` subcommand.
-pub(crate) fn run(cmd: VssCli) -> Result<(), Failure> {
-    match cmd {
-        VssCli::Docs(c) => crate::vss::run(c),
-        VssCli::Restore(a) => restore(&a),
-    }
-}
-
-fn load_writers(dir: &Path) -> Result<Vec<WriterMetadata>, Failure> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("xml")))
-        .collect();
-    paths.sort();
-    let mut writers = Vec::new();
-    for p in paths {
-        let bytes = std::fs::read(&p).map_err(|e| Failure::io(format!("{}: {e}", p.display())))?;
-        match Document::from_bytes(&bytes) {
-            Ok(Document::Writer(w)) => writers.push(*w),
-            Ok(Document::Components(_)) | Err(vss_model::ReadError::WrongRoot { .. }) => {}
-            Err(e) => return Err(Failure::check(format!("{}: {e}", p.display()))),
-        }
-    }
-    if writers.is_empty() {
-        return Err(Failure::check(format!(
-            "{}: no Writer Metadata Document found",
-            dir.display()
-        )));
-    }
-    Ok(writers)
-}
-
 /// The drive folder of the backup: `--drive`, or the only one-letter folder.
 fn drive_folder(backup: &Path, drive: Option<&str>) -> Result<(String, PathBuf), Failure> {
     if let Some(d) = drive {
@@ -121,15 +75,15 @@ fn drive_folder(backup: &Path, drive: Option<&str>) -> Result<(String, PathBuf),
             backup.join(letter.to_ascii_lowercase())
         };
         if !dir.is_dir() {
-            return Err(Failure::io(format!(
+            return Err(Failure::usage(format!(
                 "{}: no such drive folder",
                 dir.display()
             )));
         }
         return Ok((format!("{}:", letter.to_ascii_uppercase()), dir));
     }
-    let entries =
-        std::fs::read_dir(backup).map_err(|e| Failure::io(format!("{}: {e}", backup.display())))?;
+    let entries = std::fs::read_dir(backup)
+        .map_err(|e| Failure::usage(format!("{}: {e}", backup.display())))?;
     let mut drives: Vec<(String, PathBuf)> = entries
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
@@ -154,35 +108,36 @@ fn drive_folder(backup: &Path, drive: Option<&str>) -> Result<(String, PathBuf),
     }
 }
 
-fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
-    let writers = load_writers(&a.metadata)?;
-    let bcd_bytes =
-        std::fs::read(&a.bcd).map_err(|e| Failure::io(format!("{}: {e}", a.bcd.display())))?;
-    let bcd = BackupComponents::from_bytes(&bcd_bytes)
-        .map_err(|e| Failure::check(format!("{}: {e}", a.bcd.display())))?;
+/// Runs `rehydrate vss restore`: exit code 1 when a component was not fully restored.
+pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
+    let writers = load_writers(&a.metadata)?.writers;
+    let bcd = load_bcd(&a.bcd)?;
     let (drive, dir) = drive_folder(&a.backup, a.drive.as_deref())?;
-    let mut env = Environment::windows_defaults(&drive);
-    for kv in &a.env {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| Failure::usage(format!("--env {kv}: expected NAME=VALUE")))?;
-        env.set(k, v);
-    }
+    let env = environment(Some(&drive), &a.env)?;
 
     let backup_vol =
-        HostVolume::new(&dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
+        HostVolume::new(&dir).map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
     let backup = VolumeBackup::new(&backup_vol, &drive);
     let store = dedup_restore::SourceStore::host(&dir)
-        .map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
+        .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
 
     if a.dry_run {
-        return dry_run(&writers, &bcd, a, &env, &backup);
+        let input = DryRunInput {
+            writers: &writers,
+            bcd: &bcd,
+            select: &a.select,
+            env: &env,
+            drive: &drive,
+            backup_volume: &backup_vol,
+            backup: &backup,
+        };
+        return super::dry_run::run(&input, a.json);
     }
 
     let vol = SimVolume::new(1);
     let start = a.state.as_deref().unwrap_or(&dir);
     winsim::host::import_dir(&vol, start)
-        .map_err(|e| Failure::io(format!("{}: {e}", start.display())))?;
+        .map_err(|e| Failure::usage(format!("{}: {e}", start.display())))?;
     let sim = SimVss::from_wmds(&vol, &writers);
     let host = Host {
         volume: &vol,
@@ -200,8 +155,18 @@ fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
         volumes: &[],
         catalog: None,
     };
-    let report = vss_restore::restore(&host, &spec, &RestoreOptions::default())
-        .map_err(|e| Failure::check(e.to_string()))?;
+    // The progress of rehydrating dedup files (the long part of a restore).
+    let bar = crate::progress::Bar::new("rehydrate");
+    let opts = RestoreOptions {
+        dedup: dedup_restore::RestoreOptions {
+            progress: Some(bar.callback()),
+            ..dedup_restore::RestoreOptions::default()
+        },
+        ..RestoreOptions::default()
+    };
+    let report = vss_restore::restore(&host, &spec, &opts);
+    bar.finish();
+    let report = report.map_err(|e| Failure::check(e.to_string()))?;
     let pending = vol.pending_renames().unwrap_or_default();
     if a.reboot {
         for o in vol.reboot() {
@@ -211,9 +176,10 @@ fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
         }
     }
     if let Some(out) = &a.out {
-        std::fs::create_dir_all(out).map_err(|e| Failure::io(format!("{}: {e}", out.display())))?;
+        std::fs::create_dir_all(out)
+            .map_err(|e| Failure::usage(format!("{}: {e}", out.display())))?;
         let empty = std::fs::read_dir(out)
-            .map_err(|e| Failure::io(format!("{}: {e}", out.display())))?
+            .map_err(|e| Failure::usage(format!("{}: {e}", out.display())))?
             .next()
             .is_none();
         if !empty {
@@ -223,7 +189,7 @@ fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
             )));
         }
         winsim::host::export_volume(&vol, out)
-            .map_err(|e| Failure::io(format!("{}: {e}", out.display())))?;
+            .map_err(|e| Failure::usage(format!("{}: {e}", out.display())))?;
     }
     if a.json {
         #[derive(serde::Serialize)]
@@ -247,10 +213,10 @@ fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
             writer_events: sim.events().iter().map(|e| format!("{e:?}")).collect(),
         };
         let text =
-            serde_json::to_string_pretty(&out).map_err(|e| Failure::io(format!("json: {e}")))?;
-        println!("{text}");
+            serde_json::to_string_pretty(&out).map_err(|e| Failure::usage(format!("json: {e}")))?;
+        outln!("{text}");
     } else {
-        print!("{}", human(&report, &pending, &drive));
+        out!("{}", human(&report, &pending, &drive));
     }
     if report.all_restored() {
         Ok(())
@@ -267,80 +233,12 @@ fn restore(a: &VssRestoreArgs) -> Result<(), Failure> {
     }
 }
 
-fn dry_run(
-    writers: &[WriterMetadata],
-    bcd: &BackupComponents,
-    a: &VssRestoreArgs,
-    env: &Environment,
-    backup: &VolumeBackup<'_>,
-) -> Result<(), Failure> {
-    use vss_model::restore_set::{CatalogEntry, Disposition, RestoreSetInput, generate};
-    use vss_restore::BackupSource as _;
-    let catalog = backup.catalog().map_err(|e| Failure::io(e.to_string()))?;
-    let entries: Vec<CatalogEntry<'_>> = catalog
-        .iter()
-        .map(|p| CatalogEntry {
-            path: p,
-            short_name: None,
-        })
-        .collect();
-    let plan = generate(
-        &RestoreSetInput {
-            writers,
-            bcd,
-            selection: &a.select,
-            env,
-            volumes: &[],
-        },
-        &entries,
-    )
-    .map_err(|e| Failure::check(e.to_string()))?;
-    if a.json {
-        let text =
-            serde_json::to_string_pretty(&plan).map_err(|e| Failure::io(format!("json: {e}")))?;
-        println!("{text}");
-        return Ok(());
-    }
-    let mut s = String::from("dry run: nothing restored\n");
-    for c in &plan.components {
-        let _ = writeln!(
-            s,
-            "component {} ({}): method {}, writerRestore {}, target {}, {} file(s){}",
-            c.component,
-            c.writer,
-            c.method,
-            c.writer_restore,
-            c.target,
-            c.files,
-            if c.problems.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; writer errors: {}",
-                    c.problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            }
-        );
-    }
-    for (path, d) in catalog.iter().zip(&plan.files) {
-        if matches!(d, Disposition::Restore { .. }) {
-            let _ = writeln!(s, "  {path}: {}", plan.reason(d));
-        }
-    }
-    print!("{s}");
-    Ok(())
-}
-
 fn human(report: &RestoreReport, pending: &[platform::PendingRename], drive: &str) -> String {
     let mut s = String::new();
     for c in &report.components {
         let _ = writeln!(
             s,
-            "component {} ({}): method {}, target {}: {:?}, status {}",
+            "component {} ({}): method {}, target {}: {}, status {}",
             c.component, c.writer, c.method, c.target, c.outcome, c.status
         );
         for f in &c.files {
@@ -390,7 +288,7 @@ fn human(report: &RestoreReport, pending: &[platform::PendingRename], drive: &st
     }
     let _ = writeln!(s, "steps:");
     for e in &report.events {
-        let _ = writeln!(s, "  {e:?}");
+        let _ = writeln!(s, "  {e}");
     }
     s
 }
