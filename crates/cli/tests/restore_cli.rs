@@ -346,6 +346,16 @@ fn verify_passes_then_names_the_damaged_container() {
         container.ends_with(&format!("\\Data\\{name}")),
         "{container} vs {name}"
     );
+    // The record at fault, from the engine's typed error: the first record of the container
+    // (the damaged chunk), its local id, and the same figures in the human line.
+    assert_eq!(bad["offset"], 0x5000, "{bad:#}");
+    let local_id = bad["local_id"].as_u64().expect("local_id");
+    let detail = bad["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("at 0x5000") && detail.contains(&format!("local id {local_id}")),
+        "{detail}"
+    );
+    assert_eq!(bad["code"], "DDP_E_FILE_CORRUPT");
     assert_eq!(list(src.path()), before, "verify wrote to the source");
     let o = rehydrate(&["verify", "--source", s(src.path())]);
     assert_eq!(o.status.code(), Some(1));

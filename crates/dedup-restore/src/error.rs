@@ -360,28 +360,33 @@ impl FileError {
 
     /// The HRESULT `RestoreFiles` gives a file that failed this way.
     #[must_use]
+    // Arm order matters (a reparse CRC mismatch is corruption, other reparse errors invalid
+    // data), so two arms share a body.
+    #[allow(clippy::match_same_arms)]
     pub fn hresult(&self) -> Hresult {
         match self {
             Self::Platform { source, .. } => from_platform(source),
-            Self::Reparse(ParseError::CrcMismatch { .. }) => Hresult::DDP_E_FILE_CORRUPT,
-            Self::Reparse(_)
-            | Self::ForeignReparse { .. }
-            | Self::EntryGap { .. }
-            | Self::EntriesShort { .. }
-            | Self::MapNotIncreasing { .. }
-            | Self::MapCoverage { .. }
-            | Self::RecordTooLong { .. }
-            | Self::ConflictingSizes { .. } => Hresult::DDP_E_INVALID_DATA,
-            Self::ContainerIdMismatch { .. } => Hresult::DDP_E_FILE_CORRUPT,
-            Self::ReadOnly => Hresult::from_win32(5),
-            Self::Store(e) => e.hresult,
             Self::Container(ContainerError::ChunkNotFound { .. })
             | Self::OutsideRecords { .. }
             | Self::NotInContainer { .. }
             | Self::HashMismatch { .. }
             | Self::WrongRecord { .. } => Hresult::DDP_E_NOT_FOUND,
-            Self::Container(ContainerError::BadStreamMap { .. }) => Hresult::DDP_E_INVALID_DATA,
-            Self::Container(_) => Hresult::DDP_E_FILE_CORRUPT,
+            Self::ForeignReparse { .. }
+            | Self::EntryGap { .. }
+            | Self::EntriesShort { .. }
+            | Self::MapNotIncreasing { .. }
+            | Self::MapCoverage { .. }
+            | Self::RecordTooLong { .. }
+            | Self::ConflictingSizes { .. }
+            | Self::Container(ContainerError::BadStreamMap { .. }) => Hresult::DDP_E_INVALID_DATA,
+            // A bad reparse CRC and damaged container bytes: the file is corrupt.
+            Self::Reparse(ParseError::CrcMismatch { .. })
+            | Self::ContainerIdMismatch { .. }
+            | Self::Container(_) => Hresult::DDP_E_FILE_CORRUPT,
+            // Any other reparse error (after the CRC arm above): a malformed reparse point.
+            Self::Reparse(_) => Hresult::DDP_E_INVALID_DATA,
+            Self::ReadOnly => Hresult::from_win32(5),
+            Self::Store(e) => e.hresult,
             Self::ContainerMissing { .. } | Self::Swapped { .. } => Hresult::DDP_E_PATH_NOT_FOUND,
             Self::StreamMap(inner) => inner.hresult(),
             Self::Incomplete { .. } | Self::Internal(_) => Hresult::DDP_E_UNEXPECTED,

@@ -25,6 +25,46 @@
 //! the rebuilt file is written to a sibling temporary file and renamed over the stub (on
 //! Windows the stub would be rewritten in place).
 
+//!
+//! # Out-of-place restore
+//!
+//! [`restore_tree`] restores a whole tree (or chosen paths) from a [`platform::Source`] — a
+//! host folder or ntfs-3g mount ([`platform::HostSource`]), any volume
+//! ([`platform::VolumeSource`]) — into any destination [`platform::Volume`], reading the
+//! chunks through a [`SourceStore`] over the same source; [`restore_in_place`] is the
+//! `RestoreFiles` contract over any number of files. Per-file failures are typed
+//! ([`FileError`]: container, offset and local id where there are some).
+//!
+//! ```
+//! # #[cfg(unix)]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use dedup_restore::{EntryStatus, SourceStore, TreeOptions, restore_tree};
+//! use platform::{HostSource, HostVolume};
+//! # let (volume_dir, output_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+//! # let sim = winsim::SimVolume::new(1);
+//! # let text = "a line of text that repeats, ".repeat(4000);
+//! # sim.write_file(&platform::WinPath::new("\\docs\\a.txt")?, text.as_bytes())?;
+//! # winsim::dedup::optimize(&sim, 1, &winsim::dedup::OptimizeOptions::default())?;
+//! # winsim::host::export_volume(&sim, volume_dir.path())?;
+//!
+//! // A copy of a dedup volume (or an ntfs-3g mount of it) and its own chunk store.
+//! let source = HostSource::new(volume_dir.path())?;
+//! let store = SourceStore::new(&source);
+//! let dest = HostVolume::new(output_dir.path())?;
+//! let report = restore_tree(&source, &store, &dest, &TreeOptions::default())?;
+//! for e in &report.entries {
+//!     if let Some(err) = &e.error {
+//!         eprintln!("{}: {} {err} (container {:?})", e.path, err.hresult(), err.container());
+//!     }
+//! }
+//! assert_eq!(report.count(EntryStatus::Restored), 1);
+//! # assert_eq!(std::fs::read(output_dir.path().join("docs/a.txt"))?, text.as_bytes());
+//! # Ok(())
+//! # }
+//! # #[cfg(not(unix))]
+//! # fn main() {}
+//! ```
+
 mod batch;
 mod engine;
 mod error;

@@ -119,11 +119,13 @@ pub struct TreeReport {
 
 impl TreeReport {
     /// Entries with `status`.
+    #[must_use]
     pub fn count(&self, status: EntryStatus) -> usize {
         self.entries.iter().filter(|e| e.status == status).count()
     }
 
     /// Bytes of the entries with `status`.
+    #[must_use]
     pub fn bytes(&self, status: EntryStatus) -> u64 {
         self.entries
             .iter()

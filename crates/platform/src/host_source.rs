@@ -67,7 +67,7 @@ impl HostSource {
         p
     }
 
-    fn entry(&self, dir: &WinPath, host: &Path, name: std::ffi::OsString) -> SourceEntry {
+    fn entry(dir: &WinPath, host: &Path, name: &std::ffi::OsStr) -> SourceEntry {
         let unsupported = |name: String, why| SourceEntry {
             name,
             kind: EntryKind::Unsupported(why),
@@ -189,7 +189,7 @@ impl Source for HostSource {
         Ok(names
             .into_iter()
             .filter(|n| !(dir.is_root() && n.to_str().is_some_and(|n| eq_name(n, STATE_DIR))))
-            .map(|n| self.entry(dir, &host, n))
+            .map(|n| Self::entry(dir, &host, &n))
             .collect())
     }
 
@@ -217,7 +217,7 @@ fn open_nofollow(host: &Path) -> std::io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     fs::OpenOptions::new()
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed())
         .open(host)
 }
 

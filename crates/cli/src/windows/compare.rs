@@ -16,7 +16,6 @@ use dedup_restore::{
 use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath, attr};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use win::WinVolume;
 
 use crate::Failure;
 use crate::outln;
@@ -182,7 +181,7 @@ impl Drop for Scratch {
             // Rebuilt copies may be read-only; clear that first so the removal succeeds.
             clear_readonly(&self.path);
             if let Err(e) = std::fs::remove_dir_all(&self.path) {
-                eoutln!(
+                eprintln!(
                     "rehydrate: could not delete the scratch folder {}: {e}",
                     self.path.display()
                 );

@@ -1,0 +1,266 @@
+//! Out-of-place restore through the public API only: a `sim optimize`-style volume folder
+//! (the simulator's optimizer, exported with the stubs' reparse points in extended attributes)
+//! restored into a host folder and into a sink, with filters, damaged chunks, foreign reparse
+//! points and existing files; and the one store over a source.
+#![cfg(unix)]
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use dedup_reparse::LayoutVersion;
+use dedup_restore::{
+    BackupStore, EntryStatus, FileError, Hresult, SourceStore, TreeOptions, TreeReport,
+    restore_tree,
+};
+use platform::{HostSource, HostVolume, NullVolume, Volume, WinPath};
+
+/// A volume folder: dedup files (from `seeded_files`, optimized), small plain files and a
+/// nested folder; returns the originals by path.
+fn volume_folder(dir: &Path, seed: u64) -> Vec<(WinPath, Vec<u8>)> {
+    let mut originals = seeded_files(seed, 4, 300 * 1024);
+    let vol = optimized_volume(seed, &originals, LayoutVersion::V3);
+    for (p, bytes) in [
+        (
+            "\\plain\\small.txt",
+            b"a small file, left alone by the optimizer".to_vec(),
+        ),
+        ("\\plain\\deep\\er\\empty.dat", Vec::new()),
+    ] {
+        let p = wp(p);
+        vol.write_file(&p, &bytes).unwrap();
+        originals.push((p, bytes));
+    }
+    winsim::host::export_volume(&vol, dir).unwrap();
+    originals
+}
+
+fn read_host(root: &Path, p: &WinPath) -> Vec<u8> {
+    let mut h = root.to_owned();
+    h.extend(p.components());
+    std::fs::read(&h).unwrap_or_else(|e| panic!("{}: {e}", h.display()))
+}
+
+/// Every file below `root`, relative, sorted.
+fn files_below(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path().strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn restore_into(src: &Path, dest: &dyn Volume, opts: &TreeOptions) -> TreeReport {
+    let source = HostSource::new(src).unwrap();
+    let store = SourceStore::new(&source);
+    restore_tree(&source, &store, dest, opts).unwrap()
+}
+
+#[test]
+fn a_volume_folder_is_restored_out_of_place_into_a_host_folder() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 61);
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let report = restore_into(src.path(), &dest, &TreeOptions::default());
+    assert_eq!(
+        report.count(EntryStatus::Failed),
+        0,
+        "{:#?}",
+        report.entries
+    );
+    assert_eq!(report.count(EntryStatus::Restored), 4);
+    assert_eq!(report.count(EntryStatus::Copied), 2);
+    for (p, bytes) in &originals {
+        assert_eq!(&read_host(out.path(), p), bytes, "{p}");
+        assert!(!dest.metadata(p).unwrap().is_reparse_point(), "{p}");
+    }
+    // Only the files: no stub, no temporary file, no chunk store.
+    let mut want: Vec<String> = originals
+        .iter()
+        .map(|(p, _)| p.components().collect::<Vec<_>>().join("/"))
+        .collect();
+    want.sort();
+    assert_eq!(files_below(out.path()), want);
+    let logical: u64 = originals[..4].iter().map(|(_, d)| d.len() as u64).sum();
+    assert_eq!(report.bytes(EntryStatus::Restored), logical);
+    assert_eq!(report.stats.bytes_restored, logical);
+}
+
+#[test]
+fn a_verify_run_into_a_sink_checks_every_dedup_file_and_names_the_damaged_record() {
+    let src = tempfile::tempdir().unwrap();
+    volume_folder(src.path(), 62);
+    let verify = TreeOptions {
+        copy_plain: false,
+        ..TreeOptions::default()
+    };
+    let sink = NullVolume::default();
+    let report = restore_into(src.path(), &sink, &verify);
+    assert_eq!(
+        report.count(EntryStatus::Restored),
+        4,
+        "{:#?}",
+        report.entries
+    );
+    assert_eq!(report.entries.len(), 4, "plain files are not looked at");
+    assert!(sink.bytes_written() > 0);
+
+    // Damage the payload of the first record of the first data container.
+    let data = std::fs::read_dir(
+        src.path()
+            .join("System Volume Information/Dedup/ChunkStore"),
+    )
+    .unwrap()
+    .next()
+    .unwrap()
+    .unwrap()
+    .path()
+    .join("Data");
+    let mut names: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let ccc = &names[0];
+    let mut bytes = std::fs::read(ccc).unwrap();
+    for b in &mut bytes[0x5000 + 0x200..0x5000 + 0x210] {
+        *b ^= 0x5A;
+    }
+    std::fs::write(ccc, &bytes).unwrap();
+    let report = restore_into(src.path(), &NullVolume::default(), &verify);
+    let bad: Vec<_> = report
+        .entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Failed)
+        .collect();
+    assert!(!bad.is_empty(), "{:#?}", report.entries);
+    for e in bad {
+        let err = e.error.as_ref().unwrap();
+        assert_eq!(err.hresult(), Hresult::DDP_E_FILE_CORRUPT, "{err}");
+        let name = ccc.file_name().unwrap().to_str().unwrap();
+        assert!(
+            err.container().is_some_and(|c| c.ends_with(name)),
+            "{err}: {:?}",
+            err.container()
+        );
+        assert_eq!(err.offset(), Some(0x5000), "{err}");
+        assert!(err.local_id().is_some(), "{err}");
+        assert!(matches!(err, FileError::Container(_)), "{err:?}");
+    }
+}
+
+#[test]
+fn paths_select_and_unmatched_paths_fail() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 63);
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let first = originals[0].0.clone();
+    let opts = TreeOptions {
+        paths: vec![
+            WinPath::new(&first.to_string().to_uppercase()).unwrap(),
+            wp("\\PLAIN\\deep"),
+            wp("\\nowhere"),
+        ],
+        ..TreeOptions::default()
+    };
+    let report = restore_into(src.path(), &dest, &opts);
+    let failed: Vec<_> = report
+        .entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{:#?}", report.entries);
+    assert_eq!(failed[0].path, "\\nowhere");
+    assert!(matches!(failed[0].error, Some(FileError::NotInSource)));
+    assert_eq!(failed[0].hresult(), Hresult::from_win32(2));
+    assert_eq!(report.count(EntryStatus::Restored), 1);
+    assert_eq!(report.count(EntryStatus::Copied), 1);
+    assert_eq!(read_host(out.path(), &first), originals[0].1);
+    assert!(files_below(out.path()).iter().all(|f| !f.contains("small")));
+}
+
+#[test]
+fn an_existing_file_is_never_replaced_and_a_foreign_reparse_point_is_never_copied() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 64);
+    // A file carrying another filter's reparse point (an HSM tag): its data stream is a
+    // placeholder, not the file's content.
+    let foreign = src.path().join("plain/offline.doc");
+    std::fs::write(&foreign, vec![0u8; 4096]).unwrap();
+    let mut buf = 0xC000_0004_u32.to_le_bytes().to_vec();
+    buf.extend_from_slice(&[4, 0, 0, 0, 1, 2, 3, 4]);
+    xattr::set(&foreign, platform::REPARSE_XATTR_USER, &buf).unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let taken = &originals[1].0;
+    let mut host = out.path().to_owned();
+    host.extend(taken.components());
+    std::fs::create_dir_all(host.parent().unwrap()).unwrap();
+    std::fs::write(&host, b"mine").unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let report = restore_into(src.path(), &dest, &TreeOptions::default());
+    let failed = |p: &str| {
+        report
+            .entries
+            .iter()
+            .find(|e| e.path == p)
+            .filter(|e| e.status == EntryStatus::Failed)
+            .unwrap_or_else(|| panic!("{p} did not fail: {:#?}", report.entries))
+    };
+    let exists = failed(&taken.to_string());
+    assert_eq!(exists.hresult(), Hresult::from_win32(183));
+    assert_eq!(std::fs::read(&host).unwrap(), b"mine");
+    let off = failed("\\plain\\offline.doc");
+    assert!(
+        matches!(off.error, Some(FileError::ForeignReparse { .. })),
+        "{:?}",
+        off.error
+    );
+    assert_eq!(off.hresult(), Hresult::DDP_E_INVALID_DATA);
+    assert!(!out.path().join("plain/offline.doc").exists());
+    assert_eq!(report.count(EntryStatus::Restored), 3);
+}
+
+#[test]
+fn the_source_store_finds_files_case_insensitively_and_keeps_errors_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("Store/Data")).unwrap();
+    std::fs::write(dir.path().join("Store/Data/a.ccc"), b"0123456789").unwrap();
+    std::fs::create_dir(dir.path().join("Store/Data/sub")).unwrap();
+    let store = SourceStore::host(dir.path()).unwrap();
+    let mut b = [0u8; 4];
+    store
+        .read_backup_file(&wp("\\store\\DATA\\A.CCC"), 3, &mut b)
+        .unwrap();
+    assert_eq!(&b, b"3456");
+    // Kept open: a second read of the same file, spelled another way.
+    store
+        .read_backup_file(&wp("\\Store\\Data\\a.ccc"), 6, &mut b)
+        .unwrap();
+    assert_eq!(&b, b"6789");
+    let e = store
+        .read_backup_file(&wp("\\Store\\Data\\a.ccc"), 8, &mut b)
+        .unwrap_err();
+    assert!(e.past_end, "{e}");
+    let e = store
+        .read_backup_file(&wp("\\Store\\Data\\b.ccc"), 0, &mut b)
+        .unwrap_err();
+    assert_eq!(e.hresult, Hresult::DDP_E_PATH_NOT_FOUND);
+    assert_eq!(
+        store.list_dir(&wp("\\STORE\\data")).unwrap(),
+        Some(vec!["a.ccc".to_owned()])
+    );
+    assert_eq!(store.list_dir(&wp("\\Store\\none")).unwrap(), Some(vec![]));
+}
