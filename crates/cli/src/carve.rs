@@ -24,8 +24,12 @@ pub(crate) struct CarveArgs {
     #[arg(long)]
     ids: String,
     /// Output file (written atomically: nothing is left behind on failure); `-` for stdout.
+    /// An existing file is never replaced without `--force`, and the container itself never.
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
+    /// Replace an existing output file (never the container being read).
+    #[arg(long)]
+    force: bool,
     /// Skip the chunk-hash (SHA-512) check (the payload CRC-64 is always checked).
     #[arg(long)]
     no_verify_hash: bool,
@@ -89,6 +93,9 @@ pub(crate) fn run(args: &CarveArgs) -> Result<(), Failure> {
             "--json cannot be combined with -o - (both use stdout)",
         ));
     }
+    if !to_stdout {
+        check_output(&args.file, &args.output, args.force)?;
+    }
     let map = map_file(&args.file)?;
     let name = args.file.display().to_string();
     let container =
@@ -105,7 +112,7 @@ pub(crate) fn run(args: &CarveArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::usage(format!("stdout: {e}")))?;
         r
     } else {
-        atomic_write(&args.output, |w| {
+        atomic_write(&args.output, args.force, |w| {
             write_chunks(&container, &ranges, &opts, w)
         })?
     };
@@ -155,10 +162,43 @@ fn write_chunks(
     Ok((chunks, bytes, hex(&sha.finalize())))
 }
 
-/// Writes through `f` into a temporary file beside `path` and renames it into place only when
-/// `f` and the flush succeed; on any failure the temporary file is removed.
+/// Whether `a` and `b` name the same file (same device and inode; on other hosts the same
+/// canonical path).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Refuses an output that is the input, and an existing output unless `force`.
+fn check_output(input: &Path, output: &Path, force: bool) -> Result<(), Failure> {
+    if same_file(input, output) {
+        return Err(Failure::usage(format!(
+            "{}: the output is the container being read; it is never written",
+            output.display()
+        )));
+    }
+    if !force && std::fs::symlink_metadata(output).is_ok() {
+        return Err(Failure::usage(format!(
+            "{}: already exists (--force replaces it)",
+            output.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes through `f` into a temporary file beside `path` and puts it into place only when `f`
+/// and the flush succeed: without `replace`, with a hard link that fails if `path` appeared
+/// meanwhile (nothing is ever replaced), else with a rename. On any failure the temporary file
+/// is removed.
 pub(crate) fn atomic_write<T>(
     path: &Path,
+    replace: bool,
     f: impl FnOnce(&mut dyn Write) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
     let dir = path
@@ -183,14 +223,18 @@ pub(crate) fn atomic_write<T>(
         })?;
         file.sync_all()
             .map_err(|e| Failure::usage(format!("{}: sync failed: {e}", tmp.display())))?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            Failure::usage(format!("{}: cannot rename into place: {e}", path.display()))
+        let placed = if replace {
+            std::fs::rename(&tmp, path)
+        } else {
+            std::fs::hard_link(&tmp, path)
+        };
+        placed.map_err(|e| {
+            Failure::usage(format!("{}: cannot put into place: {e}", path.display()))
         })?;
         Ok(value)
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
+    // After a hard link (or a failure) the temporary name is left: remove it.
+    let _ = std::fs::remove_file(&tmp);
     result
 }
 

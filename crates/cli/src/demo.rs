@@ -37,7 +37,7 @@ pub(crate) struct DemoArgs {
     /// Seed of the data set.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
-    /// Worker threads of the restore (default: all cores).
+    /// Worker threads of the restore (default: all cores; at most 8 per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Keep the backup in this (new or empty) folder instead of a temporary one.

@@ -63,7 +63,7 @@ pub(crate) struct RestoreArgs {
     /// Skip the SHA-512 check of every chunk (the CRC-64 of every record is always checked).
     #[arg(long)]
     pub(crate) no_verify_hash: bool,
-    /// Worker threads for decode and verify (default: all cores).
+    /// Worker threads for decode and verify (default: all cores; at most 8 per core).
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
 }
@@ -80,7 +80,7 @@ pub(crate) struct VerifyArgs {
     /// Print the result as a JSON document.
     #[arg(long)]
     json: bool,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores; at most 8 per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 }
@@ -111,12 +111,21 @@ fn gbps(bytes: u64, secs: f64) -> f64 {
     }
 }
 
-/// A rayon pool of `threads` workers (all cores when `None`).
+/// Most worker threads per core `--threads` accepts: more only adds switching, and tens of
+/// thousands of threads never finish starting.
+pub(crate) const THREADS_PER_CORE: usize = 8;
+
+/// A rayon pool of `threads` workers (all cores when `None`; from 1 to
+/// [`THREADS_PER_CORE`] × the cores).
 pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let max = cores * THREADS_PER_CORE;
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
-        if n == 0 {
-            return Err(Failure::usage("--threads must be at least 1"));
+        if n == 0 || n > max {
+            return Err(Failure::usage(format!(
+                "--threads {n}: must be from 1 to {max} ({THREADS_PER_CORE} per core, {cores} cores)"
+            )));
         }
         b = b.num_threads(n);
     }
@@ -170,7 +179,7 @@ fn open_dest(dir: &Path) -> Result<Box<dyn Volume>, Failure> {
 
 /// The canonical form `p` will have once created: its longest existing ancestor canonicalized,
 /// plus the rest.
-fn resolve_new(p: &Path) -> Result<PathBuf, Failure> {
+pub(crate) fn resolve_new(p: &Path) -> Result<PathBuf, Failure> {
     let abs =
         std::path::absolute(p).map_err(|e| Failure::usage(format!("{}: {e}", p.display())))?;
     let mut rest = Vec::new();

@@ -97,6 +97,64 @@ fn carve_failure_leaves_nothing_behind() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// `carve -o` never replaces a file without `--force`, and never the container it reads, even
+/// with `--force` (it once replaced a 4 MB container by a 71 KB chunk).
+#[test]
+fn carve_never_overwrites_its_input_or_an_existing_file_unasked() {
+    let Some(real) = real() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ccc = dir.path().join("00000001.00000001.ccc");
+    std::fs::copy(&real, &ccc).unwrap();
+    let before = sha256_file(&ccc);
+    let c = ccc.to_str().unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        let mut args = vec!["carve", c, "--ids", "1", "-o", c];
+        args.extend_from_slice(extra);
+        let o = rehydrate(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("container being read"), "{err}");
+        assert_eq!(sha256_file(&ccc), before);
+    }
+    // The same file by another name (a hard link) is the input too.
+    let link = dir.path().join("other-name.bin");
+    std::fs::hard_link(&ccc, &link).unwrap();
+    let o = rehydrate(&[
+        "carve",
+        c,
+        "--ids",
+        "1",
+        "-o",
+        link.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(sha256_file(&ccc), before);
+
+    let out = dir.path().join("mine.txt");
+    std::fs::write(&out, b"keep me").unwrap();
+    let o = rehydrate(&["carve", c, "--ids", "1", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    let o = rehydrate(&[
+        "carve",
+        c,
+        "--ids",
+        "1",
+        "-o",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ne!(std::fs::read(&out).unwrap(), b"keep me");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 3, "no temporary file left: {names:?}");
+}
+
 #[test]
 fn inspect_real_container_text_and_json() {
     let Some(ccc) = real() else { return };

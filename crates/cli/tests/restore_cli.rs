@@ -487,3 +487,105 @@ fn overlapping_folders_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("overlap"));
 }
+
+/// Thread counts are bounded by the cores, not by what the command line asks: an absurd
+/// `--threads` is refused before anything is created.
+#[test]
+fn absurd_thread_counts_are_refused_before_anything_is_created() {
+    let src = fast_tempdir();
+    make_volume(src.path());
+    let out = tempfile::tempdir().unwrap();
+    let to = out.path().join("new");
+    for n in ["0", "100000"] {
+        for cmd in ["restore", "verify"] {
+            let mut args = vec![cmd, "--source", s(src.path()), "--threads", n];
+            if cmd == "restore" {
+                args.extend(["--to", s(&to)]);
+            }
+            let o = rehydrate(&args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                err.contains("--threads") && err.contains("per core"),
+                "{err}"
+            );
+            assert!(!to.exists(), "{args:?} created the output folder");
+        }
+    }
+}
+
+/// A source that is not a folder is refused before the output folder is created.
+#[test]
+fn a_source_that_is_a_file_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("image.bin");
+    std::fs::write(&file, b"not a folder").unwrap();
+    let to = dir.path().join("out");
+    let o = rehydrate(&["restore", "--source", s(&file), "--to", s(&to)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!to.exists(), "the output folder was created");
+    let o = rehydrate(&["verify", "--source", s(&file)]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Symbolic links already in the output folder are never followed, at any depth: nothing is
+/// written where they point, and the files behind them are reported failed.
+#[test]
+fn links_in_the_output_folder_are_never_followed() {
+    let src = fast_tempdir();
+    let files = make_volume(src.path());
+    for (depth, link) in [(1, "docs"), (2, "docs/sub"), (3, "docs/report.txt")] {
+        let elsewhere = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let at = out.path().join(link);
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        let target = if depth == 3 {
+            elsewhere.path().join("victim.txt")
+        } else {
+            elsewhere.path().to_owned()
+        };
+        std::os::unix::fs::symlink(&target, &at).unwrap();
+        let o = rehydrate(&[
+            "restore",
+            "--source",
+            s(src.path()),
+            "--to",
+            s(out.path()),
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{link}");
+        assert_eq!(
+            std::fs::read_dir(elsewhere.path()).unwrap().count(),
+            0,
+            "{link}: something was written through the link"
+        );
+        let v = json(&o);
+        let failed: Vec<&str> = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == "failed")
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert!(!failed.is_empty(), "{link}: {v:#}");
+        let behind = format!("\\{}", link.replace('/', "\\"));
+        assert!(
+            failed
+                .iter()
+                .all(|p| p.starts_with(&behind) || behind.starts_with(p)),
+            "{link}: {failed:?}"
+        );
+        // Everything not behind the link was restored.
+        for (p, bytes) in &files {
+            if !p.to_lowercase().starts_with(&behind.to_lowercase())
+                && !behind.starts_with(p.as_str())
+            {
+                assert_eq!(
+                    &std::fs::read(host_path(out.path(), p)).unwrap(),
+                    bytes,
+                    "{p}"
+                );
+            }
+        }
+    }
+}

@@ -440,3 +440,104 @@ fn dry_run_shows_partial_file_ranges() {
         "{out}"
     );
 }
+
+/// `--out` inside `--backup` (or holding it) is refused before anything is read or written:
+/// the backup is never written.
+#[test]
+fn an_output_folder_overlapping_the_backup_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
+    let before = std::fs::read_dir(t.path().join("backup/E/DATA"))
+        .unwrap()
+        .count();
+    for out in [
+        t.path().join("backup/E/restored"),
+        t.path().join("backup"),
+        t.path().to_owned(),
+    ] {
+        let o = rehydrate(&[
+            "vss",
+            "restore",
+            "--metadata",
+            &meta,
+            "--bcd",
+            &bcd,
+            "--backup",
+            &backup,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", out.display());
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("overlap"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    assert!(!t.path().join("backup/E/restored").exists());
+    assert_eq!(
+        std::fs::read_dir(t.path().join("backup/E/DATA"))
+            .unwrap()
+            .count(),
+        before
+    );
+}
+
+/// A symbolic link in the backup is never followed: what it points at is not read, and the
+/// component that names it is not reported restored.
+#[test]
+fn links_in_the_backup_are_never_dereferenced() {
+    let t = tempfile::tempdir().unwrap();
+    let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
+    let secret = t.path().join("secret.txt");
+    std::fs::write(&secret, b"outside the backup").unwrap();
+    let link = t.path().join("backup/E/DATA/master.mdf");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    // The volume starts from a state folder of its own (the backup's drive folder, with its
+    // link, is only read through the backup).
+    let state = t.path().join("state");
+    std::fs::create_dir_all(state.join("DATA")).unwrap();
+    let out = t.path().join("out");
+    let o = rehydrate(&[
+        "vss",
+        "restore",
+        "--metadata",
+        &meta,
+        "--bcd",
+        &bcd,
+        "--backup",
+        &backup,
+        "--state",
+        state.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("symbolic link is never followed"), "{text}");
+    let mut stack = vec![out.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else if e.file_type().unwrap().is_file() {
+                assert_ne!(
+                    std::fs::read(e.path()).unwrap(),
+                    b"outside the backup",
+                    "{} holds what the link points at",
+                    e.path().display()
+                );
+            }
+        }
+    }
+}

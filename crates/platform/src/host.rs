@@ -28,7 +28,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -53,6 +53,9 @@ pub const STATE_DIR: &str = ".rehydrate";
 pub const PENDING_FILE: &str = "PendingFileRenameOperations";
 /// `MAXIMUM_REPARSE_DATA_BUFFER_SIZE` (16 KiB).
 pub const MAX_REPARSE_BUFFER: usize = 16 * 1024;
+
+/// `O_NOFOLLOW`: a link swapped in after the lookup is not followed by the open either.
+const NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits().cast_signed();
 
 /// Bits kept in [`ATTRIBUTES_XATTR`].
 const STORED_BITS: u32 = (attr::SETTABLE & !attr::NORMAL) | attr::SPARSE_FILE;
@@ -214,13 +217,23 @@ impl HostVolume {
                 hit
             };
             let last = i + 1 == n;
+            // A symbolic link under the root is never followed, at any depth: what it points at
+            // may be outside the volume (a link planted in an output folder would otherwise
+            // have files written through it).
+            let md = match &found {
+                Some(p) => Some(fs::symlink_metadata(p).map_err(|e| Error::from_io(&so_far, e))?),
+                None => None,
+            };
+            if md.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
+                return Err(Error::AccessDenied {
+                    path: so_far,
+                    reason: "a symbolic link is never followed",
+                });
+            }
             match found {
                 Some(p) if last => return Ok(Lookup::Found(p)),
                 Some(p) => {
-                    if !fs::metadata(&p)
-                        .map_err(|e| Error::from_io(&so_far, e))?
-                        .is_dir()
-                    {
+                    if !md.is_some_and(|m| m.is_dir()) {
                         return Err(Error::NotADirectory { path: so_far });
                     }
                     cur = p;
@@ -416,6 +429,7 @@ impl Volume for HostVolume {
                     .read(true)
                     .write(access.write)
                     .truncate(truncating)
+                    .custom_flags(NOFOLLOW)
                     .open(&host)
                     .map_err(|e| Error::from_io(path, e))?
             }

@@ -110,6 +110,22 @@ fn drive_folder(backup: &Path, drive: Option<&str>) -> Result<(String, PathBuf),
 
 /// Runs `rehydrate vss restore`: exit code 1 when a component was not fully restored.
 pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
+    if let Some(out) = &a.out {
+        // The backup is only read: an output folder inside it (or holding it) is refused
+        // before anything is read or written.
+        let backup = a
+            .backup
+            .canonicalize()
+            .map_err(|e| Failure::usage(format!("{}: {e}", a.backup.display())))?;
+        let planned = crate::restore::resolve_new(out)?;
+        if planned.starts_with(&backup) || backup.starts_with(&planned) {
+            return Err(Failure::usage(format!(
+                "--out {} and --backup {} overlap; the backup is never written",
+                planned.display(),
+                backup.display()
+            )));
+        }
+    }
     let writers = load_writers(&a.metadata)?.writers;
     let bcd = load_bcd(&a.bcd)?;
     let (drive, dir) = drive_folder(&a.backup, a.drive.as_deref())?;
