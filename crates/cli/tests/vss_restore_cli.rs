@@ -541,3 +541,61 @@ fn links_in_the_backup_are_never_dereferenced() {
         }
     }
 }
+
+/// A directed target whose destination lies at 2^60 (once an allocation until the process was
+/// killed) is refused by the dry run (exit 1, the file's `problem` says why) and by the restore
+/// (the component fails), and nothing is allocated for it.
+#[test]
+fn hostile_directed_ranges_are_refused_by_the_dry_run_and_the_restore() {
+    let t = tempfile::tempdir().unwrap();
+    let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
+    let directed = BCD.replace(
+        r#"componentType="filegroup"/>"#,
+        &format!(
+            r#"componentType="filegroup"><REHYDRATE_RESTORE_STATE restoreTarget="DIRECTED"><DIRECTED_TARGET sourcePath="E:\DATA" sourceFilename="master.mdf" sourceRanges="0:4" destinationPath="E:\DATA" destinationFilename="master.cmp" destinationRanges="{}:4"/></REHYDRATE_RESTORE_STATE></COMPONENT>"#,
+            1u64 << 60
+        ),
+    );
+    assert_ne!(directed, BCD);
+    std::fs::write(&bcd, directed).unwrap();
+    let base = [
+        "vss",
+        "restore",
+        "--metadata",
+        &meta,
+        "--bcd",
+        &bcd,
+        "--backup",
+        &backup,
+    ];
+    let o = rehydrate(&[&base[..], &["--dry-run", "--json"]].concat());
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mdf = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["source"] == r"E:\DATA\master.mdf")
+        .unwrap();
+    assert!(
+        mdf["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("largest file NTFS holds")),
+        "{mdf:#}"
+    );
+    let o = rehydrate(&[&base[..], &["--dry-run"]].concat());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("REFUSED"));
+    let o = rehydrate(&base);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("largest file NTFS holds"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

@@ -259,3 +259,93 @@ pub fn classify_ranges(text: &str) -> Result<PartialRanges, RangeListError> {
     }
     parse_range_list(text).map(PartialRanges::List)
 }
+
+/// The largest file NTFS holds: 256 TiB minus 64 KiB (Microsoft, "NTFS overview", maximum file
+/// size, Windows Server 2019 / Windows 10 1709 and later; CONFIRMED). A directed target's
+/// destination range past this cannot be written on Windows and is refused here.
+pub const MAX_FILE_SIZE: u64 = (1 << 48) - (64 << 10);
+
+/// Why a directed target's ranges cannot be applied (checked the same way by a dry run and by
+/// the restore, before anything is written).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DirectedError {
+    /// The two lists cover different numbers of bytes.
+    #[error(
+        "directed target: source ranges cover {source_bytes} bytes but destination ranges {destination_bytes}"
+    )]
+    Lengths {
+        /// Bytes the source ranges cover.
+        source_bytes: u64,
+        /// Bytes the destination ranges cover.
+        destination_bytes: u64,
+    },
+    /// A source range reads past the end of the backed-up file.
+    #[error("directed target: source range {range} ends past the backed-up file ({size} bytes)")]
+    SourcePastEnd {
+        /// The range.
+        range: Range,
+        /// The backed-up file's size.
+        size: u64,
+    },
+    /// A destination range ends past the largest file NTFS holds.
+    #[error(
+        "directed target: destination range {range} ends past {max} bytes, the largest file NTFS holds"
+    )]
+    DestinationTooLarge {
+        /// The range.
+        range: Range,
+        /// [`MAX_FILE_SIZE`].
+        max: u64,
+    },
+}
+
+/// Checks a directed target's source and destination ranges and pairs them into
+/// `(source offset, destination offset, length)` copies: the lists must cover the same number
+/// of bytes, every source range must lie within the backed-up file (`source_len`, when known)
+/// and every destination range within [`MAX_FILE_SIZE`]. Nothing is allocated per byte: a
+/// destination far into a file is a hole for the writer to leave.
+pub fn pair_directed(
+    source: &[Range],
+    destination: &[Range],
+    source_len: Option<u64>,
+) -> Result<Vec<(u64, u64, u64)>, DirectedError> {
+    if let Some(size) = source_len
+        && let Some(&range) = source.iter().find(|r| r.end() > size)
+    {
+        return Err(DirectedError::SourcePastEnd { range, size });
+    }
+    if let Some(&range) = destination.iter().find(|r| r.end() > MAX_FILE_SIZE) {
+        return Err(DirectedError::DestinationTooLarge {
+            range,
+            max: MAX_FILE_SIZE,
+        });
+    }
+    let total = |r: &[Range]| r.iter().fold(0u64, |a, x| a.saturating_add(x.length));
+    if total(source) != total(destination) {
+        return Err(DirectedError::Lengths {
+            source_bytes: total(source),
+            destination_bytes: total(destination),
+        });
+    }
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    let (mut si, mut dj) = (0u64, 0u64);
+    while i < source.len() && j < destination.len() {
+        let (s, d) = (source[i], destination[j]);
+        let n = (s.length - si).min(d.length - dj);
+        if n > 0 {
+            out.push((s.offset + si, d.offset + dj, n));
+        }
+        si += n;
+        dj += n;
+        if si == s.length {
+            i += 1;
+            si = 0;
+        }
+        if dj == d.length {
+            j += 1;
+            dj = 0;
+        }
+    }
+    Ok(out)
+}

@@ -436,6 +436,25 @@ pub enum WriterProblem {
         /// Why.
         error: String,
     },
+    /// A file set's path, once expanded, climbs out of its folder (a `.` or `..` component) or
+    /// is a UNC or device path: its files cannot be restored where the writer expects them.
+    InvalidFileSetPath {
+        /// The path as the WMD gives it.
+        path: String,
+        /// The path after `%VAR%` expansion.
+        expanded: String,
+    },
+}
+
+/// Whether a file set path can name files on a local volume: no `.` or `..` component (it
+/// would climb out of the folder the writer names), and no UNC or device path other than a
+/// volume-GUID path (`\\?\Volume{…}\`, matched through the volume map).
+fn is_sound_path(p: &str) -> bool {
+    let unc = p.starts_with("\\\\") || p.starts_with("//");
+    let volume_guid = p
+        .get(..11)
+        .is_some_and(|h| h.eq_ignore_ascii_case("\\\\?\\Volume{"));
+    (!unc || volume_guid) && p.split(['\\', '/']).all(|c| c != "." && c != "..")
 }
 
 impl fmt::Display for WriterProblem {
@@ -472,6 +491,10 @@ impl fmt::Display for WriterProblem {
             Self::BadPartialRanges { file, error } => {
                 write!(f, "partial file {file}: bad ranges: {error}")
             }
+            Self::InvalidFileSetPath { path, expanded } => write!(
+                f,
+                "file set path {path:?} expands to {expanded:?}, which is not a path on a local volume"
+            ),
         }
     }
 }
@@ -892,17 +915,23 @@ pub fn generate(
 
     // 1. Which WMD each BCD writer is; explicit (backed-up) components.
     let mut explicit: Vec<(usize, usize, usize, usize)> = Vec::new(); // (bcd w, bcd c, wmd, comp)
+    // BCD components that cannot be planned, with their paths: reported only when selected
+    // (all of them when nothing is selected), never processed.
+    let mut problems: Vec<(String, PlannedComponent)> = Vec::new();
     for (bw, w) in input.bcd.writers.iter().enumerate() {
         let wmd = find_wmd(input.writers, w.instance_id, w.writer_id);
         for (bc, c) in w.components.iter().enumerate() {
             let Some(wi) = wmd else {
-                components.push(problem_component(
-                    w.instance_name
-                        .clone()
-                        .unwrap_or_else(|| w.writer_id.to_string()),
-                    Some(w.writer_id),
-                    c,
-                    WriterProblem::NoWriterMetadata,
+                problems.push((
+                    c.full_path(),
+                    problem_component(
+                        w.instance_name
+                            .clone()
+                            .unwrap_or_else(|| w.writer_id.to_string()),
+                        Some(w.writer_id),
+                        c,
+                        WriterProblem::NoWriterMetadata,
+                    ),
                 ));
                 continue;
             };
@@ -913,11 +942,14 @@ pub fn generate(
                 .position(|x| x.full_path().eq_ignore_ascii_case(&c.full_path()));
             match found {
                 Some(ci) => explicit.push((bw, bc, wi, ci)),
-                None => components.push(problem_component(
-                    doc.display_name(),
-                    Some(w.writer_id),
-                    c,
-                    WriterProblem::ComponentNotInMetadata,
+                None => problems.push((
+                    c.full_path(),
+                    problem_component(
+                        doc.display_name(),
+                        Some(w.writer_id),
+                        c,
+                        WriterProblem::ComponentNotInMetadata,
+                    ),
                 )),
             }
         }
@@ -925,6 +957,13 @@ pub fn generate(
 
     // 2. The selection.
     let mut units: Vec<Unit> = Vec::new();
+    let selected_problem = |path: &str| {
+        input.selection.is_empty()
+            || input
+                .selection
+                .iter()
+                .any(|sel| is_under(path, sel.trim().trim_matches('\\')))
+    };
     if input.selection.is_empty() {
         let marked: Vec<_> = explicit
             .iter()
@@ -988,13 +1027,19 @@ pub fn generate(
                     break;
                 }
             }
-            if !hit {
+            if !hit && !problems.iter().any(|(p, _)| is_under(p, sel_t)) {
                 return Err(RestoreSetError::SelectionNotFound {
                     selection: sel.clone(),
                 });
             }
         }
     }
+    components.extend(
+        problems
+            .into_iter()
+            .filter(|(p, _)| selected_problem(p))
+            .map(|(_, c)| c),
+    );
 
     // 3. Members of each unit's set; deeper units claim their own members.
     units.sort_by_key(|u| {
@@ -1071,6 +1116,18 @@ pub fn generate(
                     }
                 })?;
                 let planned = member_of.get(&(wi, ci)).copied();
+                if let Some(pi) = planned
+                    && !is_sound_path(&path)
+                {
+                    let problem = WriterProblem::InvalidFileSetPath {
+                        path: f.path.clone(),
+                        expanded: path.clone(),
+                    };
+                    if !components[pi].problems.contains(&problem) {
+                        components[pi].problems.push(problem);
+                    }
+                    continue;
+                }
                 index.add(
                     &path,
                     Spec {

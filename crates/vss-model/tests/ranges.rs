@@ -147,6 +147,40 @@ fn ranges_file_table() {
 }
 
 #[test]
+fn directed_ranges_pair_across_boundaries_and_stay_within_bounds() {
+    use vss_model::ranges::{DirectedError, MAX_FILE_SIZE, pair_directed};
+    let got = pair_directed(&[r(0, 16), r(4096, 32)], &[r(0, 48)], Some(8192)).unwrap();
+    assert_eq!(got, [(0, 0, 16), (4096, 16, 32)]);
+    let got = pair_directed(&[r(10, 10)], &[r(0, 4), r(100, 6)], None).unwrap();
+    assert_eq!(got, [(10, 0, 4), (14, 100, 6)]);
+    assert!(matches!(
+        pair_directed(&[r(0, 1)], &[r(0, 2)], None),
+        Err(DirectedError::Lengths { .. })
+    ));
+    assert_eq!(pair_directed(&[], &[], Some(0)).unwrap(), []);
+    // A source range past the backed-up file, a destination past the largest NTFS file
+    // (2^60 once made a restore allocate until it was killed).
+    assert_eq!(
+        pair_directed(&[r(100, 10)], &[r(0, 10)], Some(105)),
+        Err(DirectedError::SourcePastEnd {
+            range: r(100, 10),
+            size: 105
+        })
+    );
+    let far = r(1 << 60, 10);
+    assert_eq!(
+        pair_directed(&[r(0, 10)], &[far], Some(10)),
+        Err(DirectedError::DestinationTooLarge {
+            range: far,
+            max: MAX_FILE_SIZE
+        })
+    );
+    // Far into a file but within NTFS's limit: paired, nothing allocated for the gap.
+    let got = pair_directed(&[r(0, 10)], &[r(MAX_FILE_SIZE - 10, 10)], Some(10)).unwrap();
+    assert_eq!(got, [(0, MAX_FILE_SIZE - 10, 10)]);
+}
+
+#[test]
 fn list_or_file() {
     assert_eq!(
         classify_ranges("0:1"),

@@ -569,6 +569,77 @@ fn writer_errors_are_reported_per_component() {
     assert_eq!(d, [r"not-selected Server\Inst"]);
 }
 
+/// A selection restricts the components whose writer has no metadata too: only a selected
+/// one is reported (and fails), the others are not touched at all.
+#[test]
+fn selection_leaves_unselected_problem_components_alone() {
+    let bcd = format!(
+        r#"<BACKUP_COMPONENTS><WRITER_COMPONENTS instanceId="{I_APP}" writerId="{W_APP}"><COMPONENT logicalPath="Server" componentName="Inst"/></WRITER_COMPONENTS><WRITER_COMPONENTS writerId="99999999-9999-9999-9999-999999999999"><COMPONENT componentName="Lost"/></WRITER_COMPONENTS></BACKUP_COMPONENTS>"#
+    );
+    let case = |selection: &'static [&'static str]| Case {
+        wmds: vec![app_writer(Some("RESTORE_IF_CAN_BE_REPLACED"), 0, "")],
+        bcd: bcd.clone(),
+        selection,
+        env: env(),
+        volumes: Vec::new(),
+    };
+    let (plan, _) = case(&[r"Server\Inst"])
+        .run(&[r"D:\App\Inst\a.cfg"])
+        .unwrap();
+    assert!(
+        plan.components
+            .iter()
+            .all(|c| !c.problems.contains(&WriterProblem::NoWriterMetadata)),
+        "{:#?}",
+        plan.components
+    );
+    let (plan, _) = case(&["Lost"]).run(&[r"D:\App\Inst\a.cfg"]).unwrap();
+    assert_eq!(plan.components.len(), 1, "{:#?}", plan.components);
+    assert_eq!(
+        plan.components[0].problems,
+        [WriterProblem::NoWriterMetadata]
+    );
+    let (plan, _) = case(&[]).run(&[r"D:\App\Inst\a.cfg"]).unwrap();
+    assert!(
+        plan.components
+            .iter()
+            .any(|c| c.problems.contains(&WriterProblem::NoWriterMetadata))
+    );
+}
+
+/// A file set whose path, once expanded, climbs out of its folder or is a UNC path is a writer
+/// error of its component (which then restores nothing and fails), never a silent no-op.
+#[test]
+fn file_sets_that_resolve_outside_a_local_volume_are_writer_errors() {
+    for root in [r"D:\App\..\..\tmp", r"\\server\share\App", r"D:\App\.\x"] {
+        let mut case = app_case("RESTORE_IF_CAN_BE_REPLACED", 0, "", BOTH_SETS, &[]);
+        case.env = Environment::new();
+        case.env.set("AppRoot", root);
+        let (plan, _) = case.run(&[r"D:\App\Inst\a.cfg"]).unwrap();
+        let bad: Vec<_> = plan
+            .components
+            .iter()
+            .flat_map(|c| &c.problems)
+            .filter(|p| matches!(p, WriterProblem::InvalidFileSetPath { .. }))
+            .collect();
+        assert!(!bad.is_empty(), "{root}: {:#?}", plan.components);
+        assert!(
+            bad[0].to_string().contains("not a path on a local volume"),
+            "{}",
+            bad[0]
+        );
+    }
+    // The same writer with a sound root has no such problem.
+    let (plan, _) = app_case("RESTORE_IF_CAN_BE_REPLACED", 0, "", BOTH_SETS, &[])
+        .run(&[r"D:\App\Inst\a.cfg"])
+        .unwrap();
+    assert!(
+        plan.components.iter().all(|c| c.problems.is_empty()),
+        "{:#?}",
+        plan.components
+    );
+}
+
 #[test]
 fn catalog_file_format_and_short_names() {
     let text = "# comment\r\nC:\\Data\\report.data\tREPORT~1.DAT\r\n\r\nC:\\Data\\b.dat\n";

@@ -185,16 +185,10 @@ pub enum FileError {
         /// Why.
         source: RangeListError,
     },
-    /// A directed target's source and destination ranges differ in length.
-    #[error(
-        "directed target: source ranges cover {source_bytes} bytes but destination ranges {destination_bytes}"
-    )]
-    DirectedLengths {
-        /// Bytes the source ranges cover.
-        source_bytes: u64,
-        /// Bytes the destination ranges cover.
-        destination_bytes: u64,
-    },
+    /// A directed target's ranges cannot be applied (lengths differ, a source range past
+    /// the backed-up file, a destination past the largest NTFS file).
+    #[error("{0}")]
+    Directed(vss_model::ranges::DirectedError),
     /// Reading a partial file's ranges file from the backup failed.
     #[error("ranges file: {0}")]
     RangesFileRead(SourceError),

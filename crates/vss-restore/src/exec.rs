@@ -723,39 +723,6 @@ struct Copier<'a, 'b> {
     spec: &'b RestoreSpec<'a>,
 }
 
-/// Pairs source and destination ranges into (source offset, destination offset, length).
-fn pair_ranges(src: &[Range], dst: &[Range]) -> Result<Vec<(u64, u64, u64)>, FileError> {
-    let total = |r: &[Range]| r.iter().map(|x| x.length).sum::<u64>();
-    if total(src) != total(dst) {
-        return Err(FileError::DirectedLengths {
-            source_bytes: total(src),
-            destination_bytes: total(dst),
-        });
-    }
-    let mut out = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    let (mut si, mut dj) = (0u64, 0u64);
-    while i < src.len() && j < dst.len() {
-        let s = src[i];
-        let d = dst[j];
-        let n = (s.length - si).min(d.length - dj);
-        if n > 0 {
-            out.push((s.offset + si, d.offset + dj, n));
-        }
-        si += n;
-        dj += n;
-        if si == s.length {
-            i += 1;
-            si = 0;
-        }
-        if dj == d.length {
-            j += 1;
-            dj = 0;
-        }
-    }
-    Ok(out)
-}
-
 impl Copier<'_, '_> {
     fn v(&self) -> &dyn Volume {
         self.host.volume
@@ -814,7 +781,8 @@ impl Copier<'_, '_> {
                 };
                 let src = parse(&d.source_ranges)?;
                 let dst = parse(&d.destination_ranges)?;
-                let pairs = pair_ranges(&src, &dst).map_err(fail)?;
+                let pairs = vss_model::ranges::pair_directed(&src, &dst, Some(info.len))
+                    .map_err(|e| fail(FileError::Directed(e)))?;
                 (d.path.clone(), Content::Directed(pairs))
             }
         };
@@ -1454,6 +1422,15 @@ impl Copier<'_, '_> {
                 }
             }
             Content::Directed(pairs) => {
+                // A range past the file's end leaves a hole before it: the file is made sparse
+                // first, so the gap is never allocated (on NTFS, nor in the simulator).
+                let len = h.len()?;
+                if pairs.iter().any(|&(_, d, _)| d > len) {
+                    match h.set_sparse(true) {
+                        Ok(()) | Err(platform::Error::Unsupported { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 for &(s, d, n) in pairs {
                     self.copy_range(j, h, s, d, n)?;
                 }
@@ -1705,24 +1682,5 @@ impl<'v> Tx<'v> {
             }
         }
         errors
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn r(offset: u64, length: u64) -> Range {
-        Range { offset, length }
-    }
-
-    #[test]
-    fn pairs_ranges_across_boundaries() {
-        let got = pair_ranges(&[r(0, 16), r(4096, 32)], &[r(0, 48)]).unwrap();
-        assert_eq!(got, [(0, 0, 16), (4096, 16, 32)]);
-        let got = pair_ranges(&[r(10, 10)], &[r(0, 4), r(100, 6)]).unwrap();
-        assert_eq!(got, [(10, 0, 4), (14, 100, 6)]);
-        assert!(pair_ranges(&[r(0, 1)], &[r(0, 2)]).is_err());
-        assert_eq!(pair_ranges(&[], &[]).unwrap(), []);
     }
 }

@@ -284,6 +284,89 @@ fn directed_ranges_of_different_lengths_are_refused() {
     assert!(vol.all_files().is_empty());
 }
 
+/// Hostile directed ranges never allocate what they claim: a destination at 2^60 (once an
+/// allocation until the process was killed) or a source range past the backed-up file is
+/// refused before anything is written, and a destination far into the file (within NTFS's
+/// limit) is written sparsely, allocating only the bytes written.
+#[test]
+fn directed_ranges_are_bounded_and_applied_sparsely() {
+    let directed = |source_ranges: &str, destination_ranges: &str| {
+        let vol = SimVolume::new(1);
+        let w = sql_wmd(
+            RestoreMethod::RestoreIfCanReplace,
+            WriterRestore::Always,
+            false,
+        );
+        let sim = SimVss::from_wmds(&vol, std::slice::from_ref(&w));
+        sim.on_pre_restore(
+            master(),
+            PreRestoreChanges {
+                restore_target: Some("DIRECTED".to_owned()),
+                directed_targets: vec![DirectedTargetChange {
+                    source_path: DATA.to_owned(),
+                    source_filename: "master.mdf".to_owned(),
+                    source_ranges: source_ranges.to_owned(),
+                    destination_path: r"E:\Compact".to_owned(),
+                    destination_filename: "master.cmp".to_owned(),
+                    destination_ranges: destination_ranges.to_owned(),
+                }],
+            },
+        );
+        let r = run(
+            &vol,
+            &sim,
+            std::slice::from_ref(&w),
+            &sql_bcd(),
+            &sql_backup(),
+            &RestoreOptions::default(),
+        );
+        (vol, r)
+    };
+    let past = new_mdf().len() as u64;
+    for (src, dst, what) in [
+        (
+            "0:16".to_owned(),
+            format!("{}:16", 1u64 << 60),
+            "largest file NTFS holds",
+        ),
+        (
+            format!("{}:16", past - 8),
+            "0:16".to_owned(),
+            "past the backed-up file",
+        ),
+    ] {
+        let (vol, r) = directed(&src, &dst);
+        let c = &r.components[0];
+        assert_eq!(c.status, FileRestoreStatus::None, "{src} -> {dst}");
+        assert!(
+            c.errors.iter().any(|e| e.to_string().contains(what)),
+            "{src} -> {dst}: {:?}",
+            c.errors
+        );
+        assert!(vol.all_files().is_empty(), "{src} -> {dst}");
+        assert!(vol.allocated_bytes() < 1 << 20);
+    }
+    let far = 256u64 << 20;
+    let (vol, r) = directed("0:16", &format!("{far}:16"));
+    let c = &r.components[0];
+    assert_eq!(c.status, FileRestoreStatus::All, "{:?}", c.errors);
+    let cmp = vp(r"E:\Compact\master.cmp");
+    assert!(
+        vol.allocated_ranges(&cmp)
+            .unwrap()
+            .iter()
+            .map(|r| r.end - r.start)
+            .sum::<u64>()
+            <= 8192,
+        "the gap was allocated"
+    );
+    assert!(
+        vol.allocated_bytes() < 16 << 20,
+        "{}",
+        vol.allocated_bytes()
+    );
+}
+
 #[test]
 fn staged_partial_file_with_ranges_file_leaves_nothing_behind() {
     // REPLACE_AT_REBOOT: the ranges file is put beside the data now (replacing an old one),

@@ -103,6 +103,10 @@ struct DryRunFile<'a> {
     partial: Option<Partial<'a>>,
     /// Why, in words.
     reason: String,
+    /// Why the restore would fail this file, when it can be told before writing (a directed
+    /// target's ranges that do not pair, read past the backed-up file or write past the
+    /// largest NTFS file).
+    problem: Option<String>,
 }
 
 /// A catalog file outside the restore set.
@@ -193,9 +197,15 @@ fn entry<'a>(
             }),
         ),
     };
+    let backup_file = backup_file(input.backup_volume, input.drive, source);
+    let problem = match destination {
+        Destination::Directed(t) => directed_problem(t, backup_file.as_deref()),
+        _ => None,
+    };
     Some(DryRunFile {
         source,
-        backup_file: backup_file(input.backup_volume, input.drive, source),
+        backup_file,
+        problem,
         destination: dest,
         destination_kind: destination_kind(destination),
         fallback: fallback.as_deref(),
@@ -221,7 +231,27 @@ fn entry<'a>(
     })
 }
 
-/// Prints the restore set the executor would carry out (as JSON with `json`).
+/// What the restore would refuse in a directed target's ranges (the same check it makes).
+fn directed_problem(
+    t: &vss_model::restore_set::DirectedDestination,
+    backup_file: Option<&str>,
+) -> Option<String> {
+    let parse = |s: &str| {
+        vss_model::ranges::parse_range_list(s)
+            .map_err(|e| format!("directed target ranges {s:?}: {e}"))
+    };
+    let pairs = parse(&t.source_ranges).and_then(|src| {
+        let dst = parse(&t.destination_ranges)?;
+        let len = backup_file
+            .and_then(|f| std::fs::symlink_metadata(f).ok())
+            .map(|m| m.len());
+        vss_model::ranges::pair_directed(&src, &dst, len).map_err(|e| e.to_string())
+    });
+    pairs.err()
+}
+
+/// Prints the restore set the executor would carry out (as JSON with `json`); exit code 1 when
+/// the restore would refuse a file it can tell about now.
 pub(crate) fn run(input: &DryRunInput<'_>, json: bool) -> Result<(), Failure> {
     let catalog = input
         .backup
@@ -257,6 +287,7 @@ pub(crate) fn run(input: &DryRunInput<'_>, json: bool) -> Result<(), Failure> {
             }),
         }
     }
+    let problems = files.iter().filter(|f| f.problem.is_some()).count();
     if json {
         let out = DryRunJson {
             dry_run: true,
@@ -271,6 +302,11 @@ pub(crate) fn run(input: &DryRunInput<'_>, json: bool) -> Result<(), Failure> {
         outln!("{text}");
     } else {
         out!("{}", human(&plan, &files, &other_files));
+    }
+    if problems > 0 {
+        return Err(Failure::check(format!(
+            "dry run: {problems} file(s) would be refused (see \"problem\")"
+        )));
     }
     Ok(())
 }
@@ -325,6 +361,9 @@ fn human(plan: &RestorePlan, files: &[DryRunFile<'_>], other: &[OtherFile<'_>]) 
             let _ = write!(s, " (or {fb})");
         }
         let _ = writeln!(s, "  [{}]", f.reason);
+        if let Some(p) = &f.problem {
+            let _ = writeln!(s, "  REFUSED: {p}");
+        }
     }
     if !other.is_empty() {
         let _ = writeln!(s, "not restored by the executor ({}):", other.len());
