@@ -431,6 +431,10 @@ impl FetchState {
     }
 }
 
+/// Largest decode buffer a worker keeps between chunks (chunks are at most 128 KiB on every
+/// observed volume; a buffer grown past this for one chunk is given back).
+const SCRATCH_KEEP: usize = 1 << 20;
+
 /// Decode buffers, one per worker thread of the pool a [`Engine::fetch`] runs in, kept for the
 /// whole fetch (a fresh one per parallel job would be allocated and zeroed again and again:
 /// `decode_payload` grows its buffer with zeros).
@@ -451,7 +455,12 @@ impl Scratch {
         if let Some(slot) = rayon::current_thread_index().and_then(|i| self.0.get(i))
             && let Ok(mut buf) = slot.try_lock()
         {
-            return f(&mut buf);
+            let r = f(&mut buf);
+            // A rare large chunk does not keep its room: memory stays with the typical size.
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = Vec::new();
+            }
+            return r;
         }
         f(&mut Vec::new())
     }

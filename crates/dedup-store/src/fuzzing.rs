@@ -127,3 +127,28 @@ fn fix_crcs(c: &mut [u8]) {
         pos += RECORD_ALIGN as usize;
     }
 }
+
+/// Arbitrary bytes as a stream map's logical payload: parse, then read every entry three ways
+/// (the iterator, by index, the owned copy) and check that they agree and that ends never go
+/// backwards in a map that parsed. Returns the number of entries (`None`: it did not parse).
+///
+/// # Panics
+/// If the views disagree or a parsed map's ends go backwards (a bug in the parser).
+#[must_use]
+pub fn exercise_stream_map(data: &[u8]) -> Option<usize> {
+    let map = crate::smap::StreamMapRef::parse(data).ok()?;
+    let owned = map.to_owned_map();
+    let mut previous = 0u64;
+    for (i, e) in map.entries().enumerate() {
+        assert_eq!(map.get(i), Some(e), "entry {i} by index");
+        assert_eq!(owned.entries[i], e, "entry {i} of the owned copy");
+        assert!(
+            e.end >= previous,
+            "entry {i} goes backwards in a parsed map"
+        );
+        previous = e.end;
+    }
+    assert_eq!(map.get(map.len()), None);
+    assert_eq!(map.logical_end(), previous);
+    Some(map.len())
+}

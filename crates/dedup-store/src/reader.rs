@@ -560,14 +560,25 @@ fn decompress(
         source,
     };
     // With a known size, decode into exactly that much room (one more byte so that a stream
-    // that is too long is caught as a size mismatch rather than silently cut).
+    // that is too long is caught as a size mismatch rather than silently cut), but never start
+    // above twice the typical chunk: the size comes from a stream map, and a map claiming
+    // 64 MiB chunks must not make every worker allocate 64 MiB before a byte is decoded. Room
+    // grows (doubling) only as far as the payload really decodes.
+    let max = opts.max_logical_len.max(1);
     let mut cap = match expected_len {
         Some(n) => usize::try_from(n)
             .unwrap_or(usize::MAX)
             .saturating_add(1)
-            .min(opts.max_logical_len.max(1)),
-        None => TYPICAL_MAX_CHUNK.min(opts.max_logical_len.max(1)),
+            .min(2 * TYPICAL_MAX_CHUNK)
+            .min(max),
+        None => TYPICAL_MAX_CHUNK.min(max),
     };
+    let want = expected_len.map_or(max, |n| {
+        usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1)
+            .min(max)
+    });
     loop {
         // Grow only, and never truncated to the payload: re-zeroing room the decoder overwrites
         // anyway costs as much as a copy (the payload is `out[..n]`).
@@ -576,8 +587,15 @@ fn decompress(
         }
         match xpress::decompress(stored, &mut out[..cap]) {
             Ok(n) => return Ok(n),
-            Err(xpress::DecompressError::Overrun { .. }) if cap < opts.max_logical_len => {
-                cap = cap.saturating_mul(2).min(opts.max_logical_len);
+            // Up to the expected size first (exactly, so a chunk of that size decodes in one
+            // more pass), then on as before to find out how long a too-long payload is.
+            Err(xpress::DecompressError::Overrun { .. }) if cap < max => {
+                let next = cap.saturating_mul(2);
+                cap = if cap < want && next > want {
+                    want
+                } else {
+                    next.min(max)
+                };
             }
             Err(e) => return Err(err(e)),
         }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use dedup_store::fuzzing::{Outcome, exercise_container, exercise_records};
+use dedup_store::fuzzing::{Outcome, exercise_container, exercise_records, exercise_stream_map};
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -55,4 +55,23 @@ fn records_inputs_replay() {
             assert_eq!(out.verified, 3, "{name}");
         }
     }
+}
+
+#[test]
+fn stream_map_inputs_replay() {
+    let all = inputs("stream_map");
+    assert!(!all.is_empty());
+    for (name, data) in all {
+        let entries = exercise_stream_map(&data);
+        if name.starts_with("seed-") {
+            assert_eq!(entries, Some(2), "{name}");
+        }
+    }
+    // Entries that go backwards, a cut entry, a wrong magic: refused, never a panic.
+    let seed = &inputs("stream_map")[0].1;
+    let mut back = seed.clone();
+    back[8 + 64 + 0x10..8 + 64 + 0x18].copy_from_slice(&1u64.to_le_bytes());
+    assert_eq!(exercise_stream_map(&back), None);
+    assert_eq!(exercise_stream_map(&seed[..seed.len() - 1]), None);
+    assert_eq!(exercise_stream_map(b"Smbp\x01\x04\x04\x01"), None);
 }

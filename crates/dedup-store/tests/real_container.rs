@@ -190,3 +190,38 @@ fn zero_copy_over_bytes_and_mmap() {
     let c = Container::open("mmap", map).unwrap();
     assert_eq!(c.records().count(), 55);
 }
+
+/// A stream map that claims a huge logical size for a chunk (64 MiB) makes the decoder report
+/// the mismatch without first allocating what the map claims: room grows only as far as the
+/// payload really decodes.
+#[test]
+fn a_claimed_size_is_not_allocated_before_it_is_decoded() {
+    let Some((bytes, expected)) = load() else {
+        return;
+    };
+    let c = Container::open("real.ccc", &bytes[..]).unwrap();
+    let records: Vec<_> = c.records().collect::<Result<_, _>>().unwrap();
+    let (r, e) = records
+        .iter()
+        .zip(&expected)
+        .find(|(r, _)| r.compression == Compression::Xpress)
+        .unwrap();
+    let real = e.logical_size.unwrap();
+    let mut scratch = Vec::new();
+    let err = c
+        .logical_payload(r, Some(64 << 20), &ReadOptions::default(), &mut scratch)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            dedup_store::ContainerError::LogicalSizeMismatch { expected, actual, .. }
+                if expected == 64 << 20 && actual == real
+        ),
+        "{err}"
+    );
+    assert!(
+        scratch.capacity() < 1 << 20,
+        "{} bytes of room for a {real}-byte chunk",
+        scratch.capacity()
+    );
+}
