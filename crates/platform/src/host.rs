@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use xattr::FileExt as _;
 
-use crate::path::eq_name;
+use crate::path::{eq_name, fold};
 use crate::{
     Access, DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename,
     ShareMode, Volume, WinPath, attr,
@@ -68,16 +68,28 @@ struct OpenRecord {
     share: ShareMode,
 }
 
+/// Case-folded name → stored name of one host directory.
+type NameIndex = HashMap<String, String>;
+
 #[derive(Debug, Default)]
 struct Shared {
     handles: Mutex<HashMap<u64, OpenRecord>>,
     pending: Mutex<()>,
     next_id: AtomicU64,
+    /// Per host directory, its names case-folded, built on the first lookup that misses the
+    /// exact spelling there and kept up to date by this volume's own creations, renames and
+    /// deletions: a name that does not exist yet costs one hash lookup instead of a scan of
+    /// the directory (restoring a folder of N files was O(N²)).
+    names: Mutex<HashMap<PathBuf, NameIndex>>,
 }
 
 impl Shared {
     fn handles(&self) -> MutexGuard<'_, HashMap<u64, OpenRecord>> {
         self.handles.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn names(&self) -> MutexGuard<'_, HashMap<PathBuf, NameIndex>> {
+        self.names.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -204,17 +216,7 @@ impl HostVolume {
             let found = if fs::symlink_metadata(&exact).is_ok() {
                 Some(exact)
             } else {
-                let rd = fs::read_dir(&cur).map_err(|e| Error::from_io(&so_far, e))?;
-                let mut hit = None;
-                for ent in rd.flatten() {
-                    if let Some(name) = ent.file_name().to_str()
-                        && eq_name(name, comp)
-                    {
-                        hit = Some(ent.path());
-                        break;
-                    }
-                }
-                hit
+                self.indexed(&cur, comp, &so_far)?
             };
             let last = i + 1 == n;
             // A symbolic link under the root is never followed, at any depth: what it points at
@@ -248,6 +250,59 @@ impl HostVolume {
             }
         }
         unreachable!("loop returns on the last component")
+    }
+
+    /// The entry of host directory `dir` whose name equals `name` case-insensitively, through
+    /// the directory's name index (built on first use). Entries the index names that are gone
+    /// (removed by another process) are dropped from it; names other processes created since
+    /// the index was built are not seen.
+    fn indexed(&self, dir: &Path, name: &str, so_far: &WinPath) -> Result<Option<PathBuf>, Error> {
+        let mut names = self.shared.names();
+        if !names.contains_key(dir) {
+            let mut index = NameIndex::new();
+            for ent in fs::read_dir(dir).map_err(|e| Error::from_io(so_far, e))? {
+                let ent = ent.map_err(|e| Error::from_io(so_far, e))?;
+                if let Some(stored) = ent.file_name().to_str() {
+                    index
+                        .entry(fold(stored))
+                        .or_insert_with(|| stored.to_owned());
+                }
+            }
+            names.insert(dir.to_owned(), index);
+        }
+        let index = names.get_mut(dir).expect("inserted above");
+        let key = fold(name);
+        let Some(stored) = index.get(&key) else {
+            return Ok(None);
+        };
+        let p = dir.join(stored);
+        if fs::symlink_metadata(&p).is_ok() {
+            Ok(Some(p))
+        } else {
+            index.remove(&key);
+            Ok(None)
+        }
+    }
+
+    /// Records in the name index that `name` now exists in host directory `dir`.
+    fn note_created(&self, dir: &Path, name: &str) {
+        if let Some(index) = self.shared.names().get_mut(dir) {
+            index.insert(fold(name), name.to_owned());
+        }
+    }
+
+    /// Records in the name index that host path `host` is gone.
+    fn note_removed(&self, host: &Path) {
+        let (Some(dir), Some(name)) = (host.parent(), host.file_name().and_then(|n| n.to_str()))
+        else {
+            return;
+        };
+        if let Some(index) = self.shared.names().get_mut(dir) {
+            let key = fold(name);
+            if index.get(&key).is_some_and(|s| s == name) {
+                index.remove(&key);
+            }
+        }
     }
 
     fn found(&self, path: &WinPath) -> Result<PathBuf, Error> {
@@ -446,12 +501,14 @@ impl Volume for HostVolume {
                         reason: "CREATE_ALWAYS needs write access",
                     });
                 }
-                fs::OpenOptions::new()
+                let file = fs::OpenOptions::new()
                     .read(true)
                     .write(true)
                     .create_new(true)
-                    .open(parent.join(name))
-                    .map_err(|e| Error::from_io(path, e))?
+                    .open(parent.join(&name))
+                    .map_err(|e| Error::from_io(path, e))?;
+                self.note_created(&parent, &name);
+                file
             }
         };
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
@@ -513,7 +570,9 @@ impl Volume for HostVolume {
         match self.lookup(path)? {
             Lookup::Found(_) => Err(Error::AlreadyExists { path: path.clone() }),
             Lookup::Missing { parent, name } => {
-                fs::create_dir(parent.join(name)).map_err(|e| Error::from_io(path, e))
+                fs::create_dir(parent.join(&name)).map_err(|e| Error::from_io(path, e))?;
+                self.note_created(&parent, &name);
+                Ok(())
             }
         }
     }
@@ -522,8 +581,10 @@ impl Volume for HostVolume {
         match self.lookup(path)? {
             Lookup::Found(_) => Err(Error::AlreadyExists { path: path.clone() }),
             Lookup::Missing { parent, name } => {
-                std::os::unix::fs::symlink(target, parent.join(name))
-                    .map_err(|e| Error::from_io(path, e))
+                std::os::unix::fs::symlink(target, parent.join(&name))
+                    .map_err(|e| Error::from_io(path, e))?;
+                self.note_created(&parent, &name);
+                Ok(())
             }
         }
     }
@@ -558,7 +619,10 @@ impl Volume for HostVolume {
         {
             return Err(Error::NotADirectory { path: path.clone() });
         }
-        fs::remove_dir(&host).map_err(|e| Error::from_io(path, e))
+        fs::remove_dir(&host).map_err(|e| Error::from_io(path, e))?;
+        self.note_removed(&host);
+        self.shared.names().remove(&host);
+        Ok(())
     }
 
     fn delete_file(&self, path: &WinPath) -> Result<(), Error> {
@@ -584,6 +648,7 @@ impl Volume for HostVolume {
             });
         }
         fs::remove_file(&host).map_err(|e| Error::from_io(path, e))?;
+        self.note_removed(&host);
         // Handles that shared delete stay usable but no longer own the name.
         for (id, r) in handles.iter_mut() {
             if r.key == key {
@@ -657,12 +722,24 @@ impl Volume for HostVolume {
                 let target = dst.with_file_name(&name);
                 if target != dst {
                     fs::remove_file(&dst).map_err(|e| Error::from_io(to, e))?;
+                    self.note_removed(&dst);
                 }
                 target
             }
             Lookup::Missing { parent, name } => parent.join(name),
         };
         fs::rename(&src, &target).map_err(|e| Error::from_io(from, e))?;
+        if src_is_dir {
+            // Indexes of folders below the old path are keyed by host paths that no longer
+            // exist: drop them all (renaming a folder is rare; they are rebuilt on demand).
+            self.shared.names().clear();
+        } else {
+            self.note_removed(&src);
+        }
+        if let (Some(dir), Some(n)) = (target.parent(), target.file_name().and_then(|n| n.to_str()))
+        {
+            self.note_created(dir, n);
+        }
         for r in handles.values_mut() {
             if r.path.starts_with(from) && !r.key.starts_with('<') {
                 let rel: Vec<&str> = r.path.components().skip(from.components().len()).collect();

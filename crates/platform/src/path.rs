@@ -26,7 +26,7 @@ pub struct WinPath {
     components: Vec<String>,
 }
 
-fn fold(s: &str) -> String {
+pub(crate) fn fold(s: &str) -> String {
     s.chars()
         .map(|c| {
             let mut up = c.to_uppercase();

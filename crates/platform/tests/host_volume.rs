@@ -728,3 +728,51 @@ fn pending_renames_are_applied_like_a_reboot() {
         "the list is cleared"
     );
 }
+
+/// Names are found case-insensitively through each folder's name index, which follows the
+/// volume's own creations, renames and deletions and drops names removed behind its back.
+#[test]
+fn case_insensitive_names_through_the_index() {
+    let (dir, v) = vol();
+    v.create_dir(&p("Docs")).unwrap();
+    // A miss builds the folder's index; later creations must be seen in any case.
+    assert!(!v.exists(&p("docs\\nothing.txt")).unwrap());
+    create(&v, "DOCS\\Report.TXT", b"one");
+    assert_eq!(read_all(&v, "docs\\report.txt"), b"one");
+    assert!(matches!(
+        v.open(
+            &p("docs\\REPORT.txt"),
+            opts(Access::READ_WRITE, ShareMode::NONE, Disposition::CreateNew)
+        ),
+        Err(Error::AlreadyExists { .. })
+    ));
+    // The file keeps the case it was created in.
+    assert!(dir.path().join("Docs/Report.TXT").is_file());
+    // Renamed: the old name is gone in every case, the new one found in any case.
+    v.rename(&p("docs\\report.txt"), &p("docs\\Final.txt"), false)
+        .unwrap();
+    assert!(!v.exists(&p("DOCS\\REPORT.TXT")).unwrap());
+    assert_eq!(read_all(&v, "docs\\FINAL.TXT"), b"one");
+    // Deleted, then created again in another case.
+    v.delete_file(&p("docs\\final.TXT")).unwrap();
+    assert!(!v.exists(&p("docs\\Final.txt")).unwrap());
+    create(&v, "docs\\FINAL.txt", b"two");
+    assert_eq!(read_all(&v, "Docs\\final.txt"), b"two");
+    // Removed by another process: not found, and a new file of that name can be created.
+    std::fs::remove_file(dir.path().join("Docs/FINAL.txt")).unwrap();
+    assert!(!v.exists(&p("docs\\final.txt")).unwrap());
+    create(&v, "docs\\final.txt", b"three");
+    assert_eq!(read_all(&v, "DOCS\\FINAL.TXT"), b"three");
+    // A renamed folder: what is below it is found under the new name in any case.
+    v.rename(&p("docs"), &p("Papers"), false).unwrap();
+    assert_eq!(read_all(&v, "PAPERS\\FINAL.TXT"), b"three");
+    assert!(!v.exists(&p("docs")).unwrap());
+    // Many new names in one folder: each is created once, all are found in another case.
+    for i in 0..300 {
+        create(&v, &format!("papers\\File-{i:03}.dat"), &[1]);
+    }
+    for i in 0..300 {
+        assert!(v.exists(&p(&format!("PAPERS\\file-{i:03}.DAT"))).unwrap());
+    }
+    assert_eq!(v.read_dir(&p("papers")).unwrap().len(), 301);
+}
