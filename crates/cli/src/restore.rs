@@ -229,6 +229,7 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
     let opts = TreeOptions {
         paths,
         copy_plain: true,
+        resume: true,
         restore: RestoreOptions {
             verify_hash: !args.no_verify_hash,
             progress: Some(bar.callback()),
@@ -262,6 +263,7 @@ pub(crate) fn run_verify(args: &VerifyArgs) -> Result<(), Failure> {
     let opts = TreeOptions {
         paths,
         copy_plain: false,
+        resume: false,
         restore: RestoreOptions {
             payload_crc: PayloadCrc::Always,
             progress: Some(bar.callback()),
@@ -306,6 +308,7 @@ fn entry_json(cmd: Command, e: &EntryResult) -> serde_json::Value {
             EntryStatus::Restored if cmd == Command::Verify => "ok",
             EntryStatus::Restored => "restored",
             EntryStatus::Copied => "copied",
+            EntryStatus::Skipped => "skipped",
             EntryStatus::Failed => "failed",
         },
         "hresult": format!("{:#010x}", h.0),
@@ -354,6 +357,14 @@ fn print_report(
             doc["restored_bytes"] = json!(restored_bytes);
             doc["copied"] = json!(copied);
             doc["copied_bytes"] = json!(report.bytes(EntryStatus::Copied));
+            doc["skipped"] = json!(report.count(EntryStatus::Skipped));
+            doc["leftovers_removed"] = json!(
+                report
+                    .leftovers_removed
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+            );
         }
         output::json(&doc);
     } else {
@@ -407,11 +418,24 @@ fn print_human(
             human(report.bytes(EntryStatus::Copied))
         );
     }
+    if !verify {
+        outln!(
+            "  {:<24} {:>8}",
+            "skipped (already there)",
+            report.count(EntryStatus::Skipped)
+        );
+    }
     outln!(
         "  {:<24} {:>8}",
         if verify { "damaged" } else { "failed" },
         report.count(EntryStatus::Failed)
     );
+    if !report.leftovers_removed.is_empty() {
+        outln!(
+            "  removed {} temporary file(s) an interrupted run left behind",
+            report.leftovers_removed.len()
+        );
+    }
     outln!(
         "  elapsed {secs:.2} s; engine {engine_secs:.2} s at {:.2} GB/s of logical data",
         gbps(restored_bytes, engine_secs)

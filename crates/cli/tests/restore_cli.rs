@@ -589,3 +589,52 @@ fn links_in_the_output_folder_are_never_followed() {
         }
     }
 }
+
+/// `kill -9` of a restore at several points, then a re-run into the same folder: the re-run
+/// removes what the killed run left (reported in `leftovers_removed`), keeps what it had
+/// finished (skipped) and exits 0 with every file byte-identical and no temporary name left.
+#[test]
+fn a_killed_restore_is_finished_by_a_rerun() {
+    let src = fast_tempdir();
+    let files = make_volume(src.path());
+    for delay_ms in [0u64, 15, 40, 90] {
+        let out = fast_tempdir();
+        let to = out.path().join("restored");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rehydrate"))
+            .args(["restore", "--source", s(src.path()), "--to", s(&to)])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let o = rehydrate(&[
+            "restore",
+            "--source",
+            s(src.path()),
+            "--to",
+            s(&to),
+            "--json",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "after a kill at {delay_ms} ms: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v = json(&o);
+        let done = v["restored"].as_u64().unwrap()
+            + v["copied"].as_u64().unwrap()
+            + v["skipped"].as_u64().unwrap();
+        assert_eq!(done as usize, files.len(), "{v:#}");
+        for (p, bytes) in &files {
+            assert_eq!(&std::fs::read(host_path(&to, p)).unwrap(), bytes, "{p}");
+        }
+        assert!(
+            list(&to).iter().all(|f| !f.contains(".rehydrate~")),
+            "{:?}",
+            list(&to)
+        );
+    }
+}

@@ -69,7 +69,9 @@ mod batch;
 mod engine;
 mod error;
 mod hresult;
+mod place;
 mod plan;
+mod resume;
 mod source_store;
 mod staged;
 mod store;
@@ -84,6 +86,7 @@ pub use engine::{
 };
 pub use error::{FileError, RecordKind, RecordProblem, ReparseTag, Stage};
 pub use hresult::{Hresult, from_platform};
+pub use resume::is_temporary_name;
 pub use source_store::SourceStore;
 pub use store::{
     BackupStore, ContainerExtent, FileExtent, MemoryStore, RecordingStore, StoreCall, StoreError,

@@ -35,11 +35,15 @@ pub(crate) struct Stub {
 pub(crate) struct StagedVolume<'a> {
     inner: &'a dyn Volume,
     stubs: Mutex<HashMap<String, (WinPath, Stub)>>,
+    /// A file already at a stub's path is compared with the rebuilt one instead of failing
+    /// the rename: identical, it is kept and the path is recorded in `skipped`.
+    resume: bool,
+    skipped: Mutex<Vec<String>>,
 }
 
 impl<'a> StagedVolume<'a> {
     /// `stubs` laid over `inner`.
-    pub(crate) fn new(inner: &'a dyn Volume, stubs: Vec<(WinPath, Stub)>) -> Self {
+    pub(crate) fn new(inner: &'a dyn Volume, stubs: Vec<(WinPath, Stub)>, resume: bool) -> Self {
         Self {
             inner,
             stubs: Mutex::new(
@@ -48,7 +52,30 @@ impl<'a> StagedVolume<'a> {
                     .map(|(p, s)| (p.folded(), (p, s)))
                     .collect(),
             ),
+            resume,
+            skipped: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The (folded) paths whose existing file was found identical to the rebuilt one.
+    pub(crate) fn skipped(&self) -> std::collections::HashSet<String> {
+        self.skipped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// `from` (a rebuilt file) and the file already at `to` hold the same bytes.
+    fn same_as_existing(&self, from: &WinPath, to: &WinPath) -> bool {
+        let (Ok(a), Ok(b)) = (
+            self.inner.open(from, OpenOptions::READ_EXISTING),
+            self.inner.open(to, OpenOptions::READ_EXISTING),
+        ) else {
+            return false;
+        };
+        crate::resume::same_files(a.as_ref(), b.as_ref()).unwrap_or(false)
     }
 
     fn stub(&self, path: &WinPath) -> Option<Stub> {
@@ -130,8 +157,20 @@ impl Volume for StagedVolume<'_> {
             return Err(Error::AlreadyExists { path: to.clone() });
         }
         // Replacing a stub: the target has nothing at that path, so the rename never replaces
-        // a real file there (one that appeared meanwhile makes it fail).
-        self.inner.rename(from, to, replace && !onto_stub)?;
+        // a real file there (one that appeared meanwhile makes it fail, unless it is a file
+        // with exactly the rebuilt bytes and this is a resumed restore: then it stays).
+        match self.inner.rename(from, to, replace && !onto_stub) {
+            Err(Error::AlreadyExists { .. })
+                if onto_stub && self.resume && self.same_as_existing(from, to) =>
+            {
+                self.inner.delete_file(from)?;
+                self.skipped
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(to.folded());
+            }
+            other => other?,
+        }
         if onto_stub {
             self.drop_stub(to);
         }

@@ -19,21 +19,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP};
-use platform::{EntryKind, Source, SourceEntry, Volume, WinPath, attr, eq_name};
+use platform::{EntryKind, Source, SourceEntry, Volume, WinPath, eq_name};
 
 use crate::batch::restore_in_place;
 use crate::engine::{Progress, ProgressFn, RestoreOptions, RestoreStats};
-use crate::error::{FileError, ReparseTag, Stage};
+use crate::error::{FileError, Stage};
 use crate::hresult::Hresult;
+use crate::place::{copy_file, prepare_slot, stage_stub};
 use crate::staged::{StagedVolume, Stub};
 use crate::store::BackupStore;
 use crate::{FileResult, MAX_FILES};
 
 /// `\System Volume Information`: the chunk store and other system state, never restored.
 pub const SYSTEM_DIR: &str = "System Volume Information";
-
-/// Bytes copied per read when copying an ordinary file.
-const COPY_BUF: usize = 1 << 20;
 
 /// What [`restore_tree`] does with each entry.
 #[derive(Clone, Debug)]
@@ -47,6 +45,10 @@ pub struct TreeOptions {
     /// The engine's options. Its `progress` callback, if any, is called with the progress of
     /// the whole tree (bytes of dedup files rebuilt and ordinary files copied).
     pub restore: RestoreOptions,
+    /// A file already at its path whose bytes are exactly what would be written is kept and
+    /// reported [`EntryStatus::Skipped`] (a re-run after an interrupted restore); otherwise it
+    /// fails with `ERROR_ALREADY_EXISTS`. Nothing is ever replaced either way.
+    pub resume: bool,
 }
 
 impl Default for TreeOptions {
@@ -55,6 +57,7 @@ impl Default for TreeOptions {
             paths: Vec::new(),
             copy_plain: true,
             restore: RestoreOptions::default(),
+            resume: true,
         }
     }
 }
@@ -66,6 +69,8 @@ pub enum EntryStatus {
     Restored,
     /// Not a dedup file: copied as it is (a symbolic link recreated as a link).
     Copied,
+    /// Already at its path with exactly the bytes the restore would write (a re-run): kept.
+    Skipped,
     /// Failed: see [`EntryResult::error`]. Nothing was left at its path.
     Failed,
 }
@@ -113,6 +118,9 @@ pub struct TreeReport {
     pub entries: Vec<EntryResult>,
     /// The engine's counters, summed over its calls.
     pub stats: RestoreStats,
+    /// Temporary files (`NAME.rehydrate~N`) an interrupted run left in the folders restored
+    /// into, removed.
+    pub leftovers_removed: Vec<WinPath>,
     /// Time spent in the engine (rebuilding dedup files).
     pub engine_time: Duration,
 }
@@ -154,12 +162,12 @@ pub enum TreeError {
 }
 
 /// A file of the walk.
-struct Item {
-    path: WinPath,
-    entry: SourceEntry,
+pub(crate) struct Item {
+    pub(crate) path: WinPath,
+    pub(crate) entry: SourceEntry,
     /// The entry carries a dedup reparse point (its buffer is dropped after the walk and read
     /// again when the file is staged).
-    dedup: bool,
+    pub(crate) dedup: bool,
 }
 
 /// Restores `opts.paths` (everything when empty) from `source` into `dest`, reading chunks
@@ -203,29 +211,39 @@ pub fn restore_tree(
         let logical: u64 = batch.iter().map(|(_, s)| s.logical).sum();
         let staged = std::mem::take(batch);
         let paths: Vec<WinPath> = staged.iter().map(|(p, _)| p.clone()).collect();
-        let volume = StagedVolume::new(dest, staged);
+        let volume = StagedVolume::new(dest, staged, opts.resume);
         let r = restore_in_place(&volume, &paths, store, &engine_opts);
         report.engine_time += t.elapsed();
         crate::batch::add(&mut report.stats, &r.stats);
-        report
-            .entries
-            .extend(r.files.into_iter().map(engine_outcome));
+        let skipped = volume.skipped();
+        report.entries.extend(r.files.into_iter().map(|f| {
+            let kept = skipped.contains(&f.path.folded());
+            let mut e = engine_outcome(f);
+            if kept && e.status == EntryStatus::Restored {
+                e.status = EntryStatus::Skipped;
+            }
+            e
+        }));
         tell(logical);
     };
+    report
+        .leftovers_removed
+        .extend(crate::resume::sweep(dest, &WinPath::root()));
     for item in items {
         let path = item.path.to_string();
         match &item.entry.kind {
-            EntryKind::Dir => {
-                if let Err(e) = dest.create_dir_all(&item.path) {
-                    report.entries.push(EntryResult::failed(
-                        path,
-                        FileError::platform(Stage::Placing, e),
-                    ));
-                }
-            }
+            EntryKind::Dir => match dest.create_dir_all(&item.path) {
+                Ok(()) => report
+                    .leftovers_removed
+                    .extend(crate::resume::sweep(dest, &item.path)),
+                Err(e) => report.entries.push(EntryResult::failed(
+                    path,
+                    FileError::platform(Stage::Placing, e),
+                )),
+            },
             EntryKind::Symlink { target } => {
-                let r = prepare_slot(dest, &item.path)
-                    .and_then(|()| dest.create_symlink(&item.path, target))
+                let r = prepare_slot(dest, &item.path, false)
+                    .and_then(|_| dest.create_symlink(&item.path, target))
                     .map_err(|e| FileError::platform(Stage::Placing, e));
                 report.entries.push(match r {
                     Ok(()) => EntryResult {
@@ -238,7 +256,7 @@ pub fn restore_tree(
                 });
             }
             EntryKind::File if item.entry.reparse.is_some() => {
-                match stage_stub(source, dest, &item) {
+                match stage_stub(source, dest, &item, opts.resume) {
                     Ok(stub) => batch.push((item.path, stub)),
                     Err(e) => report.entries.push(EntryResult::failed(path, e)),
                 }
@@ -247,13 +265,13 @@ pub fn restore_tree(
                 }
             }
             EntryKind::File => {
-                let r = copy_file(source, dest, &item);
+                let r = copy_file(source, dest, &item, opts.resume);
                 report.entries.push(match r {
-                    Ok(n) => {
+                    Ok((status, n)) => {
                         tell(n);
                         EntryResult {
                             path,
-                            status: EntryStatus::Copied,
+                            status,
                             bytes: n,
                             error: None,
                         }
@@ -403,7 +421,7 @@ fn logical_size(e: &SourceEntry) -> u64 {
         .map_or(0, |r| r.logical_size())
 }
 
-fn is_dedup(buf: &[u8]) -> bool {
+pub(crate) fn is_dedup(buf: &[u8]) -> bool {
     buf.get(..4)
         .is_some_and(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]) == IO_REPARSE_TAG_DEDUP)
 }
@@ -432,94 +450,4 @@ fn mark(p: &WinPath, filters: &[WinPath], matched: &mut [bool]) {
             *m = true;
         }
     }
-}
-
-/// Creates `path`'s parent in `dest` and checks nothing is at `path` yet.
-fn prepare_slot(dest: &dyn Volume, path: &WinPath) -> Result<(), platform::Error> {
-    dest.create_dir_all(&path.parent().unwrap_or_else(WinPath::root))?;
-    if dest.exists(path)? {
-        return Err(platform::Error::AlreadyExists { path: path.clone() });
-    }
-    Ok(())
-}
-
-/// Reads a dedup stub's reparse point (again) and checks it is one: a buffer with another
-/// tag, or too short for a tag, is refused rather than copied as the file's content.
-fn stage_stub(source: &dyn Source, dest: &dyn Volume, item: &Item) -> Result<Stub, FileError> {
-    let reparse = source
-        .reparse_point(&item.path)
-        .map_err(|e| FileError::platform(Stage::ReadingSource, e))?
-        .ok_or_else(|| {
-            FileError::platform(
-                Stage::ReadingSource,
-                platform::Error::NotAReparsePoint {
-                    path: item.path.clone(),
-                },
-            )
-        })?;
-    if !is_dedup(&reparse) {
-        let tag = reparse
-            .get(..4)
-            .map(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]));
-        return Err(FileError::ForeignReparse {
-            tag: ReparseTag(tag),
-        });
-    }
-    prepare_slot(dest, &item.path).map_err(|e| FileError::platform(Stage::Placing, e))?;
-    let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
-    Ok(Stub {
-        reparse,
-        attributes: item.entry.attributes & !attr::REPARSE_POINT & !attr::DIRECTORY,
-        logical,
-    })
-}
-
-/// Copies an ordinary file through a temporary sibling, renamed into place (without
-/// replacing anything) only when complete; all-zero blocks are left as holes.
-fn copy_file(source: &dyn Source, dest: &dyn Volume, item: &Item) -> Result<u64, FileError> {
-    prepare_slot(dest, &item.path).map_err(|e| FileError::platform(Stage::Placing, e))?;
-    let src = source
-        .open_file(&item.path)
-        .map_err(|e| FileError::platform(Stage::ReadingSource, e))?;
-    let (temp, out) = crate::engine::create_temp(dest, &item.path)
-        .map_err(|e| FileError::platform(Stage::Creating, e))?;
-    let result = (|| {
-        let mut buf = vec![0u8; COPY_BUF];
-        let mut at = 0u64;
-        loop {
-            let n = src
-                .read_at(at, &mut buf)
-                .map_err(|e| FileError::platform(Stage::ReadingSource, e))?;
-            if n == 0 {
-                break;
-            }
-            if !crate::engine::all_zero(&buf[..n]) {
-                out.write_all_at(at, &buf[..n]).map_err(|e| {
-                    FileError::platform(
-                        Stage::Writing {
-                            offset: at,
-                            len: n as u64,
-                        },
-                        e,
-                    )
-                })?;
-            }
-            at += n as u64;
-        }
-        out.set_len(at)
-            .map_err(|e| FileError::platform(Stage::Finishing, e))?;
-        let attrs = item.entry.attributes & attr::SETTABLE & !attr::READONLY;
-        match out.set_attributes(attrs) {
-            Ok(()) | Err(platform::Error::Unsupported { .. }) => {}
-            Err(e) => return Err(FileError::platform(Stage::Finishing, e)),
-        }
-        drop(out);
-        dest.rename(&temp, &item.path, false)
-            .map_err(|e| FileError::platform(Stage::Placing, e))?;
-        Ok(at)
-    })();
-    if result.is_err() {
-        let _ = dest.delete_file(&temp);
-    }
-    result
 }

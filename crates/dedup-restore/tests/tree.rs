@@ -264,3 +264,87 @@ fn the_source_store_finds_files_case_insensitively_and_keeps_errors_typed() {
     );
     assert_eq!(store.list_dir(&wp("\\Store\\none")).unwrap(), Some(vec![]));
 }
+
+/// A re-run into the same folder keeps what is already there and identical (skipped), fails a
+/// file whose bytes differ (never replacing it), and removes the temporary files an
+/// interrupted run left behind — only names of ours.
+#[test]
+fn a_rerun_skips_identical_files_and_removes_leftovers() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 65);
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let first = restore_into(src.path(), &dest, &TreeOptions::default());
+    assert_eq!(first.count(EntryStatus::Failed), 0);
+
+    // What a killed run leaves: a temporary sibling of a dedup file and of a plain file.
+    let leftovers = [
+        "plain/small.txt.rehydrate~0",
+        "plain/deep/er/x.dat.rehydrate~12",
+    ];
+    for l in leftovers {
+        std::fs::write(out.path().join(l), b"partial").unwrap();
+    }
+    std::fs::write(out.path().join("plain/mine.rehydrate~x"), b"not ours").unwrap();
+    // One dedup file and one plain file changed since.
+    let (changed_dedup, _) = &originals[2];
+    let mut host = out.path().to_owned();
+    host.extend(changed_dedup.components());
+    let mut bytes = std::fs::read(&host).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&host, &bytes).unwrap();
+    std::fs::write(out.path().join("plain/small.txt"), b"edited").unwrap();
+
+    let again = restore_into(src.path(), &dest, &TreeOptions::default());
+    let failed: Vec<&str> = again
+        .entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Failed)
+        .map(|e| e.path.as_str())
+        .collect();
+    let mut want_failed = vec![changed_dedup.to_string(), "\\plain\\small.txt".to_owned()];
+    want_failed.sort();
+    let mut got = failed.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    got.sort();
+    assert_eq!(got, want_failed, "{:#?}", again.entries);
+    for e in again
+        .entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Failed)
+    {
+        assert_eq!(e.hresult(), Hresult::from_win32(183));
+    }
+    assert_eq!(again.count(EntryStatus::Skipped), originals.len() - 2);
+    assert_eq!(again.count(EntryStatus::Restored), 0);
+    // Nothing replaced.
+    assert_eq!(std::fs::read(&host).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read(out.path().join("plain/small.txt")).unwrap(),
+        b"edited"
+    );
+    let mut removed: Vec<String> = again
+        .leftovers_removed
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    removed.sort();
+    assert_eq!(
+        removed,
+        [
+            "\\plain\\deep\\er\\x.dat.rehydrate~12",
+            "\\plain\\small.txt.rehydrate~0"
+        ]
+    );
+    for l in leftovers {
+        assert!(!out.path().join(l).exists(), "{l}");
+    }
+    assert!(out.path().join("plain/mine.rehydrate~x").exists());
+    // Without resume, existing files fail as before.
+    let strict = TreeOptions {
+        resume: false,
+        ..TreeOptions::default()
+    };
+    let r = restore_into(src.path(), &dest, &strict);
+    assert_eq!(r.count(EntryStatus::Skipped), 0);
+    assert_eq!(r.count(EntryStatus::Failed), originals.len());
+}

@@ -1,0 +1,131 @@
+//! Re-runs of an out-of-place restore: what an interrupted run left behind, and files that are
+//! already in place.
+//!
+//! * Every file is built under a temporary sibling name `NAME.rehydrate~N` and renamed into
+//!   place when complete, so a run that was killed leaves only such names behind. A later run
+//!   removes them from every folder it restores into and reports each one.
+//! * A file already at its path is never replaced. When its bytes are exactly what the restore
+//!   would write (a copy: the source file's bytes; a dedup file: the rebuilt and verified
+//!   bytes, compared as they are produced), it is reported skipped; otherwise it fails with
+//!   `ERROR_ALREADY_EXISTS`.
+
+use platform::{FileHandle, OpenOptions, SourceFile, Volume, WinPath};
+
+use crate::error::{FileError, Stage};
+
+/// Bytes compared per read.
+const COMPARE_BUF: usize = 1 << 20;
+
+/// Whether `name` is a temporary name of ours (`NAME.rehydrate~N`).
+#[must_use]
+pub fn is_temporary_name(name: &str) -> bool {
+    name.rsplit_once(".rehydrate~").is_some_and(|(stem, n)| {
+        !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Removes the files with temporary names from folder `dir` of `dest`; returns their paths.
+/// A folder that cannot be listed yields nothing (the restore into it reports its own error).
+pub(crate) fn sweep(dest: &dyn Volume, dir: &WinPath) -> Vec<WinPath> {
+    let Ok(entries) = dest.read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .into_iter()
+        .filter(|e| !e.metadata.is_dir() && is_temporary_name(&e.name))
+        .filter_map(|e| dir.join(&e.name).ok())
+        .filter(|p| dest.delete_file(p).is_ok())
+        .collect()
+}
+
+/// Whether the two readers hold the same bytes.
+fn same(
+    len_a: u64,
+    len_b: u64,
+    mut read_a: impl FnMut(u64, &mut [u8]) -> Result<(), platform::Error>,
+    mut read_b: impl FnMut(u64, &mut [u8]) -> Result<(), platform::Error>,
+) -> Result<bool, platform::Error> {
+    if len_a != len_b {
+        return Ok(false);
+    }
+    let (mut a, mut b) = (vec![0u8; COMPARE_BUF], vec![0u8; COMPARE_BUF]);
+    let mut at = 0u64;
+    while at < len_a {
+        let n = usize::try_from((len_a - at).min(COMPARE_BUF as u64)).unwrap_or(COMPARE_BUF);
+        read_a(at, &mut a[..n])?;
+        read_b(at, &mut b[..n])?;
+        if a[..n] != b[..n] {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+    Ok(true)
+}
+
+/// Whether the file at `path` in `dest` holds exactly the bytes of `src`.
+pub(crate) fn same_as_source(
+    src: &dyn SourceFile,
+    dest: &dyn Volume,
+    path: &WinPath,
+) -> Result<bool, FileError> {
+    let existing = dest
+        .open(path, OpenOptions::READ_EXISTING)
+        .map_err(|e| FileError::platform(Stage::Placing, e))?;
+    let src_len = src
+        .len()
+        .map_err(|e| FileError::platform(Stage::ReadingSource, e))?;
+    let dst_len = existing
+        .len()
+        .map_err(|e| FileError::platform(Stage::Placing, e))?;
+    same(
+        src_len,
+        dst_len,
+        |at, buf| read_exact(|o, b| src.read_at(o, b), at, buf),
+        |at, buf| existing.read_exact_at(at, buf),
+    )
+    .map_err(|e| FileError::platform(Stage::Placing, e))
+}
+
+/// Whether two open files of a volume hold the same bytes.
+pub(crate) fn same_files(a: &dyn FileHandle, b: &dyn FileHandle) -> Result<bool, platform::Error> {
+    same(
+        a.len()?,
+        b.len()?,
+        |at, buf| a.read_exact_at(at, buf),
+        |at, buf| b.read_exact_at(at, buf),
+    )
+}
+
+fn read_exact(
+    mut read_at: impl FnMut(u64, &mut [u8]) -> Result<usize, platform::Error>,
+    mut at: u64,
+    mut buf: &mut [u8],
+) -> Result<(), platform::Error> {
+    while !buf.is_empty() {
+        let n = read_at(at, buf)?;
+        if n == 0 {
+            return Err(platform::Error::Io {
+                path: WinPath::root(),
+                source: std::io::ErrorKind::UnexpectedEof.into(),
+            });
+        }
+        buf = &mut buf[n..];
+        at += n as u64;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names() {
+        assert!(is_temporary_name("report.pdf.rehydrate~0"));
+        assert!(is_temporary_name("a.rehydrate~123"));
+        assert!(!is_temporary_name(".rehydrate~1"));
+        assert!(!is_temporary_name("report.pdf.rehydrate~"));
+        assert!(!is_temporary_name("report.pdf.rehydrate~1x"));
+        assert!(!is_temporary_name("report.pdf"));
+    }
+}
