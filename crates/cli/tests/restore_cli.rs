@@ -638,3 +638,114 @@ fn a_killed_restore_is_finished_by_a_rerun() {
         );
     }
 }
+
+/// How a test damages a reparse buffer.
+type Damage = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+
+/// A stub whose reparse data is not a dedup reparse point (one bit of the tag flipped, another
+/// filter's tag, a buffer of 0 or 1 byte) is reported by `restore`, `verify` and
+/// `inspect store` (exit 1), and never written out as the file's content (a hole of zeros).
+#[test]
+fn damaged_or_foreign_reparse_points_are_never_restored_as_zeros() {
+    let tag = |b: &[u8]| {
+        let mut v = b.to_vec();
+        v[0] ^= 0x01; // 0x80000013 -> 0x80000012
+        v
+    };
+    let cases: Vec<(&str, Damage)> = vec![
+        ("flipped tag", Box::new(tag)),
+        (
+            "HSM tag",
+            Box::new(|b: &[u8]| {
+                let mut v = b.to_vec();
+                v[..4].copy_from_slice(&0xC000_0004_u32.to_le_bytes());
+                v
+            }),
+        ),
+        ("empty", Box::new(|_: &[u8]| Vec::new())),
+        ("one byte", Box::new(|b: &[u8]| b[..1].to_vec())),
+    ];
+    for (what, damage) in cases {
+        let src = fast_tempdir();
+        make_volume(src.path());
+        let stub = src.path().join("docs/report.txt");
+        let buf = xattr::get(&stub, "user.ntfs_reparse_data")
+            .unwrap()
+            .unwrap();
+        xattr::set(&stub, "user.ntfs_reparse_data", &damage(&buf)).unwrap();
+        let out = fast_tempdir();
+        let to = out.path().join("r");
+        let o = rehydrate(&[
+            "restore",
+            "--source",
+            s(src.path()),
+            "--to",
+            s(&to),
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{what}");
+        let v = json(&o);
+        let f = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == "\\docs\\report.txt")
+            .unwrap();
+        assert_eq!(f["status"], "failed", "{what}: {f:#}");
+        assert!(!to.join("docs/report.txt").exists(), "{what}: written");
+        let o = rehydrate(&["verify", "--source", s(src.path())]);
+        assert_eq!(o.status.code(), Some(1), "{what}: verify");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("report.txt"),
+            "{what}"
+        );
+        let o = rehydrate(&["inspect", "store", s(src.path())]);
+        assert_eq!(o.status.code(), Some(1), "{what}: inspect store");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("not a dedup reparse point"),
+            "{what}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+}
+
+/// `inspect store` does not call a store clean that a restore would fail on: a data container
+/// the stream maps need missing, or a folder in its place, or a damaged header slot.
+#[test]
+fn inspect_store_reports_what_a_restore_would_fail_on() {
+    for what in ["missing", "folder", "header slot"] {
+        let src = fast_tempdir();
+        make_volume(src.path());
+        let o = rehydrate(&["inspect", "store", s(src.path())]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let ccc = data_container(src.path());
+        match what {
+            "missing" => std::fs::remove_file(&ccc).unwrap(),
+            "folder" => {
+                std::fs::remove_file(&ccc).unwrap();
+                std::fs::create_dir(&ccc).unwrap();
+            }
+            _ => {
+                let mut b = std::fs::read(&ccc).unwrap();
+                // A byte inside the second header slot (0x1000..0x2000), which a valid one
+                // beside it outlives.
+                assert!(
+                    b[0x1000..0x1100].iter().any(|&x| x != 0),
+                    "slot 1 is written"
+                );
+                b[0x1010] ^= 0xFF;
+                std::fs::write(&ccc, &b).unwrap();
+            }
+        }
+        let o = rehydrate(&["inspect", "store", s(src.path()), "--json"]);
+        assert_eq!(o.status.code(), Some(1), "{what}");
+        let v = json(&o);
+        assert!(!v["errors"].as_array().unwrap().is_empty(), "{what}: {v:#}");
+        // A restore fails there too when the container is gone (with only a damaged slot
+        // beside an intact one of the same contents, the intact one still serves it).
+        if what != "header slot" {
+            let o = rehydrate(&["verify", "--source", s(src.path())]);
+            assert_eq!(o.status.code(), Some(1), "{what}: verify");
+        }
+    }
+}

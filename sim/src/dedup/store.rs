@@ -333,6 +333,22 @@ fn summarize_container(
             return s;
         }
     };
+    // A damaged header slot beside valid ones: the slot in use may be older than the
+    // container's records (the newest header lost), which a restore then finds out the hard
+    // way. An all-zero slot was never written and is fine.
+    for (i, r) in c.slot_reports().iter().enumerate() {
+        if let Err(e) = &r.status {
+            let at = r.offset as usize;
+            let raw = c.bytes().get(at..at + dedup_store::SLOT_SIZE as usize);
+            if raw.is_some_and(|b| b.iter().any(|&x| x != 0)) {
+                s.error = Some(format!(
+                    "{path}: header slot {i} at {at:#x} is damaged ({e}); the slot in use (USN {}) may be older than the records",
+                    c.header().usn
+                ));
+                return s;
+            }
+        }
+    }
     let h = c.header();
     if (h.container_id, h.generation) != (id, generation) {
         s.error = Some(format!(
@@ -428,19 +444,40 @@ pub fn summarize(volume: &dyn Volume) -> Result<Option<StoreSummary>, DedupError
         }
     }
     let newest_streams = store.newest(volume, ContainerKind::Stream)?;
+    // Data containers a stream map may name: present in their newest generation and verified.
+    let data_ids: std::collections::HashSet<u32> = sum
+        .containers
+        .iter()
+        .filter(|c| c.kind == ContainerKind::Data && !c.superseded && c.error.is_none())
+        .map(|c| c.container_id)
+        .collect();
     let mut cache: std::collections::HashMap<u32, Option<Container<Vec<u8>>>> =
         std::collections::HashMap::new();
     for path in super::volume_files(volume)? {
         if !volume.metadata(&path)?.is_reparse_point() {
             continue;
         }
-        let Ok(buf) = volume.reparse_point(&path) else {
-            continue;
+        let buf = match volume.reparse_point(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                sum.errors
+                    .push(format!("{path}: reading the reparse point: {e}"));
+                continue;
+            }
         };
+        // Reparse data that is not a dedup reparse point (another filter's tag, a damaged tag,
+        // a buffer too short for one): the file's data stream is a placeholder, not content.
         if buf.len() < 4
             || u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]])
                 != dedup_reparse::IO_REPARSE_TAG_DEDUP
         {
+            let tag = buf.get(..4).map_or_else(
+                || "(too short for a tag)".to_owned(),
+                |t| format!("{:#010x}", u32::from_le_bytes([t[0], t[1], t[2], t[3]])),
+            );
+            sum.errors.push(format!(
+                "{path}: reparse point with tag {tag}: not a dedup reparse point, so the file's data is a placeholder"
+            ));
             continue;
         }
         let point = match dedup_reparse::DedupReparse::parse(&buf) {
@@ -477,6 +514,15 @@ pub fn summarize(volume: &dyn Volume) -> Result<Option<StoreSummary>, DedupError
             ) {
                 Ok((rec, _, map)) if rec.hash.starts_with(entry.hash.as_bytes()) => {
                     sum.chunk_references += map.len() as u64;
+                    for e in map.entries() {
+                        if !data_ids.contains(&e.container_id) {
+                            sum.errors.push(format!(
+                                "{path}: chunk {} is in data container {:#010x}, which is not in the store (or does not verify)",
+                                e.local_id, e.container_id
+                            ));
+                            break;
+                        }
+                    }
                 }
                 Ok(_) => sum.errors.push(format!(
                     "{path}: stream map {} does not carry the reparse point's hash",
