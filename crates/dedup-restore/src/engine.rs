@@ -165,9 +165,22 @@ pub struct RestoreReport {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RestoreError {
-    /// E_INVALIDARG: too many paths or unsupported flags.
-    #[error("invalid argument: {0}")]
-    InvalidArgument(String),
+    /// E_INVALIDARG: more paths than one call takes.
+    #[error("invalid argument: {given} paths given; RestoreFiles takes at most {max}")]
+    TooManyPaths {
+        /// Paths given.
+        given: usize,
+        /// [`MAX_FILES`].
+        max: usize,
+    },
+    /// E_INVALIDARG: flags other than `DEDUP_RECONSTRUCT_UNOPTIMIZED`.
+    #[error(
+        "invalid argument: flags {flags:#x}: only DEDUP_RECONSTRUCT_UNOPTIMIZED (1) is supported"
+    )]
+    UnsupportedFlags {
+        /// The flags given.
+        flags: u32,
+    },
 }
 
 impl RestoreError {
@@ -175,7 +188,7 @@ impl RestoreError {
     #[must_use]
     pub fn hresult(&self) -> Hresult {
         match self {
-            Self::InvalidArgument(_) => Hresult::E_INVALIDARG,
+            Self::TooManyPaths { .. } | Self::UnsupportedFlags { .. } => Hresult::E_INVALIDARG,
         }
     }
 }
@@ -500,7 +513,8 @@ struct Engine<'a> {
 /// back beforehand) from `store`, the way `IDedupBackupSupport::RestoreFiles` does.
 ///
 /// More than [`MAX_FILES`] paths or `flags != DEDUP_RECONSTRUCT_UNOPTIMIZED` fail with
-/// [`RestoreError::InvalidArgument`] before any work. Otherwise every file gets a result and the
+/// [`RestoreError::TooManyPaths`] / [`RestoreError::UnsupportedFlags`] before any work.
+/// Otherwise every file gets a result and the
 /// report an overall HRESULT (see [`RestoreReport::result`]).
 pub fn restore_files(
     volume: &dyn Volume,
@@ -510,15 +524,13 @@ pub fn restore_files(
     opts: &RestoreOptions,
 ) -> Result<RestoreReport, RestoreError> {
     if paths.len() > MAX_FILES {
-        return Err(RestoreError::InvalidArgument(format!(
-            "{} paths given; RestoreFiles takes at most {MAX_FILES}",
-            paths.len()
-        )));
+        return Err(RestoreError::TooManyPaths {
+            given: paths.len(),
+            max: MAX_FILES,
+        });
     }
     if flags != DEDUP_RECONSTRUCT_UNOPTIMIZED {
-        return Err(RestoreError::InvalidArgument(format!(
-            "flags {flags:#x}: only DEDUP_RECONSTRUCT_UNOPTIMIZED (1) is supported"
-        )));
+        return Err(RestoreError::UnsupportedFlags { flags });
     }
     let started = Instant::now();
     let mut engine = Engine {
