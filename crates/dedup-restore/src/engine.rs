@@ -514,8 +514,8 @@ struct Engine<'a> {
 ///
 /// More than [`MAX_FILES`] paths or `flags != DEDUP_RECONSTRUCT_UNOPTIMIZED` fail with
 /// [`RestoreError::TooManyPaths`] / [`RestoreError::UnsupportedFlags`] before any work.
-/// Otherwise every file gets a result and the
-/// report an overall HRESULT (see [`RestoreReport::result`]).
+/// Otherwise every file gets a result and the report an overall HRESULT (see
+/// [`RestoreReport::result`]).
 pub fn restore_files(
     volume: &dyn Volume,
     paths: &[WinPath],
