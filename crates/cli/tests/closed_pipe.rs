@@ -11,30 +11,32 @@ use platform::WinPath;
 use winsim::SimVolume;
 use winsim::dedup::{OptimizeOptions, optimize};
 
-/// Runs the command with stdout a pipe whose reading end is closed after one byte (or at
-/// once), and checks how it ended.
+/// Runs the command with stdout a pipe whose reading end is closed after `read` bytes, and
+/// checks that it ended quietly with exit code 0.
+fn run_with_closed_stdout<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S], read: usize) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rehydrate"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut b = vec![0u8; read];
+    let _ = out.read_exact(&mut b);
+    drop(out);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("panicked") && !err.to_lowercase().contains("broken pipe"),
+        "{args:?}: {err}"
+    );
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+}
+
+/// [`run_with_closed_stdout`] with the pipe closed at once and after one byte.
 fn quiet_on_closed_pipe(args: &[&str]) {
-    for read_one in [false, true] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rehydrate"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = child.stdout.take().unwrap();
-        if read_one {
-            let mut b = [0u8; 1];
-            let _ = out.read(&mut b);
-        }
-        drop(out);
-        let o = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(
-            !err.contains("panicked") && !err.to_lowercase().contains("broken pipe"),
-            "{args:?}: {err}"
-        );
-        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
-    }
+    run_with_closed_stdout(args, 0);
+    run_with_closed_stdout(args, 1);
 }
 
 /// A small optimized volume folder; returns one stub's host path.
@@ -90,40 +92,21 @@ fn commands_over_a_volume_folder() {
                 "--to".into(),
                 s(&to).into(),
             ]);
-            let mut child = Command::new(env!("CARGO_BIN_EXE_rehydrate"))
-                .args(&args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            drop(child.stdout.take());
-            let o = child.wait_with_output().unwrap();
-            let err = String::from_utf8_lossy(&o.stderr);
-            assert!(!err.contains("panicked"), "{args:?}: {err}");
-            assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+            run_with_closed_stdout(&args, 0);
             assert!(to.join("a/one.txt").is_file(), "{args:?}: nothing restored");
         }
         let input = tempfile::tempdir().unwrap();
         std::fs::write(input.path().join("f.txt"), "x".repeat(100_000)).unwrap();
         let sim_out = out.path().join(format!("sim-{json}"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rehydrate"))
-            .args(j(vec![
-                "sim".into(),
-                "optimize".into(),
-                "--input".into(),
-                s(input.path()).into(),
-                "--out".into(),
-                s(&sim_out).into(),
-            ]))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let o = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!err.contains("panicked"), "sim optimize: {err}");
-        assert_eq!(o.status.code(), Some(0), "sim optimize: {err}");
+        let args = j(vec![
+            "sim".into(),
+            "optimize".into(),
+            "--input".into(),
+            s(input.path()).into(),
+            "--out".into(),
+            s(&sim_out).into(),
+        ]);
+        run_with_closed_stdout(&args, 0);
     }
 }
 
@@ -200,16 +183,6 @@ fn commands_over_the_real_samples() {
         if json {
             args.push("--json");
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rehydrate"))
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let r = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&r.stderr);
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
-        assert_eq!(r.status.code(), Some(0), "{args:?}: {err}");
+        run_with_closed_stdout(&args, 0);
     }
 }
