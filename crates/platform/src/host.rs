@@ -2,10 +2,12 @@
 //!
 //! How Windows state is kept on a POSIX file system:
 //!
-//! * **Names**: looked up case-insensitively (an exact host match first, else a scan of the
-//!   directory); created in the case given. Host names that are not valid Windows names are
-//!   not listed. The folder `\.rehydrate` at the volume root is this implementation's own state
-//!   and is hidden and refused ([`Error::AccessDenied`]).
+//! * **Names**: looked up case-insensitively (an exact host match first, else the folder's
+//!   case-folded name index); created in the case given. Host names that are not valid
+//!   Windows names are not listed. Symbolic links are never followed, at any depth (a path
+//!   through one is refused with [`Error::AccessDenied`]) and not listed. The folder
+//!   `\.rehydrate` at the volume root is this implementation's own state and is hidden and
+//!   refused ([`Error::AccessDenied`]).
 //! * **Reparse points**: the full `REPARSE_DATA_BUFFER` in the extended attribute
 //!   `user.ntfs_reparse_data` (read and written: portable copies, what `rehydrate sim optimize`
 //!   exports). If that is absent, `system.ntfs_reparse_data` is read — what ntfs-3g exposes for a
@@ -555,6 +557,11 @@ impl Volume for HostVolume {
             let Ok(child) = path.join(&name) else {
                 continue;
             };
+            // A symbolic link is never followed (see `lookup`), so it is not listed either: it
+            // is not a file or folder of this volume.
+            if ent.file_type().is_ok_and(|t| t.is_symlink()) {
+                continue;
+            }
             let metadata = Self::host_metadata(&child, &ent.path())?;
             out.push(DirEntry { name, metadata });
         }

@@ -349,6 +349,18 @@ fn summarize_container(
             }
         }
     }
+    for r in c.table_reports() {
+        if let Err(e) = &r.status {
+            let at = r.offset as usize;
+            let raw = c.bytes().get(at..at + dedup_store::SLOT_SIZE as usize);
+            if raw.is_some_and(|b| b.iter().any(|&x| x != 0)) {
+                s.error = Some(format!(
+                    "{path}: redirection table at {at:#x} is damaged ({e})"
+                ));
+                return s;
+            }
+        }
+    }
     let h = c.header();
     if (h.container_id, h.generation) != (id, generation) {
         s.error = Some(format!(
