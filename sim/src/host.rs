@@ -170,13 +170,23 @@ pub fn export_volume(volume: &dyn Volume, out: &Path) -> Result<ExportReport, Ho
             if e.metadata.allocated == 0 && attrs & attr::SPARSE_FILE != 0 {
                 dst.set_len(len)?;
             } else {
-                let mut off = 0u64;
-                while off < len {
-                    let n = usize::try_from((len - off).min(buf.len() as u64)).unwrap_or(0);
-                    src.read_exact_at(off, &mut buf[..n])?;
-                    dst.write_all_at(off, &buf[..n])?;
-                    off += n as u64;
+                // Only what is allocated is read, and all-zero blocks are left as holes: a
+                // sparse file's gaps (zeros a directed restore put far into a file among them)
+                // are never written out, nor read, in full.
+                let ranges = src.allocated_ranges()?.unwrap_or_else(|| vec![0..len]);
+                for r in ranges {
+                    let mut off = r.start;
+                    while off < r.end.min(len) {
+                        let n = usize::try_from((r.end.min(len) - off).min(buf.len() as u64))
+                            .unwrap_or(0);
+                        src.read_exact_at(off, &mut buf[..n])?;
+                        if buf[..n].iter().any(|&b| b != 0) {
+                            dst.write_all_at(off, &buf[..n])?;
+                        }
+                        off += n as u64;
+                    }
                 }
+                dst.set_len(len)?;
             }
             match src.reparse_point() {
                 Ok(rp) => {

@@ -287,6 +287,22 @@ pub struct SimVolume {
     shared: Arc<Shared>,
 }
 
+/// The allocated ranges of a file's data, merged.
+fn node_ranges(node: &FileNode) -> Vec<std::ops::Range<u64>> {
+    let data = read_lock(&node.data);
+    let mut out: Vec<std::ops::Range<u64>> = Vec::new();
+    for &ci in data.clusters.keys() {
+        let start = ci * CLUSTER_SIZE;
+        let end = (start + CLUSTER_SIZE).min(data.len.max(start));
+        match out.last_mut() {
+            Some(last) if last.end == start => last.end = end,
+            _ => out.push(start..end),
+        }
+    }
+    out.retain(|r| r.end > r.start);
+    out
+}
+
 fn node_key(node: &Arc<FileNode>) -> usize {
     Arc::as_ptr(node) as usize
 }
@@ -449,19 +465,7 @@ impl SimVolume {
     /// The allocated byte ranges of a file's unnamed data, merged, in order
     /// (`FSCTL_QUERY_ALLOCATED_RANGES`). Empty for a stub that holds no data.
     pub fn allocated_ranges(&self, path: &WinPath) -> Result<Vec<std::ops::Range<u64>>, Error> {
-        let node = self.file_node(path)?;
-        let data = read_lock(&node.data);
-        let mut out: Vec<std::ops::Range<u64>> = Vec::new();
-        for &ci in data.clusters.keys() {
-            let start = ci * CLUSTER_SIZE;
-            let end = (start + CLUSTER_SIZE).min(data.len.max(start));
-            match out.last_mut() {
-                Some(last) if last.end == start => last.end = end,
-                _ => out.push(start..end),
-            }
-        }
-        out.retain(|r| r.end > r.start);
-        Ok(out)
+        Ok(node_ranges(&*self.file_node(path)?))
     }
 
     /// Every file on the volume (not directories), in case-insensitive path order.
@@ -1018,6 +1022,11 @@ impl SimFile {
 impl FileHandle for SimFile {
     fn path(&self) -> WinPath {
         lock(&self.node.path).clone()
+    }
+
+    fn allocated_ranges(&self) -> Result<Option<Vec<std::ops::Range<u64>>>, Error> {
+        self.check(false)?;
+        Ok(Some(node_ranges(&self.node)))
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {

@@ -302,6 +302,13 @@ pub trait FileHandle: Send + Sync + std::fmt::Debug {
 
     /// Flushes written data to stable storage.
     fn flush(&self) -> Result<(), Error>;
+
+    /// The byte ranges of the data that hold allocated clusters (`FSCTL_QUERY_ALLOCATED_RANGES`),
+    /// merged and in order; everything else reads as zeros. `None` when the implementation
+    /// cannot tell (then the whole file must be read).
+    fn allocated_ranges(&self) -> Result<Option<Vec<std::ops::Range<u64>>>, Error> {
+        Ok(None)
+    }
 }
 
 /// A volume with Windows file semantics. Paths are [`WinPath`]s relative to the volume root.
