@@ -173,7 +173,8 @@ pub fn export_volume(volume: &dyn Volume, out: &Path) -> Result<ExportReport, Ho
                 // Only what is allocated is read, and all-zero blocks are left as holes: a
                 // sparse file's gaps (zeros a directed restore put far into a file among them)
                 // are never written out, nor read, in full.
-                let ranges = src.allocated_ranges()?.unwrap_or_else(|| vec![0..len]);
+                let whole = std::iter::once(0..len).collect();
+                let ranges = src.allocated_ranges()?.unwrap_or(whole);
                 for r in ranges {
                     let mut off = r.start;
                     while off < r.end.min(len) {

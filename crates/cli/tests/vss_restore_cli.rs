@@ -9,7 +9,6 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 const WMD: &str = r#"<WRITER_METADATA xmlns="x-schema:#VssWriterMetadataInfo" version="1.2" backupSchema="881"><IDENTIFICATION writerId="a65faa63-5ea8-4ebc-9dbd-a0c4db26912a" instanceId="dd8d6255-b3bb-4ec1-8249-73cd75c0ee21" instanceName="Microsoft SQL Server 2017:SQLWriter" friendlyName="SqlServerWriter" usage="USER_DATA" dataSource="TRANSACTION_DB" majorVersion="0" minorVersion="0"/><RESTORE_METHOD method="@@M@@" writerRestore="always" rebootRequired="no"/><BACKUP_LOCATIONS><FILE_GROUP logicalPath="WIN2012-SQL17-2" componentName="master" restoreMetadata="no" notifyOnBackupComplete="yes" selectable="yes" selectableForRestore="yes" componentFlags="2"><FILE_LIST path="E:\DATA" filespec="master.mdf" filespecBackupType="3855"/><FILE_LIST path="E:\DATA" filespec="mastlog.ldf" filespecBackupType="3855"/></FILE_GROUP></BACKUP_LOCATIONS></WRITER_METADATA>"#;
-#[allow(dead_code)]
 mod common;
 
 const BCD: &str = r#"<BACKUP_COMPONENTS xmlns="x-schema:#VssComponentMetadata" version="1.2" selectComponents="yes" backupType="full" partialFileSupport="no"><WRITER_COMPONENTS instanceId="dd8d6255-b3bb-4ec1-8249-73cd75c0ee21" writerId="a65faa63-5ea8-4ebc-9dbd-a0c4db26912a"><COMPONENT logicalPath="WIN2012-SQL17-2" componentName="master" componentType="filegroup"/></WRITER_COMPONENTS></BACKUP_COMPONENTS>"#;
@@ -624,10 +623,9 @@ fn hostile_directed_ranges_are_refused_by_the_dry_run_and_the_restore() {
     assert!(peak_kib < 256 << 10, "peak RSS {peak_kib} KiB");
     let cmp = std::fs::metadata(out.join("DATA/master.cmp")).unwrap();
     assert_eq!(cmp.len(), (256 << 20) + 4);
-    use std::os::unix::fs::MetadataExt;
+    let blocks = std::os::unix::fs::MetadataExt::blocks(&cmp);
     assert!(
-        cmp.blocks() * 512 < 1 << 20,
-        "the gap was written: {} blocks",
-        cmp.blocks()
+        blocks * 512 < 1 << 20,
+        "the gap was written: {blocks} blocks"
     );
 }
