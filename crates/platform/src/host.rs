@@ -5,7 +5,8 @@
 //! * **Names**: looked up case-insensitively (an exact host match first, else the folder's
 //!   case-folded name index); created in the case given. Host names that are not valid
 //!   Windows names are not listed. Symbolic links are never followed, at any depth (a path
-//!   through one is refused with [`Error::AccessDenied`]) and not listed. The folder
+//!   through one is refused with [`Error::AccessDenied`]); a listing shows one as a file with a
+//!   reparse point. The folder
 //!   `\.rehydrate` at the volume root is this implementation's own state and is hidden and
 //!   refused ([`Error::AccessDenied`]).
 //! * **Reparse points**: the full `REPARSE_DATA_BUFFER` in the extended attribute
@@ -557,12 +558,17 @@ impl Volume for HostVolume {
             let Ok(child) = path.join(&name) else {
                 continue;
             };
-            // A symbolic link is never followed (see `lookup`), so it is not listed either: it
-            // is not a file or folder of this volume.
-            if ent.file_type().is_ok_and(|t| t.is_symlink()) {
-                continue;
-            }
-            let metadata = Self::host_metadata(&child, &ent.path())?;
+            // A symbolic link is never followed (see `lookup`): it is listed as what Windows
+            // makes of one, a file with a reparse point, and any use of it is refused.
+            let metadata = if ent.file_type().is_ok_and(|t| t.is_symlink()) {
+                Metadata {
+                    attributes: attr::REPARSE_POINT,
+                    len: 0,
+                    allocated: 0,
+                }
+            } else {
+                Self::host_metadata(&child, &ent.path())?
+            };
             out.push(DirEntry { name, metadata });
         }
         out.sort_by_cached_key(|e| {

@@ -192,22 +192,26 @@ impl<V: Volume> Source for VolumeSource<V> {
         for e in self.volume.read_dir(dir)? {
             let path = dir.join(&e.name)?;
             let is_dir = e.metadata.is_dir();
-            let reparse = if e.metadata.is_reparse_point() && !is_dir {
+            let (reparse, unreadable) = if e.metadata.is_reparse_point() && !is_dir {
                 match self.volume.reparse_point(&path) {
-                    Ok(b) => Some(b),
-                    Err(Error::NotAReparsePoint { .. }) => None,
-                    Err(err) => return Err(err),
+                    Ok(b) => (Some(b), None),
+                    Err(Error::NotAReparsePoint { .. }) => (None, None),
+                    Err(err) => (None, Some(err.to_string())),
                 }
             } else {
-                None
+                (None, None)
+            };
+            let kind = match unreadable {
+                Some(message) => EntryKind::Unsupported(Unsupported::Unreadable {
+                    what: "reading the reparse point",
+                    message,
+                }),
+                None if is_dir => EntryKind::Dir,
+                None => EntryKind::File,
             };
             out.push(SourceEntry {
                 name: e.name,
-                kind: if is_dir {
-                    EntryKind::Dir
-                } else {
-                    EntryKind::File
-                },
+                kind,
                 len: e.metadata.len,
                 attributes: e.metadata.attributes & !attr::NORMAL,
                 modified: None,

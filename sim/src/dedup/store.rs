@@ -466,8 +466,12 @@ pub fn summarize(volume: &dyn Volume) -> Result<Option<StoreSummary>, DedupError
     let mut cache: std::collections::HashMap<u32, Option<Container<Vec<u8>>>> =
         std::collections::HashMap::new();
     for path in super::volume_files(volume)? {
-        if !volume.metadata(&path)?.is_reparse_point() {
-            continue;
+        match volume.metadata(&path) {
+            Ok(m) if m.is_reparse_point() => {}
+            // Not a stub; or a symbolic link of the host folder, never followed (access is
+            // refused): not a file of the store either way.
+            Ok(_) | Err(platform::Error::AccessDenied { .. }) => continue,
+            Err(e) => return Err(e.into()),
         }
         let buf = match volume.reparse_point(&path) {
             Ok(b) => b,
