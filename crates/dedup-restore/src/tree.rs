@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP};
 use platform::{EntryKind, Source, SourceEntry, Volume, WinPath, eq_name};
@@ -203,27 +203,39 @@ pub fn restore_tree(
         engine_opts.progress = Some(f);
     }
     let mut batch: Vec<(WinPath, Stub)> = Vec::new();
-    let flush = |batch: &mut Vec<(WinPath, Stub)>, report: &mut TreeReport| {
+    // The source times of the files in the batch and of every folder, set once each is
+    // complete (folders last, after their contents).
+    let mut batch_times: Vec<Times> = Vec::new();
+    let mut dir_times: Vec<(WinPath, Times)> = Vec::new();
+    let flush = |batch: &mut Vec<(WinPath, Stub)>,
+                 batch_times: &mut Vec<Times>,
+                 report: &mut TreeReport| {
         if batch.is_empty() {
             return;
         }
         let t = Instant::now();
         let logical: u64 = batch.iter().map(|(_, s)| s.logical).sum();
         let staged = std::mem::take(batch);
+        let times = std::mem::take(batch_times);
         let paths: Vec<WinPath> = staged.iter().map(|(p, _)| p.clone()).collect();
         let volume = StagedVolume::new(dest, staged, opts.resume);
         let r = restore_in_place(&volume, &paths, store, &engine_opts);
         report.engine_time += t.elapsed();
         crate::batch::add(&mut report.stats, &r.stats);
         let skipped = volume.skipped();
-        report.entries.extend(r.files.into_iter().map(|f| {
-            let kept = skipped.contains(&f.path.folded());
-            let mut e = engine_outcome(f);
-            if kept && e.status == EntryStatus::Restored {
-                e.status = EntryStatus::Skipped;
-            }
-            e
-        }));
+        report
+            .entries
+            .extend(r.files.into_iter().zip(times).map(|(f, times)| {
+                let kept = skipped.contains(&f.path.folded());
+                if f.result == Hresult::S_OK && !kept {
+                    set_times(dest, &f.path, times);
+                }
+                let mut e = engine_outcome(f);
+                if kept && e.status == EntryStatus::Restored {
+                    e.status = EntryStatus::Skipped;
+                }
+                e
+            }));
         tell(logical);
     };
     report
@@ -233,9 +245,12 @@ pub fn restore_tree(
         let path = item.path.to_string();
         match &item.entry.kind {
             EntryKind::Dir => match dest.create_dir_all(&item.path) {
-                Ok(()) => report
-                    .leftovers_removed
-                    .extend(crate::resume::sweep(dest, &item.path)),
+                Ok(()) => {
+                    report
+                        .leftovers_removed
+                        .extend(crate::resume::sweep(dest, &item.path));
+                    dir_times.push((item.path.clone(), times_of(&item.entry)));
+                }
                 Err(e) => report.entries.push(EntryResult::failed(
                     path,
                     FileError::platform(Stage::Placing, e),
@@ -257,17 +272,23 @@ pub fn restore_tree(
             }
             EntryKind::File if item.entry.reparse.is_some() => {
                 match stage_stub(source, dest, &item, opts.resume) {
-                    Ok(stub) => batch.push((item.path, stub)),
+                    Ok(stub) => {
+                        batch_times.push(times_of(&item.entry));
+                        batch.push((item.path, stub));
+                    }
                     Err(e) => report.entries.push(EntryResult::failed(path, e)),
                 }
                 if batch.len() == MAX_FILES {
-                    flush(&mut batch, &mut report);
+                    flush(&mut batch, &mut batch_times, &mut report);
                 }
             }
             EntryKind::File => {
                 let r = copy_file(source, dest, &item, opts.resume);
                 report.entries.push(match r {
                     Ok((status, n)) => {
+                        if status == EntryStatus::Copied {
+                            set_times(dest, &item.path, times_of(&item.entry));
+                        }
                         tell(n);
                         EntryResult {
                             path,
@@ -285,9 +306,28 @@ pub fn restore_tree(
             )),
         }
     }
-    flush(&mut batch, &mut report);
+    flush(&mut batch, &mut batch_times, &mut report);
+    // Deepest folders first: setting a folder's times after its last child is placed.
+    for (path, times) in dir_times.into_iter().rev() {
+        set_times(dest, &path, times);
+    }
     dest.sync_all().map_err(TreeError::Sync)?;
     Ok(report)
+}
+
+/// A source entry's modification and access times.
+type Times = (Option<SystemTime>, Option<SystemTime>);
+
+fn times_of(e: &SourceEntry) -> Times {
+    (e.modified, e.accessed)
+}
+
+/// Gives a placed file or folder its source times. Best effort: a destination that cannot
+/// hold times (or refuses) keeps the restore time; the file's bytes are what is vouched for.
+fn set_times(dest: &dyn Volume, path: &WinPath, (modified, accessed): Times) {
+    if modified.is_some() || accessed.is_some() {
+        let _ = dest.set_times(path, modified, accessed);
+    }
 }
 
 /// The dedup files under `paths` of `source` (everything when empty; `\System Volume

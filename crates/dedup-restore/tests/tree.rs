@@ -348,3 +348,41 @@ fn a_rerun_skips_identical_files_and_removes_leftovers() {
     assert_eq!(r.count(EntryStatus::Skipped), 0);
     assert_eq!(r.count(EntryStatus::Failed), originals.len());
 }
+
+/// Restored and copied files, and folders, keep their source modification and access times
+/// (a stub and a plain file dated 2020 come back dated 2020).
+#[test]
+fn files_and_folders_keep_their_times() {
+    use std::time::{Duration, SystemTime};
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 66);
+    let when = SystemTime::UNIX_EPOCH + Duration::from_hours(438_300); // 2020-01-01 12:00 UTC
+    let seen = SystemTime::UNIX_EPOCH + Duration::from_hours(438_900);
+    let stamp = |rel: &str| {
+        let f = std::fs::File::open(src.path().join(rel)).unwrap();
+        f.set_times(
+            std::fs::FileTimes::new()
+                .set_modified(when)
+                .set_accessed(seen),
+        )
+        .unwrap();
+    };
+    let stub: String = originals[0].0.components().collect::<Vec<_>>().join("/");
+    stamp(&stub);
+    stamp("plain/small.txt");
+    stamp("plain/deep");
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let report = restore_into(src.path(), &dest, &TreeOptions::default());
+    assert_eq!(
+        report.count(EntryStatus::Failed),
+        0,
+        "{:#?}",
+        report.entries
+    );
+    for rel in [stub.as_str(), "plain/small.txt", "plain/deep"] {
+        let md = std::fs::metadata(out.path().join(rel)).unwrap();
+        assert_eq!(md.modified().unwrap(), when, "{rel}");
+        assert_eq!(md.accessed().unwrap(), seen, "{rel}");
+    }
+}

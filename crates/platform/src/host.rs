@@ -602,6 +602,30 @@ impl Volume for HostVolume {
         }
     }
 
+    /// Through a descriptor opened without following a link (`futimens`), for files and
+    /// folders alike.
+    fn set_times(
+        &self,
+        path: &WinPath,
+        modified: Option<std::time::SystemTime>,
+        accessed: Option<std::time::SystemTime>,
+    ) -> Result<(), Error> {
+        let host = self.found(path)?;
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(NOFOLLOW)
+            .open(&host)
+            .map_err(|e| Error::from_io(path, e))?;
+        let mut t = fs::FileTimes::new();
+        if let Some(m) = modified {
+            t = t.set_modified(m);
+        }
+        if let Some(a) = accessed {
+            t = t.set_accessed(a);
+        }
+        f.set_times(t).map_err(|e| Error::from_io(path, e))
+    }
+
     /// `syncfs` of the file system holding the root (`sync` on other Unix hosts).
     fn sync_all(&self) -> Result<(), Error> {
         let root = WinPath::root();

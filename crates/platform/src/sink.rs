@@ -125,6 +125,15 @@ impl Volume for NullVolume {
     fn create_symlink(&self, _path: &WinPath, _target: &str) -> Result<(), Error> {
         Ok(())
     }
+
+    fn set_times(
+        &self,
+        _path: &WinPath,
+        _modified: Option<std::time::SystemTime>,
+        _accessed: Option<std::time::SystemTime>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// A handle of a [`NullVolume`].

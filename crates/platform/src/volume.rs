@@ -380,6 +380,21 @@ pub trait Volume: Send + Sync {
         })
     }
 
+    /// Sets a file's or folder's last modification and access times (`None` leaves one as
+    /// it is). Default: [`Error::Unsupported`].
+    fn set_times(
+        &self,
+        path: &WinPath,
+        modified: Option<std::time::SystemTime>,
+        accessed: Option<std::time::SystemTime>,
+    ) -> Result<(), Error> {
+        let _ = (modified, accessed);
+        Err(Error::Unsupported {
+            path: path.clone(),
+            what: "file times".into(),
+        })
+    }
+
     /// Flushes everything written to the volume to stable storage (one call at the end of a
     /// restore instead of one flush per file). Default: nothing to do.
     fn sync_all(&self) -> Result<(), Error> {
