@@ -82,6 +82,14 @@ fn open(reader: &Reader<&[u8]>, start: &BytesStart<'_>, pos: usize) -> Result<No
     for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| xml_err(reader, &e))?;
         let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+        // quick-xml without its (quadratic) checks takes any bytes up to `=` as a name: only
+        // an XML name is an attribute (it must also be writable back).
+        if !is_xml_name(&key) {
+            return Err(ReadError::Xml {
+                position: pos,
+                message: format!("<{name}>: `{key}` is not a valid attribute name"),
+            });
+        }
         if !seen.insert(key.clone()) {
             return Err(ReadError::Xml {
                 position: pos,
@@ -100,6 +108,16 @@ fn open(reader: &Reader<&[u8]>, start: &BytesStart<'_>, pos: usize) -> Result<No
         attrs,
         children: Vec::new(),
     })
+}
+
+/// Whether `s` is an XML name (XML 1.0 `Name`, with any non-ASCII character allowed): a
+/// letter, `_` or `:` first, then letters, digits, `_`, `:`, `-`, `.`.
+fn is_xml_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':' || !c.is_ascii())
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.') || !c.is_ascii())
 }
 
 /// Parses text into the root element tree and checks the root's name.
