@@ -31,7 +31,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -39,10 +39,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use xattr::FileExt as _;
 
 use crate::path::{eq_name, fold};
+
+mod beneath;
+mod file;
+#[cfg(test)]
+mod race;
+
 use crate::{
     Access, DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename,
     ShareMode, Volume, WinPath, attr,
 };
+pub use file::HostFile;
 
 /// Extended attribute holding a reparse point written by us (read and write).
 pub const REPARSE_XATTR_USER: &str = "user.ntfs_reparse_data";
@@ -56,9 +63,6 @@ pub const STATE_DIR: &str = ".rehydrate";
 pub const PENDING_FILE: &str = "PendingFileRenameOperations";
 /// `MAXIMUM_REPARSE_DATA_BUFFER_SIZE` (16 KiB).
 pub const MAX_REPARSE_BUFFER: usize = 16 * 1024;
-
-/// `O_NOFOLLOW`: a link swapped in after the lookup is not followed by the open either.
-const NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits().cast_signed();
 
 /// Bits kept in [`ATTRIBUTES_XATTR`].
 const STORED_BITS: u32 = (attr::SETTABLE & !attr::NORMAL) | attr::SPARSE_FILE;
@@ -100,6 +104,9 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub struct HostVolume {
     root: PathBuf,
+    /// The root, open: every write reaches its folder from here without following a link
+    /// (see [`beneath`]).
+    beneath: Arc<beneath::Root>,
     shared: Arc<Shared>,
 }
 
@@ -115,6 +122,19 @@ pub struct PendingOutcome {
 enum Lookup {
     Found(PathBuf),
     Missing { parent: PathBuf, name: String },
+}
+
+/// [`Error::from_io`], except that meeting a symbolic link (`ELOOP` from `O_NOFOLLOW`) is the
+/// refusal the lookup gives for one.
+fn host_err(path: &WinPath, e: io::Error) -> Error {
+    if beneath::is_link_refusal(&e) {
+        Error::AccessDenied {
+            path: path.clone(),
+            reason: "a symbolic link is never followed",
+        }
+    } else {
+        Error::from_io(path, e)
+    }
 }
 
 fn is_unsupported(e: &io::Error) -> bool {
@@ -163,10 +183,21 @@ impl HostVolume {
                 path: WinPath::root(),
             });
         }
+        let beneath =
+            beneath::Root::open(&root).map_err(|e| Error::from_io(&WinPath::root(), e))?;
         Ok(Self {
             root,
+            beneath: Arc::new(beneath),
             shared: Arc::default(),
         })
+    }
+
+    /// The folder holding `host` and its final name, reached without following links; an
+    /// error names `path`.
+    fn at<'a>(&self, path: &WinPath, host: &'a Path) -> Result<beneath::At<'a>, Error> {
+        #[cfg(test)]
+        race::between_lookup_and_use();
+        self.beneath.at(host).map_err(|e| host_err(path, e))
     }
 
     /// The host folder.
@@ -483,13 +514,10 @@ impl Volume for HostVolume {
                         reason: "the file is read-only",
                     });
                 }
-                fs::OpenOptions::new()
-                    .read(true)
-                    .write(access.write)
-                    .truncate(truncating)
-                    .custom_flags(NOFOLLOW)
-                    .open(&host)
-                    .map_err(|e| Error::from_io(path, e))?
+                let at = self.at(path, &host)?;
+                self.beneath
+                    .open_file(&at, access.write, truncating)
+                    .map_err(|e| host_err(path, e))?
             }
             Lookup::Missing { parent, name } => {
                 if matches!(
@@ -504,12 +532,12 @@ impl Volume for HostVolume {
                         reason: "CREATE_ALWAYS needs write access",
                     });
                 }
-                let file = fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .open(parent.join(&name))
-                    .map_err(|e| Error::from_io(path, e))?;
+                let host = parent.join(&name);
+                let at = self.at(path, &host)?;
+                let file = self
+                    .beneath
+                    .create_file(&at)
+                    .map_err(|e| host_err(path, e))?;
                 self.note_created(&parent, &name);
                 file
             }
@@ -583,7 +611,11 @@ impl Volume for HostVolume {
         match self.lookup(path)? {
             Lookup::Found(_) => Err(Error::AlreadyExists { path: path.clone() }),
             Lookup::Missing { parent, name } => {
-                fs::create_dir(parent.join(&name)).map_err(|e| Error::from_io(path, e))?;
+                let host = parent.join(&name);
+                let at = self.at(path, &host)?;
+                self.beneath
+                    .create_dir(&at)
+                    .map_err(|e| host_err(path, e))?;
                 self.note_created(&parent, &name);
                 Ok(())
             }
@@ -594,8 +626,11 @@ impl Volume for HostVolume {
         match self.lookup(path)? {
             Lookup::Found(_) => Err(Error::AlreadyExists { path: path.clone() }),
             Lookup::Missing { parent, name } => {
-                std::os::unix::fs::symlink(target, parent.join(&name))
-                    .map_err(|e| Error::from_io(path, e))?;
+                let host = parent.join(&name);
+                let at = self.at(path, &host)?;
+                self.beneath
+                    .create_symlink(&at, target)
+                    .map_err(|e| host_err(path, e))?;
                 self.note_created(&parent, &name);
                 Ok(())
             }
@@ -611,11 +646,16 @@ impl Volume for HostVolume {
         accessed: Option<std::time::SystemTime>,
     ) -> Result<(), Error> {
         let host = self.found(path)?;
-        let f = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(NOFOLLOW)
-            .open(&host)
-            .map_err(|e| Error::from_io(path, e))?;
+        let f = if path.is_root() {
+            File::from(
+                self.beneath
+                    .open_dir(&host)
+                    .map_err(|e| host_err(path, e))?,
+            )
+        } else {
+            let at = self.at(path, &host)?;
+            self.beneath.open_any(&at).map_err(|e| host_err(path, e))?
+        };
         let mut t = fs::FileTimes::new();
         if let Some(m) = modified {
             t = t.set_modified(m);
@@ -656,7 +696,10 @@ impl Volume for HostVolume {
         {
             return Err(Error::NotADirectory { path: path.clone() });
         }
-        fs::remove_dir(&host).map_err(|e| Error::from_io(path, e))?;
+        let at = self.at(path, &host)?;
+        self.beneath
+            .remove_dir(&at)
+            .map_err(|e| host_err(path, e))?;
         self.note_removed(&host);
         self.shared.names().remove(&host);
         Ok(())
@@ -684,7 +727,10 @@ impl Volume for HostVolume {
                 reason: "the file is read-only",
             });
         }
-        fs::remove_file(&host).map_err(|e| Error::from_io(path, e))?;
+        let at = self.at(path, &host)?;
+        self.beneath
+            .remove_file(&at)
+            .map_err(|e| host_err(path, e))?;
         self.note_removed(&host);
         // Handles that shared delete stay usable but no longer own the name.
         for (id, r) in handles.iter_mut() {
@@ -758,14 +804,18 @@ impl Volume for HostVolume {
                 }
                 let target = dst.with_file_name(&name);
                 if target != dst {
-                    fs::remove_file(&dst).map_err(|e| Error::from_io(to, e))?;
+                    let at = self.at(to, &dst)?;
+                    self.beneath.remove_file(&at).map_err(|e| host_err(to, e))?;
                     self.note_removed(&dst);
                 }
                 target
             }
             Lookup::Missing { parent, name } => parent.join(name),
         };
-        fs::rename(&src, &target).map_err(|e| Error::from_io(from, e))?;
+        let (src_at, target_at) = (self.at(from, &src)?, self.at(to, &target)?);
+        self.beneath
+            .rename(&src_at, &target_at)
+            .map_err(|e| host_err(from, e))?;
         if src_is_dir {
             // Indexes of folders below the old path are keyed by host paths that no longer
             // exist: drop them all (renaming a folder is rare; they are rebuilt on demand).
@@ -822,184 +872,5 @@ impl Volume for HostVolume {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         self.read_pending()
-    }
-}
-
-/// An open file of a [`HostVolume`].
-#[derive(Debug)]
-pub struct HostFile {
-    file: File,
-    id: u64,
-    access: Access,
-    shared: Arc<Shared>,
-}
-
-impl Drop for HostFile {
-    fn drop(&mut self) {
-        self.shared.handles().remove(&self.id);
-    }
-}
-
-impl HostFile {
-    fn need(&self, write: bool) -> Result<(), Error> {
-        let ok = if write {
-            self.access.write
-        } else {
-            self.access.read
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::AccessDenied {
-                path: self.path(),
-                reason: if write {
-                    "handle lacks write access"
-                } else {
-                    "handle lacks read access"
-                },
-            })
-        }
-    }
-
-    fn io(&self, e: io::Error) -> Error {
-        Error::from_io(&self.path(), e)
-    }
-
-    fn xattr_err(&self, e: io::Error) -> Error {
-        if is_unsupported(&e) {
-            Error::Unsupported {
-                path: self.path(),
-                what: format!("host file system refuses extended attributes ({e})"),
-            }
-        } else {
-            self.io(e)
-        }
-    }
-
-    fn stored_attrs(&self) -> Option<u32> {
-        stored_attrs_of(|n| self.file.get_xattr(n))
-    }
-
-    fn write_stored_attrs(&self, bits: u32) -> Result<(), Error> {
-        self.file
-            .set_xattr(ATTRIBUTES_XATTR, &(bits & STORED_BITS).to_le_bytes())
-            .map_err(|e| self.xattr_err(e))
-    }
-}
-
-impl FileHandle for HostFile {
-    fn path(&self) -> WinPath {
-        self.shared
-            .handles()
-            .get(&self.id)
-            .map_or_else(WinPath::root, |r| r.path.clone())
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        self.need(false)?;
-        self.file.read_at(buf, offset).map_err(|e| self.io(e))
-    }
-
-    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error> {
-        self.need(true)?;
-        self.file.write_at(buf, offset).map_err(|e| self.io(e))
-    }
-
-    fn len(&self) -> Result<u64, Error> {
-        self.file
-            .metadata()
-            .map(|m| m.len())
-            .map_err(|e| self.io(e))
-    }
-
-    fn set_len(&self, len: u64) -> Result<(), Error> {
-        self.need(true)?;
-        self.file.set_len(len).map_err(|e| self.io(e))
-    }
-
-    fn attributes(&self) -> Result<u32, Error> {
-        let has_reparse = reparse_of(|n| self.file.get_xattr(n)).is_some();
-        Ok(compose_attrs(false, self.stored_attrs(), has_reparse))
-    }
-
-    fn set_attributes(&self, attributes: u32) -> Result<(), Error> {
-        self.need(true)?;
-        let keep = self.stored_attrs().unwrap_or(0) & attr::SPARSE_FILE;
-        self.write_stored_attrs(keep | (attributes & attr::SETTABLE & !attr::NORMAL))
-    }
-
-    fn set_sparse(&self, sparse: bool) -> Result<(), Error> {
-        self.need(true)?;
-        let cur = self.stored_attrs().unwrap_or(attr::ARCHIVE);
-        self.write_stored_attrs(if sparse {
-            cur | attr::SPARSE_FILE
-        } else {
-            cur & !attr::SPARSE_FILE
-        })
-    }
-
-    fn reparse_point(&self) -> Result<Vec<u8>, Error> {
-        reparse_of(|n| self.file.get_xattr(n))
-            .map(|(v, _)| v)
-            .ok_or_else(|| Error::NotAReparsePoint { path: self.path() })
-    }
-
-    fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
-        self.need(true)?;
-        let invalid = |reason| Error::InvalidReparseData {
-            path: self.path(),
-            reason,
-        };
-        if buffer.len() < 8 {
-            return Err(invalid("shorter than the 8-byte header"));
-        }
-        if buffer.len() > MAX_REPARSE_BUFFER {
-            return Err(invalid(
-                "longer than MAXIMUM_REPARSE_DATA_BUFFER_SIZE (16 KiB)",
-            ));
-        }
-        if usize::from(u16::from_le_bytes([buffer[4], buffer[5]])) + 8 != buffer.len() {
-            return Err(invalid(
-                "ReparseDataLength does not match the buffer length",
-            ));
-        }
-        let tag = u32::from_le_bytes([buffer[0], buffer[1], buffer[2], buffer[3]]);
-        if tag == 0 || tag == 1 {
-            return Err(invalid("reserved reparse tag"));
-        }
-        if let Some((old, _)) = reparse_of(|n| self.file.get_xattr(n))
-            && old.len() >= 4
-        {
-            let existing = u32::from_le_bytes([old[0], old[1], old[2], old[3]]);
-            if existing != tag {
-                return Err(Error::ReparseTagMismatch {
-                    path: self.path(),
-                    existing,
-                    given: tag,
-                });
-            }
-        }
-        self.file
-            .set_xattr(REPARSE_XATTR_USER, buffer)
-            .map_err(|e| self.xattr_err(e))
-    }
-
-    fn remove_reparse_point(&self) -> Result<(), Error> {
-        self.need(true)?;
-        match reparse_of(|n| self.file.get_xattr(n)) {
-            Some((_, true)) => self
-                .file
-                .remove_xattr(REPARSE_XATTR_USER)
-                .map_err(|e| self.xattr_err(e)),
-            Some((_, false)) => Err(Error::AccessDenied {
-                path: self.path(),
-                reason: "system.ntfs_reparse_data (ntfs-3g) is read-only here",
-            }),
-            None => Err(Error::NotAReparsePoint { path: self.path() }),
-        }
-    }
-
-    fn flush(&self) -> Result<(), Error> {
-        self.file.sync_data().map_err(|e| self.io(e))
     }
 }

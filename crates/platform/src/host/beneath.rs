@@ -1,0 +1,209 @@
+//! Race-free access below a [`HostVolume`](super::HostVolume)'s root.
+//!
+//! The case-insensitive lookup resolves a Windows path to a host path by name, and it already
+//! refuses a symbolic link at any depth. But between that lookup and the operation, another
+//! process can replace a folder on the way with a link to somewhere else; an operation that
+//! then walks the host path again (`open`, `mkdir`, `rename` on a path string) would follow it
+//! and write outside the root.
+//!
+//! So every operation that writes is carried out relative to a descriptor of the folder that
+//! holds the final name, and that descriptor is reached from a descriptor of the root, one
+//! component at a time, with `openat(O_DIRECTORY | O_NOFOLLOW)`: a link swapped in anywhere on
+//! the way makes that step fail (`ELOOP` / `ENOTDIR`) instead of being followed. The final
+//! name is then used with the `*at` calls, which never follow it (`O_NOFOLLOW`, `O_EXCL`,
+//! `mkdirat`, `symlinkat`, `unlinkat`, `renameat` all act on the name itself).
+//!
+//! This is portable POSIX (`openat2`'s `RESOLVE_BENEATH` is Linux-only and gives nothing more
+//! here: the walk never meets `..`, since the names come from validated Windows paths).
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+
+/// The root folder, open, and its host path.
+#[derive(Debug)]
+pub(super) struct Root {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+/// A folder below the root reached without following links, and one name in it.
+pub(super) struct At<'a> {
+    dir: Dir,
+    name: &'a OsStr,
+}
+
+enum Dir {
+    Root,
+    Opened(OwnedFd),
+}
+
+/// Whether an error from a walk step means a symbolic link was met (what `O_NOFOLLOW` gives).
+pub(super) fn is_link_refusal(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+}
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+impl Root {
+    /// Opens `path` (the volume root itself may be reached through a link: the user named it).
+    pub(super) fn open(path: &Path) -> io::Result<Self> {
+        let fd = rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Self {
+            fd,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The folder holding `host` (a path below the root) and its final name, every folder on
+    /// the way opened without following a link.
+    pub(super) fn at<'a>(&self, host: &'a Path) -> io::Result<At<'a>> {
+        let rel = host.strip_prefix(&self.path).map_err(|_| outside(host))?;
+        let mut names = Vec::new();
+        for c in rel.components() {
+            match c {
+                Component::Normal(n) => names.push(n),
+                _ => return Err(outside(host)),
+            }
+        }
+        let Some((name, folders)) = names.split_last() else {
+            return Err(outside(host));
+        };
+        let mut dir = Dir::Root;
+        for folder in folders {
+            let next = self.open_folder(&dir, folder)?;
+            dir = Dir::Opened(next);
+        }
+        Ok(At { dir, name })
+    }
+
+    /// One step of the walk. Linux answers `O_DIRECTORY | O_NOFOLLOW` on a link with `ENOTDIR`
+    /// (the link is not a folder) rather than `ELOOP`; a second look tells the two apart, so
+    /// the caller can say that a link was refused.
+    fn open_folder(&self, dir: &Dir, name: &OsStr) -> io::Result<OwnedFd> {
+        let fd = self.dir_fd(dir);
+        match rustix::fs::openat(fd, name, DIR_FLAGS, Mode::empty()) {
+            Ok(next) => Ok(next),
+            Err(rustix::io::Errno::NOTDIR)
+                if rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
+                    rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink
+                }) =>
+            {
+                Err(rustix::io::Errno::LOOP.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The folder `host` itself (the root or below it), opened without following links.
+    pub(super) fn open_dir(&self, host: &Path) -> io::Result<OwnedFd> {
+        if host == self.path {
+            return Ok(rustix::fs::openat(&self.fd, ".", DIR_FLAGS, Mode::empty())?);
+        }
+        let at = self.at(host)?;
+        self.open_folder(&at.dir, at.name)
+    }
+
+    fn dir_fd<'f>(&'f self, dir: &'f Dir) -> std::os::fd::BorrowedFd<'f> {
+        match dir {
+            Dir::Root => self.fd.as_fd(),
+            Dir::Opened(fd) => fd.as_fd(),
+        }
+    }
+
+    /// Opens the existing file at `at` (never a link), for reading and optionally writing and
+    /// truncating.
+    pub(super) fn open_file(&self, at: &At<'_>, write: bool, truncate: bool) -> io::Result<File> {
+        let mut flags = OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        flags |= if write { OFlags::RDWR } else { OFlags::RDONLY };
+        if truncate {
+            flags |= OFlags::TRUNC;
+        }
+        let fd = rustix::fs::openat(self.dir_fd(&at.dir), at.name, flags, Mode::empty())?;
+        Ok(File::from(fd))
+    }
+
+    /// Opens `at` whatever it is (a file or a folder, never a link), read-only: for `futimens`.
+    pub(super) fn open_any(&self, at: &At<'_>) -> io::Result<File> {
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(self.dir_fd(&at.dir), at.name, flags, Mode::empty())?;
+        Ok(File::from(fd))
+    }
+
+    /// Creates the file `at`, which must not exist (`O_EXCL`: not even as a dangling link).
+    pub(super) fn create_file(&self, at: &At<'_>) -> io::Result<File> {
+        let flags =
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(
+            self.dir_fd(&at.dir),
+            at.name,
+            flags,
+            Mode::from_raw_mode(0o666),
+        )?;
+        Ok(File::from(fd))
+    }
+
+    /// Creates the folder `at`.
+    pub(super) fn create_dir(&self, at: &At<'_>) -> io::Result<()> {
+        Ok(rustix::fs::mkdirat(
+            self.dir_fd(&at.dir),
+            at.name,
+            Mode::from_raw_mode(0o777),
+        )?)
+    }
+
+    /// Creates the symbolic link `at` pointing at `target` (which is stored, never followed).
+    pub(super) fn create_symlink(&self, at: &At<'_>, target: &str) -> io::Result<()> {
+        Ok(rustix::fs::symlinkat(
+            target,
+            self.dir_fd(&at.dir),
+            at.name,
+        )?)
+    }
+
+    /// Removes the file (or link) `at`.
+    pub(super) fn remove_file(&self, at: &At<'_>) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(
+            self.dir_fd(&at.dir),
+            at.name,
+            AtFlags::empty(),
+        )?)
+    }
+
+    /// Removes the empty folder `at`.
+    pub(super) fn remove_dir(&self, at: &At<'_>) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(
+            self.dir_fd(&at.dir),
+            at.name,
+            AtFlags::REMOVEDIR,
+        )?)
+    }
+
+    /// Renames `from` to `to` (replacing a file there, as `rename(2)` does).
+    pub(super) fn rename(&self, from: &At<'_>, to: &At<'_>) -> io::Result<()> {
+        Ok(rustix::fs::renameat(
+            self.dir_fd(&from.dir),
+            from.name,
+            self.dir_fd(&to.dir),
+            to.name,
+        )?)
+    }
+}
+
+fn outside(host: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{} is not a name below the volume root", host.display()),
+    )
+}

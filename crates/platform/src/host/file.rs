@@ -1,0 +1,194 @@
+//! [`HostFile`]: an open file of a [`HostVolume`](super::HostVolume); reparse points and
+//! attributes live in its extended attributes (see the parent module).
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use xattr::FileExt as _;
+
+use super::{
+    ATTRIBUTES_XATTR, MAX_REPARSE_BUFFER, REPARSE_XATTR_USER, STORED_BITS, Shared, compose_attrs,
+    is_unsupported, reparse_of, stored_attrs_of,
+};
+use crate::{Access, Error, FileHandle, WinPath, attr};
+
+/// An open file of a [`HostVolume`].
+#[derive(Debug)]
+pub struct HostFile {
+    pub(super) file: File,
+    pub(super) id: u64,
+    pub(super) access: Access,
+    pub(super) shared: Arc<Shared>,
+}
+
+impl Drop for HostFile {
+    fn drop(&mut self) {
+        self.shared.handles().remove(&self.id);
+    }
+}
+
+impl HostFile {
+    fn need(&self, write: bool) -> Result<(), Error> {
+        let ok = if write {
+            self.access.write
+        } else {
+            self.access.read
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied {
+                path: self.path(),
+                reason: if write {
+                    "handle lacks write access"
+                } else {
+                    "handle lacks read access"
+                },
+            })
+        }
+    }
+
+    fn io(&self, e: io::Error) -> Error {
+        Error::from_io(&self.path(), e)
+    }
+
+    fn xattr_err(&self, e: io::Error) -> Error {
+        if is_unsupported(&e) {
+            Error::Unsupported {
+                path: self.path(),
+                what: format!("host file system refuses extended attributes ({e})"),
+            }
+        } else {
+            self.io(e)
+        }
+    }
+
+    fn stored_attrs(&self) -> Option<u32> {
+        stored_attrs_of(|n| self.file.get_xattr(n))
+    }
+
+    fn write_stored_attrs(&self, bits: u32) -> Result<(), Error> {
+        self.file
+            .set_xattr(ATTRIBUTES_XATTR, &(bits & STORED_BITS).to_le_bytes())
+            .map_err(|e| self.xattr_err(e))
+    }
+}
+
+impl FileHandle for HostFile {
+    fn path(&self) -> WinPath {
+        self.shared
+            .handles()
+            .get(&self.id)
+            .map_or_else(WinPath::root, |r| r.path.clone())
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        self.need(false)?;
+        self.file.read_at(buf, offset).map_err(|e| self.io(e))
+    }
+
+    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error> {
+        self.need(true)?;
+        self.file.write_at(buf, offset).map_err(|e| self.io(e))
+    }
+
+    fn len(&self) -> Result<u64, Error> {
+        self.file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| self.io(e))
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), Error> {
+        self.need(true)?;
+        self.file.set_len(len).map_err(|e| self.io(e))
+    }
+
+    fn attributes(&self) -> Result<u32, Error> {
+        let has_reparse = reparse_of(|n| self.file.get_xattr(n)).is_some();
+        Ok(compose_attrs(false, self.stored_attrs(), has_reparse))
+    }
+
+    fn set_attributes(&self, attributes: u32) -> Result<(), Error> {
+        self.need(true)?;
+        let keep = self.stored_attrs().unwrap_or(0) & attr::SPARSE_FILE;
+        self.write_stored_attrs(keep | (attributes & attr::SETTABLE & !attr::NORMAL))
+    }
+
+    fn set_sparse(&self, sparse: bool) -> Result<(), Error> {
+        self.need(true)?;
+        let cur = self.stored_attrs().unwrap_or(attr::ARCHIVE);
+        self.write_stored_attrs(if sparse {
+            cur | attr::SPARSE_FILE
+        } else {
+            cur & !attr::SPARSE_FILE
+        })
+    }
+
+    fn reparse_point(&self) -> Result<Vec<u8>, Error> {
+        reparse_of(|n| self.file.get_xattr(n))
+            .map(|(v, _)| v)
+            .ok_or_else(|| Error::NotAReparsePoint { path: self.path() })
+    }
+
+    fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
+        self.need(true)?;
+        let invalid = |reason| Error::InvalidReparseData {
+            path: self.path(),
+            reason,
+        };
+        if buffer.len() < 8 {
+            return Err(invalid("shorter than the 8-byte header"));
+        }
+        if buffer.len() > MAX_REPARSE_BUFFER {
+            return Err(invalid(
+                "longer than MAXIMUM_REPARSE_DATA_BUFFER_SIZE (16 KiB)",
+            ));
+        }
+        if usize::from(u16::from_le_bytes([buffer[4], buffer[5]])) + 8 != buffer.len() {
+            return Err(invalid(
+                "ReparseDataLength does not match the buffer length",
+            ));
+        }
+        let tag = u32::from_le_bytes([buffer[0], buffer[1], buffer[2], buffer[3]]);
+        if tag == 0 || tag == 1 {
+            return Err(invalid("reserved reparse tag"));
+        }
+        if let Some((old, _)) = reparse_of(|n| self.file.get_xattr(n))
+            && old.len() >= 4
+        {
+            let existing = u32::from_le_bytes([old[0], old[1], old[2], old[3]]);
+            if existing != tag {
+                return Err(Error::ReparseTagMismatch {
+                    path: self.path(),
+                    existing,
+                    given: tag,
+                });
+            }
+        }
+        self.file
+            .set_xattr(REPARSE_XATTR_USER, buffer)
+            .map_err(|e| self.xattr_err(e))
+    }
+
+    fn remove_reparse_point(&self) -> Result<(), Error> {
+        self.need(true)?;
+        match reparse_of(|n| self.file.get_xattr(n)) {
+            Some((_, true)) => self
+                .file
+                .remove_xattr(REPARSE_XATTR_USER)
+                .map_err(|e| self.xattr_err(e)),
+            Some((_, false)) => Err(Error::AccessDenied {
+                path: self.path(),
+                reason: "system.ntfs_reparse_data (ntfs-3g) is read-only here",
+            }),
+            None => Err(Error::NotAReparsePoint { path: self.path() }),
+        }
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        self.file.sync_data().map_err(|e| self.io(e))
+    }
+}
