@@ -28,6 +28,7 @@
 pub mod chunker;
 pub mod churn;
 pub mod gc;
+pub mod piecewise;
 pub mod store;
 
 use std::collections::HashMap;

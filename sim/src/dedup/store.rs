@@ -9,6 +9,7 @@ use dedup_store::{Container, Located, StreamMap, container_file_name, parse_cont
 use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath};
 
 use super::DedupError;
+use super::piecewise::Piecewise;
 
 /// `\System Volume Information\Dedup\ChunkStore`.
 pub const CHUNK_STORE_DIR: &str = "\\System Volume Information\\Dedup\\ChunkStore";
@@ -300,6 +301,37 @@ impl StoreSummary {
     }
 }
 
+/// A damaged header slot or redirection table beside valid ones (an all-zero one was never
+/// written and is fine): the slot in use may be older than the container's records (the newest
+/// header lost), or lookups fall back to the other table — which a restore finds out the hard
+/// way, so an inspection reports it.
+fn damaged_fixed_area(path: &WinPath, c: &Piecewise) -> Option<String> {
+    let written = |at: u32| {
+        let at = at as usize;
+        c.fixed_bytes()
+            .get(at..at + dedup_store::SLOT_SIZE as usize)
+            .is_some_and(|b| b.iter().any(|&x| x != 0))
+    };
+    let fixed = c.fixed();
+    for (i, r) in fixed.slots.iter().enumerate() {
+        if let Err(e) = &r.status
+            && written(r.offset)
+        {
+            return Some(format!(
+                "{path}: header slot {i} at {:#x} is damaged ({e}); the slot in use (USN {}) may be older than the records",
+                r.offset, fixed.header.usn
+            ));
+        }
+    }
+    fixed.tables.iter().find_map(|r| match &r.status {
+        Err(e) if written(r.offset) => Some(format!(
+            "{path}: redirection table at {:#x} is damaged ({e})",
+            r.offset
+        )),
+        _ => None,
+    })
+}
+
 fn summarize_container(
     volume: &dyn Volume,
     store: &StoreLocation,
@@ -323,45 +355,19 @@ fn summarize_container(
         error: None,
     };
     let path = store.container_path(kind, id, generation);
-    let c = match read_all(volume, &path).and_then(|bytes| {
-        s.file_size = bytes.len() as u64;
-        Ok(Container::open(path.to_string(), bytes)?)
-    }) {
+    let c = match Piecewise::open(volume, &path) {
         Ok(c) => c,
         Err(e) => {
             s.error = Some(e.to_string());
             return s;
         }
     };
-    // A damaged header slot beside valid ones: the slot in use may be older than the
-    // container's records (the newest header lost), which a restore then finds out the hard
-    // way. An all-zero slot was never written and is fine.
-    for (i, r) in c.slot_reports().iter().enumerate() {
-        if let Err(e) = &r.status {
-            let at = r.offset as usize;
-            let raw = c.bytes().get(at..at + dedup_store::SLOT_SIZE as usize);
-            if raw.is_some_and(|b| b.iter().any(|&x| x != 0)) {
-                s.error = Some(format!(
-                    "{path}: header slot {i} at {at:#x} is damaged ({e}); the slot in use (USN {}) may be older than the records",
-                    c.header().usn
-                ));
-                return s;
-            }
-        }
+    s.file_size = c.file_size();
+    if let Some(e) = damaged_fixed_area(&path, &c) {
+        s.error = Some(e);
+        return s;
     }
-    for r in c.table_reports() {
-        if let Err(e) = &r.status {
-            let at = r.offset as usize;
-            let raw = c.bytes().get(at..at + dedup_store::SLOT_SIZE as usize);
-            if raw.is_some_and(|b| b.iter().any(|&x| x != 0)) {
-                s.error = Some(format!(
-                    "{path}: redirection table at {at:#x} is damaged ({e})"
-                ));
-                return s;
-            }
-        }
-    }
-    let h = c.header();
+    let h = c.fixed().header;
     if (h.container_id, h.generation) != (id, generation) {
         s.error = Some(format!(
             "{path}: the header says container {:#010x} generation {}",
@@ -369,13 +375,13 @@ fn summarize_container(
         ));
         return s;
     }
-    s.redirections = c.redirection().entries.len();
+    s.redirections = c.fixed().redirection.entries.len();
     let want = match kind {
         ContainerKind::Data => dedup_store::RecordType::Data,
         ContainerKind::Stream => dedup_store::RecordType::StreamMap,
     };
     let opts = dedup_store::ReadOptions::default();
-    let mut scratch = Vec::new();
+    let (mut stored, mut scratch) = (Vec::new(), Vec::new());
     for rec in c.records() {
         let rec = match rec {
             Ok(r) => r,
@@ -397,7 +403,7 @@ fn summarize_container(
             ));
             return s;
         }
-        match c.logical_payload(&rec, None, &opts, &mut scratch) {
+        match c.logical_payload(&rec, None, &opts, &mut stored, &mut scratch) {
             Ok(data) => {
                 s.records += 1;
                 s.stored_bytes += u64::from(rec.stored_size);
@@ -421,8 +427,8 @@ fn summarize_container(
 /// counted, its stream map read (hint, `Rrtl`, scan) and its chunk references counted.
 /// Problems do not stop the walk; they are listed in [`StoreSummary::errors`].
 ///
-/// Containers are read whole into memory, one at a time (this is an inspection tool for
-/// simulated and copied stores, not the restore engine's bounded reader).
+/// Containers are read piecewise ([`Piecewise`]): one record at a time, so memory stays bounded
+/// whatever size a container has or claims.
 pub fn summarize(volume: &dyn Volume) -> Result<Option<StoreSummary>, DedupError> {
     let Some(store) = StoreLocation::find(volume)? else {
         return Ok(None);
@@ -463,8 +469,10 @@ pub fn summarize(volume: &dyn Volume) -> Result<Option<StoreSummary>, DedupError
         .filter(|c| c.kind == ContainerKind::Data && !c.superseded && c.error.is_none())
         .map(|c| c.container_id)
         .collect();
-    let mut cache: std::collections::HashMap<u32, Option<Container<Vec<u8>>>> =
+    // Stream containers stay open (a handle and a lazily built id index each), never loaded.
+    let mut cache: std::collections::HashMap<u32, Option<Piecewise>> =
         std::collections::HashMap::new();
+    let (mut stored, mut scratch) = (Vec::new(), Vec::new());
     for path in super::volume_files(volume)? {
         match volume.metadata(&path) {
             Ok(m) if m.is_reparse_point() => {}
@@ -511,9 +519,10 @@ pub fn summarize(volume: &dyn Volume) -> Result<Option<StoreSummary>, DedupError
         for entry in point.entries() {
             let cid = entry.container_id;
             let c = cache.entry(cid).or_insert_with(|| {
-                newest_streams
-                    .get(&cid)
-                    .and_then(|&g| store.load(volume, ContainerKind::Stream, cid, g).ok())
+                newest_streams.get(&cid).and_then(|&g| {
+                    let path = store.container_path(ContainerKind::Stream, cid, g);
+                    Piecewise::open(volume, &path).ok()
+                })
             });
             let Some(c) = c else {
                 sum.errors.push(format!(
@@ -521,14 +530,14 @@ pub fn summarize(volume: &dyn Volume) -> Result<Option<StoreSummary>, DedupError
                 ));
                 continue;
             };
-            let mut scratch = Vec::new();
             match c.read_stream_map(
                 entry.local_id,
                 Some(entry.offset_hint),
                 Some(u64::from(entry.stream_map_size)),
+                &mut stored,
                 &mut scratch,
             ) {
-                Ok((rec, _, map)) if rec.hash.starts_with(entry.hash.as_bytes()) => {
+                Ok((rec, map)) if rec.hash.starts_with(entry.hash.as_bytes()) => {
                     sum.chunk_references += map.len() as u64;
                     for e in map.entries() {
                         if !data_ids.contains(&e.container_id) {
