@@ -75,6 +75,17 @@ fn xml_err(reader: &Reader<&[u8]>, e: &dyn std::fmt::Display) -> ReadError {
 
 fn open(reader: &Reader<&[u8]>, start: &BytesStart<'_>, pos: usize) -> Result<Node, ReadError> {
     let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
+    // quick-xml reads `<` followed by white space as an element with an empty name, which
+    // could not be written back: only an XML name is an element.
+    if !is_xml_name(&name) {
+        return Err(ReadError::Xml {
+            position: pos,
+            message: format!(
+                "`<{}` does not start an element with a valid name",
+                clip(&name)
+            ),
+        });
+    }
     let mut attrs = Vec::new();
     // quick-xml's own duplicate check compares each attribute with every earlier one (a
     // document with 200,000 attributes took 34 s); a set of the names seen keeps it linear.
