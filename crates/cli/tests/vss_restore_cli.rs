@@ -629,3 +629,42 @@ fn hostile_directed_ranges_are_refused_by_the_dry_run_and_the_restore() {
         "the gap was written: {blocks} blocks"
     );
 }
+
+/// A component whose file sets span two drives, restored from a backup of one of them: the
+/// file set on the other drive cannot be restored, so the component fails with that reason
+/// (in the dry run too) instead of "Restored, status ALL" with half its files.
+#[test]
+fn a_file_set_on_a_drive_the_restore_does_not_cover_fails_the_component() {
+    let t = tempfile::tempdir().unwrap();
+    let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
+    let wmd = WMD.replace("@@M@@", "RESTORE_IF_CAN_BE_REPLACED").replace(
+        r#"path="E:\DATA" filespec="mastlog.ldf""#,
+        r#"path="F:\DATA" filespec="mastlog.ldf""#,
+    );
+    std::fs::write(Path::new(&meta).join("WM4.xml"), wmd).unwrap();
+    let f = t.path().join("backup/F/DATA");
+    std::fs::create_dir_all(&f).unwrap();
+    std::fs::write(f.join("mastlog.ldf"), b"backed-up log").unwrap();
+    let base = [
+        "vss",
+        "restore",
+        "--metadata",
+        &meta,
+        "--bcd",
+        &bcd,
+        "--backup",
+        &backup,
+        "--drive",
+        "E:",
+    ];
+    for extra in [&["--dry-run"][..], &[][..]] {
+        let o = rehydrate(&[&base[..], extra].concat());
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {out}");
+        assert!(
+            out.contains(r#"file set "F:\\DATA" is on drive F:, of which the backup being restored holds no file"#),
+            "{extra:?}: {out}"
+        );
+        assert!(!out.contains("status ALL"), "{extra:?}: {out}");
+    }
+}

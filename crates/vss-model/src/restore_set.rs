@@ -444,6 +444,31 @@ pub enum WriterProblem {
         /// The path after `%VAR%` expansion.
         expanded: String,
     },
+    /// A file set lives on a drive of which the catalog holds no file (the backup did not
+    /// include that volume, or a restore of one drive was asked for): restoring the rest would
+    /// leave the component incomplete while reporting it restored.
+    FileSetOnAbsentDrive {
+        /// The path after `%VAR%` expansion.
+        expanded: String,
+        /// Its drive (`F:`).
+        drive: String,
+    },
+}
+
+/// The drive letter of a path (`C:\x` → `C:`; a volume-GUID path through `volumes`), upper
+/// case; `None` when the path names none.
+fn drive_of(path: &str, volumes: &HashMap<String, String>) -> Option<String> {
+    let p = path.trim();
+    let p = p
+        .strip_prefix("\\\\?\\")
+        .or_else(|| p.strip_prefix("\\??\\"))
+        .unwrap_or(p);
+    let b = p.as_bytes();
+    if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+        return Some(p[..2].to_ascii_uppercase());
+    }
+    let head = p.split(['\\', '/']).next()?.to_ascii_lowercase();
+    volumes.get(&head).map(|d| d.to_ascii_uppercase())
 }
 
 /// Whether a file set path can name files on a local volume: no `.` or `..` component (it
@@ -494,6 +519,10 @@ impl fmt::Display for WriterProblem {
             Self::InvalidFileSetPath { path, expanded } => write!(
                 f,
                 "file set path {path:?} expands to {expanded:?}, which is not a path on a local volume"
+            ),
+            Self::FileSetOnAbsentDrive { expanded, drive } => write!(
+                f,
+                "file set {expanded:?} is on drive {drive}, of which the backup being restored holds no file"
             ),
         }
     }
@@ -908,6 +937,10 @@ pub fn generate(
             )
         })
         .collect();
+    let catalog_drives: std::collections::HashSet<String> = catalog
+        .iter()
+        .filter_map(|e| drive_of(e.path, &volumes))
+        .collect();
 
     let mut components: Vec<PlannedComponent> = Vec::new();
     // (writer, component) → planned index, for members of selected sets.
@@ -1116,6 +1149,21 @@ pub fn generate(
                     }
                 })?;
                 let planned = member_of.get(&(wi, ci)).copied();
+                // (A catalog with no file at all is a plan without a backup: nothing to compare.)
+                if let Some(pi) = planned
+                    && !catalog_drives.is_empty()
+                    && let Some(drive) = drive_of(&path, &volumes)
+                    && !catalog_drives.contains(&drive)
+                {
+                    let problem = WriterProblem::FileSetOnAbsentDrive {
+                        expanded: path.clone(),
+                        drive,
+                    };
+                    if !components[pi].problems.contains(&problem) {
+                        components[pi].problems.push(problem);
+                    }
+                    continue;
+                }
                 if let Some(pi) = planned
                     && !is_sound_path(&path)
                 {

@@ -303,10 +303,24 @@ pub(crate) fn run(input: &DryRunInput<'_>, json: bool) -> Result<(), Failure> {
     } else {
         out!("{}", human(&plan, &files, &other_files));
     }
+    let failing = plan
+        .components
+        .iter()
+        .filter(|c| !c.problems.is_empty())
+        .count();
+    let mut why = Vec::new();
     if problems > 0 {
-        return Err(Failure::check(format!(
-            "dry run: {problems} file(s) would be refused (see \"problem\")"
-        )));
+        why.push(format!(
+            "{problems} file(s) would be refused (see \"problem\")"
+        ));
+    }
+    if failing > 0 {
+        why.push(format!(
+            "{failing} component(s) would fail with writer errors"
+        ));
+    }
+    if !why.is_empty() {
+        return Err(Failure::check(format!("dry run: {}", why.join("; "))));
     }
     Ok(())
 }
