@@ -89,6 +89,13 @@ pub enum Fault {
         /// Only files at or under this path are affected.
         under: Option<WinPath>,
     },
+    /// Opening, creating, listing or creating a folder at or under `under` fails with
+    /// [`Error::AccessDenied`] (what an ACL denying the caller gives), until
+    /// [`SimVolume::clear_faults`].
+    DenyAccess {
+        /// The file or folder denied (with everything below it).
+        under: WinPath,
+    },
     /// The volume holds at most `capacity` bytes of allocated clusters: a write or extension
     /// that needs more fails with [`Error::DiskFull`] and changes nothing.
     DiskFull {
@@ -108,6 +115,7 @@ struct Faults {
     fail_read: Vec<Countdown>,
     fail_write: Vec<Countdown>,
     short_reads: Vec<(usize, Option<WinPath>)>,
+    denied: Vec<WinPath>,
     reads: u64,
     writes: u64,
 }
@@ -377,8 +385,24 @@ impl SimVolume {
                 assert!(max > 0, "a short read returns at least one byte");
                 f.short_reads.push((max, under));
             }
+            Fault::DenyAccess { under } => f.denied.push(under),
             Fault::DiskFull { capacity } => self.shared.capacity.store(capacity, Ordering::Relaxed),
         }
+    }
+
+    /// [`Fault::DenyAccess`]: refuses `path` when it is at or under a denied path.
+    fn check_access(&self, path: &WinPath) -> Result<(), Error> {
+        if lock(&self.shared.faults)
+            .denied
+            .iter()
+            .any(|d| path.starts_with(d))
+        {
+            return Err(Error::AccessDenied {
+                path: path.clone(),
+                reason: "an injected fault denies it",
+            });
+        }
+        Ok(())
     }
 
     /// Disarms every fault and removes the capacity limit.
@@ -387,6 +411,7 @@ impl SimVolume {
         f.fail_read.clear();
         f.fail_write.clear();
         f.short_reads.clear();
+        f.denied.clear();
         self.shared.capacity.store(u64::MAX, Ordering::Relaxed);
     }
 
@@ -590,6 +615,7 @@ impl Volume for SimVolume {
                 reason: "truncating needs write access",
             });
         }
+        self.check_access(path)?;
         let mut st = lock(&self.shared.state);
         Self::check_parent(&st, path)?;
         let key = path.folded();
@@ -708,6 +734,7 @@ impl Volume for SimVolume {
     }
 
     fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {
+        self.check_access(path)?;
         let st = lock(&self.shared.state);
         let folded = path.folded();
         if !path.is_root() {
@@ -759,6 +786,7 @@ impl Volume for SimVolume {
         if path.is_root() {
             return Err(Error::AlreadyExists { path: path.clone() });
         }
+        self.check_access(path)?;
         let mut st = lock(&self.shared.state);
         Self::check_parent(&st, path)?;
         let key = path.folded();

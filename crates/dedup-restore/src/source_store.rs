@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use platform::{EntryKind, Source, SourceFile, Volume, VolumeSource, WinPath, eq_name};
 
-use crate::hresult::{Hresult, from_platform};
+use crate::hresult::from_platform;
 use crate::store::{BackupStore, StoreError};
 
 /// Open store files kept at most (a restore works through containers in plan order, so a
@@ -175,7 +175,7 @@ impl<S: Source> BackupStore for SourceStore<S> {
                     .collect(),
             )),
             Err(platform::Error::NotFound { .. }) => Ok(Some(Vec::new())),
-            Err(e) => Err(StoreError::other(dir, e.to_string(), Hresult::E_FAIL)),
+            Err(e) => Err(store_error(dir, &e)),
         }
     }
 }

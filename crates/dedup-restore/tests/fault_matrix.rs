@@ -93,6 +93,13 @@ fn store() -> WinPath {
     wp("\\System Volume Information")
 }
 
+/// `\System Volume Information\Dedup\ChunkStore\{GUID}.ddp` of `vol`.
+fn store_dir(vol: &SimVolume) -> String {
+    let root = wp("\\System Volume Information\\Dedup\\ChunkStore");
+    let guid = vol.read_dir(&root).unwrap().remove(0).name;
+    format!("{root}\\{guid}")
+}
+
 /// What a case must end with: no failure, at least one, or either (a failed read the engine
 /// recovers from by another route — the `Rrtl` or a scan after a failed hint read — is fine:
 /// the bytes are verified by their hash either way).
@@ -179,6 +186,42 @@ fn cases() -> Vec<(&'static str, Arm, Expect)> {
             Expect::Clean,
         ),
         (
+            "source: the chunk store's stream containers are denied",
+            |s, _| {
+                s.inject(Fault::DenyAccess {
+                    under: wp(&format!("{}\\Stream", store_dir(s))),
+                });
+            },
+            Expect::Fails,
+        ),
+        (
+            "source: one data container is denied",
+            |s, _| {
+                s.inject(Fault::DenyAccess {
+                    under: wp(&format!("{}\\Data\\00000001.00000001.ccc", store_dir(s))),
+                });
+            },
+            Expect::Fails,
+        ),
+        (
+            "source: a plain file is denied",
+            |s, _| {
+                s.inject(Fault::DenyAccess {
+                    under: wp("\\plain\\notes.txt"),
+                });
+            },
+            Expect::Fails,
+        ),
+        (
+            "destination: a folder cannot be created",
+            |_, d| {
+                d.inject(Fault::DenyAccess {
+                    under: wp("\\plain"),
+                });
+            },
+            Expect::Fails,
+        ),
+        (
             "destination: disk full from the start",
             |_, d| d.inject(Fault::DiskFull { capacity: 0 }),
             Expect::Fails,
@@ -240,6 +283,17 @@ fn every_fault_then_a_rerun() {
             Expect::Fails => assert!(failed > 0, "{case}: the fault went unnoticed"),
             Expect::Clean => assert_eq!(failed, 0, "{case}: {:#?}", first.entries),
             Expect::Either => {}
+        }
+        if case.contains("denied") || case.contains("cannot be created") {
+            let access_denied = dedup_restore::Hresult::from_win32(5);
+            assert!(
+                first
+                    .entries
+                    .iter()
+                    .any(|e| e.status == EntryStatus::Failed && e.hresult() == access_denied),
+                "{case}: no failure says access denied: {:#?}",
+                first.entries
+            );
         }
         let rerun = run(&src, &dest);
         let rerun_case = format!("{case}, re-run");
