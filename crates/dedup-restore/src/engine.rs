@@ -31,6 +31,10 @@ use dedup_store::{
 use platform::{Access, Disposition, FileHandle, OpenOptions, ShareMode, Volume, WinPath, attr};
 use rayon::prelude::*;
 
+mod lanes;
+
+use lanes::ChunkSink;
+
 use crate::error::{FileError, RecordKind, RecordProblem, Stage};
 use crate::hresult::Hresult;
 use crate::plan::{Piece, Read, coalesce_avoiding, normalise_plan};
@@ -448,10 +452,11 @@ impl FetchState {
 /// observed volume; a buffer grown past this for one chunk is given back).
 const SCRATCH_KEEP: usize = 1 << 20;
 
-/// Decode buffers, one per worker thread of the pool a [`Engine::fetch`] runs in, kept for the
-/// whole fetch (a fresh one per parallel job would be allocated and zeroed again and again:
-/// `decode_payload` grows its buffer with zeros).
-struct Scratch(Vec<Mutex<Vec<u8>>>);
+/// Decode buffers, a small pool per worker thread of the pool a [`Engine::fetch`] runs in, kept
+/// for the whole fetch (a fresh one per parallel job would be allocated and zeroed again and
+/// again: `decode_payload` grows its buffer with zeros). A worker decoding a group of chunks
+/// before hashing them together needs one per chunk of the group.
+struct Scratch(Vec<Mutex<Vec<Vec<u8>>>>);
 
 impl Scratch {
     fn new() -> Self {
@@ -462,21 +467,41 @@ impl Scratch {
         )
     }
 
-    /// Runs `f` with this thread's buffer (a fresh one outside the pool, or when the thread's
-    /// buffer is in use further up its stack: a job stolen while a record is processed).
+    /// Runs `f` with this thread's buffer.
     fn with<R>(&self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        self.with_many(1, |bufs| f(&mut bufs[0]))
+    }
+
+    /// Runs `f` with `n` of this thread's buffers (fresh ones outside the pool, or when the
+    /// thread's buffers are in use further up its stack: a job stolen while a record is
+    /// processed).
+    fn with_many<R>(&self, n: usize, f: impl FnOnce(&mut [Vec<u8>]) -> R) -> R {
         if let Some(slot) = rayon::current_thread_index().and_then(|i| self.0.get(i))
-            && let Ok(mut buf) = slot.try_lock()
+            && let Ok(mut bufs) = slot.try_lock()
         {
-            let r = f(&mut buf);
+            if bufs.len() < n {
+                bufs.resize_with(n, Vec::new);
+            }
+            let r = f(&mut bufs[..n]);
             // A rare large chunk does not keep its room: memory stays with the typical size.
-            if buf.capacity() > SCRATCH_KEEP {
-                *buf = Vec::new();
+            for buf in bufs.iter_mut() {
+                if buf.capacity() > SCRATCH_KEEP {
+                    *buf = Vec::new();
+                }
             }
             return r;
         }
-        f(&mut Vec::new())
+        let mut fresh: Vec<Vec<u8>> = (0..n).map(|_| Vec::new()).collect();
+        f(&mut fresh)
     }
+}
+
+/// How a fetch hands over the records it reads.
+enum Process<'a> {
+    /// Each record as stored, one at a time (the stream-map phase decodes them itself).
+    Record(&'a RecordFn<'a>),
+    /// Data chunks, decoded and hash-checked by the fetch in groups (see [`lanes`]).
+    Chunks(&'a ChunkSink<'a>),
 }
 
 /// Called for each verified record a need asked for: `(need index, need, container, record
@@ -800,48 +825,44 @@ impl Engine<'_> {
         }
         let results: Vec<Mutex<Option<Vec<dedup_store::SmapEntry>>>> =
             needs.iter().map(|_| Mutex::new(None)).collect();
-        let states = self.fetch(
-            &mut containers,
-            &mut needs,
-            &|ni, need, c, rec, stored, scratch| {
-                let NeedKind::StreamMap { hash, size, .. } = &need.kind else {
-                    return Err(Fail::new(FileError::Internal("need kind")));
-                };
-                if rec.hash[..hash.len()] != hash[..] {
-                    return Err(Fail::mismatch(FileError::HashMismatch {
-                        container: c.name.clone(),
-                        offset: u64::from(rec.offset),
-                        local_id: rec.local_id,
-                        kind: RecordKind::StreamMap,
-                        found: dedup_store::hex(&rec.hash[..hash.len()]),
-                        expected: dedup_store::hex(hash),
-                        by: "reparse point",
-                    }));
-                }
-                let payload = decode_payload(
-                    &c.name,
-                    rec,
-                    stored,
-                    Some(u64::from(*size)),
-                    &ReadOptions::default(),
-                    scratch,
-                )
-                .map_err(|e| Fail::from_container(&e))?;
-                let map = StreamMapRef::parse(payload).map_err(|e| {
-                    Fail::from_container(&ContainerError::BadStreamMap {
-                        container: c.name.clone(),
-                        offset: u64::from(rec.offset),
-                        local_id: rec.local_id,
-                        source: e,
-                    })
-                })?;
-                *results[ni]
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                    Some(map.entries().collect());
-                Ok(())
-            },
-        );
+        let read_map: &RecordFn<'_> = &|ni, need, c, rec, stored, scratch| {
+            let NeedKind::StreamMap { hash, size, .. } = &need.kind else {
+                return Err(Fail::new(FileError::Internal("need kind")));
+            };
+            if rec.hash[..hash.len()] != hash[..] {
+                return Err(Fail::mismatch(FileError::HashMismatch {
+                    container: c.name.clone(),
+                    offset: u64::from(rec.offset),
+                    local_id: rec.local_id,
+                    kind: RecordKind::StreamMap,
+                    found: dedup_store::hex(&rec.hash[..hash.len()]),
+                    expected: dedup_store::hex(hash),
+                    by: "reparse point",
+                }));
+            }
+            let payload = decode_payload(
+                &c.name,
+                rec,
+                stored,
+                Some(u64::from(*size)),
+                &ReadOptions::default(),
+                scratch,
+            )
+            .map_err(|e| Fail::from_container(&e))?;
+            let map = StreamMapRef::parse(payload).map_err(|e| {
+                Fail::from_container(&ContainerError::BadStreamMap {
+                    container: c.name.clone(),
+                    offset: u64::from(rec.offset),
+                    local_id: rec.local_id,
+                    source: e,
+                })
+            })?;
+            *results[ni]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(map.entries().collect());
+            Ok(())
+        };
+        let states = self.fetch(&mut containers, &mut needs, &Process::Record(read_map));
         for (ni, need) in needs.iter().enumerate() {
             let NeedKind::StreamMap { file, entry, .. } = need.kind else {
                 continue;
@@ -984,78 +1005,43 @@ impl Engine<'_> {
             payload_crc: self.opts.payload_crc,
             ..ReadOptions::default()
         };
-        let states = self.fetch(
-            &mut containers,
-            &mut needs,
-            &|_, need, c, rec, stored, scratch| {
-                let NeedKind::Data {
-                    hash,
-                    logical_len,
-                    dests,
-                } = &need.kind
-                else {
-                    return Err(Fail::new(FileError::Internal("need kind")));
-                };
-                if rec.hash != *hash {
-                    return Err(Fail::mismatch(FileError::HashMismatch {
-                        container: c.name.clone(),
-                        offset: u64::from(rec.offset),
-                        local_id: rec.local_id,
-                        kind: RecordKind::Chunk,
-                        found: dedup_store::hex(&rec.hash),
-                        expected: dedup_store::hex(hash),
-                        by: "stream map",
-                    }));
-                }
-                if dests.iter().all(|(f, _)| self.files[*f].is_failed()) {
-                    return Ok(());
-                }
-                let data =
-                    decode_payload(&c.name, rec, stored, Some(*logical_len), &verify, scratch)
-                        .map_err(|e| Fail::from_container(&e))?;
-                self.chunks_decoded.fetch_add(1, Ordering::Relaxed);
-                let zero = self.opts.sparse_zeros && all_zero(data);
-                for &(fi, off) in dests {
-                    let f = &self.files[fi];
-                    if f.is_failed() {
-                        continue;
-                    }
-                    let Some(temp) = &files_temp[fi] else {
-                        continue;
-                    };
-                    if zero {
-                        f.holes.store(true, Ordering::Relaxed);
-                    } else {
-                        let r = handles
-                            .get(fi, temp)
-                            .and_then(|h| h.write_all_at(off, data));
-                        if let Err(e) = r {
-                            f.fail(Fail::platform(
-                                Stage::Writing {
-                                    offset: off,
-                                    len: data.len() as u64,
-                                },
-                                e,
-                            ));
-                            continue;
-                        }
-                    }
-                    f.written.fetch_add(data.len() as u64, Ordering::Relaxed);
-                    self.chunk_writes.fetch_add(1, Ordering::Relaxed);
-                    let done = self
-                        .bytes_done
-                        .fetch_add(data.len() as u64, Ordering::Relaxed)
-                        + data.len() as u64;
-                    if let Some(p) = &self.opts.progress {
-                        p(Progress {
-                            bytes_done: done,
-                            bytes_total: self.bytes_total,
-                        });
-                    }
-                }
-                Ok(())
-            },
-        );
+        let check = |need: &Need, c: &ContainerRef, rec: &RecordHeader| {
+            let NeedKind::Data { hash, dests, .. } = &need.kind else {
+                return Err(Fail::new(FileError::Internal("need kind")));
+            };
+            if rec.hash != *hash {
+                return Err(Fail::mismatch(FileError::HashMismatch {
+                    container: c.name.clone(),
+                    offset: u64::from(rec.offset),
+                    local_id: rec.local_id,
+                    kind: RecordKind::Chunk,
+                    found: dedup_store::hex(&rec.hash),
+                    expected: dedup_store::hex(hash),
+                    by: "stream map",
+                }));
+            }
+            // Nobody wants it any more: not decoded.
+            Ok(!dests.iter().all(|(f, _)| self.files[*f].is_failed()))
+        };
+        let expected_len = |need: &Need| match &need.kind {
+            NeedKind::Data { logical_len, .. } => Some(*logical_len),
+            NeedKind::StreamMap { .. } => None,
+        };
+        let consume = |need: &Need, data: &[u8]| {
+            let NeedKind::Data { dests, .. } = &need.kind else {
+                return Err(Fail::new(FileError::Internal("need kind")));
+            };
+            self.chunks_decoded.fetch_add(1, Ordering::Relaxed);
+            self.place_chunk(dests, data, &files_temp, &handles);
+            Ok(())
+        };
+        let sink = ChunkSink {
+            opts: verify,
+            check: &check,
+            expected_len: &expected_len,
+            consume: &consume,
+        };
+        let states = self.fetch(&mut containers, &mut needs, &Process::Chunks(&sink));
         // Failed needs fail their files.
         for (fi, ns) in file_needs.iter().enumerate() {
             let f = &self.files[fi];
@@ -1106,6 +1092,54 @@ impl Engine<'_> {
             });
     }
 
+    /// Writes a verified chunk to each file that wants it (at its offset in the temporary
+    /// file), or notes a hole where it is all zeros; counts and reports progress.
+    fn place_chunk(
+        &self,
+        dests: &[(usize, u64)],
+        data: &[u8],
+        files_temp: &[Option<WinPath>],
+        handles: &HandleCache<'_>,
+    ) {
+        let zero = self.opts.sparse_zeros && all_zero(data);
+        for &(fi, off) in dests {
+            let f = &self.files[fi];
+            if f.is_failed() {
+                continue;
+            }
+            let Some(temp) = &files_temp[fi] else {
+                continue;
+            };
+            if zero {
+                f.holes.store(true, Ordering::Relaxed);
+            } else if let Err(e) = handles
+                .get(fi, temp)
+                .and_then(|h| h.write_all_at(off, data))
+            {
+                f.fail(Fail::platform(
+                    Stage::Writing {
+                        offset: off,
+                        len: data.len() as u64,
+                    },
+                    e,
+                ));
+                continue;
+            }
+            f.written.fetch_add(data.len() as u64, Ordering::Relaxed);
+            self.chunk_writes.fetch_add(1, Ordering::Relaxed);
+            let done = self
+                .bytes_done
+                .fetch_add(data.len() as u64, Ordering::Relaxed)
+                + data.len() as u64;
+            if let Some(p) = &self.opts.progress {
+                p(Progress {
+                    bytes_done: done,
+                    bytes_total: self.bytes_total,
+                });
+            }
+        }
+    }
+
     fn create_temp(&self, f: &FileJob) -> Result<WinPath, platform::Error> {
         let (temp, h) = create_temp(self.volume, &f.path)?;
         h.set_sparse(true)?;
@@ -1142,7 +1176,7 @@ impl Engine<'_> {
         &self,
         containers: &mut [ContainerRef],
         needs: &mut [Need],
-        process: &RecordFn<'_>,
+        process: &Process<'_>,
     ) -> Vec<NeedState> {
         let states: Vec<NeedState> = needs.iter().map(|_| NeedState::default()).collect();
         if containers.is_empty() {
@@ -1488,8 +1522,12 @@ impl Engine<'_> {
         states: &[NeedState],
         work: &[(usize, &[u8])],
         scratch: &Scratch,
-        process: &RecordFn<'_>,
+        process: &Process<'_>,
     ) {
+        let process = match process {
+            Process::Record(f) => *f,
+            Process::Chunks(sink) => return sink.run(containers, needs, states, work, scratch),
+        };
         work.par_iter().for_each(|(ni, bytes)| {
             scratch.with(|scratch| {
                 let n = &needs[*ni];
@@ -1519,7 +1557,7 @@ impl Engine<'_> {
         states: &[NeedState],
         scan: &[usize],
         scratch: &Scratch,
-        process: &RecordFn<'_>,
+        process: &Process<'_>,
     ) {
         let mut by_container: BTreeMap<usize, HashMap<u32, Vec<usize>>> = BTreeMap::new();
         for &ni in scan {
@@ -1614,7 +1652,10 @@ impl Engine<'_> {
                         }
                         let r = check_record(c, n, bytes, *at, vdl).and_then(|rec| {
                             let stored = &bytes[rec.header_len()..];
-                            process(*ni, n, c, &rec, stored, scratch)
+                            match process {
+                                Process::Record(f) => f(*ni, n, c, &rec, stored, scratch),
+                                Process::Chunks(sink) => sink.one(n, c, &rec, stored, scratch),
+                            }
                         });
                         match r {
                             Ok(()) => {

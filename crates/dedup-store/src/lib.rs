@@ -37,7 +37,8 @@ pub use layout::{
 };
 pub use reader::{
     Container, FixedArea, Located, PayloadCrc, ReadOptions, Records, SlotReport, TYPICAL_MAX_CHUNK,
-    TableReport, decode_payload, parse_record_header, verify_hash, verify_payload_crc,
+    TableReport, check_chunk_hash, decode_payload, decode_unhashed, parse_record_header,
+    verify_hash, verify_payload_crc,
 };
 pub use smap::{
     SMAP_ENTRY_SIZE, SMAP_HEADER_SIZE, SMAP_VERSION, SmapEntry, StreamMap, StreamMapError,

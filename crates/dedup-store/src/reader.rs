@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::crc64::crc64;
 use crate::error::ContainerError;
-use crate::hash::{chunk_hash, hex};
+use crate::hash::{ChunkHash, chunk_hash, hex};
 use crate::layout::{
     BACKUP_REDIRECTION_OFFSET, CKHR_MAGIC, CKHR_VERSION, CTHR_MAGIC, CTHR_VERSION, Compression,
     ContainerHeader, FIRST_RECORD_OFFSET, HEADER_SLOT_OFFSETS, PRIMARY_REDIRECTION_OFFSET,
@@ -481,6 +481,59 @@ pub fn decode_payload<'s>(
             verify_payload_crc(name, rec, stored)?;
         }
         Err(e)
+    })
+}
+
+/// [`decode_payload`] without the chunk-hash check, for a caller that hashes many chunks at
+/// once and then calls [`check_chunk_hash`] with each computed hash. The payload CRC-64 is
+/// checked first unless a data chunk's hash is to be checked with `PayloadCrc::OnFailure`
+/// (then [`check_chunk_hash`] checks it on a mismatch, and a failed decode checks it here), so
+/// the two calls together report exactly what [`decode_payload`] reports.
+pub fn decode_unhashed<'s>(
+    name: &Arc<str>,
+    rec: &RecordHeader,
+    stored: &'s [u8],
+    expected_len: Option<u64>,
+    opts: &ReadOptions,
+    scratch: &'s mut Vec<u8>,
+) -> Result<&'s [u8], ContainerError> {
+    let hashed = opts.verify_hash && rec.record_type == RecordType::Data;
+    let crc_first = !hashed || opts.payload_crc == PayloadCrc::Always;
+    if crc_first {
+        verify_payload_crc(name, rec, stored)?;
+    }
+    let unhashed = ReadOptions {
+        verify_hash: false,
+        ..*opts
+    };
+    decode_checked(name, rec, stored, expected_len, &unhashed, scratch).or_else(|e| {
+        if !crc_first {
+            verify_payload_crc(name, rec, stored)?;
+        }
+        Err(e)
+    })
+}
+
+/// Compares a data chunk's `computed` hash (the first 32 bytes of SHA-512 of its logical
+/// payload, however the caller computed it) with its record's. On a mismatch the stored payload
+/// is checked against its CRC-64 first, so damaged stored bytes are reported as a CRC mismatch,
+/// as [`decode_payload`] does.
+pub fn check_chunk_hash(
+    name: &Arc<str>,
+    rec: &RecordHeader,
+    stored: &[u8],
+    computed: &ChunkHash,
+) -> Result<(), ContainerError> {
+    if *computed == rec.hash {
+        return Ok(());
+    }
+    verify_payload_crc(name, rec, stored)?;
+    Err(ContainerError::HashMismatch {
+        container: name.clone(),
+        offset: rec.offset.into(),
+        local_id: rec.local_id,
+        expected: hex(&rec.hash),
+        actual: hex(computed),
     })
 }
 
