@@ -1,6 +1,7 @@
 //! Data chunks decoded and verified in groups: the records a read delivers are split among the
 //! workers in groups, each group decoded first and then hashed together, several chunks at once
-//! (one per SIMD lane of the multi-buffer SHA-512), before each chunk goes to its files. Errors
+//! (one per SIMD lane of `sha512-mb`'s multi-buffer SHA-512: 4 with AVX2, 8 with AVX-512,
+//! `sha2` one at a time elsewhere), before each chunk goes to its files. Errors
 //! stay per chunk; what is reported for a chunk is exactly what `decode_payload` reports for it
 //! alone (the fuzz harness of `dedup-store` checks the two paths agree).
 
@@ -135,7 +136,7 @@ impl ChunkSink<'_> {
         }
         let messages: Vec<&[u8]> = decoded.iter().map(|d| d.logical).collect();
         let mut out = vec![[0u8; 32]; messages.len()];
-        chunk_hashes(&messages, &mut out);
+        sha512_mb::chunk_hashes(&messages, &mut out);
         Some(out)
     }
 
@@ -161,12 +162,5 @@ impl ChunkSink<'_> {
         )
         .map_err(|e| Fail::from_container(&e))?;
         (self.consume)(n, logical)
-    }
-}
-
-/// The chunk hash (first 32 bytes of SHA-512) of each message.
-fn chunk_hashes(messages: &[&[u8]], out: &mut [ChunkHash]) {
-    for (m, o) in messages.iter().zip(out.iter_mut()) {
-        *o = dedup_store::chunk_hash(m);
     }
 }
