@@ -640,6 +640,30 @@ fn file_sets_that_resolve_outside_a_local_volume_are_writer_errors() {
     );
 }
 
+/// A file set on a drive of which the catalog holds no file (a backup of one volume of a
+/// component spanning two) is a writer error of its component, not a set that matched nothing.
+#[test]
+fn a_file_set_on_a_drive_the_catalog_lacks_is_a_writer_error() {
+    let mut case = app_case("RESTORE_IF_CAN_BE_REPLACED", 0, "", BOTH_SETS, &[]);
+    case.env = Environment::new();
+    case.env.set("AppRoot", r"F:\App");
+    let (plan, _) = case.run(&[r"D:\Other\x.cfg"]).unwrap();
+    let absent: Vec<_> = plan
+        .components
+        .iter()
+        .flat_map(|c| &c.problems)
+        .filter(|p| matches!(p, WriterProblem::FileSetOnAbsentDrive { drive, .. } if drive == "F:"))
+        .collect();
+    assert!(!absent.is_empty(), "{:#?}", plan.components);
+    assert!(
+        absent[0]
+            .to_string()
+            .contains("is on drive F:, of which the backup being restored holds no file"),
+        "{}",
+        absent[0]
+    );
+}
+
 #[test]
 fn catalog_file_format_and_short_names() {
     let text = "# comment\r\nC:\\Data\\report.data\tREPORT~1.DAT\r\n\r\nC:\\Data\\b.dat\n";
