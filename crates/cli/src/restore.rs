@@ -229,12 +229,12 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
     let opts = TreeOptions {
         paths,
         copy_plain: true,
-        resume: true,
         restore: RestoreOptions {
             verify_hash: !args.no_verify_hash,
             progress: Some(bar.callback()),
             ..RestoreOptions::default()
         },
+        ..TreeOptions::default()
     };
     let report = pool.install(|| restore_tree(&*source, &store, &*dest, &opts));
     bar.finish();
@@ -263,12 +263,12 @@ pub(crate) fn run_verify(args: &VerifyArgs) -> Result<(), Failure> {
     let opts = TreeOptions {
         paths,
         copy_plain: false,
-        resume: false,
         restore: RestoreOptions {
             payload_crc: PayloadCrc::Always,
             progress: Some(bar.callback()),
             ..RestoreOptions::default()
         },
+        ..TreeOptions::default()
     };
     let sink = NullVolume::default();
     let report = pool.install(|| restore_tree(&*source, &store, &sink, &opts));
@@ -310,6 +310,7 @@ fn entry_json(cmd: Command, e: &EntryResult) -> serde_json::Value {
             EntryStatus::Copied => "copied",
             EntryStatus::Skipped => "skipped",
             EntryStatus::Failed => "failed",
+            EntryStatus::Conflict => "conflict",
         },
         "hresult": format!("{:#010x}", h.0),
         "code": h.name(),
