@@ -4,6 +4,7 @@
 //! output and the file system.
 #![cfg(unix)]
 
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Output;
 
@@ -249,7 +250,6 @@ fn overwrite_never_keeps_a_changed_file_as_a_conflict_and_if_changed_replaces_it
         assert_eq!(&std::fs::read(host_path(&to, p)).unwrap(), bytes, "{p}");
     }
     let after = std::fs::metadata(&untouched).unwrap();
-    use std::os::unix::fs::MetadataExt;
     assert_eq!(before.ino(), after.ino());
     assert_eq!(before.modified().unwrap(), after.modified().unwrap());
     assert!(tree(&to).iter().all(|f| !f.contains(".rehydrate~")));
@@ -567,7 +567,7 @@ fn a_dry_run_writes_nothing_and_its_plan_is_what_the_run_does() {
         let o = with(&["--dry-run", "--json", "--overwrite", policy]);
         assert_eq!(
             o.status.code(),
-            Some(if policy == "never" { 1 } else { 0 }),
+            Some(i32::from(policy == "never")),
             "{policy}"
         );
         let dry = json(&o);
