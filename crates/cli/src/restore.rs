@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use dedup_restore::{
-    EntryResult, EntryStatus, PayloadCrc, RestoreOptions, SourceStore, TreeOptions, TreeReport,
-    restore_tree,
+    EntryResult, EntryStatus, FilterKind, Overwrite, PayloadCrc, RestoreOptions, SourceStore,
+    TreeError, TreeOptions, TreePlan, TreeReport, parse_user_path, plan_tree, restore_planned,
 };
 use platform::{NullVolume, Source, Volume, WinPath};
 use serde_json::json;
@@ -19,6 +19,8 @@ use crate::progress::Bar;
 use crate::{outln, output};
 
 /// `rehydrate restore`.
+// Command-line switches are bools by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 #[cfg_attr(windows, command(after_help = crate::windows::IN_PLACE_HELP))]
 pub(crate) struct RestoreArgs {
@@ -53,10 +55,25 @@ pub(crate) struct RestoreArgs {
         requires = "in_place"
     )]
     pub(crate) store: Option<PathBuf>,
-    /// Volume paths to restore (files or folders, e.g. `\docs\a.pdf` or `docs/a.pdf`); all
-    /// when none is given.
+    /// Volume paths to restore (files or folders, matched case-insensitively): `\docs\a.pdf`,
+    /// `docs/a.pdf`, `/docs/`, `./docs`, or a host path under `--source`; all when none is
+    /// given. Each must match something.
     #[arg(value_name = "PATH")]
     pub(crate) paths: Vec<String>,
+    #[command(flatten)]
+    pub(crate) globs: GlobArgs,
+    /// What to do with a file already in the output folder: `never` keeps it (identical:
+    /// skipped; different: a conflict, exit code 1), `if-changed` replaces it when its bytes
+    /// differ, `always` replaces it. Folders and links there are never replaced.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "never")]
+    pub(crate) overwrite: OverwriteArg,
+    /// rsync's spelling of `--overwrite never`.
+    #[arg(long, hide = true, conflicts_with = "overwrite")]
+    pub(crate) ignore_existing: bool,
+    /// Show what would be restored, copied, skipped, replaced and in conflict, and where,
+    /// writing nothing (the output folder is not even created).
+    #[arg(long)]
+    pub(crate) dry_run: bool,
     /// Print the result as a JSON document.
     #[arg(long)]
     pub(crate) json: bool,
@@ -74,9 +91,11 @@ pub(crate) struct VerifyArgs {
     /// The volume folder: an ntfs-3g mount of a dedup volume or `sim optimize` output. Read only.
     #[arg(long, value_name = "VOLDIR")]
     source: PathBuf,
-    /// Volume paths to check (files or folders); all when none is given.
+    /// Volume paths to check (files or folders, as for `restore`); all when none is given.
     #[arg(value_name = "PATH")]
     paths: Vec<String>,
+    #[command(flatten)]
+    globs: GlobArgs,
     /// Print the result as a JSON document.
     #[arg(long)]
     json: bool,
@@ -84,6 +103,45 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 }
+
+/// `--include` / `--exclude`, shared by `restore` and `verify`.
+#[derive(Debug, Args)]
+pub(crate) struct GlobArgs {
+    /// Only files matching GLOB (or under a folder matching it); repeatable. Matched
+    /// case-insensitively on the path relative to the source with `/` separators: a pattern
+    /// without `/` against each name (`*.pdf`), one with `/` against the whole path
+    /// (`docs/**/*.pdf`). Each must match something.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) include: Vec<String>,
+    /// Leave out files and folders matching GLOB (as for `--include`); repeatable; wins over
+    /// `--include`.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) exclude: Vec<String>,
+}
+
+/// `--overwrite`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OverwriteArg {
+    /// Keep every existing file (identical: skipped; different: a conflict).
+    Never,
+    /// Replace existing files whose bytes differ.
+    IfChanged,
+    /// Replace every existing file.
+    Always,
+}
+
+impl From<OverwriteArg> for Overwrite {
+    fn from(a: OverwriteArg) -> Self {
+        match a {
+            OverwriteArg::Never => Self::Never,
+            OverwriteArg::IfChanged => Self::IfChanged,
+            OverwriteArg::Always => Self::Always,
+        }
+    }
+}
+
+/// Conflicting paths listed in the human output (all of them are in `--json`).
+const CONFLICTS_SHOWN: usize = 10;
 
 /// `1.50 GiB`-style sizes.
 #[allow(clippy::cast_precision_loss)]
@@ -133,12 +191,61 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, F
         .map_err(|e| Failure::usage(format!("cannot start worker threads: {e}")))
 }
 
-/// Parses the command line's volume paths (`\docs\a.txt`, `docs/a.txt`).
-pub(crate) fn parse_filters(paths: &[String]) -> Result<Vec<WinPath>, Failure> {
+/// Parses the command line's volume paths as people type them (`\docs\a.txt`, `docs/a.txt`,
+/// `./docs/`, a host path under the source: `source` as given or `root`, its canonical form).
+pub(crate) fn parse_filters(
+    paths: &[String],
+    source: &Path,
+    root: &Path,
+) -> Result<Vec<WinPath>, Failure> {
+    let given = std::path::absolute(source).unwrap_or_else(|_| source.to_owned());
     paths
         .iter()
-        .map(|p| WinPath::new(p).map_err(|e| Failure::usage(format!("path {p:?}: {e}"))))
+        .map(|p| parse_user_path(p, &[root, &given]).map_err(|e| Failure::usage(e.to_string())))
         .collect()
+}
+
+/// Parses volume paths as people type them, without a host folder to take them relative to
+/// (`restore --in-place`, `compare`).
+#[cfg(windows)]
+pub(crate) fn parse_volume_paths(paths: &[String]) -> Result<Vec<WinPath>, Failure> {
+    paths
+        .iter()
+        .map(|p| parse_user_path(p, &[]).map_err(|e| Failure::usage(e.to_string())))
+        .collect()
+}
+
+/// Walks the source and runs the pre-flight check: a filter that matches nothing, a source
+/// that is not a dedup volume or whose chunk store is missing fail in one line (exit 1)
+/// before anything is created; warnings go to stderr and are returned for `--json`.
+fn plan(
+    source: &dyn Source,
+    opts: &TreeOptions,
+    typed: &[String],
+) -> Result<(TreePlan, Vec<String>), Failure> {
+    let plan = plan_tree(source, opts).map_err(|e| match e {
+        TreeError::NoMatch {
+            kind: FilterKind::Path,
+            index,
+            ..
+        } => Failure::check(format!(
+            "\"{}\" matches nothing in the source",
+            typed.get(index).map_or("", String::as_str)
+        )),
+        TreeError::NoMatch { .. } => Failure::check(e.to_string()),
+        TreeError::Glob(_) => Failure::usage(e.to_string()),
+        other => Failure::usage(other.to_string()),
+    })?;
+    let warnings: Vec<String> = plan
+        .check()
+        .map_err(|e| Failure::check(e.to_string()))?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for w in &warnings {
+        eprintln!("rehydrate: warning: {w}");
+    }
+    Ok((plan, warnings))
 }
 
 /// The source folder as a [`Source`], and its canonical path.
@@ -207,12 +314,12 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
         return crate::windows::run_in_place(args);
     }
     let started = Instant::now();
-    let paths = parse_filters(&args.paths)?;
     let to = args
         .to
         .as_deref()
         .ok_or_else(|| Failure::usage("--to OUTDIR is required"))?;
     let (source, src_root) = open_source(&args.source)?;
+    let paths = parse_filters(&args.paths, &args.source, &src_root)?;
     let planned = resolve_new(to)?;
     if planned.starts_with(&src_root) || src_root.starts_with(&planned) {
         return Err(Failure::usage(format!(
@@ -222,28 +329,49 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
         )));
     }
     let pool = thread_pool(args.threads)?;
-    std::fs::create_dir_all(to).map_err(|e| Failure::usage(format!("{}: {e}", to.display())))?;
-    let dest = open_dest(to)?;
-    let store = SourceStore::new(&*source);
-    let bar = Bar::new("restore");
-    let opts = TreeOptions {
+    let overwrite = if args.ignore_existing {
+        Overwrite::Never
+    } else {
+        args.overwrite.into()
+    };
+    let mut opts = TreeOptions {
         paths,
+        include: args.globs.include.clone(),
+        exclude: args.globs.exclude.clone(),
         copy_plain: true,
-        resume: true,
+        overwrite,
+        dry_run: args.dry_run,
         restore: RestoreOptions {
             verify_hash: !args.no_verify_hash,
-            progress: Some(bar.callback()),
             ..RestoreOptions::default()
         },
     };
-    let report = pool.install(|| restore_tree(&*source, &store, &*dest, &opts));
+    let (plan, warnings) = plan(&*source, &opts, &args.paths)?;
+    // A dry run creates nothing: a missing output folder is an empty one.
+    let dest: Box<dyn Volume> = if args.dry_run && !to.exists() {
+        Box::new(NullVolume::default())
+    } else {
+        if !args.dry_run {
+            std::fs::create_dir_all(to)
+                .map_err(|e| Failure::usage(format!("{}: {e}", to.display())))?;
+        }
+        open_dest(to)?
+    };
+    let store = SourceStore::new(&*source);
+    let bar = Bar::new(if args.dry_run { "dry run" } else { "restore" });
+    opts.restore.progress = Some(bar.callback());
+    let report = pool.install(|| restore_planned(plan, &*source, &store, &*dest, &opts));
     bar.finish();
     let report = report.map_err(|e| Failure::usage(e.to_string()))?;
-    let dst = to.canonicalize().unwrap_or_else(|_| to.to_owned());
+    let dst = to.canonicalize().unwrap_or(planned);
     print_report(
         Command::Restore,
-        &src_root,
-        Some(&dst),
+        &Printed {
+            src: &src_root,
+            dst: Some(&dst),
+            overwrite: Some(overwrite),
+            warnings: &warnings,
+        },
         &report,
         started.elapsed(),
         args.json,
@@ -253,31 +381,38 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
 /// `rehydrate verify`.
 pub(crate) fn run_verify(args: &VerifyArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    let paths = parse_filters(&args.paths)?;
     let (source, src_root) = open_source(&args.source)?;
+    let paths = parse_filters(&args.paths, &args.source, &src_root)?;
     let pool = thread_pool(args.threads)?;
     let store = SourceStore::new(&*source);
-    let bar = Bar::new("verify");
     // A health check of the store: every chunk's stored bytes against their CRC-64 too, even
     // where the chunk decodes to bytes with the right hash.
-    let opts = TreeOptions {
+    let mut opts = TreeOptions {
         paths,
+        include: args.globs.include.clone(),
+        exclude: args.globs.exclude.clone(),
         copy_plain: false,
-        resume: false,
         restore: RestoreOptions {
             payload_crc: PayloadCrc::Always,
-            progress: Some(bar.callback()),
             ..RestoreOptions::default()
         },
+        ..TreeOptions::default()
     };
+    let (plan, warnings) = plan(&*source, &opts, &args.paths)?;
+    let bar = Bar::new("verify");
+    opts.restore.progress = Some(bar.callback());
     let sink = NullVolume::default();
-    let report = pool.install(|| restore_tree(&*source, &store, &sink, &opts));
+    let report = pool.install(|| restore_planned(plan, &*source, &store, &sink, &opts));
     bar.finish();
     let report = report.map_err(|e| Failure::usage(e.to_string()))?;
     print_report(
         Command::Verify,
-        &src_root,
-        None,
+        &Printed {
+            src: &src_root,
+            dst: None,
+            overwrite: None,
+            warnings: &warnings,
+        },
         &report,
         started.elapsed(),
         args.json,
@@ -299,18 +434,49 @@ impl Command {
     }
 }
 
+/// What the report is about, beside the report itself.
+struct Printed<'a> {
+    src: &'a Path,
+    /// The output folder (`restore`).
+    dst: Option<&'a Path>,
+    /// The overwrite policy (`restore`).
+    overwrite: Option<Overwrite>,
+    /// The pre-flight warnings.
+    warnings: &'a [String],
+}
+
+fn overwrite_name(o: Overwrite) -> &'static str {
+    match o {
+        Overwrite::Never => "never",
+        Overwrite::IfChanged => "if-changed",
+        Overwrite::Always => "always",
+    }
+}
+
+/// Where an entry lands in the output folder.
+fn destination(dst: &Path, volume_path: &str) -> PathBuf {
+    let mut p = dst.to_owned();
+    p.extend(volume_path.split('\\').filter(|c| !c.is_empty()));
+    p
+}
+
+fn status_name(cmd: Command, s: EntryStatus) -> &'static str {
+    match s {
+        EntryStatus::Restored if cmd == Command::Verify => "ok",
+        EntryStatus::Restored => "restored",
+        EntryStatus::Copied => "copied",
+        EntryStatus::Skipped => "skipped",
+        EntryStatus::Conflict => "conflict",
+        EntryStatus::Failed => "failed",
+    }
+}
+
 /// One entry as JSON: `container`, `offset` and `local_id` come from the typed error.
-fn entry_json(cmd: Command, e: &EntryResult) -> serde_json::Value {
+fn entry_json(cmd: Command, dst: Option<&Path>, e: &EntryResult) -> serde_json::Value {
     let h = e.hresult();
-    json!({
+    let mut v = json!({
         "path": e.path,
-        "status": match e.status {
-            EntryStatus::Restored if cmd == Command::Verify => "ok",
-            EntryStatus::Restored => "restored",
-            EntryStatus::Copied => "copied",
-            EntryStatus::Skipped => "skipped",
-            EntryStatus::Failed => "failed",
-        },
+        "status": status_name(cmd, e.status),
         "hresult": format!("{:#010x}", h.0),
         "code": h.name(),
         "bytes": e.bytes,
@@ -318,13 +484,17 @@ fn entry_json(cmd: Command, e: &EntryResult) -> serde_json::Value {
         "container": e.error.as_ref().and_then(|err| err.container()),
         "offset": e.error.as_ref().and_then(dedup_restore::FileError::offset),
         "local_id": e.error.as_ref().and_then(dedup_restore::FileError::local_id),
-    })
+    });
+    if let Some(d) = dst {
+        v["replaced"] = json!(e.replaced);
+        v["destination"] = json!(destination(d, &e.path).display().to_string());
+    }
+    v
 }
 
 fn print_report(
     cmd: Command,
-    src: &Path,
-    dst: Option<&Path>,
+    about: &Printed<'_>,
     report: &TreeReport,
     elapsed: Duration,
     as_json: bool,
@@ -333,18 +503,24 @@ fn print_report(
     let restored = report.count(EntryStatus::Restored);
     let copied = report.count(EntryStatus::Copied);
     let failed = report.count(EntryStatus::Failed);
+    let conflicts = report.count(EntryStatus::Conflict);
     let restored_bytes = report.bytes(EntryStatus::Restored);
     let secs = elapsed.as_secs_f64();
     let engine_secs = report.engine_time.as_secs_f64();
     if as_json {
-        let files: Vec<_> = report.entries.iter().map(|e| entry_json(cmd, e)).collect();
+        let files: Vec<_> = report
+            .entries
+            .iter()
+            .map(|e| entry_json(cmd, about.dst, e))
+            .collect();
         let mut doc = json!({
             "command": what,
-            "source": src.display().to_string(),
+            "source": about.src.display().to_string(),
             "failed": failed,
             "elapsed_seconds": secs,
             "engine_seconds": engine_secs,
             "gb_per_second": gbps(restored_bytes, engine_secs),
+            "warnings": about.warnings,
             "files": files,
         });
         if cmd == Command::Verify {
@@ -352,12 +528,24 @@ fn print_report(
             doc["verified_bytes"] = json!(restored_bytes);
             doc["damaged"] = json!(failed);
         } else {
-            doc["to"] = json!(dst.map(|d| d.display().to_string()));
+            doc["to"] = json!(about.dst.map(|d| d.display().to_string()));
+            doc["dry_run"] = json!(report.dry_run);
+            doc["overwrite"] = json!(about.overwrite.map(overwrite_name));
             doc["restored"] = json!(restored);
             doc["restored_bytes"] = json!(restored_bytes);
             doc["copied"] = json!(copied);
             doc["copied_bytes"] = json!(report.bytes(EntryStatus::Copied));
             doc["skipped"] = json!(report.count(EntryStatus::Skipped));
+            doc["replaced"] = json!(report.entries.iter().filter(|e| e.replaced).count());
+            doc["conflicts"] = json!(conflicts);
+            doc["conflicting"] = json!(
+                report
+                    .entries
+                    .iter()
+                    .filter(|e| e.status == EntryStatus::Conflict)
+                    .map(|e| e.path.as_str())
+                    .collect::<Vec<_>>()
+            );
             doc["leftovers_removed"] = json!(
                 report
                     .leftovers_removed
@@ -368,17 +556,32 @@ fn print_report(
         }
         output::json(&doc);
     } else {
-        print_human(cmd, src, dst, report, secs, engine_secs);
+        print_human(cmd, about, report, secs, engine_secs);
     }
-    if failed > 0 {
+    if failed > 0 || conflicts > 0 {
+        let would = if report.dry_run { "would " } else { "" };
+        let mut parts = Vec::new();
+        if conflicts > 0 {
+            parts.push(format!(
+                "{conflicts} file(s) already there with other content {would}be kept (conflicts; see --overwrite)"
+            ));
+        }
+        if failed > 0 {
+            parts.push(format!(
+                "{failed} {}",
+                if cmd == Command::Verify {
+                    "are damaged"
+                } else if report.dry_run {
+                    "would fail"
+                } else {
+                    "failed"
+                }
+            ));
+        }
         Err(Failure::check(format!(
-            "{what}: {failed} of {} files {}",
+            "{what}: of {} files, {}",
             report.entries.len(),
-            if cmd == Command::Verify {
-                "are damaged"
-            } else {
-                "failed"
-            }
+            parts.join(", ")
         )))
     } else {
         Ok(())
@@ -387,59 +590,115 @@ fn print_report(
 
 fn print_human(
     cmd: Command,
-    src: &Path,
-    dst: Option<&Path>,
+    about: &Printed<'_>,
     report: &TreeReport,
     secs: f64,
     engine_secs: f64,
 ) {
     let what = cmd.name();
     let verify = cmd == Command::Verify;
+    let dry = report.dry_run;
     let restored_bytes = report.bytes(EntryStatus::Restored);
-    match dst {
-        Some(d) => outln!("rehydrate {what}: {} -> {}", src.display(), d.display()),
-        None => outln!("rehydrate {what}: {}", src.display()),
+    match about.dst {
+        Some(d) if dry => outln!(
+            "rehydrate {what} --dry-run: {} -> {} (nothing is written)",
+            about.src.display(),
+            d.display()
+        ),
+        Some(d) => outln!(
+            "rehydrate {what}: {} -> {}",
+            about.src.display(),
+            d.display()
+        ),
+        None => outln!("rehydrate {what}: {}", about.src.display()),
     }
-    let label = if verify {
-        "dedup files verified"
-    } else {
-        "dedup files restored"
+    let (rlabel, clabel) = match (verify, dry) {
+        (true, _) => ("dedup files verified", ""),
+        (false, true) => ("dedup files to restore", "not dedup (to copy)"),
+        (false, false) => ("dedup files restored", "not dedup (copied)"),
     };
     outln!(
-        "  {label:<24} {:>8}   {:>12}",
+        "  {rlabel:<24} {:>8}   {:>12}",
         report.count(EntryStatus::Restored),
         human(restored_bytes)
     );
     if !verify {
         outln!(
-            "  {:<24} {:>8}   {:>12}",
-            "not dedup (copied)",
+            "  {clabel:<24} {:>8}   {:>12}",
             report.count(EntryStatus::Copied),
             human(report.bytes(EntryStatus::Copied))
         );
     }
-    if !verify {
-        outln!(
-            "  {:<24} {:>8}",
-            "skipped (already there)",
-            report.count(EntryStatus::Skipped)
-        );
-    }
     outln!(
         "  {:<24} {:>8}",
-        if verify { "damaged" } else { "failed" },
+        match (verify, dry) {
+            (true, _) => "damaged",
+            (false, true) => "would fail",
+            (false, false) => "failed",
+        },
         report.count(EntryStatus::Failed)
     );
+    let skipped = report.count(EntryStatus::Skipped);
+    let conflicts: Vec<&EntryResult> = report
+        .entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Conflict)
+        .collect();
+    let replaced = report.entries.iter().filter(|e| e.replaced).count();
+    if !verify && (skipped > 0 || !conflicts.is_empty() || replaced > 0) {
+        let would = if dry { "would be " } else { "" };
+        outln!(
+            "  already there: {skipped} skipped (identical), {} conflicting ({would}kept{}), {replaced} {would}replaced",
+            conflicts.len(),
+            if conflicts.is_empty() {
+                ""
+            } else {
+                "; --overwrite if-changed replaces them"
+            }
+        );
+    }
     if !report.leftovers_removed.is_empty() {
         outln!(
             "  removed {} temporary file(s) an interrupted run left behind",
             report.leftovers_removed.len()
         );
     }
-    outln!(
-        "  elapsed {secs:.2} s; engine {engine_secs:.2} s at {:.2} GB/s of logical data",
-        gbps(restored_bytes, engine_secs)
-    );
+    if !dry {
+        outln!(
+            "  elapsed {secs:.2} s; engine {engine_secs:.2} s at {:.2} GB/s of logical data",
+            gbps(restored_bytes, engine_secs)
+        );
+    }
+    if dry && let Some(d) = about.dst {
+        outln!("plan:");
+        for e in &report.entries {
+            let action = match e.status {
+                EntryStatus::Restored | EntryStatus::Copied if e.replaced => "replace",
+                EntryStatus::Restored => "restore",
+                EntryStatus::Copied => "copy",
+                EntryStatus::Skipped => "skip",
+                EntryStatus::Conflict => "conflict",
+                EntryStatus::Failed => "fail",
+            };
+            outln!(
+                "  {action:<9} {} -> {}",
+                e.path,
+                destination(d, &e.path).display()
+            );
+        }
+    }
+    if !conflicts.is_empty() {
+        outln!("conflicting files (already there with other content, kept):");
+        for e in conflicts.iter().take(CONFLICTS_SHOWN) {
+            outln!("  {}", e.path);
+        }
+        if conflicts.len() > CONFLICTS_SHOWN {
+            outln!(
+                "  and {} more (all of them in --json)",
+                conflicts.len() - CONFLICTS_SHOWN
+            );
+        }
+    }
     let failures: Vec<&EntryResult> = report
         .entries
         .iter()

@@ -66,12 +66,15 @@
 //! ```
 
 mod batch;
+mod compare;
 mod engine;
 mod error;
 mod hresult;
 mod place;
 mod plan;
+mod preflight;
 mod resume;
+mod select;
 mod source_store;
 mod staged;
 mod store;
@@ -86,12 +89,14 @@ pub use engine::{
 };
 pub use error::{FileError, RecordKind, RecordProblem, ReparseTag, Stage};
 pub use hresult::{Hresult, from_platform};
+pub use preflight::{CHUNK_STORE_DIR, SourceError, SourceSurvey, SourceWarning, store_path};
 pub use resume::is_temporary_name;
+pub use select::{GlobError, UserPathError, parse_user_path};
 pub use source_store::SourceStore;
 pub use store::{
     BackupStore, ContainerExtent, FileExtent, MemoryStore, RecordingStore, StoreCall, StoreError,
 };
 pub use tree::{
-    EntryResult, EntryStatus, SYSTEM_DIR, TreeError, TreeOptions, TreeReport, dedup_files,
-    restore_tree,
+    EntryResult, EntryStatus, FilterKind, Overwrite, SYSTEM_DIR, TreeError, TreeOptions, TreePlan,
+    TreeReport, dedup_files, plan_tree, restore_planned, restore_tree,
 };

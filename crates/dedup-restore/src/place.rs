@@ -1,29 +1,81 @@
-//! Placing one entry in the destination: the slot checked (nothing replaced), a dedup stub
-//! staged, an ordinary file copied through a temporary sibling.
+//! Placing one entry in the destination: the slot checked (what is there, under which
+//! overwrite policy), a dedup stub staged, an ordinary file copied through a temporary sibling.
 
 use dedup_reparse::DedupReparse;
 use platform::{Source, Volume, WinPath, attr};
 
 use crate::error::{FileError, ReparseTag, Stage};
 use crate::staged::Stub;
-use crate::tree::{EntryStatus, Item, is_dedup};
+use crate::tree::{Item, Overwrite, is_dedup};
 
 /// Bytes copied per read when copying an ordinary file.
 const COPY_BUF: usize = 1 << 20;
 
-/// Creates `path`'s parent in `dest` and checks nothing is at `path` yet (with `resume`, a
-/// plain file may be: it is compared with what would be written). Returns whether one is.
-pub(crate) fn prepare_slot(
-    dest: &dyn Volume,
-    path: &WinPath,
-    resume: bool,
-) -> Result<bool, platform::Error> {
-    dest.create_dir_all(&path.parent().unwrap_or_else(WinPath::root))?;
+/// What is at an entry's path in the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// Nothing.
+    Free,
+    /// A plain file of this length: compared, kept or replaced as the policy says.
+    File(u64),
+    /// A folder, a link or another reparse point: never replaced.
+    Other,
+}
+
+/// What is at `path` in `dest`, without creating anything.
+pub(crate) fn slot(dest: &dyn Volume, path: &WinPath) -> Result<Slot, platform::Error> {
     match dest.metadata(path) {
-        Err(platform::Error::NotFound { .. }) => Ok(false),
-        Ok(m) if resume && !m.is_dir() && !m.is_reparse_point() => Ok(true),
-        Ok(_) => Err(platform::Error::AlreadyExists { path: path.clone() }),
+        Err(platform::Error::NotFound { .. }) => Ok(Slot::Free),
+        Ok(m) if !m.is_dir() && !m.is_reparse_point() => Ok(Slot::File(m.len)),
+        Ok(_) => Ok(Slot::Other),
         Err(e) => Err(e),
+    }
+}
+
+/// Creates `path`'s parent in `dest` and says what is at `path`.
+pub(crate) fn prepare_slot(dest: &dyn Volume, path: &WinPath) -> Result<Slot, platform::Error> {
+    dest.create_dir_all(&path.parent().unwrap_or_else(WinPath::root))?;
+    slot(dest, path)
+}
+
+/// The error a conflict carries: the path is taken and was kept.
+pub(crate) fn taken(path: &WinPath) -> FileError {
+    FileError::platform(
+        Stage::Placing,
+        platform::Error::AlreadyExists { path: path.clone() },
+    )
+}
+
+/// How an entry was placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placed {
+    /// Written (or, in a dry run, would be), over an existing file when `replaced`.
+    Written {
+        /// Bytes.
+        bytes: u64,
+        /// An existing file was (would be) replaced.
+        replaced: bool,
+    },
+    /// An identical file is already there: kept.
+    Skipped,
+    /// A different file, or something that is never replaced, is there: kept.
+    Conflict,
+}
+
+/// What to do with an existing plain file of `len` bytes at an entry's path, when a file of
+/// `want` bytes would be written there: `None` to decide by comparing the bytes.
+pub(crate) fn by_size(policy: Overwrite, len: u64, want: u64) -> Option<Placed> {
+    match policy {
+        Overwrite::Always => Some(Placed::Written {
+            bytes: want,
+            replaced: true,
+        }),
+        _ if len == want => None,
+        Overwrite::Never => Some(Placed::Conflict),
+        Overwrite::IfChanged => Some(Placed::Written {
+            bytes: want,
+            replaced: true,
+        }),
     }
 }
 
@@ -33,8 +85,27 @@ pub(crate) fn stage_stub(
     source: &dyn Source,
     dest: &dyn Volume,
     item: &Item,
-    resume: bool,
-) -> Result<Stub, FileError> {
+    policy: Overwrite,
+) -> Result<Option<Stub>, FileError> {
+    let reparse = read_stub(source, item)?;
+    let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
+    match prepare_slot(dest, &item.path).map_err(|e| FileError::platform(Stage::Placing, e))? {
+        Slot::Other => return Ok(None),
+        // Known to differ: a conflict without rebuilding the file.
+        Slot::File(len) if by_size(policy, len, logical) == Some(Placed::Conflict) => {
+            return Ok(None);
+        }
+        _ => {}
+    }
+    Ok(Some(Stub {
+        reparse,
+        attributes: item.entry.attributes & !attr::REPARSE_POINT & !attr::DIRECTORY,
+        logical,
+    }))
+}
+
+/// A source file's reparse point, read again and checked to be a dedup reparse point.
+pub(crate) fn read_stub(source: &dyn Source, item: &Item) -> Result<Vec<u8>, FileError> {
     let reparse = source
         .reparse_point(&item.path)
         .map_err(|e| FileError::platform(Stage::ReadingSource, e))?
@@ -54,41 +125,60 @@ pub(crate) fn stage_stub(
             tag: ReparseTag(tag),
         });
     }
-    prepare_slot(dest, &item.path, resume).map_err(|e| FileError::platform(Stage::Placing, e))?;
-    let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
-    Ok(Stub {
-        reparse,
-        attributes: item.entry.attributes & !attr::REPARSE_POINT & !attr::DIRECTORY,
-        logical,
-    })
+    Ok(reparse)
 }
 
-/// Copies an ordinary file through a temporary sibling, renamed into place (without
-/// replacing anything) only when complete; all-zero blocks are left as holes. With `resume`, a
-/// file already there with the same bytes is kept ([`EntryStatus::Skipped`]).
+/// What copying `item` over the existing plain file of `len` bytes at its path would do
+/// under `policy` (comparing the bytes with the source where the sizes do not decide).
+pub(crate) fn existing_copy(
+    src: &dyn platform::SourceFile,
+    dest: &dyn Volume,
+    item: &Item,
+    len: u64,
+    policy: Overwrite,
+) -> Result<Placed, FileError> {
+    let want = src
+        .len()
+        .map_err(|e| FileError::platform(Stage::ReadingSource, e))?;
+    if let Some(p) = by_size(policy, len, want) {
+        return Ok(p);
+    }
+    if crate::resume::same_as_source(src, dest, &item.path)? {
+        Ok(Placed::Skipped)
+    } else if policy == Overwrite::IfChanged {
+        Ok(Placed::Written {
+            bytes: want,
+            replaced: true,
+        })
+    } else {
+        Ok(Placed::Conflict)
+    }
+}
+
+/// Copies an ordinary file through a temporary sibling, renamed into place only when
+/// complete; all-zero blocks are left as holes. A file already at its path is kept when
+/// identical ([`Placed::Skipped`]), otherwise kept as a conflict or replaced as `policy` says;
+/// a folder or a link there is never replaced. Replacing is one rename over the old file, so a
+/// failure leaves it in place.
 pub(crate) fn copy_file(
     source: &dyn Source,
     dest: &dyn Volume,
     item: &Item,
-    resume: bool,
-) -> Result<(EntryStatus, u64), FileError> {
-    let there = prepare_slot(dest, &item.path, resume)
-        .map_err(|e| FileError::platform(Stage::Placing, e))?;
+    policy: Overwrite,
+) -> Result<Placed, FileError> {
+    let there =
+        prepare_slot(dest, &item.path).map_err(|e| FileError::platform(Stage::Placing, e))?;
     let src = source
         .open_file(&item.path)
         .map_err(|e| FileError::platform(Stage::ReadingSource, e))?;
-    if there {
-        return if crate::resume::same_as_source(src.as_ref(), dest, &item.path)? {
-            Ok((EntryStatus::Skipped, 0))
-        } else {
-            Err(FileError::platform(
-                Stage::Placing,
-                platform::Error::AlreadyExists {
-                    path: item.path.clone(),
-                },
-            ))
-        };
-    }
+    let replace = match there {
+        Slot::Free => false,
+        Slot::Other => return Ok(Placed::Conflict),
+        Slot::File(len) => match existing_copy(src.as_ref(), dest, item, len, policy)? {
+            Placed::Written { .. } => true,
+            other => return Ok(other),
+        },
+    };
     let (temp, out) = crate::engine::create_temp(dest, &item.path)
         .map_err(|e| FileError::platform(Stage::Creating, e))?;
     let result = (|| {
@@ -122,11 +212,18 @@ pub(crate) fn copy_file(
             Err(e) => return Err(FileError::platform(Stage::Finishing, e)),
         }
         drop(out);
-        dest.rename(&temp, &item.path, false)
+        if replace && !matches!(slot(dest, &item.path), Ok(Slot::File(_) | Slot::Free)) {
+            // No longer a plain file (a link or a folder put there meanwhile): kept.
+            return Ok(Placed::Conflict);
+        }
+        dest.rename(&temp, &item.path, replace)
             .map_err(|e| FileError::platform(Stage::Placing, e))?;
-        Ok((EntryStatus::Copied, at))
+        Ok(Placed::Written {
+            bytes: at,
+            replaced: replace,
+        })
     })();
-    if result.is_err() {
+    if !matches!(result, Ok(Placed::Written { .. })) {
         let _ = dest.delete_file(&temp);
     }
     result

@@ -12,13 +12,15 @@
 //! simulated volume, or a [`platform::NullVolume`] that keeps no data (verification: every chunk
 //! is still read, CRC-checked, decoded and hash-checked before it is "written").
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use platform::{
     DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename, Volume,
     WinPath, attr,
 };
+
+use crate::tree::Overwrite;
 
 /// A dedup stub from the source volume.
 #[derive(Debug, Clone)]
@@ -35,15 +37,42 @@ pub(crate) struct Stub {
 pub(crate) struct StagedVolume<'a> {
     inner: &'a dyn Volume,
     stubs: Mutex<HashMap<String, (WinPath, Stub)>>,
-    /// A file already at a stub's path is compared with the rebuilt one instead of failing
-    /// the rename: identical, it is kept and the path is recorded in `skipped`.
-    resume: bool,
-    skipped: Mutex<Vec<String>>,
+    /// What to do when a file is already at a stub's path when the rebuilt one is renamed
+    /// there (see [`Overwrite`]).
+    overwrite: Overwrite,
+    /// Folded paths: existing file identical to the rebuilt one, kept.
+    skipped: Mutex<HashSet<String>>,
+    /// Folded paths: existing file different, kept (a conflict).
+    conflicts: Mutex<HashSet<String>>,
+    /// Folded paths: existing file replaced by the rebuilt one.
+    replaced: Mutex<HashSet<String>>,
+}
+
+/// Which of the [`StagedVolume`]'s paths met an existing file, and what became of it.
+#[derive(Debug, Default)]
+pub(crate) struct Met {
+    pub(crate) skipped: HashSet<String>,
+    pub(crate) conflicts: HashSet<String>,
+    pub(crate) replaced: HashSet<String>,
+}
+
+fn take(set: &Mutex<HashSet<String>>) -> HashSet<String> {
+    std::mem::take(&mut *set.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+fn record(set: &Mutex<HashSet<String>>, path: &WinPath) {
+    set.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(path.folded());
 }
 
 impl<'a> StagedVolume<'a> {
     /// `stubs` laid over `inner`.
-    pub(crate) fn new(inner: &'a dyn Volume, stubs: Vec<(WinPath, Stub)>, resume: bool) -> Self {
+    pub(crate) fn new(
+        inner: &'a dyn Volume,
+        stubs: Vec<(WinPath, Stub)>,
+        overwrite: Overwrite,
+    ) -> Self {
         Self {
             inner,
             stubs: Mutex::new(
@@ -52,19 +81,20 @@ impl<'a> StagedVolume<'a> {
                     .map(|(p, s)| (p.folded(), (p, s)))
                     .collect(),
             ),
-            resume,
-            skipped: Mutex::new(Vec::new()),
+            overwrite,
+            skipped: Mutex::new(HashSet::new()),
+            conflicts: Mutex::new(HashSet::new()),
+            replaced: Mutex::new(HashSet::new()),
         }
     }
 
-    /// The (folded) paths whose existing file was found identical to the rebuilt one.
-    pub(crate) fn skipped(&self) -> std::collections::HashSet<String> {
-        self.skipped
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .cloned()
-            .collect()
+    /// The (folded) paths that met an existing file, by what became of it.
+    pub(crate) fn met(&self) -> Met {
+        Met {
+            skipped: take(&self.skipped),
+            conflicts: take(&self.conflicts),
+            replaced: take(&self.replaced),
+        }
     }
 
     /// `from` (a rebuilt file) and the file already at `to` hold the same bytes.
@@ -76,6 +106,24 @@ impl<'a> StagedVolume<'a> {
             return false;
         };
         crate::resume::same_files(a.as_ref(), b.as_ref()).unwrap_or(false)
+    }
+
+    /// Puts the rebuilt `from` over the existing file at `to`, which must be a plain file (a
+    /// folder or a link, or anything with a reparse point, is never replaced): one rename, so
+    /// a failure leaves the old file in place.
+    fn replace(&self, from: &WinPath, to: &WinPath) -> Result<(), Error> {
+        match self.inner.metadata(to) {
+            Ok(m) if !m.is_dir() && !m.is_reparse_point() => {
+                self.inner.rename(from, to, true)?;
+                record(&self.replaced, to);
+                Ok(())
+            }
+            Ok(_) => {
+                record(&self.conflicts, to);
+                Err(Error::AlreadyExists { path: to.clone() })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn stub(&self, path: &WinPath) -> Option<Stub> {
@@ -156,19 +204,25 @@ impl Volume for StagedVolume<'_> {
         if onto_stub && !replace {
             return Err(Error::AlreadyExists { path: to.clone() });
         }
-        // Replacing a stub: the target has nothing at that path, so the rename never replaces
-        // a real file there (one that appeared meanwhile makes it fail, unless it is a file
-        // with exactly the rebuilt bytes and this is a resumed restore: then it stays).
+        // Replacing a stub: the target has nothing at that path, so the first rename never
+        // replaces a real file there. One that is there (a re-run, or one that appeared
+        // meanwhile) is dealt with by the overwrite policy: kept when identical, replaced only
+        // when the policy says so, otherwise a conflict.
         match self.inner.rename(from, to, replace && !onto_stub) {
-            Err(Error::AlreadyExists { .. })
-                if onto_stub && self.resume && self.same_as_existing(from, to) =>
-            {
-                self.inner.delete_file(from)?;
-                self.skipped
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(to.folded());
-            }
+            Err(Error::AlreadyExists { .. }) if onto_stub => match self.overwrite {
+                Overwrite::Always => self.replace(from, to)?,
+                policy => {
+                    if self.same_as_existing(from, to) {
+                        self.inner.delete_file(from)?;
+                        record(&self.skipped, to);
+                    } else if policy == Overwrite::IfChanged {
+                        self.replace(from, to)?;
+                    } else {
+                        record(&self.conflicts, to);
+                        return Err(Error::AlreadyExists { path: to.clone() });
+                    }
+                }
+            },
             other => other?,
         }
         if onto_stub {

@@ -6,8 +6,14 @@
 //! * Dedup files are staged in memory over the destination (their stubs are never written)
 //!   and rebuilt by the engine at most [`MAX_FILES`] per call.
 //! * Every file is written to a temporary sibling and renamed into place only when complete:
-//!   a file that fails leaves nothing at its path. An existing file at a path is never
-//!   replaced (that entry fails with `ERROR_ALREADY_EXISTS`).
+//!   a file that fails leaves nothing at its path. A plain file already at a path is kept
+//!   when identical ([`EntryStatus::Skipped`]) and otherwise kept as a conflict or replaced,
+//!   as [`TreeOptions::overwrite`] says; a folder or a link there is never replaced. Replacing
+//!   is one rename over the old file: a failure leaves the old file in place.
+//! * [`plan_tree`] walks the source first (what is selected: paths, globs) without touching
+//!   the destination; its [`TreePlan::check`] is the pre-flight check (is this a dedup volume
+//!   whose stubs find their chunk store?); [`restore_planned`] carries the plan out, or with
+//!   [`TreeOptions::dry_run`] only tells what it would do.
 //! * A file whose reparse data is not a dedup reparse point (another filter's tag, a damaged
 //!   tag, a buffer too short to hold one) is reported, never copied: its data stream is a
 //!   placeholder, not the file's content.
@@ -22,10 +28,15 @@ use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP};
 use platform::{EntryKind, Source, SourceEntry, Volume, WinPath, eq_name};
 
 use crate::batch::restore_in_place;
+use crate::compare::CompareVolume;
 use crate::engine::{Progress, ProgressFn, RestoreOptions, RestoreStats};
 use crate::error::{FileError, Stage};
 use crate::hresult::Hresult;
-use crate::place::{copy_file, prepare_slot, stage_stub};
+use crate::place::{
+    Placed, Slot, by_size, copy_file, existing_copy, prepare_slot, read_stub, stage_stub, taken,
+};
+use crate::preflight::{SourceError, SourceSurvey, SourceWarning};
+use crate::select::{GlobError, Globs};
 use crate::staged::{StagedVolume, Stub};
 use crate::store::BackupStore;
 use crate::{FileResult, MAX_FILES};
@@ -33,31 +44,66 @@ use crate::{FileResult, MAX_FILES};
 /// `\System Volume Information`: the chunk store and other system state, never restored.
 pub const SYSTEM_DIR: &str = "System Volume Information";
 
+/// What a restore does with a file already at an entry's path in the destination
+/// (restic's `--overwrite` vocabulary). Whatever the policy, an identical file is never
+/// rewritten by `Never` and `IfChanged`, and a folder or a link (anything with a reparse
+/// point) is never replaced: it is reported [`EntryStatus::Conflict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overwrite {
+    /// Never replace: identical files are [`EntryStatus::Skipped`], different ones are
+    /// [`EntryStatus::Conflict`] and kept.
+    #[default]
+    Never,
+    /// Replace files whose bytes differ from what the restore would write; identical ones
+    /// are skipped and left untouched.
+    IfChanged,
+    /// Replace every file, without comparing.
+    Always,
+}
+
 /// What [`restore_tree`] does with each entry.
 #[derive(Clone, Debug)]
 pub struct TreeOptions {
     /// Volume paths to restore (files or folders, matched case-insensitively); everything
-    /// when empty.
+    /// when empty. [`crate::parse_user_path`] reads them as people type them. Each must
+    /// match something ([`TreeError::NoMatch`]).
     pub paths: Vec<WinPath>,
+    /// Globs a file (or one of its folders) must match to be restored; everything when empty.
+    /// Matched case-insensitively on the path relative to the source with `/` separators: a
+    /// pattern without `/` against each name (`*.pdf`, `cache`), one with `/` against the
+    /// whole path (`docs/*.pdf`, `media/**`; `*` stays within a name, `**` crosses folders,
+    /// a leading `/` or `./` and a trailing `/` are dropped, `\` is a separator). Each must
+    /// match something ([`TreeError::NoMatch`]).
+    pub include: Vec<String>,
+    /// Globs whose matching files and folders (with everything below them) are left out;
+    /// they win over `include`.
+    pub exclude: Vec<String>,
     /// Copy ordinary files and links. `false` for a verification run, which only rebuilds
     /// the dedup files (into a [`platform::NullVolume`]).
     pub copy_plain: bool,
     /// The engine's options. Its `progress` callback, if any, is called with the progress of
     /// the whole tree (bytes of dedup files rebuilt and ordinary files copied).
     pub restore: RestoreOptions,
-    /// A file already at its path whose bytes are exactly what would be written is kept and
-    /// reported [`EntryStatus::Skipped`] (a re-run after an interrupted restore); otherwise it
-    /// fails with `ERROR_ALREADY_EXISTS`. Nothing is ever replaced either way.
-    pub resume: bool,
+    /// What to do with a file already at an entry's path.
+    pub overwrite: Overwrite,
+    /// Write nothing: report what would be restored, copied, skipped, replaced and in
+    /// conflict. Existing files are compared read-only (a dedup file of the same size as the
+    /// existing one is rebuilt in memory, chunk by chunk, and compared as it is produced);
+    /// dedup files that are not there yet are not rebuilt, so a damaged store shows only in a
+    /// real run (or `verify`).
+    pub dry_run: bool,
 }
 
 impl Default for TreeOptions {
     fn default() -> Self {
         Self {
             paths: Vec::new(),
+            include: Vec::new(),
+            exclude: Vec::new(),
             copy_plain: true,
             restore: RestoreOptions::default(),
-            resume: true,
+            overwrite: Overwrite::Never,
+            dry_run: false,
         }
     }
 }
@@ -71,6 +117,10 @@ pub enum EntryStatus {
     Copied,
     /// Already at its path with exactly the bytes the restore would write (a re-run): kept.
     Skipped,
+    /// Something else is already at its path (a file with other bytes under
+    /// [`Overwrite::Never`], or a folder or link under any policy): kept as it is. The error is
+    /// `ERROR_ALREADY_EXISTS`.
+    Conflict,
     /// Failed: see [`EntryResult::error`]. Nothing was left at its path.
     Failed,
 }
@@ -85,7 +135,9 @@ pub struct EntryResult {
     pub status: EntryStatus,
     /// Logical bytes restored or copied.
     pub bytes: u64,
-    /// Why it failed.
+    /// A file already at the path was replaced (restored or copied over it).
+    pub replaced: bool,
+    /// Why it failed (or, for a conflict, that the path is taken).
     pub error: Option<FileError>,
 }
 
@@ -95,7 +147,33 @@ impl EntryResult {
             path: path.into(),
             status: EntryStatus::Failed,
             bytes: 0,
+            replaced: false,
             error: Some(error),
+        }
+    }
+
+    fn done(path: impl Into<String>, status: EntryStatus, bytes: u64) -> Self {
+        Self {
+            path: path.into(),
+            status,
+            bytes,
+            replaced: false,
+            error: None,
+        }
+    }
+
+    /// The entry result of a placement of `what` (restored or copied).
+    fn placed(path: &WinPath, what: EntryStatus, placed: Placed) -> Self {
+        match placed {
+            Placed::Written { bytes, replaced } => Self {
+                replaced,
+                ..Self::done(path.to_string(), what, bytes)
+            },
+            Placed::Skipped => Self::done(path.to_string(), EntryStatus::Skipped, 0),
+            Placed::Conflict => Self {
+                status: EntryStatus::Conflict,
+                ..Self::failed(path.to_string(), taken(path))
+            },
         }
     }
 
@@ -123,6 +201,8 @@ pub struct TreeReport {
     pub leftovers_removed: Vec<WinPath>,
     /// Time spent in the engine (rebuilding dedup files).
     pub engine_time: Duration,
+    /// A dry run: nothing was written, the statuses say what a restore would do.
+    pub dry_run: bool,
 }
 
 impl TreeReport {
@@ -159,6 +239,28 @@ pub enum TreeError {
     /// The destination could not be synced: nothing can be reported as restored.
     #[error("flushing the destination to stable storage: {0}")]
     Sync(#[source] platform::Error),
+    /// A path or an include glob selects nothing in the source.
+    #[error("\"{filter}\" matches nothing in the source")]
+    NoMatch {
+        /// Which filter.
+        kind: FilterKind,
+        /// Its index in [`TreeOptions::paths`] or [`TreeOptions::include`].
+        index: usize,
+        /// The path or the pattern.
+        filter: String,
+    },
+    /// An include or exclude glob does not compile.
+    #[error(transparent)]
+    Glob(#[from] GlobError),
+}
+
+/// Which kind of filter [`TreeError::NoMatch`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterKind {
+    /// One of [`TreeOptions::paths`].
+    Path,
+    /// One of [`TreeOptions::include`].
+    Include,
 }
 
 /// A file of the walk.
@@ -170,17 +272,123 @@ pub(crate) struct Item {
     pub(crate) dedup: bool,
 }
 
+/// The walk of a source: what a restore of it would do, before anything is written
+/// ([`plan_tree`]). Carry it out with [`restore_planned`] on the same source.
+pub struct TreePlan {
+    items: Vec<Item>,
+    total: u64,
+    /// Folders that could not be listed.
+    failed: Vec<EntryResult>,
+    survey: SourceSurvey,
+    source_name: String,
+    filtered: bool,
+}
+
+impl std::fmt::Debug for TreePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TreePlan")
+            .field("entries", &self.items.len())
+            .field("bytes", &self.total)
+            .field("survey", &self.survey)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TreePlan {
+    /// What the walk found: dedup files, other files, the stores referenced and present.
+    #[must_use]
+    pub fn survey(&self) -> &SourceSurvey {
+        &self.survey
+    }
+
+    /// Entries selected (files, links and folders).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing is selected.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The pre-flight check: an error when the source is not a dedup volume or its stubs'
+    /// chunk store is missing (see [`SourceError`]); otherwise the warnings, if any. Call it
+    /// before creating the destination.
+    pub fn check(&self) -> Result<Vec<SourceWarning>, SourceError> {
+        self.survey.check(&self.source_name, self.filtered)
+    }
+}
+
+/// Walks `source` and selects what `opts` asks for (paths, include and exclude globs),
+/// touching no destination. Fails when a glob does not compile or a path or include glob
+/// selects nothing ([`TreeError::NoMatch`]).
+pub fn plan_tree(source: &dyn Source, opts: &TreeOptions) -> Result<TreePlan, TreeError> {
+    let include = Globs::new("--include", &opts.include)?;
+    let exclude = Globs::new("--exclude", &opts.exclude)?;
+    let sel = Selection {
+        paths: &opts.paths,
+        include: &include,
+        exclude: &exclude,
+    };
+    let mut failed = Vec::new();
+    let walked = walk(source, &sel, opts.copy_plain, &mut failed)?;
+    if let Some(&i) = walked.unmatched_paths.first() {
+        return Err(TreeError::NoMatch {
+            kind: FilterKind::Path,
+            index: i,
+            filter: opts.paths[i].to_string(),
+        });
+    }
+    if let Some(&i) = walked.unmatched_includes.first() {
+        return Err(TreeError::NoMatch {
+            kind: FilterKind::Include,
+            index: i,
+            filter: opts.include[i].clone(),
+        });
+    }
+    let mut survey = walked.survey;
+    survey.stores = crate::preflight::stores_of(source);
+    Ok(TreePlan {
+        items: walked.items,
+        total: walked.total,
+        failed,
+        survey,
+        source_name: source.describe(),
+        filtered: !opts.paths.is_empty() || !include.is_empty() || !exclude.is_empty(),
+    })
+}
+
 /// Restores `opts.paths` (everything when empty) from `source` into `dest`, reading chunks
-/// from `store` (normally a [`crate::SourceStore`] over the same source). Runs on the current
-/// rayon pool (wrap the call in `pool.install` to choose the threads).
+/// from `store` (normally a [`crate::SourceStore`] over the same source): [`plan_tree`] then
+/// [`restore_planned`]. Runs on the current rayon pool (wrap the call in `pool.install` to
+/// choose the threads). The pre-flight check ([`TreePlan::check`]) is the caller's to make.
 pub fn restore_tree(
     source: &dyn Source,
     store: &dyn BackupStore,
     dest: &dyn Volume,
     opts: &TreeOptions,
 ) -> Result<TreeReport, TreeError> {
-    let mut report = TreeReport::default();
-    let (items, total) = walk(source, &opts.paths, opts.copy_plain, &mut report.entries)?;
+    let plan = plan_tree(source, opts)?;
+    restore_planned(plan, source, store, dest, opts)
+}
+
+/// Carries out `plan` (from [`plan_tree`] over the same `source` and `opts`) into `dest`, or
+/// with [`TreeOptions::dry_run`] only reports what it would do, writing nothing.
+pub fn restore_planned(
+    plan: TreePlan,
+    source: &dyn Source,
+    store: &dyn BackupStore,
+    dest: &dyn Volume,
+    opts: &TreeOptions,
+) -> Result<TreeReport, TreeError> {
+    let mut report = TreeReport {
+        entries: plan.failed,
+        dry_run: opts.dry_run,
+        ..TreeReport::default()
+    };
+    let (items, total) = (plan.items, plan.total);
     let done = Arc::new(AtomicU64::new(0));
     let tell = |n: u64| {
         let d = done.fetch_add(n, Ordering::Relaxed) + n;
@@ -202,6 +410,21 @@ pub fn restore_tree(
         });
         engine_opts.progress = Some(f);
     }
+    if opts.dry_run {
+        // Every byte compared: no chunk may become a hole that leaves a range unchecked.
+        engine_opts.sparse_zeros = false;
+        dry_run(
+            items,
+            source,
+            store,
+            dest,
+            opts,
+            &engine_opts,
+            &mut report,
+            &tell,
+        );
+        return Ok(report);
+    }
     let mut batch: Vec<(WinPath, Stub)> = Vec::new();
     // The source times of the files in the batch and of every folder, set once each is
     // complete (folders last, after their contents).
@@ -218,22 +441,28 @@ pub fn restore_tree(
         let staged = std::mem::take(batch);
         let times = std::mem::take(batch_times);
         let paths: Vec<WinPath> = staged.iter().map(|(p, _)| p.clone()).collect();
-        let volume = StagedVolume::new(dest, staged, opts.resume);
+        let volume = StagedVolume::new(dest, staged, opts.overwrite);
         let r = restore_in_place(&volume, &paths, store, &engine_opts);
         report.engine_time += t.elapsed();
         crate::batch::add(&mut report.stats, &r.stats);
-        let skipped = volume.skipped();
+        let met = volume.met();
         report
             .entries
             .extend(r.files.into_iter().zip(times).map(|(f, times)| {
-                let kept = skipped.contains(&f.path.folded());
+                let key = f.path.folded();
+                let kept = met.skipped.contains(&key);
+                if met.conflicts.contains(&key) {
+                    return EntryResult::placed(&f.path, EntryStatus::Restored, Placed::Conflict);
+                }
                 if f.result == Hresult::S_OK && !kept {
                     set_times(dest, &f.path, times);
                 }
                 let mut e = engine_outcome(f);
                 if kept && e.status == EntryStatus::Restored {
                     e.status = EntryStatus::Skipped;
+                    e.bytes = 0;
                 }
+                e.replaced = e.status == EntryStatus::Restored && met.replaced.contains(&key);
                 e
             }));
         tell(logical);
@@ -257,25 +486,31 @@ pub fn restore_tree(
                 )),
             },
             EntryKind::Symlink { target } => {
-                let r = prepare_slot(dest, &item.path, false)
-                    .and_then(|_| dest.create_symlink(&item.path, target))
-                    .map_err(|e| FileError::platform(Stage::Placing, e));
+                // A link already there is never replaced (its target cannot be compared
+                // without following it).
+                let r = prepare_slot(dest, &item.path).and_then(|slot| match slot {
+                    Slot::Free => dest.create_symlink(&item.path, target).map(|()| true),
+                    _ => Ok(false),
+                });
                 report.entries.push(match r {
-                    Ok(()) => EntryResult {
-                        path,
-                        status: EntryStatus::Copied,
-                        bytes: 0,
-                        error: None,
-                    },
-                    Err(e) => EntryResult::failed(path, e),
+                    Ok(true) => EntryResult::done(path, EntryStatus::Copied, 0),
+                    Ok(false) => {
+                        EntryResult::placed(&item.path, EntryStatus::Copied, Placed::Conflict)
+                    }
+                    Err(e) => EntryResult::failed(path, FileError::platform(Stage::Placing, e)),
                 });
             }
             EntryKind::File if item.entry.reparse.is_some() => {
-                match stage_stub(source, dest, &item, opts.resume) {
-                    Ok(stub) => {
+                match stage_stub(source, dest, &item, opts.overwrite) {
+                    Ok(Some(stub)) => {
                         batch_times.push(times_of(&item.entry));
                         batch.push((item.path, stub));
                     }
+                    Ok(None) => report.entries.push(EntryResult::placed(
+                        &item.path,
+                        EntryStatus::Restored,
+                        Placed::Conflict,
+                    )),
                     Err(e) => report.entries.push(EntryResult::failed(path, e)),
                 }
                 if batch.len() == MAX_FILES {
@@ -283,19 +518,14 @@ pub fn restore_tree(
                 }
             }
             EntryKind::File => {
-                let r = copy_file(source, dest, &item, opts.resume);
+                let r = copy_file(source, dest, &item, opts.overwrite);
                 report.entries.push(match r {
-                    Ok((status, n)) => {
-                        if status == EntryStatus::Copied {
+                    Ok(placed) => {
+                        if let Placed::Written { bytes, .. } = placed {
                             set_times(dest, &item.path, times_of(&item.entry));
+                            tell(bytes);
                         }
-                        tell(n);
-                        EntryResult {
-                            path,
-                            status,
-                            bytes: n,
-                            error: None,
-                        }
+                        EntryResult::placed(&item.path, EntryStatus::Copied, placed)
                     }
                     Err(e) => EntryResult::failed(path, e),
                 });
@@ -313,6 +543,144 @@ pub fn restore_tree(
     }
     dest.sync_all().map_err(TreeError::Sync)?;
     Ok(report)
+}
+
+/// A dry run of the plan's `items` (see [`TreeOptions::dry_run`]): `dest` is only read.
+#[allow(clippy::too_many_arguments)]
+fn dry_run(
+    items: Vec<Item>,
+    source: &dyn Source,
+    store: &dyn BackupStore,
+    dest: &dyn Volume,
+    opts: &TreeOptions,
+    engine_opts: &RestoreOptions,
+    report: &mut TreeReport,
+    tell: &dyn Fn(u64),
+) {
+    let policy = opts.overwrite;
+    // Dedup files whose existing file has the same size: rebuilt and compared, in batches.
+    let mut batch: Vec<(WinPath, Stub)> = Vec::new();
+    let compare = |batch: &mut Vec<(WinPath, Stub)>, report: &mut TreeReport| {
+        if batch.is_empty() {
+            return;
+        }
+        let t = Instant::now();
+        let logical: u64 = batch.iter().map(|(_, s)| s.logical).sum();
+        let staged = std::mem::take(batch);
+        let paths: Vec<WinPath> = staged.iter().map(|(p, _)| p.clone()).collect();
+        let cmp = CompareVolume::new(dest);
+        let volume = StagedVolume::new(&cmp, staged, Overwrite::Never);
+        let r = restore_in_place(&volume, &paths, store, engine_opts);
+        report.engine_time += t.elapsed();
+        crate::batch::add(&mut report.stats, &r.stats);
+        report.entries.extend(r.files.into_iter().map(|f| {
+            let verdict = cmp.identical(&f.path);
+            let path = f.path.clone();
+            let mut e = engine_outcome(f);
+            if e.status == EntryStatus::Restored {
+                let placed = match verdict {
+                    Some(true) => Placed::Skipped,
+                    _ if policy == Overwrite::IfChanged => Placed::Written {
+                        bytes: e.bytes,
+                        replaced: true,
+                    },
+                    _ => Placed::Conflict,
+                };
+                e = EntryResult::placed(&path, EntryStatus::Restored, placed);
+            }
+            e
+        }));
+        tell(logical);
+    };
+    for item in items {
+        let path = item.path.to_string();
+        let there = match &item.entry.kind {
+            EntryKind::Dir | EntryKind::Unsupported(_) => Ok(Slot::Free),
+            _ => crate::place::slot(dest, &item.path),
+        };
+        let there = match there {
+            Ok(s) => s,
+            Err(e) => {
+                report.entries.push(EntryResult::failed(
+                    path,
+                    FileError::platform(Stage::Placing, e),
+                ));
+                continue;
+            }
+        };
+        match &item.entry.kind {
+            EntryKind::Dir => {}
+            EntryKind::Symlink { .. } => report.entries.push(match there {
+                Slot::Free => EntryResult::done(path, EntryStatus::Copied, 0),
+                _ => EntryResult::placed(&item.path, EntryStatus::Copied, Placed::Conflict),
+            }),
+            EntryKind::File if item.entry.reparse.is_some() => {
+                let reparse = match read_stub(source, &item) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        report.entries.push(EntryResult::failed(path, e));
+                        continue;
+                    }
+                };
+                let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
+                let placed = match there {
+                    Slot::Free => Placed::Written {
+                        bytes: logical,
+                        replaced: false,
+                    },
+                    Slot::Other => Placed::Conflict,
+                    Slot::File(len) => {
+                        if let Some(p) = by_size(policy, len, logical) {
+                            p
+                        } else {
+                            let attributes = item.entry.attributes
+                                & !platform::attr::REPARSE_POINT
+                                & !platform::attr::DIRECTORY;
+                            batch.push((
+                                item.path,
+                                Stub {
+                                    reparse,
+                                    attributes,
+                                    logical,
+                                },
+                            ));
+                            if batch.len() == MAX_FILES {
+                                compare(&mut batch, report);
+                            }
+                            continue;
+                        }
+                    }
+                };
+                report.entries.push(EntryResult::placed(
+                    &item.path,
+                    EntryStatus::Restored,
+                    placed,
+                ));
+            }
+            EntryKind::File => {
+                let placed = match there {
+                    Slot::Free => Ok(Placed::Written {
+                        bytes: item.entry.len,
+                        replaced: false,
+                    }),
+                    Slot::Other => Ok(Placed::Conflict),
+                    Slot::File(len) => source
+                        .open_file(&item.path)
+                        .map_err(|e| FileError::platform(Stage::ReadingSource, e))
+                        .and_then(|src| existing_copy(src.as_ref(), dest, &item, len, policy)),
+                };
+                report.entries.push(match placed {
+                    Ok(p) => EntryResult::placed(&item.path, EntryStatus::Copied, p),
+                    Err(e) => EntryResult::failed(path, e),
+                });
+            }
+            EntryKind::Unsupported(why) => report.entries.push(EntryResult::failed(
+                path,
+                FileError::Unsupported(why.clone()),
+            )),
+        }
+    }
+    compare(&mut batch, report);
 }
 
 /// A source entry's modification and access times.
@@ -338,8 +706,21 @@ pub fn dedup_files(
     paths: &[WinPath],
 ) -> Result<(Vec<WinPath>, Vec<EntryResult>), TreeError> {
     let mut failed = Vec::new();
-    let (items, _) = walk(source, paths, false, &mut failed)?;
-    let files = items
+    let none = Globs::new("--include", &[])?;
+    let sel = Selection {
+        paths,
+        include: &none,
+        exclude: &none,
+    };
+    let walked = walk(source, &sel, false, &mut failed)?;
+    for i in walked.unmatched_paths {
+        failed.push(EntryResult::failed(
+            paths[i].to_string(),
+            FileError::NotInSource,
+        ));
+    }
+    let files = walked
+        .items
         .into_iter()
         .filter(|i| i.entry.kind == EntryKind::File && i.dedup)
         .map(|i| i.path)
@@ -351,12 +732,7 @@ pub fn dedup_files(
 fn engine_outcome(f: FileResult) -> EntryResult {
     let path = f.path.to_string();
     match (f.result, f.error) {
-        (Hresult::S_OK, _) => EntryResult {
-            path,
-            status: EntryStatus::Restored,
-            bytes: f.logical_size,
-            error: None,
-        },
+        (Hresult::S_OK, _) => EntryResult::done(path, EntryStatus::Restored, f.logical_size),
         (_, Some(e)) => EntryResult::failed(path, e),
         // S_FALSE: the engine saw no dedup reparse point on a file staged as one. Only a
         // staging bug can do that; never report it as restored.
@@ -370,20 +746,43 @@ fn engine_outcome(f: FileResult) -> EntryResult {
     }
 }
 
-/// Walks the source depth first in name order, keeping what `filters` select. Returns the
-/// items and the bytes to restore; entries that cannot even be looked at (an unlistable
-/// folder, an unmatched filter) go straight to `failed`.
+/// What [`walk`] selects: volume paths and include/exclude globs.
+struct Selection<'a> {
+    paths: &'a [WinPath],
+    include: &'a Globs,
+    exclude: &'a Globs,
+}
+
+/// What [`walk`] found.
+struct Walked {
+    items: Vec<Item>,
+    /// Bytes to restore.
+    total: u64,
+    survey: SourceSurvey,
+    /// Indexes of the paths that match nothing.
+    unmatched_paths: Vec<usize>,
+    /// Indexes of the include globs that match nothing.
+    unmatched_includes: Vec<usize>,
+}
+
+/// Walks the source depth first in name order, keeping what `sel` selects. Folders that
+/// cannot be listed (but the root) go straight to `failed`.
 fn walk(
     source: &dyn Source,
-    filters: &[WinPath],
+    sel: &Selection<'_>,
     copy_plain: bool,
     failed: &mut Vec<EntryResult>,
-) -> Result<(Vec<Item>, u64), TreeError> {
+) -> Result<Walked, TreeError> {
+    let filters = sel.paths;
     let mut items = Vec::new();
     let mut total = 0u64;
+    let mut survey = SourceSurvey::default();
     let mut matched = vec![false; filters.len()];
-    let mut stack = vec![WinPath::root()];
-    while let Some(dir) = stack.pop() {
+    let mut inc_hit = vec![false; sel.include.len()];
+    let mut exc_hit = vec![false; sel.exclude.len()];
+    // (folder, whether an include glob matched it or one of its folders)
+    let mut stack = vec![(WinPath::root(), false)];
+    while let Some((dir, dir_included)) = stack.pop() {
         let listing = match source.read_dir(&dir) {
             Ok(l) => l,
             Err(error) if dir.is_root() => {
@@ -407,7 +806,7 @@ fn walk(
             }
             let Ok(path) = dir.join(&entry.name) else {
                 // Only an unsupported entry can carry a name that is not a Windows name.
-                if selected_name(&dir, filters) {
+                if selected_name(&dir, filters) && sel.include.is_empty() {
                     let shown =
                         format!("{}\\{}", dir.to_string().trim_end_matches('\\'), entry.name);
                     if let EntryKind::Unsupported(why) = entry.kind {
@@ -417,48 +816,63 @@ fn walk(
                 continue;
             };
             let keep = selected(&path, filters);
-            if entry.kind == EntryKind::Dir {
-                if worth_descending(&path, filters) {
-                    subdirs.push(path.clone());
-                }
-                if !keep {
-                    continue;
-                }
-            } else if !keep {
+            let descend = entry.kind == EntryKind::Dir && worth_descending(&path, filters);
+            if !keep && !descend {
                 continue;
             }
-            mark(&path, filters, &mut matched);
+            if keep {
+                mark(&path, filters, &mut matched);
+            }
+            if sel.exclude.matches(&path, &mut exc_hit) {
+                continue;
+            }
+            let included = dir_included || sel.include.matches(&path, &mut inc_hit);
+            if descend {
+                subdirs.push((path.clone(), included));
+            }
+            if !keep || !(sel.include.is_empty() || included) {
+                continue;
+            }
             let dedup = entry.reparse.as_deref().is_some_and(is_dedup);
             match &entry.kind {
                 EntryKind::File if entry.reparse.is_some() => {
-                    total += logical_size(&entry);
+                    if let Some(r) = entry
+                        .reparse
+                        .as_deref()
+                        .filter(|b| is_dedup(b))
+                        .and_then(|b| DedupReparse::parse(b).ok())
+                    {
+                        total += r.logical_size();
+                        survey.referenced.insert(r.guid());
+                    }
+                    if dedup {
+                        survey.dedup_files += 1;
+                    } else {
+                        survey.other_files += 1;
+                    }
                     // The buffer is read again when the file's batch is staged.
                     entry.reparse = Some(Vec::new());
                 }
-                EntryKind::File if copy_plain => total += entry.len,
-                EntryKind::File | EntryKind::Symlink { .. } if !copy_plain => continue,
+                EntryKind::File | EntryKind::Symlink { .. } => {
+                    survey.other_files += 1;
+                    if !copy_plain {
+                        continue;
+                    }
+                    total += entry.len;
+                }
                 _ => {}
             }
             items.push(Item { path, entry, dedup });
         }
         stack.extend(subdirs.into_iter().rev());
     }
-    for (f, m) in filters.iter().zip(&matched) {
-        if !m {
-            failed.push(EntryResult::failed(f.to_string(), FileError::NotInSource));
-        }
-    }
-    Ok((items, total))
-}
-
-/// The logical size a dedup stub claims (0 when its reparse point does not parse: the engine
-/// reports that file's error).
-fn logical_size(e: &SourceEntry) -> u64 {
-    e.reparse
-        .as_deref()
-        .filter(|b| is_dedup(b))
-        .and_then(|b| DedupReparse::parse(b).ok())
-        .map_or(0, |r| r.logical_size())
+    Ok(Walked {
+        items,
+        total,
+        survey,
+        unmatched_paths: (0..filters.len()).filter(|&i| !matched[i]).collect(),
+        unmatched_includes: (0..inc_hit.len()).filter(|&i| !inc_hit[i]).collect(),
+    })
 }
 
 pub(crate) fn is_dedup(buf: &[u8]) -> bool {

@@ -11,8 +11,8 @@ use std::path::Path;
 use common::*;
 use dedup_reparse::LayoutVersion;
 use dedup_restore::{
-    BackupStore, EntryStatus, FileError, Hresult, SourceStore, TreeOptions, TreeReport,
-    restore_tree,
+    BackupStore, EntryStatus, FileError, FilterKind, Hresult, Overwrite, SourceError, SourceStore,
+    TreeError, TreeOptions, TreeReport, plan_tree, restore_planned, restore_tree,
 };
 use platform::{HostSource, HostVolume, NullVolume, Volume, WinPath};
 
@@ -161,7 +161,7 @@ fn a_verify_run_into_a_sink_checks_every_dedup_file_and_names_the_damaged_record
 }
 
 #[test]
-fn paths_select_and_unmatched_paths_fail() {
+fn paths_select_and_an_unmatched_path_is_refused_before_anything_is_written() {
     let src = tempfile::tempdir().unwrap();
     let originals = volume_folder(src.path(), 63);
     let out = tempfile::tempdir().unwrap();
@@ -171,20 +171,29 @@ fn paths_select_and_unmatched_paths_fail() {
         paths: vec![
             WinPath::new(&first.to_string().to_uppercase()).unwrap(),
             wp("\\PLAIN\\deep"),
-            wp("\\nowhere"),
         ],
         ..TreeOptions::default()
     };
+    let source = HostSource::new(src.path()).unwrap();
+    let store = SourceStore::new(&source);
+    let mut nowhere = opts.clone();
+    nowhere.paths.push(wp("\\nowhere"));
+    match restore_tree(&source, &store, &dest, &nowhere) {
+        Err(TreeError::NoMatch {
+            kind: FilterKind::Path,
+            index: 2,
+            filter,
+        }) => assert_eq!(filter, "\\nowhere"),
+        other => panic!("{other:?}"),
+    }
+    assert!(files_below(out.path()).is_empty());
     let report = restore_into(src.path(), &dest, &opts);
-    let failed: Vec<_> = report
-        .entries
-        .iter()
-        .filter(|e| e.status == EntryStatus::Failed)
-        .collect();
-    assert_eq!(failed.len(), 1, "{:#?}", report.entries);
-    assert_eq!(failed[0].path, "\\nowhere");
-    assert!(matches!(failed[0].error, Some(FileError::NotInSource)));
-    assert_eq!(failed[0].hresult(), Hresult::from_win32(2));
+    assert_eq!(
+        report.count(EntryStatus::Failed),
+        0,
+        "{:#?}",
+        report.entries
+    );
     assert_eq!(report.count(EntryStatus::Restored), 1);
     assert_eq!(report.count(EntryStatus::Copied), 1);
     assert_eq!(read_host(out.path(), &first), originals[0].1);
@@ -211,15 +220,16 @@ fn an_existing_file_is_never_replaced_and_a_foreign_reparse_point_is_never_copie
     std::fs::write(&host, b"mine").unwrap();
     let dest = HostVolume::new(out.path()).unwrap();
     let report = restore_into(src.path(), &dest, &TreeOptions::default());
-    let failed = |p: &str| {
+    let with = |p: &str, status: EntryStatus| {
         report
             .entries
             .iter()
             .find(|e| e.path == p)
-            .filter(|e| e.status == EntryStatus::Failed)
-            .unwrap_or_else(|| panic!("{p} did not fail: {:#?}", report.entries))
+            .filter(|e| e.status == status)
+            .unwrap_or_else(|| panic!("{p} is not {status:?}: {:#?}", report.entries))
     };
-    let exists = failed(&taken.to_string());
+    let failed = |p: &str| with(p, EntryStatus::Failed);
+    let exists = with(&taken.to_string(), EntryStatus::Conflict);
     assert_eq!(exists.hresult(), Hresult::from_win32(183));
     assert_eq!(std::fs::read(&host).unwrap(), b"mine");
     let off = failed("\\plain\\offline.doc");
@@ -265,8 +275,8 @@ fn the_source_store_finds_files_case_insensitively_and_keeps_errors_typed() {
     assert_eq!(store.list_dir(&wp("\\Store\\none")).unwrap(), Some(vec![]));
 }
 
-/// A re-run into the same folder keeps what is already there and identical (skipped), fails a
-/// file whose bytes differ (never replacing it), and removes the temporary files an
+/// A re-run into the same folder keeps what is already there and identical (skipped), reports
+/// a file whose bytes differ as a conflict (never replacing it), and removes the temporary files an
 /// interrupted run left behind — only names of ours.
 #[test]
 fn a_rerun_skips_identical_files_and_removes_leftovers() {
@@ -296,10 +306,11 @@ fn a_rerun_skips_identical_files_and_removes_leftovers() {
     std::fs::write(out.path().join("plain/small.txt"), b"edited").unwrap();
 
     let again = restore_into(src.path(), &dest, &TreeOptions::default());
+    assert_eq!(again.count(EntryStatus::Failed), 0, "{:#?}", again.entries);
     let failed: Vec<&str> = again
         .entries
         .iter()
-        .filter(|e| e.status == EntryStatus::Failed)
+        .filter(|e| e.status == EntryStatus::Conflict)
         .map(|e| e.path.as_str())
         .collect();
     let mut want_failed = vec![changed_dedup.to_string(), "\\plain\\small.txt".to_owned()];
@@ -310,7 +321,7 @@ fn a_rerun_skips_identical_files_and_removes_leftovers() {
     for e in again
         .entries
         .iter()
-        .filter(|e| e.status == EntryStatus::Failed)
+        .filter(|e| e.status == EntryStatus::Conflict)
     {
         assert_eq!(e.hresult(), Hresult::from_win32(183));
     }
@@ -339,14 +350,49 @@ fn a_rerun_skips_identical_files_and_removes_leftovers() {
         assert!(!out.path().join(l).exists(), "{l}");
     }
     assert!(out.path().join("plain/mine.rehydrate~x").exists());
-    // Without resume, existing files fail as before.
-    let strict = TreeOptions {
-        resume: false,
+    // If changed: the two that differ are replaced (and come back byte-identical), the others
+    // are skipped and left untouched.
+    let before = std::fs::metadata(out.path().join("plain/deep/er/empty.dat"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let changed = TreeOptions {
+        overwrite: Overwrite::IfChanged,
         ..TreeOptions::default()
     };
-    let r = restore_into(src.path(), &dest, &strict);
+    let r = restore_into(src.path(), &dest, &changed);
+    assert_eq!(r.count(EntryStatus::Failed), 0, "{:#?}", r.entries);
+    assert_eq!(r.count(EntryStatus::Conflict), 0, "{:#?}", r.entries);
+    assert_eq!(r.count(EntryStatus::Skipped), originals.len() - 2);
+    let replaced: Vec<&str> = r
+        .entries
+        .iter()
+        .filter(|e| e.replaced)
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(replaced.len(), 2, "{:#?}", r.entries);
+    for (p, bytes) in &originals {
+        assert_eq!(&read_host(out.path(), p), bytes, "{p}");
+    }
+    assert_eq!(
+        std::fs::metadata(out.path().join("plain/deep/er/empty.dat"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        before
+    );
+    // Always: every file replaced, none compared.
+    let always = TreeOptions {
+        overwrite: Overwrite::Always,
+        ..TreeOptions::default()
+    };
+    let r = restore_into(src.path(), &dest, &always);
     assert_eq!(r.count(EntryStatus::Skipped), 0);
-    assert_eq!(r.count(EntryStatus::Failed), originals.len());
+    assert!(r.entries.iter().all(|e| e.replaced), "{:#?}", r.entries);
+    assert_eq!(r.entries.len(), originals.len());
+    for (p, bytes) in &originals {
+        assert_eq!(&read_host(out.path(), p), bytes, "{p}");
+    }
 }
 
 /// Restored and copied files, and folders, keep their source modification and access times
@@ -385,4 +431,200 @@ fn files_and_folders_keep_their_times() {
         assert_eq!(md.modified().unwrap(), when, "{rel}");
         assert_eq!(md.accessed().unwrap(), seen, "{rel}");
     }
+}
+
+/// The pre-flight check: a plain folder is not a dedup volume; stubs whose store folder is
+/// missing (or is another store) name the store expected and the GUID they reference; a store
+/// with no dedup file selected is a warning.
+#[test]
+fn the_preflight_check_tells_a_wrong_source_in_one_error() {
+    let plain = tempfile::tempdir().unwrap();
+    std::fs::create_dir(plain.path().join("docs")).unwrap();
+    std::fs::write(plain.path().join("docs/a.txt"), b"text").unwrap();
+    let source = HostSource::new(plain.path()).unwrap();
+    let plan = plan_tree(&source, &TreeOptions::default()).unwrap();
+    assert!(
+        matches!(plan.check(), Err(SourceError::NotDedup { .. })),
+        "{:?}",
+        plan.check()
+    );
+
+    let src = tempfile::tempdir().unwrap();
+    volume_folder(src.path(), 67);
+    let source = HostSource::new(src.path()).unwrap();
+    let plan = plan_tree(&source, &TreeOptions::default()).unwrap();
+    assert_eq!(plan.check(), Ok(Vec::new()));
+    let guid = *plan.survey().referenced.iter().next().unwrap();
+    assert_eq!(plan.survey().stores, plan.survey().referenced);
+    assert_eq!(plan.survey().dedup_files, 4);
+    // Only the plain folder: a warning.
+    let only_plain = TreeOptions {
+        paths: vec![wp("\\plain")],
+        ..TreeOptions::default()
+    };
+    let warnings = plan_tree(&source, &only_plain).unwrap().check().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    // The store renamed to another GUID, then removed.
+    let stores = src
+        .path()
+        .join("System Volume Information/Dedup/ChunkStore");
+    let other = "{11111111-2222-3333-4444-555555555555}.ddp";
+    std::fs::rename(stores.join(format!("{guid}.ddp")), stores.join(other)).unwrap();
+    let e = plan_tree(&source, &TreeOptions::default())
+        .unwrap()
+        .check()
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!(
+            "\\System Volume Information\\Dedup\\ChunkStore\\{guid}.ddp"
+        )) && text.contains("{11111111-2222-3333-4444-555555555555}"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(stores.join(other)).unwrap();
+    assert!(matches!(
+        plan_tree(&source, &TreeOptions::default()).unwrap().check(),
+        Err(SourceError::StoreMissing { found, .. }) if found.is_empty()
+    ));
+}
+
+/// Include and exclude globs select files case-insensitively; a folder matched selects or
+/// drops what is below it; an include that matches nothing is refused.
+#[test]
+fn globs_include_and_exclude() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 68);
+    let source = HostSource::new(src.path()).unwrap();
+    let selected = |include: &[&str], exclude: &[&str]| -> Vec<String> {
+        let opts = TreeOptions {
+            include: include.iter().map(|s| (*s).to_owned()).collect(),
+            exclude: exclude.iter().map(|s| (*s).to_owned()).collect(),
+            ..TreeOptions::default()
+        };
+        let out = tempfile::tempdir().unwrap();
+        let dest = HostVolume::new(out.path()).unwrap();
+        let store = SourceStore::new(&source);
+        let r = restore_tree(&source, &store, &dest, &opts).unwrap();
+        assert_eq!(r.count(EntryStatus::Failed), 0, "{:#?}", r.entries);
+        files_below(out.path())
+    };
+    assert_eq!(
+        selected(&["*.TXT"], &[]),
+        ["plain/small.txt"],
+        "a name pattern, any case"
+    );
+    assert_eq!(
+        selected(&["PLAIN"], &["*.txt"]),
+        ["plain/deep/er/empty.dat"]
+    );
+    assert_eq!(
+        selected(&["plain/**/*.dat"], &[]),
+        ["plain/deep/er/empty.dat"]
+    );
+    let all = selected(&[], &["deep"]);
+    assert_eq!(all.len(), originals.len() - 1, "{all:?}");
+    assert!(all.iter().all(|f| !f.contains("deep")));
+    let store = SourceStore::new(&source);
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let none = TreeOptions {
+        include: vec!["*.nothing".into()],
+        ..TreeOptions::default()
+    };
+    assert!(matches!(
+        restore_tree(&source, &store, &dest, &none),
+        Err(TreeError::NoMatch {
+            kind: FilterKind::Include,
+            ..
+        })
+    ));
+    let bad = TreeOptions {
+        exclude: vec!["a[".into()],
+        ..TreeOptions::default()
+    };
+    assert!(matches!(
+        restore_tree(&source, &store, &dest, &bad),
+        Err(TreeError::Glob(_))
+    ));
+}
+
+/// A dry run writes nothing, and says what the real run then does: restored and copied into
+/// an empty folder; on a re-run skipped, and a changed dedup file (same size, rebuilt and
+/// compared) a conflict, or replaced under if-changed.
+#[test]
+fn a_dry_run_writes_nothing_and_tells_what_a_run_does() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 69);
+    let source = HostSource::new(src.path()).unwrap();
+    let store = SourceStore::new(&source);
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let statuses = |r: &TreeReport| {
+        let mut v: Vec<(String, EntryStatus, bool)> = r
+            .entries
+            .iter()
+            .map(|e| (e.path.clone(), e.status, e.replaced))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let run = |opts: &TreeOptions| restore_tree(&source, &store, &dest, opts).unwrap();
+    for policy in [Overwrite::Never, Overwrite::IfChanged] {
+        let opts = TreeOptions {
+            overwrite: policy,
+            ..TreeOptions::default()
+        };
+        let dry = TreeOptions {
+            dry_run: true,
+            ..opts.clone()
+        };
+        let d = run(&dry);
+        assert!(d.dry_run);
+        assert_eq!(
+            files_below(out.path()).len(),
+            if policy == Overwrite::Never {
+                0
+            } else {
+                originals.len()
+            }
+        );
+        let r = run(&opts);
+        assert_eq!(statuses(&d), statuses(&r), "{policy:?}");
+    }
+    // Change one dedup file without changing its size.
+    let (changed, bytes) = &originals[1];
+    let mut host = out.path().to_owned();
+    host.extend(changed.components());
+    let mut edited = bytes.clone();
+    edited[bytes.len() - 1] ^= 0xFF;
+    std::fs::write(&host, &edited).unwrap();
+    for policy in [Overwrite::Never, Overwrite::IfChanged] {
+        let dry = TreeOptions {
+            overwrite: policy,
+            dry_run: true,
+            ..TreeOptions::default()
+        };
+        let d = run(&dry);
+        assert_eq!(std::fs::read(&host).unwrap(), edited, "the dry run wrote");
+        let e = d
+            .entries
+            .iter()
+            .find(|e| e.path == changed.to_string())
+            .unwrap();
+        match policy {
+            Overwrite::Never => assert_eq!(e.status, EntryStatus::Conflict),
+            _ => assert!(e.status == EntryStatus::Restored && e.replaced, "{e:?}"),
+        }
+        assert_eq!(d.count(EntryStatus::Skipped), originals.len() - 1);
+    }
+    let r = run(&TreeOptions {
+        overwrite: Overwrite::IfChanged,
+        ..TreeOptions::default()
+    });
+    assert_eq!(r.count(EntryStatus::Restored), 1);
+    assert_eq!(&std::fs::read(&host).unwrap(), bytes);
+    // restore_planned with a plan made beforehand does the same.
+    let plan = plan_tree(&source, &TreeOptions::default()).unwrap();
+    let r = restore_planned(plan, &source, &store, &dest, &TreeOptions::default()).unwrap();
+    assert_eq!(r.count(EntryStatus::Skipped), originals.len());
 }

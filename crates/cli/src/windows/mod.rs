@@ -16,7 +16,7 @@ use platform::{VolumeSource, WinPath};
 use serde_json::json;
 use win::WinVolume;
 
-use crate::restore::{RestoreArgs, parse_filters, thread_pool};
+use crate::restore::{RestoreArgs, parse_volume_paths, thread_pool};
 use crate::{Failure, outln};
 
 /// What `rehydrate restore --help` adds on Windows.
@@ -44,7 +44,7 @@ pub(crate) fn volume_at(root: &Path) -> Result<WinVolume, Failure> {
 
 /// The volume paths of the command line.
 pub(crate) fn parse_paths(paths: &[String]) -> Result<Vec<WinPath>, Failure> {
-    parse_filters(paths)
+    parse_volume_paths(paths)
 }
 
 /// An HRESULT as JSON fields.
@@ -55,6 +55,15 @@ pub(crate) fn hresult_json(h: Hresult) -> serde_json::Value {
 /// `rehydrate restore --in-place`.
 pub(crate) fn run_in_place(args: &RestoreArgs) -> Result<(), Failure> {
     let started = Instant::now();
+    if args.dry_run
+        || args.ignore_existing
+        || !args.globs.include.is_empty()
+        || !args.globs.exclude.is_empty()
+    {
+        return Err(Failure::usage(
+            "--in-place takes no --dry-run, --overwrite, --include or --exclude",
+        ));
+    }
     let named = parse_paths(&args.paths)?;
     let volume = volume_at(&args.source)?;
     let store_root = args.store.clone().unwrap_or_else(|| args.source.clone());

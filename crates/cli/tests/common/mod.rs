@@ -22,7 +22,7 @@ pub fn s(p: &Path) -> &str {
 }
 
 /// SplitMix64.
-pub struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
     pub fn next(&mut self) -> u64 {
