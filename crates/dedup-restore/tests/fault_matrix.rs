@@ -66,6 +66,9 @@ fn check(
                     "{case}: {path}"
                 );
             }
+            EntryStatus::Conflict => {
+                panic!("{case}: {path} in conflict in a fresh destination: {e:?}")
+            }
             EntryStatus::Failed => {
                 failed += 1;
                 assert!(e.error.is_some(), "{case}: {path} failed without a reason");
