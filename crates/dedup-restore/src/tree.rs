@@ -26,6 +26,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP};
 use platform::{EntryKind, Source, SourceEntry, Volume, WinPath, eq_name};
+use rayon::prelude::*;
 
 use crate::batch::restore_in_place;
 use crate::compare::CompareVolume;
@@ -446,31 +447,41 @@ pub fn restore_planned(
         report.engine_time += t.elapsed();
         crate::batch::add(&mut report.stats, &r.stats);
         let met = volume.met();
-        report
-            .entries
-            .extend(r.files.into_iter().zip(times).map(|(f, times)| {
-                let key = f.path.folded();
-                let kept = met.skipped.contains(&key);
-                if met.conflicts.contains(&key) {
-                    return EntryResult::placed(&f.path, EntryStatus::Restored, Placed::Conflict);
-                }
-                if f.result == Hresult::S_OK && !kept {
-                    set_times(dest, &f.path, times);
-                }
-                let mut e = engine_outcome(f);
-                if kept && e.status == EntryStatus::Restored {
-                    e.status = EntryStatus::Skipped;
-                    e.bytes = 0;
-                }
-                e.replaced = e.status == EntryStatus::Restored && met.replaced.contains(&key);
-                e
-            }));
+        // Per file (an open and a futimens each): in parallel.
+        r.files.par_iter().zip(&times).for_each(|(f, times)| {
+            let key = f.path.folded();
+            if f.result == Hresult::S_OK
+                && !met.skipped.contains(&key)
+                && !met.conflicts.contains(&key)
+            {
+                set_times(dest, &f.path, *times);
+            }
+        });
+        report.entries.extend(r.files.into_iter().map(|f| {
+            let key = f.path.folded();
+            let kept = met.skipped.contains(&key);
+            if met.conflicts.contains(&key) {
+                return EntryResult::placed(&f.path, EntryStatus::Restored, Placed::Conflict);
+            }
+            let mut e = engine_outcome(f);
+            if kept && e.status == EntryStatus::Restored {
+                e.status = EntryStatus::Skipped;
+                e.bytes = 0;
+            }
+            e.replaced = e.status == EntryStatus::Restored && met.replaced.contains(&key);
+            e
+        }));
         tell(logical);
     };
     report
         .leftovers_removed
         .extend(crate::resume::sweep(dest, &WinPath::root()));
-    for item in items {
+    // Files are staged (dedup) or copied (plain) in parallel, a run of consecutive files at a
+    // time: per file that is a lookup of its slot, its reparse point or its bytes, and for a
+    // copy the placement and times (many small files were bound by doing these one by one).
+    // Folders, links and the engine's batches keep the walk's order.
+    let mut items = items.into_iter().peekable();
+    while let Some(item) = items.next() {
         let path = item.path.to_string();
         match &item.entry.kind {
             EntryKind::Dir => match dest.create_dir_all(&item.path) {
@@ -500,35 +511,34 @@ pub fn restore_planned(
                     Err(e) => EntryResult::failed(path, FileError::platform(Stage::Placing, e)),
                 });
             }
-            EntryKind::File if item.entry.reparse.is_some() => {
-                match stage_stub(source, dest, &item, opts.overwrite) {
-                    Ok(Some(stub)) => {
-                        batch_times.push(times_of(&item.entry));
-                        batch.push((item.path, stub));
+            EntryKind::File => {
+                // This file and the files right after it, up to what the current batch can
+                // still take.
+                let room = MAX_FILES - batch.len();
+                let mut run = vec![item];
+                while run.len() < room
+                    && items
+                        .peek()
+                        .is_some_and(|i| matches!(i.entry.kind, EntryKind::File))
+                {
+                    run.extend(items.next());
+                }
+                let placed: Vec<FilePlaced> = run
+                    .par_iter()
+                    .map(|item| place_file(source, dest, item, opts.overwrite, &tell))
+                    .collect();
+                for (item, p) in run.into_iter().zip(placed) {
+                    match p {
+                        FilePlaced::Staged(stub) => {
+                            batch_times.push(times_of(&item.entry));
+                            batch.push((item.path, stub));
+                        }
+                        FilePlaced::Done(e) => report.entries.push(e),
                     }
-                    Ok(None) => report.entries.push(EntryResult::placed(
-                        &item.path,
-                        EntryStatus::Restored,
-                        Placed::Conflict,
-                    )),
-                    Err(e) => report.entries.push(EntryResult::failed(path, e)),
                 }
                 if batch.len() == MAX_FILES {
                     flush(&mut batch, &mut batch_times, &mut report);
                 }
-            }
-            EntryKind::File => {
-                let r = copy_file(source, dest, &item, opts.overwrite);
-                report.entries.push(match r {
-                    Ok(placed) => {
-                        if let Placed::Written { bytes, .. } = placed {
-                            set_times(dest, &item.path, times_of(&item.entry));
-                            tell(bytes);
-                        }
-                        EntryResult::placed(&item.path, EntryStatus::Copied, placed)
-                    }
-                    Err(e) => EntryResult::failed(path, e),
-                });
             }
             EntryKind::Unsupported(why) => report.entries.push(EntryResult::failed(
                 path,
@@ -543,6 +553,46 @@ pub fn restore_planned(
     }
     dest.sync_all().map_err(TreeError::Sync)?;
     Ok(report)
+}
+
+/// What became of one file of a run: a stub staged for the engine, or its entry (copied, in
+/// conflict, or failed).
+enum FilePlaced {
+    Staged(Stub),
+    Done(EntryResult),
+}
+
+/// Stages a dedup file, or copies a plain one (with its times), for the parallel runs of
+/// [`restore_planned`].
+fn place_file(
+    source: &dyn Source,
+    dest: &dyn Volume,
+    item: &Item,
+    policy: Overwrite,
+    tell: &(dyn Fn(u64) + Sync),
+) -> FilePlaced {
+    let path = item.path.to_string();
+    if item.entry.reparse.is_some() {
+        return match stage_stub(source, dest, item, policy) {
+            Ok(Some(stub)) => FilePlaced::Staged(stub),
+            Ok(None) => FilePlaced::Done(EntryResult::placed(
+                &item.path,
+                EntryStatus::Restored,
+                Placed::Conflict,
+            )),
+            Err(e) => FilePlaced::Done(EntryResult::failed(path, e)),
+        };
+    }
+    FilePlaced::Done(match copy_file(source, dest, item, policy) {
+        Ok(placed) => {
+            if let Placed::Written { bytes, .. } = placed {
+                set_times(dest, &item.path, times_of(&item.entry));
+                tell(bytes);
+            }
+            EntryResult::placed(&item.path, EntryStatus::Copied, placed)
+        }
+        Err(e) => EntryResult::failed(path, e),
+    })
 }
 
 /// A dry run of the plan's `items` (see [`TreeOptions::dry_run`]): `dest` is only read.
