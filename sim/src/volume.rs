@@ -12,10 +12,11 @@
 //!   [`Metadata::allocated`] reports 0. Unallocated ranges read as zeros.
 //! * **Share modes**: an open succeeds only when, for every handle already open on the same
 //!   file, the new access is within the old share mode and the old access within the new share
-//!   mode; otherwise [`Error::SharingViolation`]. Deletes and renames need every open handle to
-//!   share delete.
-//! * **Reparse points**: the full `REPARSE_DATA_BUFFER`, validated for framing (8-byte header
-//!   whose length field matches, at most 16 KiB); the `REPARSE_POINT` attribute is derived.
+//!   mode ([`ShareMode::conflict`]); otherwise [`Error::SharingViolation`]. Deletes and renames
+//!   need every open handle to share delete.
+//! * **Reparse points**: the full `REPARSE_DATA_BUFFER`, validated by Windows' rules
+//!   ([`platform::reparse::validate_buffer`]: header and GUID header, length field, at most
+//!   16 KiB, no reserved tag); the `REPARSE_POINT` attribute is derived.
 //! * **Rename at reboot**: [`Volume::add_pending_rename`] appends to an in-memory
 //!   `PendingFileRenameOperations` list; [`SimVolume::reboot`] closes every handle (later use of
 //!   an old handle fails) and carries the list out in order.
@@ -39,8 +40,8 @@ use platform::{
 
 /// Cluster size of the simulated volume (allocation unit of file data).
 pub const CLUSTER_SIZE: u64 = 4096;
-/// `MAXIMUM_REPARSE_DATA_BUFFER_SIZE` (16 KiB).
-pub const MAX_REPARSE_BUFFER: usize = 16 * 1024;
+/// `MAXIMUM_REPARSE_DATA_BUFFER_SIZE` (16 KiB), defined once in [`platform::reparse`].
+pub use platform::reparse::MAX_REPARSE_BUFFER;
 
 /// FILETIME of 2024-01-01T00:00:00Z, the start of every simulated clock (plus a seeded offset).
 const CLOCK_BASE: u64 = 133_485_408_000_000_000;
@@ -543,21 +544,7 @@ impl SimVolume {
         st.handles
             .values()
             .filter(|r| r.node == node)
-            .find_map(|r| {
-                if !r.share.permits(access) {
-                    Some(format!(
-                        "an open handle shares {:?}, {:?} requested",
-                        r.share, access
-                    ))
-                } else if !share.permits(r.access) {
-                    Some(format!(
-                        "an open handle has {:?}, the new share mode {:?} excludes it",
-                        r.access, share
-                    ))
-                } else {
-                    None
-                }
-            })
+            .find_map(|r| ShareMode::conflict(r.access, r.share, access, share))
     }
 
     /// Fails unless every handle open on `node` shares delete.
@@ -1204,23 +1191,11 @@ impl FileHandle for SimFile {
 
     fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
         self.check(true)?;
-        let invalid = |reason| Error::InvalidReparseData {
-            path: self.path(),
-            reason,
-        };
-        if buffer.len() < 8 {
-            return Err(invalid(
-                "shorter than the 8-byte REPARSE_DATA_BUFFER header",
-            ));
-        }
-        if buffer.len() > MAX_REPARSE_BUFFER {
-            return Err(invalid("larger than 16 KiB"));
-        }
-        let declared = usize::from(u16::from_le_bytes([buffer[4], buffer[5]]));
-        if declared != buffer.len() - 8 {
-            return Err(invalid("ReparseDataLength does not match the data"));
-        }
-        let tag = u32::from_le_bytes([buffer[0], buffer[1], buffer[2], buffer[3]]);
+        let tag =
+            platform::reparse::validate_buffer(buffer).map_err(|e| Error::InvalidReparseData {
+                path: self.path(),
+                reason: e.reason(),
+            })?;
         let mut data = write_lock(&self.node.data);
         if let Some(old) = &data.reparse {
             let existing = u32::from_le_bytes([old[0], old[1], old[2], old[3]]);
