@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use dedup_reparse::IO_REPARSE_TAG_DEDUP;
 use dedup_restore::{BackupStore, Hresult};
 use platform::{
     Access, ComponentRef, Disposition as Open, FileHandle, OpenOptions, PendingRename, Services,
@@ -30,8 +31,6 @@ use crate::report::{
     ComponentReport, FileAction, FileReport, Outcome, RequesterEvent, RestoreReport,
 };
 
-/// `IO_REPARSE_TAG_DEDUP` (winnt.h).
-const IO_REPARSE_TAG_DEDUP: u32 = 0x8000_0013;
 /// Bytes copied per read/write.
 const COPY_CHUNK: usize = 1 << 20;
 /// Largest ranges file read (8 + 16 × 2^20 bytes).
@@ -832,13 +831,11 @@ impl Copier<'_, '_> {
             }
         }
         if let Some(r) = &info.reparse {
-            let tag = r
-                .get(..4)
-                .map_or(0, |t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]));
+            let tag = platform::reparse::tag(r);
             if !matches!(content, Content::Whole) {
                 return Err(fail(FileError::ReparseByRanges));
             }
-            content = if tag == IO_REPARSE_TAG_DEDUP {
+            content = if tag == Some(IO_REPARSE_TAG_DEDUP) {
                 if self.host.chunk_store.is_none() {
                     return Err(fail(FileError::NoChunkStore));
                 }
