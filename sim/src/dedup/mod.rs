@@ -38,7 +38,7 @@ use dedup_store::{
     ChunkHash, Compression, CompressionPolicy, ContainerWriter, RecordType, SmapEntry, StreamMap,
     WriteError, WriterOptions, chunk_hash, stream_map_hash,
 };
-use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath, attr};
+use platform::{Access, Disposition, FileHandle, OpenOptions, ShareMode, Volume, WinPath, attr};
 use rayon::prelude::*;
 
 pub use chunker::ChunkerParams;
@@ -465,6 +465,9 @@ impl<'v> Run<'v> {
         }
     }
 
+    /// Optimizes one file: reads it, stores the chunks the store lacks, writes its stream map
+    /// and turns the file into a dedup stub. Files that are empty, too small, already reparse
+    /// points or in use are skipped.
     fn optimize_file(&mut self, path: &WinPath) -> Result<FileOutcome, DedupError> {
         let md = self.volume.metadata(path)?;
         let mut outcome = FileOutcome {
@@ -524,6 +527,25 @@ impl<'v> Run<'v> {
             .par_iter()
             .map(|&(s, e)| chunk_hash(&content[s..e]))
             .collect();
+        self.store_new_chunks(&content, &ranges, &hashes)?;
+        let entry = self.write_stream_map(&ranges, &hashes, size)?;
+        self.make_stub(file.as_ref(), size, entry)?;
+
+        self.report.stream_maps += 1;
+        self.report.chunk_refs += ranges.len() as u64;
+        self.report.logical_bytes += size;
+        outcome.chunks = ranges.len();
+        Ok(outcome)
+    }
+
+    /// Stores the chunks of `content` (at `ranges`, with `hashes`) that the store lacks, each
+    /// once (its first occurrence), compressed in parallel where that makes it smaller.
+    fn store_new_chunks(
+        &mut self,
+        content: &[u8],
+        ranges: &[(usize, usize)],
+        hashes: &[ChunkHash],
+    ) -> Result<(), DedupError> {
         // New chunks (first occurrence in this file of a hash the store lacks).
         let mut first_new: HashMap<ChunkHash, usize> = HashMap::new();
         let mut new_idx = Vec::new();
@@ -575,9 +597,21 @@ impl<'v> Run<'v> {
                 self.report.compressed_chunks += 1;
             }
         }
+        Ok(())
+    }
+
+    /// Writes the stream map of a file of `size` bytes (its chunks end at `ranges`, with
+    /// `hashes`, all in the store), commits both containers and returns the reference entry
+    /// its reparse point carries.
+    fn write_stream_map(
+        &mut self,
+        ranges: &[(usize, usize)],
+        hashes: &[ChunkHash],
+        size: u64,
+    ) -> Result<ReferenceEntry, DedupError> {
         let entries: Vec<SmapEntry> = ranges
             .iter()
-            .zip(&hashes)
+            .zip(hashes)
             .map(|(&(_, end), h)| {
                 let loc = self.index[h];
                 SmapEntry {
@@ -612,14 +646,24 @@ impl<'v> Run<'v> {
                 StreamMapHash::Short(h)
             }
         };
-        let entry = ReferenceEntry::new(
+        Ok(ReferenceEntry::new(
             smap.local_id,
             stream_id,
             smap.offset,
             payload.len() as u32,
             hash,
             0..size,
-        );
+        ))
+    }
+
+    /// Turns `file` into a dedup stub: the reparse point, then sparse and emptied to its
+    /// length, keeping its settable attributes.
+    fn make_stub(
+        &self,
+        file: &dyn FileHandle,
+        size: u64,
+        entry: ReferenceEntry,
+    ) -> Result<(), DedupError> {
         let point = DedupReparse::new(
             self.opts.reparse_version,
             self.store.guid,
@@ -635,12 +679,7 @@ impl<'v> Run<'v> {
         file.set_len(size)?;
         file.set_attributes(keep | attr::ARCHIVE)?;
         file.flush()?;
-
-        self.report.stream_maps += 1;
-        self.report.chunk_refs += ranges.len() as u64;
-        self.report.logical_bytes += size;
-        outcome.chunks = ranges.len();
-        Ok(outcome)
+        Ok(())
     }
 
     fn finish(mut self) -> Result<OptimizeReport, DedupError> {
