@@ -3,6 +3,8 @@
 //! * [`Volume`] / [`FileHandle`]: Windows file semantics over [`WinPath`]s — share modes,
 //!   creation dispositions, positioned I/O from many threads, attributes, the sparse flag,
 //!   reparse points, directories, renames and the "rename at reboot" list.
+//! * [`reparse`] and [`ShareMode::conflict`]: the one home of Windows' rules for reparse
+//!   buffers and share modes, which every volume implementation applies.
 //! * [`Services`]: stop/start/query a service by name.
 //! * [`Writers`]: the VSS PreRestore/PostRestore hooks.
 //! * [`HostVolume`] (Unix): a host folder as a volume; reparse points in extended attributes.
@@ -18,6 +20,7 @@ mod host;
 #[cfg(unix)]
 mod host_source;
 mod path;
+pub mod reparse;
 mod services;
 mod sink;
 mod source;
@@ -27,12 +30,13 @@ mod writers;
 pub use error::Error;
 #[cfg(unix)]
 pub use host::{
-    ATTRIBUTES_XATTR, HostFile, HostVolume, MAX_REPARSE_BUFFER, PENDING_FILE, PendingOutcome,
-    REPARSE_XATTR_SYSTEM, REPARSE_XATTR_USER, STATE_DIR,
+    ATTRIBUTES_XATTR, HostFile, HostVolume, PENDING_FILE, PendingOutcome, REPARSE_XATTR_SYSTEM,
+    REPARSE_XATTR_USER, STATE_DIR,
 };
 #[cfg(unix)]
 pub use host_source::HostSource;
 pub use path::{MAX_COMPONENT_LEN, WinPath, eq_name};
+pub use reparse::MAX_REPARSE_BUFFER;
 pub use services::{ServiceError, ServiceState, Services};
 pub use sink::NullVolume;
 pub use source::{EntryKind, Source, SourceEntry, SourceFile, Unsupported, VolumeSource};

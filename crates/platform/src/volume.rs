@@ -115,6 +115,30 @@ impl ShareMode {
             && (!access.write || self.write)
             && (!access.delete || self.delete)
     }
+
+    /// The sharing rule (`CreateFile`, ERROR_SHARING_VIOLATION): why an open asking for
+    /// `access` with `share` conflicts with a handle already open on the same file with
+    /// `existing_access` and `existing_share`, or `None` if both may be open together. The new
+    /// access must be within the old share mode and the old access within the new share mode.
+    #[must_use]
+    pub fn conflict(
+        existing_access: Access,
+        existing_share: Self,
+        access: Access,
+        share: Self,
+    ) -> Option<String> {
+        if !existing_share.permits(access) {
+            Some(format!(
+                "an open handle shares {existing_share:?}, {access:?} requested"
+            ))
+        } else if !share.permits(existing_access) {
+            Some(format!(
+                "an open handle has {existing_access:?}, the new share mode {share:?} excludes it"
+            ))
+        } else {
+            None
+        }
+    }
 }
 
 /// What to do depending on whether the file exists (`CreateFile`'s creation disposition).
@@ -408,5 +432,69 @@ pub trait Volume: Send + Sync {
             OpenOptions::new(Access::READ, ShareMode::ALL, Disposition::OpenExisting),
         )?
         .reparse_point()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Access, ShareMode};
+
+    #[test]
+    fn share_mode_conflict_rule() {
+        let read_only = Access::READ;
+        // Readers sharing read may be open together.
+        assert_eq!(
+            ShareMode::conflict(read_only, ShareMode::READ, read_only, ShareMode::READ),
+            None
+        );
+        // The new access must be within the old share mode.
+        assert_eq!(
+            ShareMode::conflict(
+                read_only,
+                ShareMode::READ,
+                Access::READ_WRITE,
+                ShareMode::ALL
+            )
+            .as_deref(),
+            Some(
+                "an open handle shares ShareMode { read: true, write: false, delete: false }, \
+                 Access { read: true, write: true, delete: false } requested"
+            )
+        );
+        // The old access must be within the new share mode.
+        assert_eq!(
+            ShareMode::conflict(
+                Access::READ_WRITE,
+                ShareMode::ALL,
+                read_only,
+                ShareMode::READ
+            )
+            .as_deref(),
+            Some(
+                "an open handle has Access { read: true, write: true, delete: false }, \
+                 the new share mode ShareMode { read: true, write: false, delete: false } \
+                 excludes it"
+            )
+        );
+        // An exclusive handle excludes every later open, and an exclusive open every earlier
+        // handle; delete is a right of its own.
+        assert!(
+            ShareMode::conflict(Access::ALL, ShareMode::NONE, read_only, ShareMode::ALL).is_some()
+        );
+        assert!(
+            ShareMode::conflict(read_only, ShareMode::ALL, Access::ALL, ShareMode::NONE).is_some()
+        );
+        let delete = Access {
+            read: false,
+            write: false,
+            delete: true,
+        };
+        assert!(
+            ShareMode::conflict(read_only, ShareMode::READ_WRITE, delete, ShareMode::ALL).is_some()
+        );
+        assert_eq!(
+            ShareMode::conflict(read_only, ShareMode::ALL, delete, ShareMode::ALL),
+            None
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! No FFI: compiled and tested on every target. Flag values are from Microsoft's `winnt.h` /
 //! `fileapi.h` / `winbase.h` (mirrored by `windows-sys`; a Windows-only test compares them).
 
-use platform::{Access, Disposition, OpenOptions, PendingRename, ShareMode, WinPath};
+use platform::{Access, Disposition, OpenOptions, PendingRename, ShareMode, WinPath, reparse};
 
 /// Win32 flag values used to build `CreateFileW` and `MoveFileExW` calls.
 pub mod flag {
@@ -216,27 +216,11 @@ pub fn relative_to(long_root: &str, absolute: &str) -> Option<WinPath> {
     WinPath::new(rest).ok()
 }
 
-/// A `REPARSE_DATA_BUFFER` header check: at least the 8-byte header, `ReparseDataLength`
-/// matching the buffer, at most 16 KiB (`MAXIMUM_REPARSE_DATA_BUFFER_SIZE`), and for a
-/// non-Microsoft tag (bit 31 clear) room for the 16-byte GUID of `REPARSE_GUID_DATA_BUFFER`.
-/// Returns the tag.
+/// A `REPARSE_DATA_BUFFER` check before `FSCTL_SET_REPARSE_POINT`: Windows' rules as
+/// [`platform::reparse::validate_buffer`] defines them (header, 16 KiB, reserved tags, the
+/// 24-byte GUID header of a non-Microsoft tag, `ReparseDataLength`). Returns the tag.
 pub fn check_reparse_buffer(buffer: &[u8]) -> Result<u32, &'static str> {
-    if buffer.len() < 8 {
-        return Err("shorter than the 8-byte REPARSE_DATA_BUFFER header");
-    }
-    if buffer.len() > 16 * 1024 {
-        return Err("longer than MAXIMUM_REPARSE_DATA_BUFFER_SIZE (16 KiB)");
-    }
-    let tag = u32::from_le_bytes([buffer[0], buffer[1], buffer[2], buffer[3]]);
-    let data_len = usize::from(u16::from_le_bytes([buffer[4], buffer[5]]));
-    let header = if tag & 0x8000_0000 == 0 { 24 } else { 8 };
-    if buffer.len() < header {
-        return Err("a non-Microsoft tag needs the 24-byte REPARSE_GUID_DATA_BUFFER header");
-    }
-    if header + data_len != buffer.len() {
-        return Err("ReparseDataLength does not match the buffer length");
-    }
-    Ok(tag)
+    reparse::validate_buffer(buffer).map_err(reparse::InvalidReparse::reason)
 }
 
 /// The input of `FSCTL_DELETE_REPARSE_POINT` for a file whose current reparse buffer is
@@ -244,12 +228,11 @@ pub fn check_reparse_buffer(buffer: &[u8]) -> Result<u32, &'static str> {
 /// the GUID for another tag), as the FSCTL documentation requires.
 pub fn delete_reparse_input(existing: &[u8]) -> Result<Vec<u8>, &'static str> {
     let tag = check_reparse_buffer(existing)?;
-    let mut out = Vec::with_capacity(24);
+    let header = reparse::header_len(tag);
+    let mut out = Vec::with_capacity(header);
     out.extend_from_slice(&tag.to_le_bytes());
     out.extend_from_slice(&[0, 0, 0, 0]);
-    if tag & 0x8000_0000 == 0 {
-        out.extend_from_slice(&existing[8..24]);
-    }
+    out.extend_from_slice(&existing[reparse::HEADER_LEN..header]);
     Ok(out)
 }
 

@@ -437,30 +437,7 @@ pub fn summarize(volume: &dyn Volume) -> Result<Option<StoreSummary>, DedupError
         guid: store.guid,
         ..StoreSummary::default()
     };
-    for kind in [ContainerKind::Data, ContainerKind::Stream] {
-        for (id, generations) in store.containers(volume, kind)? {
-            let newest = generations.last().copied();
-            for &generation in &generations {
-                let superseded = Some(generation) != newest;
-                let c = summarize_container(volume, &store, kind, id, generation, superseded);
-                if let Some(e) = &c.error {
-                    sum.errors.push(e.clone());
-                } else if !superseded {
-                    sum.redirections += c.redirections;
-                    match kind {
-                        ContainerKind::Data => {
-                            sum.data_chunks += c.records;
-                            sum.compressed_chunks += c.compressed;
-                            sum.chunk_logical_bytes += c.logical_bytes;
-                            sum.chunk_stored_bytes += c.stored_bytes;
-                        }
-                        ContainerKind::Stream => sum.stream_maps += c.records,
-                    }
-                }
-                sum.containers.push(c);
-            }
-        }
-    }
+    add_containers(volume, &store, &mut sum)?;
     let newest_streams = store.newest(volume, ContainerKind::Stream)?;
     // Data containers a stream map may name: present in their newest generation and verified.
     let data_ids: std::collections::HashSet<u32> = sum
@@ -558,4 +535,38 @@ pub fn summarize(volume: &dyn Volume) -> Result<Option<StoreSummary>, DedupError
         }
     }
     Ok(Some(sum))
+}
+
+/// Verifies every generation of every container of `store` into `sum`; only the newest
+/// generation of each container counts towards the totals.
+fn add_containers(
+    volume: &dyn Volume,
+    store: &StoreLocation,
+    sum: &mut StoreSummary,
+) -> Result<(), DedupError> {
+    for kind in [ContainerKind::Data, ContainerKind::Stream] {
+        for (id, generations) in store.containers(volume, kind)? {
+            let newest = generations.last().copied();
+            for &generation in &generations {
+                let superseded = Some(generation) != newest;
+                let c = summarize_container(volume, store, kind, id, generation, superseded);
+                if let Some(e) = &c.error {
+                    sum.errors.push(e.clone());
+                } else if !superseded {
+                    sum.redirections += c.redirections;
+                    match kind {
+                        ContainerKind::Data => {
+                            sum.data_chunks += c.records;
+                            sum.compressed_chunks += c.compressed;
+                            sum.chunk_logical_bytes += c.logical_bytes;
+                            sum.chunk_stored_bytes += c.stored_bytes;
+                        }
+                        ContainerKind::Stream => sum.stream_maps += c.records,
+                    }
+                }
+                sum.containers.push(c);
+            }
+        }
+    }
+    Ok(())
 }

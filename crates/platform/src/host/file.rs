@@ -9,8 +9,8 @@ use std::sync::Arc;
 use xattr::FileExt as _;
 
 use super::{
-    ATTRIBUTES_XATTR, MAX_REPARSE_BUFFER, REPARSE_XATTR_USER, STORED_BITS, Shared, compose_attrs,
-    is_unsupported, reparse_of, stored_attrs_of,
+    ATTRIBUTES_XATTR, REPARSE_XATTR_USER, STORED_BITS, Shared, compose_attrs, is_unsupported,
+    reparse_of, stored_attrs_of,
 };
 use crate::{Access, Error, FileHandle, WinPath, attr};
 
@@ -135,27 +135,11 @@ impl FileHandle for HostFile {
 
     fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
         self.need(true)?;
-        let invalid = |reason| Error::InvalidReparseData {
-            path: self.path(),
-            reason,
-        };
-        if buffer.len() < 8 {
-            return Err(invalid("shorter than the 8-byte header"));
-        }
-        if buffer.len() > MAX_REPARSE_BUFFER {
-            return Err(invalid(
-                "longer than MAXIMUM_REPARSE_DATA_BUFFER_SIZE (16 KiB)",
-            ));
-        }
-        if usize::from(u16::from_le_bytes([buffer[4], buffer[5]])) + 8 != buffer.len() {
-            return Err(invalid(
-                "ReparseDataLength does not match the buffer length",
-            ));
-        }
-        let tag = u32::from_le_bytes([buffer[0], buffer[1], buffer[2], buffer[3]]);
-        if tag == 0 || tag == 1 {
-            return Err(invalid("reserved reparse tag"));
-        }
+        let tag =
+            crate::reparse::validate_buffer(buffer).map_err(|e| Error::InvalidReparseData {
+                path: self.path(),
+                reason: e.reason(),
+            })?;
         if let Some((old, _)) = reparse_of(|n| self.file.get_xattr(n))
             && old.len() >= 4
         {

@@ -61,8 +61,6 @@ pub const ATTRIBUTES_XATTR: &str = "user.rehydrate.attributes";
 pub const STATE_DIR: &str = ".rehydrate";
 /// Name of the pending-rename list inside [`STATE_DIR`].
 pub const PENDING_FILE: &str = "PendingFileRenameOperations";
-/// `MAXIMUM_REPARSE_DATA_BUFFER_SIZE` (16 KiB).
-pub const MAX_REPARSE_BUFFER: usize = 16 * 1024;
 
 /// Bits kept in [`ATTRIBUTES_XATTR`].
 const STORED_BITS: u32 = (attr::SETTABLE & !attr::NORMAL) | attr::SPARSE_FILE;
@@ -446,21 +444,10 @@ impl HostVolume {
         access: Access,
         share: ShareMode,
     ) -> Option<String> {
-        handles.values().filter(|r| r.key == key).find_map(|r| {
-            if !r.share.permits(access) {
-                Some(format!(
-                    "an open handle shares {:?}, {:?} requested",
-                    r.share, access
-                ))
-            } else if !share.permits(r.access) {
-                Some(format!(
-                    "an open handle has {:?}, the new share mode {:?} excludes it",
-                    r.access, share
-                ))
-            } else {
-                None
-            }
-        })
+        handles
+            .values()
+            .filter(|r| r.key == key)
+            .find_map(|r| ShareMode::conflict(r.access, r.share, access, share))
     }
 
     fn stored_attrs_path(host: &Path) -> Option<u32> {

@@ -1,0 +1,370 @@
+//! `SimVolume`: an in-memory NTFS-like volume implementing [`platform::Volume`].
+//!
+//! What it models, and how:
+//!
+//! * **Namespace**: directories and files keyed by their case-folded [`WinPath`], original case
+//!   kept for listing. A file is a node shared by its open handles, so a handle keeps working
+//!   after a rename (and reports the new path) or a delete (the data lives until the last
+//!   handle is closed, as a delete-pending NTFS file does).
+//! * **Data**: the unnamed stream is stored in 4 KiB clusters (the NTFS default cluster size).
+//!   A non-sparse file has every cluster of `0..len` allocated; a sparse file only the clusters
+//!   that were written, so a dedup stub (sparse, extended with `set_len`) allocates nothing and
+//!   [`platform::Metadata::allocated`] reports 0. Unallocated ranges read as zeros.
+//! * **Share modes**: an open succeeds only when, for every handle already open on the same
+//!   file, the new access is within the old share mode and the old access within the new share
+//!   mode ([`ShareMode::conflict`]); otherwise [`Error::SharingViolation`]. Deletes and renames
+//!   need every open handle to share delete.
+//! * **Reparse points**: the full `REPARSE_DATA_BUFFER`, validated by Windows' rules
+//!   ([`platform::reparse::validate_buffer`]: header and GUID header, length field, at most
+//!   16 KiB, no reserved tag); the `REPARSE_POINT` attribute is derived.
+//! * **Rename at reboot**: [`Volume::add_pending_rename`] appends to an in-memory
+//!   `PendingFileRenameOperations` list; [`SimVolume::reboot`] closes every handle (later use of
+//!   an old handle fails) and carries the list out in order.
+//! * **Fault injection** ([`Fault`]): fail the n-th read or write, short reads, disk full at a
+//!   capacity in bytes (counted in allocated clusters).
+//! * **Determinism**: nothing depends on the wall clock or the host; [`SimVolume::now`] is a
+//!   seeded clock that advances one second per call.
+//!
+//! `SimVolume` is `Send + Sync` and cheap to clone (clones share the volume).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use platform::{
+    Access, Disposition, Error, OpenOptions, PendingRename, ShareMode, Volume, WinPath, attr,
+};
+
+/// Cluster size of the simulated volume (allocation unit of file data).
+pub const CLUSTER_SIZE: u64 = 4096;
+/// `MAXIMUM_REPARSE_DATA_BUFFER_SIZE` (16 KiB), defined once in [`platform::reparse`].
+pub use platform::reparse::MAX_REPARSE_BUFFER;
+
+/// FILETIME of 2024-01-01T00:00:00Z, the start of every simulated clock (plus a seeded offset).
+const CLOCK_BASE: u64 = 133_485_408_000_000_000;
+/// One second in FILETIME units.
+const SECOND: u64 = 10_000_000;
+
+/// Bits a file keeps in its attribute word (the rest are derived).
+const STORED_BITS: u32 = attr::SETTABLE & !attr::NORMAL;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read_lock<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write_lock<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+mod data;
+mod fault;
+mod handle;
+mod namespace;
+
+use data::FileData;
+pub use fault::{Fault, IoCounts};
+use fault::{Faults, matches_under};
+pub use handle::SimFile;
+
+/// A file: shared by the namespace and the handles open on it.
+struct FileNode {
+    path: Mutex<WinPath>,
+    data: RwLock<FileData>,
+    allocated: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for FileNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileNode")
+            .field("path", &*lock(&self.path))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FileNode {
+    fn drop(&mut self) {
+        let data = self.data.get_mut().unwrap_or_else(PoisonError::into_inner);
+        self.allocated
+            .fetch_sub(data.allocated(), Ordering::Relaxed);
+    }
+}
+
+#[derive(Debug)]
+enum Kind {
+    Dir,
+    File(Arc<FileNode>),
+}
+
+#[derive(Debug)]
+struct Entry {
+    path: WinPath,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+struct OpenRecord {
+    node: usize,
+    access: Access,
+    share: ShareMode,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    entries: BTreeMap<String, Entry>,
+    handles: HashMap<u64, OpenRecord>,
+    pending: Vec<PendingRename>,
+    next_handle: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    faults: Mutex<Faults>,
+    allocated: Arc<AtomicU64>,
+    capacity: AtomicU64,
+    epoch: AtomicU64,
+    clock: AtomicU64,
+    seed: u64,
+}
+
+/// What happened to one pending operation at [`SimVolume::reboot`].
+#[derive(Debug)]
+pub struct RebootOutcome {
+    /// The operation.
+    pub op: PendingRename,
+    /// `None` if it was carried out, else why not.
+    pub error: Option<Error>,
+}
+
+/// An in-memory NTFS-like volume (see the module docs). Clones share the volume.
+#[derive(Debug, Clone)]
+pub struct SimVolume {
+    shared: Arc<Shared>,
+}
+
+/// The allocated ranges of a file's data, merged.
+fn node_ranges(node: &FileNode) -> Vec<std::ops::Range<u64>> {
+    let data = read_lock(&node.data);
+    let mut out: Vec<std::ops::Range<u64>> = Vec::new();
+    for &ci in data.clusters.keys() {
+        let start = ci * CLUSTER_SIZE;
+        let end = (start + CLUSTER_SIZE).min(data.len.max(start));
+        match out.last_mut() {
+            Some(last) if last.end == start => last.end = end,
+            _ => out.push(start..end),
+        }
+    }
+    out.retain(|r| r.end > r.start);
+    out
+}
+
+fn node_key(node: &Arc<FileNode>) -> usize {
+    Arc::as_ptr(node) as usize
+}
+
+fn children_prefix(folded_dir: &str) -> String {
+    if folded_dir == "\\" {
+        "\\".to_owned()
+    } else {
+        format!("{folded_dir}\\")
+    }
+}
+
+impl SimVolume {
+    /// An empty volume. `seed` fixes everything random about it (its clock, and the identities
+    /// the dedup optimizer derives from [`SimVolume::seed`]).
+    #[must_use]
+    pub fn new(seed: u64) -> Self {
+        let offset = test_support::SplitMix64(seed).below(365 * 24 * 3600) * SECOND;
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                faults: Mutex::new(Faults::default()),
+                allocated: Arc::new(AtomicU64::new(0)),
+                capacity: AtomicU64::new(u64::MAX),
+                epoch: AtomicU64::new(0),
+                clock: AtomicU64::new(CLOCK_BASE + offset),
+                seed,
+            }),
+        }
+    }
+
+    /// The seed given to [`SimVolume::new`].
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.shared.seed
+    }
+
+    /// The simulated time as a FILETIME; each call advances the clock by one second.
+    #[must_use]
+    pub fn now(&self) -> u64 {
+        self.shared.clock.fetch_add(SECOND, Ordering::Relaxed)
+    }
+
+    /// Bytes of allocated clusters on the whole volume.
+    #[must_use]
+    pub fn allocated_bytes(&self) -> u64 {
+        self.shared.allocated.load(Ordering::Relaxed)
+    }
+
+    /// Simulates a reboot: every open handle is closed (using one afterwards fails with an
+    /// [`Error::Io`]), then the `PendingFileRenameOperations` list is carried out in order
+    /// (a failure is reported for that operation and does not stop the others) and cleared.
+    #[must_use = "the outcomes say which pending operations failed"]
+    pub fn reboot(&self) -> Vec<RebootOutcome> {
+        let ops = {
+            let mut st = lock(&self.shared.state);
+            self.shared.epoch.fetch_add(1, Ordering::SeqCst);
+            st.handles.clear();
+            std::mem::take(&mut st.pending)
+        };
+        ops.into_iter()
+            .map(|op| {
+                let r = match &op.destination {
+                    Some(dst) => self.rename(&op.source, dst, op.replace_existing),
+                    None => match self.metadata(&op.source) {
+                        Ok(md) if md.is_dir() => self.remove_dir(&op.source),
+                        Ok(_) => self.delete_file(&op.source),
+                        Err(e) => Err(e),
+                    },
+                };
+                RebootOutcome { op, error: r.err() }
+            })
+            .collect()
+    }
+
+    /// Number of handles currently open on the volume.
+    #[must_use]
+    pub fn open_handle_count(&self) -> usize {
+        lock(&self.shared.state).handles.len()
+    }
+
+    /// Creates (or replaces) the file `path` with `contents`, creating missing parent
+    /// directories. A convenience for setting up scenarios.
+    pub fn write_file(&self, path: &WinPath, contents: &[u8]) -> Result<(), Error> {
+        if let Some(parent) = path.parent() {
+            self.create_dir_all(&parent)?;
+        }
+        let f = self.open(
+            path,
+            OpenOptions::new(
+                Access::READ_WRITE,
+                ShareMode::NONE,
+                Disposition::CreateAlways,
+            ),
+        )?;
+        f.write_all_at(0, contents)?;
+        Ok(())
+    }
+
+    /// The whole unnamed data of `path` (holes read as zeros).
+    pub fn read_file(&self, path: &WinPath) -> Result<Vec<u8>, Error> {
+        let f = self.open(path, OpenOptions::READ_EXISTING)?;
+        let len = usize::try_from(f.len()?).map_err(|_| Error::Io {
+            path: path.clone(),
+            source: io::Error::other("file too large for memory"),
+        })?;
+        let mut buf = vec![0u8; len];
+        f.read_exact_at(0, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// The allocated byte ranges of a file's unnamed data, merged, in order
+    /// (`FSCTL_QUERY_ALLOCATED_RANGES`). Empty for a stub that holds no data.
+    pub fn allocated_ranges(&self, path: &WinPath) -> Result<Vec<std::ops::Range<u64>>, Error> {
+        Ok(node_ranges(&*self.file_node(path)?))
+    }
+
+    /// Every file on the volume (not directories), in case-insensitive path order.
+    #[must_use]
+    pub fn all_files(&self) -> Vec<WinPath> {
+        lock(&self.shared.state)
+            .entries
+            .values()
+            .filter(|e| matches!(e.kind, Kind::File(_)))
+            .map(|e| e.path.clone())
+            .collect()
+    }
+
+    fn file_node(&self, path: &WinPath) -> Result<Arc<FileNode>, Error> {
+        let st = lock(&self.shared.state);
+        match st.entries.get(&path.folded()) {
+            Some(Entry {
+                kind: Kind::File(n),
+                ..
+            }) => Ok(Arc::clone(n)),
+            Some(_) => Err(Error::IsADirectory { path: path.clone() }),
+            None => Err(Error::NotFound { path: path.clone() }),
+        }
+    }
+
+    /// Checks that the parent of `path` exists and is a directory.
+    fn check_parent(st: &State, path: &WinPath) -> Result<(), Error> {
+        let Some(parent) = path.parent() else {
+            return Ok(());
+        };
+        if parent.is_root() {
+            return Ok(());
+        }
+        // Walk the ancestors so that a file in the middle is reported as such.
+        let mut cur = WinPath::root();
+        for c in parent.components() {
+            cur = cur.join(c)?;
+            match st.entries.get(&cur.folded()) {
+                Some(Entry {
+                    kind: Kind::Dir, ..
+                }) => {}
+                Some(_) => return Err(Error::NotADirectory { path: cur }),
+                None => return Err(Error::NotFound { path: path.clone() }),
+            }
+        }
+        Ok(())
+    }
+
+    fn share_conflict(st: &State, node: usize, access: Access, share: ShareMode) -> Option<String> {
+        st.handles
+            .values()
+            .filter(|r| r.node == node)
+            .find_map(|r| ShareMode::conflict(r.access, r.share, access, share))
+    }
+
+    /// Fails unless every handle open on `node` shares delete.
+    fn check_delete_shared(st: &State, node: usize, path: &WinPath) -> Result<(), Error> {
+        if st
+            .handles
+            .values()
+            .any(|r| r.node == node && !r.share.delete)
+        {
+            return Err(Error::SharingViolation {
+                path: path.clone(),
+                detail: "an open handle does not share delete".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reserves `bytes` of cluster space against the capacity.
+    fn reserve(&self, bytes: u64, path: &WinPath) -> Result<(), Error> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        let cap = self.shared.capacity.load(Ordering::Relaxed);
+        self.shared
+            .allocated
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
+                cur.checked_add(bytes).filter(|&n| n <= cap)
+            })
+            .map(|_| ())
+            .map_err(|_| Error::DiskFull { path: path.clone() })
+    }
+
+    fn release(&self, bytes: u64) {
+        self.shared.allocated.fetch_sub(bytes, Ordering::SeqCst);
+    }
+}
