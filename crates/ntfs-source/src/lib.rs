@@ -7,7 +7,7 @@
 //! * Directories (`$I30`: the `$INDEX_ROOT` and every in-use `$INDEX_ALLOCATION` block), listed
 //!   in name order without the metadata files (records below 16: `$MFT`, `$Extend`, the root's
 //!   own `.` entry) and without DOS (8.3) names; a file with several hard links is listed once,
-//!   under its first non-DOS `$FILE_NAME`.
+//!   under the non-DOS name that sorts first (by parent record, then name).
 //! * Files' unnamed `$DATA`: resident, non-resident and sparse (holes read as zeros), bytes past
 //!   the initialized size (valid data length) as zeros. NTFS-compressed and EFS-encrypted data
 //!   are refused with an error, never returned as stored.

@@ -281,7 +281,10 @@ impl FileRecord {
             return Err(err(
                 s,
                 0,
-                format!("record size {} is not a multiple of 512 up to 64 KiB", raw.len()),
+                format!(
+                    "record size {} is not a multiple of 512 up to 64 KiB",
+                    raw.len()
+                ),
             ));
         }
         if &raw[..4] != b"FILE" {
@@ -560,7 +563,11 @@ pub fn decode_runs(b: &[u8]) -> Result<Vec<Run>, (usize, String)> {
         let run_lcn = if no == 0 {
             None
         } else {
-            let sign = if body[nl + no - 1] & 0x80 != 0 { 0xFF } else { 0 };
+            let sign = if body[nl + no - 1] & 0x80 != 0 {
+                0xFF
+            } else {
+                0
+            };
             let mut d = [sign; 8];
             d[..no].copy_from_slice(&body[nl..nl + no]);
             let delta = i64::from_le_bytes(d);
@@ -719,7 +726,10 @@ impl IndexBlock {
             return Err(err(
                 s,
                 0,
-                format!("block size {} is not a multiple of 512 up to 64 KiB", raw.len()),
+                format!(
+                    "block size {} is not a multiple of 512 up to 64 KiB",
+                    raw.len()
+                ),
             ));
         }
         if &raw[..4] != b"INDX" {
@@ -738,7 +748,10 @@ impl IndexBlock {
             return Err(err(
                 s,
                 h,
-                format!("entries {first:#x}..{end:#x} outside the block of {:#x}", bytes.len()),
+                format!(
+                    "entries {first:#x}..{end:#x} outside the block of {:#x}",
+                    bytes.len()
+                ),
             ));
         }
         Ok(Self {
@@ -887,7 +900,10 @@ mod tests {
             ]
         );
         assert!(decode_runs(&[0x21, 0x04]).is_err());
-        assert!(decode_runs(&[0x11, 0x01, 0x80, 0x00]).is_err(), "negative LCN");
+        assert!(
+            decode_runs(&[0x11, 0x01, 0x80, 0x00]).is_err(),
+            "negative LCN"
+        );
         assert!(decode_runs(&[0x09, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
     }
 

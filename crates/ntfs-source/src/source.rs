@@ -203,7 +203,11 @@ impl<R: ReadAt + 'static> NtfsSource<R> {
     /// data runs).
     pub fn record_position(&self, number: u64) -> Result<u64, EntryError> {
         let mut c = self.inner.cursor();
-        let f = self.inner.ntfs.file(&mut c, number).map_err(crate_err(number))?;
+        let f = self
+            .inner
+            .ntfs
+            .file(&mut c, number)
+            .map_err(crate_err(number))?;
         f.position().value().map(u64::from).ok_or_else(|| {
             EntryError::unsupported(number, "the record has no position on the volume")
         })
@@ -260,9 +264,8 @@ impl<R: ReadAt> Inner<R> {
             EntryError::unsupported(number, "the record has no position on the volume")
         })?;
         let mut raw = vec![0u8; self.ntfs.file_record_size() as usize];
-        read_exact_at(&self.reader, pos, &mut raw).map_err(|e| {
-            EntryError::unsupported(number, format!("reading it at {pos:#x}: {e}"))
-        })?;
+        read_exact_at(&self.reader, pos, &mut raw)
+            .map_err(|e| EntryError::unsupported(number, format!("reading it at {pos:#x}: {e}")))?;
         let raw = FileRecord::parse(&raw, number)?;
         if !raw.in_use() {
             return Err(EntryError::unsupported(number, "the record is not in use"));
@@ -319,9 +322,8 @@ impl<R: ReadAt> Inner<R> {
         let rec = dir.raw.number();
         let mut out = Vec::new();
         let mut push = |reference: u64, key: &[u8]| -> Result<(), EntryError> {
-            let name = FileName::parse(key).ok_or_else(|| {
-                EntryError::unsupported(rec, "an index key is not a $FILE_NAME")
-            })?;
+            let name = FileName::parse(key)
+                .ok_or_else(|| EntryError::unsupported(rec, "an index key is not a $FILE_NAME"))?;
             if out.len() == self.limits.max_dir_entries {
                 return Err(EntryError::unsupported(
                     rec,
@@ -385,11 +387,10 @@ impl<R: ReadAt> Inner<R> {
             .ok_or_else(|| EntryError::unsupported(rec, "a directory without an $I30 index"))?;
         // INDEX_ROOT (ntfs-3g layout.h): attribute type 0x0, collation rule 0x4, index block
         // size 0x8, clusters per index block 0xC, then the INDEX_HEADER at 0x10.
-        let block_size = v
-            .get(8..12)
-            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])) as usize;
-        if !(512..=record::MAX_RECORD_SIZE).contains(&block_size) || !block_size.is_power_of_two()
-        {
+        let block_size =
+            v.get(8..12)
+                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])) as usize;
+        if !(512..=record::MAX_RECORD_SIZE).contains(&block_size) || !block_size.is_power_of_two() {
             return Err(EntryError::unsupported(
                 rec,
                 format!("$I30 index block size {block_size} (expected 512 to 64 KiB)"),
@@ -568,15 +569,22 @@ impl<R: ReadAt> Inner<R> {
             );
             return Some(unreadable(name, e));
         }
-        // Hard links: listed once, under the record's first name that is not a DOS name.
-        let primary = l.raw.attributes().filter_map(Result::ok).find_map(|a| {
-            match (a.ty, &a.value) {
+        // Hard links: listed once, under the name that sorts first (parent record, then the
+        // name's UTF-16 units) among the record's names that are not DOS names. NTFS keeps no
+        // "original" name, and the order of $FILE_NAME attributes in a record is by value.
+        let primary = l
+            .raw
+            .attributes()
+            .filter_map(Result::ok)
+            .filter_map(|a| match (a.ty, &a.value) {
                 (attr_type::FILE_NAME, record::Value::Resident(v)) => {
                     FileName::parse(v).filter(|f| f.namespace != NAMESPACE_DOS)
                 }
                 _ => None,
-            }
-        });
+            })
+            .min_by(|a, b| {
+                (record_number(a.parent), &a.name).cmp(&(record_number(b.parent), &b.name))
+            });
         if let Some(p) = primary
             && (record_number(p.parent) != dir_rec || p.name != key.name)
         {
@@ -622,7 +630,11 @@ impl<R: ReadAt> Inner<R> {
         }
         Some(SourceEntry {
             name,
-            kind: if is_dir { EntryKind::Dir } else { EntryKind::File },
+            kind: if is_dir {
+                EntryKind::Dir
+            } else {
+                EntryKind::File
+            },
             len,
             attributes,
             modified: record::nt_time(si.modified),
@@ -661,7 +673,10 @@ fn check_plain(
         ));
     }
     if flags.contains(NtfsAttributeFlags::ENCRYPTED) {
-        return Err(EntryError::unsupported(rec, format!("{ty:?} is EFS-encrypted")));
+        return Err(EntryError::unsupported(
+            rec,
+            format!("{ty:?} is EFS-encrypted"),
+        ));
     }
     Ok(())
 }
@@ -711,7 +726,9 @@ impl<R: ReadAt + 'static> Source for NtfsSource<R> {
         if !d.raw.is_directory() {
             return Err(Error::NotADirectory { path: dir.clone() });
         }
-        let keys = s.index_entries(&mut c, &d).map_err(|e| to_platform(dir, e))?;
+        let keys = s
+            .index_entries(&mut c, &d)
+            .map_err(|e| to_platform(dir, e))?;
         let mut out: Vec<SourceEntry> = keys
             .iter()
             .filter(|(r, k)| record_number(*r) >= FIRST_USER_RECORD && k.namespace != NAMESPACE_DOS)
@@ -804,8 +821,8 @@ impl<R: ReadAt> SourceFile for NtfsSourceFile<R> {
         }
         let n = usize::try_from(self.len - offset).map_or(buf.len(), |left| left.min(buf.len()));
         let buf = &mut buf[..n];
-        let stored = usize::try_from(self.initialized.saturating_sub(offset))
-            .map_or(n, |left| left.min(n));
+        let stored =
+            usize::try_from(self.initialized.saturating_sub(offset)).map_or(n, |left| left.min(n));
         self.read_stored(offset, &mut buf[..stored])
             .map_err(|e| to_platform(&self.path, e))?;
         buf[stored..].fill(0);

@@ -73,12 +73,19 @@ fn the_41_dedup_files_of_the_real_mft() {
         );
         assert_eq!(data.value_len(), want, "record {n} ({name}): logical size");
         // Sparse, with no cluster at all.
-        assert_ne!(data.flags & attr_flags::SPARSE, 0, "record {n}: sparse flag");
+        assert_ne!(
+            data.flags & attr_flags::SPARSE,
+            0,
+            "record {n}: sparse flag"
+        );
         let Value::NonResident(d) = &data.value else {
             panic!("record {n}: resident $DATA")
         };
         assert!(d.runs.iter().all(|r| r.lcn.is_none()), "{:?}", d.runs);
-        assert_eq!(d.allocated_size, d.runs.iter().map(|r| r.clusters).sum::<u64>() * 4096);
+        assert_eq!(
+            d.allocated_size,
+            d.runs.iter().map(|r| r.clusters).sum::<u64>() * 4096
+        );
         assert_eq!(d.initialized_size, want);
         // $STANDARD_INFORMATION: ARCHIVE | SPARSE_FILE | REPARSE_POINT.
         let si = attrs
@@ -125,7 +132,10 @@ fn the_reparse_index_lists_exactly_the_dedup_files() {
         .iter()
         .map(|e| ReparseKey::parse(e.key).expect("a 12-byte $R key"))
         .collect();
-    assert!(keys.iter().all(|k| k.tag == IO_REPARSE_TAG_DEDUP), "{keys:x?}");
+    assert!(
+        keys.iter().all(|k| k.tag == IO_REPARSE_TAG_DEDUP),
+        "{keys:x?}"
+    );
     let files: BTreeSet<u64> = keys.iter().map(|k| record_number(k.file)).collect();
     assert_eq!(keys.len(), files.len(), "one key per file");
     assert_eq!(files, expected_records());
@@ -153,7 +163,11 @@ fn every_record_of_the_real_mft_parses_or_fails_with_its_number() {
             Err(e) => {
                 // Only never-used slots (no "FILE" signature) fail, naming their record.
                 assert_ne!(&raw[..4], b"FILE", "{e}");
-                assert!(e.to_string().starts_with(&format!("MFT record {n}, offset 0x0:")), "{e}");
+                assert!(
+                    e.to_string()
+                        .starts_with(&format!("MFT record {n}, offset 0x0:")),
+                    "{e}"
+                );
             }
         }
     }

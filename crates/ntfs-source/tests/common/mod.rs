@@ -78,18 +78,37 @@ fn in_ci() -> bool {
 
 /// Fails under CI, else prints the reason; returns `None` either way for the caller.
 fn unavailable(why: &str) -> Option<&'static Image> {
-    assert!(!in_ci(), "NTFS image fixture: {why} (under CI this is a failure)");
+    assert!(
+        !in_ci(),
+        "NTFS image fixture: {why} (under CI this is a failure)"
+    );
     eprintln!("skipped: NTFS image fixture: {why}");
     None
+}
+
+/// Why there is no image.
+#[derive(Debug)]
+enum NoImage {
+    /// A tool or permission is missing (a skip outside CI).
+    Unavailable(String),
+    /// The tools are there and something failed (always a failure).
+    Failed(String),
+}
+
+impl From<String> for NoImage {
+    fn from(s: String) -> Self {
+        Self::Failed(s)
+    }
 }
 
 /// The shared image, made once per test binary (`None`, after "skipped: …", when the tools
 /// cannot be had outside CI).
 pub fn image() -> Option<&'static Image> {
-    static IMAGE: OnceLock<Result<Image, String>> = OnceLock::new();
+    static IMAGE: OnceLock<Result<Image, NoImage>> = OnceLock::new();
     match IMAGE.get_or_init(build) {
         Ok(i) => Some(i),
-        Err(why) => unavailable(why),
+        Err(NoImage::Unavailable(why)) => unavailable(why),
+        Err(NoImage::Failed(why)) => panic!("building the NTFS image fixture: {why}"),
     }
 }
 
@@ -186,19 +205,20 @@ fn set_mtime(path: &Path, t: SystemTime) -> Result<(), String> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_err(|e| e.to_string())?;
     // touch -h: a dedup stub may show as a symbolic link on the mount; never follow it.
-    run(Command::new("touch").args([
-        "-h",
-        "-m",
-        "-d",
-        &format!("@{}.{:09}", secs.as_secs(), secs.subsec_nanos()),
-    ])
-    .arg(path))
+    run(Command::new("touch")
+        .args([
+            "-h",
+            "-m",
+            "-d",
+            &format!("@{}.{:09}", secs.as_secs(), secs.subsec_nanos()),
+        ])
+        .arg(path))
 }
 
-fn build() -> Result<Image, String> {
-    ensure_tools()?;
+fn build() -> Result<Image, NoImage> {
+    ensure_tools().map_err(NoImage::Unavailable)?;
     if !Path::new("/dev/fuse").exists() {
-        return Err("/dev/fuse is missing".into());
+        return Err(NoImage::Unavailable("/dev/fuse is missing".into()));
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let img = dir.path().join("volume.img");
@@ -236,11 +256,17 @@ fn build() -> Result<Image, String> {
             if let Some(mut e) = child.stderr.take() {
                 let _ = std::io::Read::read_to_string(&mut e, &mut err);
             }
-            return Err(format!("ntfs-3g could not mount the image ({s}): {}", err.trim()));
+            // No FUSE permission (not root, no fuse group) is a missing facility.
+            return Err(NoImage::Unavailable(format!(
+                "ntfs-3g could not mount the image ({s}): {}",
+                err.trim()
+            )));
         }
         if start.elapsed() > Duration::from_secs(20) {
             let _ = child.kill();
-            return Err("ntfs-3g did not mount the image within 20 s".into());
+            return Err(NoImage::Failed(
+                "ntfs-3g did not mount the image within 20 s".into(),
+            ));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -251,7 +277,7 @@ fn build() -> Result<Image, String> {
     let (files, dirs, hard_link) = filled?;
     unmounted?;
     if !status.success() {
-        return Err(format!("ntfs-3g exited with {status}"));
+        return Err(NoImage::Failed(format!("ntfs-3g exited with {status}")));
     }
     Ok(Image {
         _dir: dir,
@@ -269,12 +295,12 @@ fn fill(mnt: &Path, vol: &SimVolume, originals: &[(WinPath, Vec<u8>)]) -> Result
     let e = |e: std::io::Error| e.to_string();
     let mut files = Vec::new();
     let mut dirs = Vec::new();
-    let mut t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
-    let mut tick = || {
-        t += Duration::from_millis(1_234_567);
-        t
+    let t = std::cell::Cell::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000));
+    let tick = || {
+        t.set(t.get() + Duration::from_millis(1_234_567));
+        t.get()
     };
-    let mut mkdirs = |p: &WinPath, dirs: &mut Vec<WinPath>| -> Result<(), String> {
+    let mkdirs = |p: &WinPath, dirs: &mut Vec<WinPath>| -> Result<(), String> {
         let mut d = WinPath::root();
         for c in p.parent().expect("a file").components() {
             d = d.join(c).map_err(|e| e.to_string())?;
@@ -297,6 +323,9 @@ fn fill(mnt: &Path, vol: &SimVolume, originals: &[(WinPath, Vec<u8>)]) -> Result
             let f = std::fs::File::create(&h).map_err(e)?;
             f.set_len(logical).map_err(e)?;
             drop(f);
+            // Times first: once it carries a reparse point ntfs-3g does not know, the stub
+            // shows as a link whose times ntfs-3g will not set (EIO).
+            set_mtime(&h, modified)?;
             xattr::set(&h, "system.ntfs_reparse_data", buf)
                 .map_err(|err| format!("{}: system.ntfs_reparse_data: {err}", h.display()))?;
             originals
@@ -307,9 +336,9 @@ fn fill(mnt: &Path, vol: &SimVolume, originals: &[(WinPath, Vec<u8>)]) -> Result
         } else {
             let d = vol.read_file(&p).map_err(|e| e.to_string())?;
             std::fs::write(&h, &d).map_err(e)?;
+            set_mtime(&h, modified)?;
             d
         };
-        set_mtime(&h, modified)?;
         files.push(Put {
             system: p.starts_with(&svi),
             path: p,
@@ -319,7 +348,7 @@ fn fill(mnt: &Path, vol: &SimVolume, originals: &[(WinPath, Vec<u8>)]) -> Result
         });
     }
     let mut rng = SplitMix64(99);
-    let mut plain = |p: WinPath, data: Vec<u8>, files: &mut Vec<Put>, dirs: &mut Vec<WinPath>| {
+    let plain = |p: WinPath, data: Vec<u8>, files: &mut Vec<Put>, dirs: &mut Vec<WinPath>| {
         mkdirs(&p, dirs)?;
         let h = host(mnt, &p);
         std::fs::write(&h, &data).map_err(e)?;
@@ -358,7 +387,12 @@ fn fill(mnt: &Path, vol: &SimVolume, originals: &[(WinPath, Vec<u8>)]) -> Result
         &mut dirs,
     )?;
     plain(wp("\\plain\\empty.dat"), Vec::new(), &mut files, &mut dirs)?;
-    plain(wp("\\plain\\tiny.txt"), b"resident".to_vec(), &mut files, &mut dirs)?;
+    plain(
+        wp("\\plain\\tiny.txt"),
+        b"resident".to_vec(),
+        &mut files,
+        &mut dirs,
+    )?;
     // A sparse plain file: 3 MiB of hole between two written pieces.
     {
         use std::io::{Seek, SeekFrom, Write};
