@@ -112,7 +112,7 @@ fn apply_fixups(b: &mut [u8], structure: Structure) -> Result<(), RecordError> {
             ),
         ));
     }
-    if usa_offset % 2 != 0 || usa_offset + 2 * usa_count > SECTOR - 2 {
+    if !usa_offset.is_multiple_of(2) || usa_offset + 2 * usa_count > SECTOR - 2 {
         return Err(err(
             structure,
             4,
@@ -277,7 +277,7 @@ impl FileRecord {
     /// applied; a copy is fixed up).
     pub fn parse(raw: &[u8], number: u64) -> Result<Self, RecordError> {
         let s = Structure::MftRecord(number);
-        if raw.len() < SECTOR || raw.len() % SECTOR != 0 || raw.len() > MAX_RECORD_SIZE {
+        if raw.len() < SECTOR || !raw.len().is_multiple_of(SECTOR) || raw.len() > MAX_RECORD_SIZE {
             return Err(err(
                 s,
                 0,
@@ -379,7 +379,7 @@ impl FileRecord {
         let len = u32_at(b, at + 4)
             .ok_or_else(|| err(s, at + 4, "attribute header past bytes in use"))?
             as usize;
-        if len < 0x18 || len % 8 != 0 || at + len > b.len() {
+        if len < 0x18 || !len.is_multiple_of(8) || at + len > b.len() {
             return Err(err(
                 s,
                 at + 4,
@@ -722,7 +722,7 @@ impl IndexBlock {
     pub fn parse(raw: &[u8]) -> Result<Self, RecordError> {
         let vcn = u64_at(raw, 0x10).unwrap_or(0);
         let s = Structure::IndexBlock(vcn);
-        if raw.len() < SECTOR || raw.len() % SECTOR != 0 || raw.len() > MAX_RECORD_SIZE {
+        if raw.len() < SECTOR || !raw.len().is_multiple_of(SECTOR) || raw.len() > MAX_RECORD_SIZE {
             return Err(err(
                 s,
                 0,
@@ -821,7 +821,7 @@ impl IndexBlock {
                 return Err(err(s, at, "index entry past the index's end"));
             };
             let (len, key_len) = (usize::from(len), usize::from(key_len));
-            if len < 0x10 || len % 8 != 0 || at + len > b.len() || 0x10 + key_len > len {
+            if len < 0x10 || !len.is_multiple_of(8) || at + len > b.len() || 0x10 + key_len > len {
                 return Err(err(
                     s,
                     at + 8,

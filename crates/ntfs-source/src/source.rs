@@ -188,6 +188,7 @@ impl<R: ReadAt + 'static> NtfsSource<R> {
     }
 
     /// The `ntfs` crate's view of the volume (cluster size, record size, serial number).
+    #[must_use]
     pub fn ntfs(&self) -> &Ntfs {
         &self.inner.ntfs
     }
@@ -277,7 +278,6 @@ impl<R: ReadAt> Inner<R> {
     /// The resident value of the first attribute `ty` named `name` of `f`, through the crate
     /// (attribute lists followed), refused when longer than `max`.
     fn small_value(
-        &self,
         c: &mut Cursor<'_, R>,
         f: &NtfsFile<'_>,
         ty: NtfsAttributeType,
@@ -336,22 +336,21 @@ impl<R: ReadAt> Inner<R> {
             out.push((reference, name));
             Ok(())
         };
-        let (root, block_size) = self.index_root(c, dir)?;
+        let (root, block_size) = Self::index_root(c, dir)?;
         for e in root.entries()? {
             push(e.reference, e.key)?;
         }
-        let Some(alloc) = self.allocation(c, dir, block_size)? else {
+        let Some(alloc) = Self::allocation(c, dir, block_size)? else {
             return Ok(out);
         };
-        let bitmap = self
-            .small_value(
-                c,
-                &dir.file,
-                NtfsAttributeType::Bitmap,
-                &I30,
-                alloc.blocks.div_ceil(8) + 8,
-            )?
-            .unwrap_or_default();
+        let bitmap = Self::small_value(
+            c,
+            &dir.file,
+            NtfsAttributeType::Bitmap,
+            &I30,
+            alloc.blocks.div_ceil(8) + 8,
+        )?
+        .unwrap_or_default();
         let mut buf = vec![0u8; block_size];
         for i in 0..alloc.blocks {
             let used = bitmap
@@ -371,20 +370,18 @@ impl<R: ReadAt> Inner<R> {
 
     /// The `$I30` index root of a directory as a block, and the index block size.
     fn index_root(
-        &self,
         c: &mut Cursor<'_, R>,
         dir: &Loaded<'_>,
     ) -> Result<(IndexBlock, usize), EntryError> {
         let rec = dir.raw.number();
-        let v = self
-            .small_value(
-                c,
-                &dir.file,
-                NtfsAttributeType::IndexRoot,
-                &I30,
-                record::MAX_RECORD_SIZE as u64,
-            )?
-            .ok_or_else(|| EntryError::unsupported(rec, "a directory without an $I30 index"))?;
+        let v = Self::small_value(
+            c,
+            &dir.file,
+            NtfsAttributeType::IndexRoot,
+            &I30,
+            record::MAX_RECORD_SIZE as u64,
+        )?
+        .ok_or_else(|| EntryError::unsupported(rec, "a directory without an $I30 index"))?;
         // INDEX_ROOT (ntfs-3g layout.h): attribute type 0x0, collation rule 0x4, index block
         // size 0x8, clusters per index block 0xC, then the INDEX_HEADER at 0x10.
         let block_size =
@@ -401,7 +398,6 @@ impl<R: ReadAt> Inner<R> {
     }
 
     fn allocation(
-        &self,
         c: &mut Cursor<'_, R>,
         dir: &Loaded<'_>,
         block_size: usize,
@@ -439,8 +435,8 @@ impl<R: ReadAt> Inner<R> {
         if !d.raw.is_directory() {
             return Ok(None);
         }
-        let (root, block_size) = self.index_root(c, &d)?;
-        let alloc = self.allocation(c, &d, block_size)?;
+        let (root, block_size) = Self::index_root(c, &d)?;
+        let alloc = Self::allocation(c, &d, block_size)?;
         let mut node = root;
         let cluster = u64::from(self.ntfs.cluster_size());
         let mut buf = vec![0u8; block_size];
@@ -508,12 +504,8 @@ impl<R: ReadAt> Inner<R> {
     /// The reparse buffer of a loaded record: the whole `$REPARSE_POINT` value, which is the
     /// `REPARSE_DATA_BUFFER` FSCTL_GET_REPARSE_POINT returns (tag, length, reserved, data;
     /// ntfs-3g `REPARSE_POINT` in layout.h, and the value of its `system.ntfs_reparse_data`).
-    fn reparse_of(
-        &self,
-        c: &mut Cursor<'_, R>,
-        l: &Loaded<'_>,
-    ) -> Result<Option<Vec<u8>>, EntryError> {
-        self.small_value(
+    fn reparse_of(c: &mut Cursor<'_, R>, l: &Loaded<'_>) -> Result<Option<Vec<u8>>, EntryError> {
+        Self::small_value(
             c,
             &l.file,
             NtfsAttributeType::ReparsePoint,
@@ -612,8 +604,8 @@ impl<R: ReadAt> Inner<R> {
         let (len, reparse) = if is_dir {
             (0, None)
         } else {
-            let r = self.reparse_of(c, &l).and_then(|reparse| {
-                let len = self.data_len(c, &l)?;
+            let r = Self::reparse_of(c, &l).and_then(|reparse| {
+                let len = Self::data_len(c, &l)?;
                 Ok((len, reparse))
             });
             match r {
@@ -645,7 +637,7 @@ impl<R: ReadAt> Inner<R> {
 
     /// The length of the unnamed `$DATA` (0 when there is none); compressed or encrypted data
     /// is refused (the crate would return the stored bytes, not the file's).
-    fn data_len(&self, c: &mut Cursor<'_, R>, l: &Loaded<'_>) -> Result<u64, EntryError> {
+    fn data_len(c: &mut Cursor<'_, R>, l: &Loaded<'_>) -> Result<u64, EntryError> {
         let rec = l.raw.number();
         match l.file.data(c, "") {
             None => Ok(0),
@@ -747,7 +739,7 @@ impl<R: ReadAt + 'static> Source for NtfsSource<R> {
         if l.raw.is_directory() {
             return Err(Error::IsADirectory { path: path.clone() });
         }
-        let len = s.data_len(&mut c, &l).map_err(|e| to_platform(path, e))?;
+        let len = Inner::<R>::data_len(&mut c, &l).map_err(|e| to_platform(path, e))?;
         // Windows' valid data length: past it, a file reads as zeros (the crate reads the
         // clusters). Known from the first extent in the base record; else the whole length.
         let initialized = match l.raw.find(attr_type::DATA, &[]) {
@@ -771,7 +763,7 @@ impl<R: ReadAt + 'static> Source for NtfsSource<R> {
         let rec = s.resolve_existing(path)?;
         let mut c = s.cursor();
         let l = s.load(&mut c, rec).map_err(|e| to_platform(path, e))?;
-        s.reparse_of(&mut c, &l).map_err(|e| to_platform(path, e))
+        Inner::<R>::reparse_of(&mut c, &l).map_err(|e| to_platform(path, e))
     }
 }
 

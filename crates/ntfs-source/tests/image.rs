@@ -236,7 +236,7 @@ fn damage_anywhere_in_a_record_never_panics() {
         let mut patch = pristine[base..base + size].to_vec();
         // Flip a few bits in the record, keeping the update sequence intact, so the damage
         // reaches the attribute parsers.
-        for _ in 0..1 + round % 4 {
+        for _ in 0..=(round % 4) {
             let off = 0x38 + rng.below(size as u64 - 0x38) as usize;
             if off % 512 >= 510 {
                 continue;
