@@ -92,7 +92,8 @@ fn open(reader: &Reader<&[u8]>, start: &BytesStart<'_>, pos: usize) -> Result<No
     let mut seen = std::collections::HashSet::new();
     for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| xml_err(reader, &e))?;
-        let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+        let raw_key: &[u8] = attr.key.into_inner();
+        let key = String::from_utf8_lossy(raw_key).into_owned();
         // quick-xml without its (quadratic) checks takes any bytes up to `=` as a name: only
         // an XML name is an attribute (it must also be writable back).
         if !is_xml_name(&key) {
@@ -101,7 +102,8 @@ fn open(reader: &Reader<&[u8]>, start: &BytesStart<'_>, pos: usize) -> Result<No
                 message: format!("<{name}>: `{key}` is not a valid attribute name"),
             });
         }
-        if !seen.insert(key.clone()) {
+        // The names as they are in the document: no copy per attribute.
+        if !seen.insert(raw_key) {
             return Err(ReadError::Xml {
                 position: pos,
                 message: format!("<{name}>: duplicate attribute `{key}`"),
