@@ -7,9 +7,14 @@
 //! * `bench [ARGS…]` — every criterion bench (`cargo bench --workspace ARGS…`), among them the
 //!   restore engine's `container_read` (1 GiB logical; `REHYDRATE_BENCH_GIB=0.25` for a quick
 //!   run). ARGS go to cargo, e.g. `cargo xtask bench -p dedup-restore --bench container_read`.
+//! * `rerun-tests NAME=VALUE PACKAGE…` — the test executables of the `cargo test --workspace`
+//!   build run again for some packages with one variable set (CI: the SHA-512 kernels forced
+//!   off); see `rerun.rs` for why not `cargo test -p`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod rerun;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -100,8 +105,12 @@ fn main() -> ExitCode {
             }
             run(cmd.args(&args[1..]).current_dir(root()))
         }
+        Some("rerun-tests") if args.len() >= 2 => rerun::rerun_tests(&root(), &args[1], &args[2..]),
         _ => {
-            eprintln!("usage: cargo xtask ci | fuzz [SECONDS] | bench [CARGO BENCH ARGS]");
+            eprintln!(
+                "usage: cargo xtask ci | fuzz [SECONDS] | bench [CARGO BENCH ARGS] \
+                 | rerun-tests NAME=VALUE PACKAGE..."
+            );
             false
         }
     };
