@@ -1,6 +1,9 @@
 //! Placing one entry in the destination: the slot checked (what is there, under which
 //! overwrite policy), a dedup stub staged, an ordinary file copied through a temporary sibling.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use dedup_reparse::DedupReparse;
 use platform::{Source, Volume, WinPath, attr};
 
@@ -32,9 +35,37 @@ pub(crate) fn slot(dest: &dyn Volume, path: &WinPath) -> Result<Slot, platform::
     }
 }
 
-/// Creates `path`'s parent in `dest` and says what is at `path`.
-pub(crate) fn prepare_slot(dest: &dyn Volume, path: &WinPath) -> Result<Slot, platform::Error> {
-    dest.create_dir_all(&path.parent().unwrap_or_else(WinPath::root))?;
+/// The destination folders this restore has made (or found) already, so that a file's folder
+/// is made once per folder and not checked again for each of its files (20,000 files cost
+/// 20,000 lookups of their folder otherwise).
+#[derive(Debug, Default)]
+pub(crate) struct Folders(Mutex<HashSet<String>>);
+
+impl Folders {
+    /// Makes `dir` and its ancestors in `dest` unless this restore did already.
+    pub(crate) fn make(&self, dest: &dyn Volume, dir: &WinPath) -> Result<(), platform::Error> {
+        let key = dir.folded();
+        if self.known().contains(&key) {
+            return Ok(());
+        }
+        dest.create_dir_all(dir)?;
+        self.known().insert(key);
+        Ok(())
+    }
+
+    fn known(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Makes `path`'s folder in `dest` (once per folder, through `folders`) and says what is at
+/// `path`.
+pub(crate) fn prepare_slot(
+    dest: &dyn Volume,
+    folders: &Folders,
+    path: &WinPath,
+) -> Result<Slot, platform::Error> {
+    folders.make(dest, &path.parent().unwrap_or_else(WinPath::root))?;
     slot(dest, path)
 }
 
@@ -84,12 +115,15 @@ pub(crate) fn by_size(policy: Overwrite, len: u64, want: u64) -> Option<Placed> 
 pub(crate) fn stage_stub(
     source: &dyn Source,
     dest: &dyn Volume,
+    folders: &Folders,
     item: &Item,
     policy: Overwrite,
 ) -> Result<Option<Stub>, FileError> {
     let reparse = read_stub(source, item)?;
     let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
-    match prepare_slot(dest, &item.path).map_err(|e| FileError::platform(Stage::Placing, e))? {
+    match prepare_slot(dest, folders, &item.path)
+        .map_err(|e| FileError::platform(Stage::Placing, e))?
+    {
         Slot::Other => return Ok(None),
         // Known to differ: a conflict without rebuilding the file.
         Slot::File(len) if by_size(policy, len, logical) == Some(Placed::Conflict) => {
@@ -104,19 +138,24 @@ pub(crate) fn stage_stub(
     }))
 }
 
-/// A source file's reparse point, read again and checked to be a dedup reparse point.
+/// A source file's reparse point, checked to be a dedup reparse point: the entry's buffer, or
+/// read again from the source when the walk dropped it (a plan keeps no buffers, so that its
+/// size does not grow with the stubs' reparse data).
 pub(crate) fn read_stub(source: &dyn Source, item: &Item) -> Result<Vec<u8>, FileError> {
-    let reparse = source
-        .reparse_point(&item.path)
-        .map_err(|e| FileError::platform(Stage::ReadingSource, e))?
-        .ok_or_else(|| {
-            FileError::platform(
-                Stage::ReadingSource,
-                platform::Error::NotAReparsePoint {
-                    path: item.path.clone(),
-                },
-            )
-        })?;
+    let reparse = match &item.entry.reparse {
+        Some(r) if !r.is_empty() => r.clone(),
+        _ => source
+            .reparse_point(&item.path)
+            .map_err(|e| FileError::platform(Stage::ReadingSource, e))?
+            .ok_or_else(|| {
+                FileError::platform(
+                    Stage::ReadingSource,
+                    platform::Error::NotAReparsePoint {
+                        path: item.path.clone(),
+                    },
+                )
+            })?,
+    };
     if !is_dedup(&reparse) {
         let tag = reparse
             .get(..4)
@@ -163,11 +202,12 @@ pub(crate) fn existing_copy(
 pub(crate) fn copy_file(
     source: &dyn Source,
     dest: &dyn Volume,
+    folders: &Folders,
     item: &Item,
     policy: Overwrite,
 ) -> Result<Placed, FileError> {
-    let there =
-        prepare_slot(dest, &item.path).map_err(|e| FileError::platform(Stage::Placing, e))?;
+    let there = prepare_slot(dest, folders, &item.path)
+        .map_err(|e| FileError::platform(Stage::Placing, e))?;
     let src = source
         .open_file(&item.path)
         .map_err(|e| FileError::platform(Stage::ReadingSource, e))?;

@@ -34,7 +34,8 @@ use crate::engine::{Progress, ProgressFn, RestoreOptions, RestoreStats};
 use crate::error::{FileError, Stage};
 use crate::hresult::Hresult;
 use crate::place::{
-    Placed, Slot, by_size, copy_file, existing_copy, prepare_slot, read_stub, stage_stub, taken,
+    Folders, Placed, Slot, by_size, copy_file, existing_copy, prepare_slot, read_stub, stage_stub,
+    taken,
 };
 use crate::preflight::{SourceError, SourceSurvey, SourceWarning};
 use crate::select::{GlobError, Globs};
@@ -480,11 +481,12 @@ pub fn restore_planned(
     // time: per file that is a lookup of its slot, its reparse point or its bytes, and for a
     // copy the placement and times (many small files were bound by doing these one by one).
     // Folders, links and the engine's batches keep the walk's order.
+    let folders = Folders::default();
     let mut items = items.into_iter().peekable();
     while let Some(item) = items.next() {
         let path = item.path.to_string();
         match &item.entry.kind {
-            EntryKind::Dir => match dest.create_dir_all(&item.path) {
+            EntryKind::Dir => match folders.make(dest, &item.path) {
                 Ok(()) => {
                     report
                         .leftovers_removed
@@ -499,7 +501,7 @@ pub fn restore_planned(
             EntryKind::Symlink { target } => {
                 // A link already there is never replaced (its target cannot be compared
                 // without following it).
-                let r = prepare_slot(dest, &item.path).and_then(|slot| match slot {
+                let r = prepare_slot(dest, &folders, &item.path).and_then(|slot| match slot {
                     Slot::Free => dest.create_symlink(&item.path, target).map(|()| true),
                     _ => Ok(false),
                 });
@@ -525,7 +527,7 @@ pub fn restore_planned(
                 }
                 let placed: Vec<FilePlaced> = run
                     .par_iter()
-                    .map(|item| place_file(source, dest, item, opts.overwrite, &tell))
+                    .map(|item| place_file(source, dest, &folders, item, opts.overwrite, &tell))
                     .collect();
                 for (item, p) in run.into_iter().zip(placed) {
                     match p {
@@ -567,13 +569,14 @@ enum FilePlaced {
 fn place_file(
     source: &dyn Source,
     dest: &dyn Volume,
+    folders: &Folders,
     item: &Item,
     policy: Overwrite,
     tell: &(dyn Fn(u64) + Sync),
 ) -> FilePlaced {
     let path = item.path.to_string();
     if item.entry.reparse.is_some() {
-        return match stage_stub(source, dest, item, policy) {
+        return match stage_stub(source, dest, folders, item, policy) {
             Ok(Some(stub)) => FilePlaced::Staged(stub),
             Ok(None) => FilePlaced::Done(EntryResult::placed(
                 &item.path,
@@ -583,7 +586,7 @@ fn place_file(
             Err(e) => FilePlaced::Done(EntryResult::failed(path, e)),
         };
     }
-    FilePlaced::Done(match copy_file(source, dest, item, policy) {
+    FilePlaced::Done(match copy_file(source, dest, folders, item, policy) {
         Ok(placed) => {
             if let Placed::Written { bytes, .. } = placed {
                 set_times(dest, &item.path, times_of(&item.entry));

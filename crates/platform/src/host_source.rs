@@ -274,16 +274,25 @@ fn read_attributes(host: &Path) -> Option<u32> {
     None
 }
 
-/// `lgetxattr(host, name)`: the size first, then the value into a buffer of that size (retried
-/// once if the value grew in between). `None` when the attribute (or xattr support) is absent.
+/// `lgetxattr(host, name)`: one call into a small buffer, which holds the values this reads
+/// (a dedup reparse point is a few hundred bytes, attributes 4); a larger value is read by its
+/// size first, then into a buffer of that size (retried once if the value grew in between).
+/// `None` when the attribute (or xattr support) is absent.
 #[cfg(any(target_os = "linux", target_os = "macos"))]
-fn read_xattr(host: &Path, name: &str) -> std::io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_xattr(host: &Path, name: &str) -> std::io::Result<Option<Vec<u8>>> {
     use rustix::io::Errno;
     #[cfg(target_os = "linux")]
     let no_attr = Errno::NODATA;
     #[cfg(target_os = "macos")]
     let no_attr = Errno::NOATTR;
     let absent = move |e: Errno| e == no_attr || e == Errno::NOTSUP || e == Errno::OPNOTSUPP;
+    let mut small = [0u8; 1024];
+    match rustix::fs::lgetxattr(host, name, &mut small[..]) {
+        Ok(n) => return Ok(Some(small[..n].to_vec())),
+        Err(e) if absent(e) => return Ok(None),
+        Err(e) if e == Errno::RANGE => {}
+        Err(e) => return Err(e.into()),
+    }
     for _ in 0..2 {
         let size = match rustix::fs::lgetxattr_query(host, name) {
             Ok(n) => n,

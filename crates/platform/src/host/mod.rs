@@ -43,6 +43,8 @@ use crate::path::{eq_name, fold};
 mod beneath;
 mod file;
 #[cfg(test)]
+mod handles;
+#[cfg(test)]
 mod race;
 
 use crate::{
@@ -118,8 +120,13 @@ pub struct PendingOutcome {
 }
 
 enum Lookup {
-    Found(PathBuf),
-    Missing { parent: PathBuf, name: String },
+    /// The host path and its `lstat` (never a link: lookup refuses those, so it is also what
+    /// `stat` would say).
+    Found(PathBuf, fs::Metadata),
+    Missing {
+        parent: PathBuf,
+        name: String,
+    },
 }
 
 /// [`Error::from_io`], except that meeting a symbolic link (`ELOOP` from `O_NOFOLLOW`) is the
@@ -139,6 +146,19 @@ fn is_unsupported(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::Unsupported
         || e.raw_os_error() == Some(95)
         || e.raw_os_error() == Some(45)
+}
+
+/// An extended attribute of `host` (not a link: lookups refuse those), in one system call for
+/// the small values this volume keeps.
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+fn get_xattr(host: &Path, name: &str) -> io::Result<Option<Vec<u8>>> {
+    crate::host_source::read_xattr(host, name)
+}
+
+/// An extended attribute of `host`.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn get_xattr(host: &Path, name: &str) -> io::Result<Option<Vec<u8>>> {
+    xattr::get(host, name)
 }
 
 fn stored_attrs_of(get: impl Fn(&str) -> io::Result<Option<Vec<u8>>>) -> Option<u32> {
@@ -207,7 +227,7 @@ impl HostVolume {
     /// The host path of an existing file or directory (`None` if it does not exist).
     pub fn host_path(&self, path: &WinPath) -> Result<Option<PathBuf>, Error> {
         match self.lookup(path) {
-            Ok(Lookup::Found(p)) => Ok(Some(p)),
+            Ok(Lookup::Found(p, _)) => Ok(Some(p)),
             Ok(Lookup::Missing { .. }) | Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -234,7 +254,8 @@ impl HostVolume {
         let mut cur = self.root.clone();
         let mut so_far = WinPath::root();
         if n == 0 {
-            return Ok(Lookup::Found(cur));
+            let md = fs::symlink_metadata(&cur).map_err(|e| Error::from_io(path, e))?;
+            return Ok(Lookup::Found(cur, md));
         }
         for (i, comp) in path.components().enumerate() {
             if i == 0 && eq_name(comp, STATE_DIR) {
@@ -245,29 +266,29 @@ impl HostVolume {
             }
             so_far = so_far.join(comp)?;
             let exact = cur.join(comp);
-            let found = if fs::symlink_metadata(&exact).is_ok() {
-                Some(exact)
-            } else {
-                self.indexed(&cur, comp, &so_far)?
+            // One `lstat` per component: its answer both proves the name exists and says
+            // what it is.
+            let found = match fs::symlink_metadata(&exact) {
+                Ok(md) => Some((exact, md)),
+                Err(_) => self.indexed(&cur, comp, &so_far)?,
             };
             let last = i + 1 == n;
             // A symbolic link under the root is never followed, at any depth: what it points at
             // may be outside the volume (a link planted in an output folder would otherwise
             // have files written through it).
-            let md = match &found {
-                Some(p) => Some(fs::symlink_metadata(p).map_err(|e| Error::from_io(&so_far, e))?),
-                None => None,
-            };
-            if md.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
+            if found
+                .as_ref()
+                .is_some_and(|(_, m)| m.file_type().is_symlink())
+            {
                 return Err(Error::AccessDenied {
                     path: so_far,
                     reason: "a symbolic link is never followed",
                 });
             }
             match found {
-                Some(p) if last => return Ok(Lookup::Found(p)),
-                Some(p) => {
-                    if !md.is_some_and(|m| m.is_dir()) {
+                Some((p, md)) if last => return Ok(Lookup::Found(p, md)),
+                Some((p, md)) => {
+                    if !md.is_dir() {
                         return Err(Error::NotADirectory { path: so_far });
                     }
                     cur = p;
@@ -288,7 +309,12 @@ impl HostVolume {
     /// the directory's name index (built on first use). Entries the index names that are gone
     /// (removed by another process) are dropped from it; names other processes created since
     /// the index was built are not seen.
-    fn indexed(&self, dir: &Path, name: &str, so_far: &WinPath) -> Result<Option<PathBuf>, Error> {
+    fn indexed(
+        &self,
+        dir: &Path,
+        name: &str,
+        so_far: &WinPath,
+    ) -> Result<Option<(PathBuf, fs::Metadata)>, Error> {
         let mut names = self.shared.names();
         if !names.contains_key(dir) {
             let mut index = NameIndex::new();
@@ -308,8 +334,8 @@ impl HostVolume {
             return Ok(None);
         };
         let p = dir.join(stored);
-        if fs::symlink_metadata(&p).is_ok() {
-            Ok(Some(p))
+        if let Ok(md) = fs::symlink_metadata(&p) {
+            Ok(Some((p, md)))
         } else {
             index.remove(&key);
             Ok(None)
@@ -337,27 +363,32 @@ impl HostVolume {
         }
     }
 
-    fn found(&self, path: &WinPath) -> Result<PathBuf, Error> {
+    fn found(&self, path: &WinPath) -> Result<(PathBuf, fs::Metadata), Error> {
         match self.lookup(path)? {
-            Lookup::Found(p) => Ok(p),
+            Lookup::Found(p, md) => Ok((p, md)),
             Lookup::Missing { .. } => Err(Error::NotFound { path: path.clone() }),
         }
     }
 
     fn host_metadata(path: &WinPath, host: &Path) -> Result<Metadata, Error> {
         let md = fs::metadata(host).map_err(|e| Error::from_io(path, e))?;
-        let get = |name: &str| xattr::get(host, name);
+        Ok(Self::host_metadata_with(host, &md))
+    }
+
+    /// [`Metadata`] of `host`, whose `stat` is `md`.
+    fn host_metadata_with(host: &Path, md: &fs::Metadata) -> Metadata {
+        let get = |name: &str| get_xattr(host, name);
         let attributes = compose_attrs(
             md.is_dir(),
             stored_attrs_of(get),
             !md.is_dir() && reparse_of(get).is_some(),
         );
         let len = if md.is_dir() { 0 } else { md.len() };
-        Ok(Metadata {
+        Metadata {
             attributes,
             len,
             allocated: if md.is_dir() { 0 } else { md.blocks() * 512 },
-        })
+        }
     }
 
     fn state_path(&self) -> (WinPath, PathBuf) {
@@ -438,6 +469,68 @@ impl HostVolume {
         Ok(ops)
     }
 
+    /// Records a handle on `path` in the table, after checking (`check_share`) that no open
+    /// handle's share mode forbids this one; the record's id. A failed open gives it back
+    /// through [`Self::unless_failed`].
+    fn reserve(
+        &self,
+        path: &WinPath,
+        access: Access,
+        share: ShareMode,
+        check_share: bool,
+    ) -> Result<u64, Error> {
+        let mut handles = self.shared.handles();
+        let key = path.folded();
+        if check_share && let Some(detail) = Self::share_conflict(&handles, &key, access, share) {
+            return Err(Error::SharingViolation {
+                path: path.clone(),
+                detail,
+            });
+        }
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        handles.insert(
+            id,
+            OpenRecord {
+                key,
+                path: path.clone(),
+                access,
+                share,
+            },
+        );
+        Ok(id)
+    }
+
+    /// `opened`, or its error after the reservation `id` is dropped.
+    fn unless_failed(&self, id: u64, opened: Result<File, Error>) -> Result<File, Error> {
+        if opened.is_err() {
+            self.shared.handles().remove(&id);
+        }
+        opened
+    }
+
+    /// Opens the existing file `host` (of `path`) without following a link, refusing write
+    /// or delete access to a read-only one.
+    fn open_found(
+        &self,
+        path: &WinPath,
+        host: &Path,
+        access: Access,
+        truncating: bool,
+    ) -> Result<File, Error> {
+        if (access.write || access.delete)
+            && Self::stored_attrs_path(host).is_some_and(|a| a & attr::READONLY != 0)
+        {
+            return Err(Error::AccessDenied {
+                path: path.clone(),
+                reason: "the file is read-only",
+            });
+        }
+        let at = self.at(path, host)?;
+        self.beneath
+            .open_file(&at, access.write, truncating)
+            .map_err(|e| host_err(path, e))
+    }
+
     fn share_conflict(
         handles: &HashMap<u64, OpenRecord>,
         key: &str,
@@ -451,7 +544,7 @@ impl HostVolume {
     }
 
     fn stored_attrs_path(host: &Path) -> Option<u32> {
-        stored_attrs_of(|n| xattr::get(host, n))
+        stored_attrs_of(|n| get_xattr(host, n))
     }
 }
 
@@ -465,15 +558,16 @@ impl Volume for HostVolume {
             share,
             disposition,
         } = options;
-        let mut handles = self.shared.handles();
+        // The lookup and the system calls run outside the handle table's lock, so that
+        // threads opening different files do not wait for each other: only the share check
+        // and the record it guards are under the lock (`reserve`).
         let lookup = self.lookup(path)?;
         let truncating = matches!(
             disposition,
             Disposition::TruncateExisting | Disposition::CreateAlways
         );
-        let file = match lookup {
-            Lookup::Found(host) => {
-                let md = fs::metadata(&host).map_err(|e| Error::from_io(path, e))?;
+        let (file, id) = match lookup {
+            Lookup::Found(host, md) => {
                 if md.is_dir() {
                     return Err(Error::IsADirectory { path: path.clone() });
                 }
@@ -486,25 +580,9 @@ impl Volume for HostVolume {
                         reason: "truncating needs write access",
                     });
                 }
-                if let Some(detail) = Self::share_conflict(&handles, &path.folded(), access, share)
-                {
-                    return Err(Error::SharingViolation {
-                        path: path.clone(),
-                        detail,
-                    });
-                }
-                if (access.write || access.delete)
-                    && Self::stored_attrs_path(&host).is_some_and(|a| a & attr::READONLY != 0)
-                {
-                    return Err(Error::AccessDenied {
-                        path: path.clone(),
-                        reason: "the file is read-only",
-                    });
-                }
-                let at = self.at(path, &host)?;
-                self.beneath
-                    .open_file(&at, access.write, truncating)
-                    .map_err(|e| host_err(path, e))?
+                let id = self.reserve(path, access, share, true)?;
+                let opened = self.open_found(path, &host, access, truncating);
+                (self.unless_failed(id, opened)?, id)
             }
             Lookup::Missing { parent, name } => {
                 if matches!(
@@ -519,26 +597,16 @@ impl Volume for HostVolume {
                         reason: "CREATE_ALWAYS needs write access",
                     });
                 }
+                let id = self.reserve(path, access, share, false)?;
                 let host = parent.join(&name);
-                let at = self.at(path, &host)?;
-                let file = self
-                    .beneath
-                    .create_file(&at)
-                    .map_err(|e| host_err(path, e))?;
+                let created = self
+                    .at(path, &host)
+                    .and_then(|at| self.beneath.create_file(&at).map_err(|e| host_err(path, e)));
+                let file = self.unless_failed(id, created)?;
                 self.note_created(&parent, &name);
-                file
+                (file, id)
             }
         };
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        handles.insert(
-            id,
-            OpenRecord {
-                key: path.folded(),
-                path: path.clone(),
-                access,
-                share,
-            },
-        );
         Ok(Box::new(HostFile {
             file,
             id,
@@ -548,16 +616,13 @@ impl Volume for HostVolume {
     }
 
     fn metadata(&self, path: &WinPath) -> Result<Metadata, Error> {
-        let host = self.found(path)?;
-        Self::host_metadata(path, &host)
+        let (host, md) = self.found(path)?;
+        Ok(Self::host_metadata_with(&host, &md))
     }
 
     fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {
-        let host = self.found(path)?;
-        if !fs::metadata(&host)
-            .map_err(|e| Error::from_io(path, e))?
-            .is_dir()
-        {
+        let (host, md) = self.found(path)?;
+        if !md.is_dir() {
             return Err(Error::NotADirectory { path: path.clone() });
         }
         let rd = fs::read_dir(&host).map_err(|e| Error::from_io(path, e))?;
@@ -596,7 +661,7 @@ impl Volume for HostVolume {
 
     fn create_dir(&self, path: &WinPath) -> Result<(), Error> {
         match self.lookup(path)? {
-            Lookup::Found(_) => Err(Error::AlreadyExists { path: path.clone() }),
+            Lookup::Found(..) => Err(Error::AlreadyExists { path: path.clone() }),
             Lookup::Missing { parent, name } => {
                 let host = parent.join(&name);
                 let at = self.at(path, &host)?;
@@ -611,7 +676,7 @@ impl Volume for HostVolume {
 
     fn create_symlink(&self, path: &WinPath, target: &str) -> Result<(), Error> {
         match self.lookup(path)? {
-            Lookup::Found(_) => Err(Error::AlreadyExists { path: path.clone() }),
+            Lookup::Found(..) => Err(Error::AlreadyExists { path: path.clone() }),
             Lookup::Missing { parent, name } => {
                 let host = parent.join(&name);
                 let at = self.at(path, &host)?;
@@ -632,7 +697,7 @@ impl Volume for HostVolume {
         modified: Option<std::time::SystemTime>,
         accessed: Option<std::time::SystemTime>,
     ) -> Result<(), Error> {
-        let host = self.found(path)?;
+        let (host, _) = self.found(path)?;
         let f = if path.is_root() {
             File::from(
                 self.beneath
@@ -676,11 +741,8 @@ impl Volume for HostVolume {
                 reason: "the root cannot be removed",
             });
         }
-        let host = self.found(path)?;
-        if !fs::metadata(&host)
-            .map_err(|e| Error::from_io(path, e))?
-            .is_dir()
-        {
+        let (host, md) = self.found(path)?;
+        if !md.is_dir() {
             return Err(Error::NotADirectory { path: path.clone() });
         }
         let at = self.at(path, &host)?;
@@ -694,11 +756,8 @@ impl Volume for HostVolume {
 
     fn delete_file(&self, path: &WinPath) -> Result<(), Error> {
         let mut handles = self.shared.handles();
-        let host = self.found(path)?;
-        if fs::metadata(&host)
-            .map_err(|e| Error::from_io(path, e))?
-            .is_dir()
-        {
+        let (host, md) = self.found(path)?;
+        if md.is_dir() {
             return Err(Error::IsADirectory { path: path.clone() });
         }
         let key = path.folded();
@@ -742,10 +801,8 @@ impl Volume for HostVolume {
             });
         }
         let mut handles = self.shared.handles();
-        let src = self.found(from)?;
-        let src_is_dir = fs::metadata(&src)
-            .map_err(|e| Error::from_io(from, e))?
-            .is_dir();
+        let (src, src_md) = self.found(from)?;
+        let src_is_dir = src_md.is_dir();
         let from_key = from.folded();
         let blocking = handles.values().find(|r| {
             if src_is_dir {
@@ -762,15 +819,12 @@ impl Volume for HostVolume {
         }
         let name = to.file_name().unwrap_or_default().to_owned();
         let target = match self.lookup(to)? {
-            Lookup::Found(dst) if dst == src => dst.with_file_name(&name),
-            Lookup::Found(dst) => {
+            Lookup::Found(dst, _) if dst == src => dst.with_file_name(&name),
+            Lookup::Found(dst, dst_md) => {
                 if !replace {
                     return Err(Error::AlreadyExists { path: to.clone() });
                 }
-                if fs::metadata(&dst)
-                    .map_err(|e| Error::from_io(to, e))?
-                    .is_dir()
-                {
+                if dst_md.is_dir() {
                     return Err(Error::AccessDenied {
                         path: to.clone(),
                         reason: "a directory cannot be replaced",
