@@ -133,7 +133,12 @@ pub(crate) fn stage_stub(
     }
     Ok(Some(Stub {
         reparse,
-        attributes: item.entry.attributes & !attr::REPARSE_POINT & !attr::DIRECTORY,
+        // Read-only is given back once the file is rebuilt (`tree::finish_restored`): the
+        // engine, like RestoreFiles, refuses to replace a read-only stub.
+        attributes: item.entry.attributes
+            & !attr::REPARSE_POINT
+            & !attr::DIRECTORY
+            & !attr::READONLY,
         logical,
     }))
 }

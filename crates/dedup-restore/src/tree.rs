@@ -25,7 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP};
-use platform::{EntryKind, Source, SourceEntry, Volume, WinPath, eq_name};
+use platform::{
+    Access, Disposition, EntryKind, OpenOptions, ShareMode, Source, SourceEntry, Volume, WinPath,
+    attr, eq_name,
+};
 use rayon::prelude::*;
 
 use crate::batch::restore_in_place;
@@ -430,10 +433,10 @@ pub fn restore_planned(
     let mut batch: Vec<(WinPath, Stub)> = Vec::new();
     // The source times of the files in the batch and of every folder, set once each is
     // complete (folders last, after their contents).
-    let mut batch_times: Vec<Times> = Vec::new();
+    let mut batch_times: Vec<(Times, u32)> = Vec::new();
     let mut dir_times: Vec<(WinPath, Times)> = Vec::new();
     let flush = |batch: &mut Vec<(WinPath, Stub)>,
-                 batch_times: &mut Vec<Times>,
+                 batch_times: &mut Vec<(Times, u32)>,
                  report: &mut TreeReport| {
         if batch.is_empty() {
             return;
@@ -449,15 +452,18 @@ pub fn restore_planned(
         crate::batch::add(&mut report.stats, &r.stats);
         let met = volume.met();
         // Per file (an open and a futimens each): in parallel.
-        r.files.par_iter().zip(&times).for_each(|(f, times)| {
-            let key = f.path.folded();
-            if f.result == Hresult::S_OK
-                && !met.skipped.contains(&key)
-                && !met.conflicts.contains(&key)
-            {
-                set_times(dest, &f.path, *times);
-            }
-        });
+        r.files
+            .par_iter()
+            .zip(&times)
+            .for_each(|(f, &(times, attributes))| {
+                let key = f.path.folded();
+                if f.result == Hresult::S_OK
+                    && !met.skipped.contains(&key)
+                    && !met.conflicts.contains(&key)
+                {
+                    finish_restored(dest, &f.path, times, attributes);
+                }
+            });
         report.entries.extend(r.files.into_iter().map(|f| {
             let key = f.path.folded();
             let kept = met.skipped.contains(&key);
@@ -532,7 +538,7 @@ pub fn restore_planned(
                 for (item, p) in run.into_iter().zip(placed) {
                     match p {
                         FilePlaced::Staged(stub) => {
-                            batch_times.push(times_of(&item.entry));
+                            batch_times.push((times_of(&item.entry), item.entry.attributes));
                             batch.push((item.path, stub));
                         }
                         FilePlaced::Done(e) => report.entries.push(e),
@@ -589,7 +595,12 @@ fn place_file(
     FilePlaced::Done(match copy_file(source, dest, folders, item, policy) {
         Ok(placed) => {
             if let Placed::Written { bytes, .. } = placed {
-                set_times(dest, &item.path, times_of(&item.entry));
+                finish_restored(
+                    dest,
+                    &item.path,
+                    times_of(&item.entry),
+                    item.entry.attributes,
+                );
                 tell(bytes);
             }
             EntryResult::placed(&item.path, EntryStatus::Copied, placed)
@@ -749,6 +760,26 @@ fn set_times(dest: &dyn Volume, path: &WinPath, (modified, accessed): Times) {
     if modified.is_some() || accessed.is_some() {
         let _ = dest.set_times(path, modified, accessed);
     }
+}
+
+/// What a rebuilt or copied file gets once it is in place: `FILE_ATTRIBUTE_READONLY` when the
+/// source file has it (kept off while the file is written: the engine refuses read-only stubs,
+/// and a read-only temporary file could not be removed on failure), then its source times.
+/// Best effort, like [`set_times`].
+fn finish_restored(dest: &dyn Volume, path: &WinPath, times: Times, attributes: u32) {
+    if attributes & attr::READONLY != 0 {
+        let write = OpenOptions::new(
+            Access::READ_WRITE,
+            ShareMode::READ,
+            Disposition::OpenExisting,
+        );
+        if let Ok(h) = dest.open(path, write)
+            && let Ok(now) = h.attributes()
+        {
+            let _ = h.set_attributes(now | attr::READONLY);
+        }
+    }
+    set_times(dest, path, times);
 }
 
 /// The dedup files under `paths` of `source` (everything when empty; `\System Volume

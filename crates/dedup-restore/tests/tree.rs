@@ -433,6 +433,61 @@ fn files_and_folders_keep_their_times() {
     }
 }
 
+/// A read-only source file (a stub or a plain one) comes back read-only: the attribute, and
+/// no write permission in its mode, so that tools other than this one see it too.
+#[test]
+fn read_only_files_come_back_without_write_permission() {
+    use std::os::unix::fs::PermissionsExt as _;
+    const ATTRS: &str = "user.rehydrate.attributes";
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 68);
+    let stub: String = originals[0].0.components().collect::<Vec<_>>().join("/");
+    let mark = |rel: &str| {
+        let host = src.path().join(rel);
+        let old = xattr::get(&host, ATTRS)
+            .unwrap()
+            .map_or(platform::attr::ARCHIVE, |v| {
+                u32::from_le_bytes(v[..4].try_into().unwrap())
+            });
+        xattr::set(
+            &host,
+            ATTRS,
+            &(old | platform::attr::READONLY).to_le_bytes(),
+        )
+        .unwrap();
+    };
+    mark(&stub);
+    mark("plain/small.txt");
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let report = restore_into(src.path(), &dest, &TreeOptions::default());
+    assert_eq!(
+        report.count(EntryStatus::Failed),
+        0,
+        "{:#?}",
+        report.entries
+    );
+    for rel in [stub.as_str(), "plain/small.txt"] {
+        let host = out.path().join(rel);
+        let mode = std::fs::metadata(&host).unwrap().permissions().mode();
+        assert_eq!(mode & 0o222, 0, "{rel}: mode {mode:o}");
+        let stored = xattr::get(&host, ATTRS).unwrap().unwrap();
+        let bits = u32::from_le_bytes(stored[..4].try_into().unwrap());
+        assert_ne!(
+            bits & platform::attr::READONLY,
+            0,
+            "{rel}: attributes {bits:#x}"
+        );
+    }
+    // A file that is not read-only keeps its owner's write permission.
+    let other = originals[1].0.components().collect::<Vec<_>>().join("/");
+    let mode = std::fs::metadata(out.path().join(&other))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_ne!(mode & 0o200, 0, "{other}: mode {mode:o}");
+}
+
 /// The pre-flight check: a plain folder is not a dedup volume; stubs whose store folder is
 /// missing (or is another store) name the store expected and the GUID they reference; a store
 /// with no dedup file selected is a warning.

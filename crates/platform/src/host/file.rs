@@ -69,6 +69,33 @@ impl HostFile {
         stored_attrs_of(|n| self.file.get_xattr(n))
     }
 
+    /// `FILE_ATTRIBUTE_READONLY` shows in the file's mode too, so that every other tool sees
+    /// it (the stored attributes are an extended attribute only this project reads): the write
+    /// bits off when it is set, the owner's write bit back when it is cleared. Done before the
+    /// attributes are stored, so it holds where extended attributes are not supported.
+    fn mode_follows_read_only(&self, read_only: bool) -> Result<(), Error> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let md = self
+            .file
+            .metadata()
+            .map_err(|e| Error::from_io(&self.path(), e))?;
+        if md.is_dir() {
+            return Ok(());
+        }
+        let mode = md.permissions().mode() & 0o7777;
+        let want = if read_only {
+            mode & !0o222
+        } else {
+            mode | 0o200
+        };
+        if want == mode {
+            return Ok(());
+        }
+        self.file
+            .set_permissions(std::fs::Permissions::from_mode(want))
+            .map_err(|e| Error::from_io(&self.path(), e))
+    }
+
     fn write_stored_attrs(&self, bits: u32) -> Result<(), Error> {
         self.file
             .set_xattr(ATTRIBUTES_XATTR, &(bits & STORED_BITS).to_le_bytes())
@@ -113,6 +140,7 @@ impl FileHandle for HostFile {
 
     fn set_attributes(&self, attributes: u32) -> Result<(), Error> {
         self.need(true)?;
+        self.mode_follows_read_only(attributes & attr::READONLY != 0)?;
         let keep = self.stored_attrs().unwrap_or(0) & attr::SPARSE_FILE;
         self.write_stored_attrs(keep | (attributes & attr::SETTABLE & !attr::NORMAL))
     }
