@@ -42,6 +42,7 @@ enum Command {
     Vss(vss::VssCommand),
     /// Rebuild dedup files from a volume folder (ntfs-3g mount or `sim optimize` output) into
     /// an output folder; ordinary files are copied (on Windows also `--in-place`).
+    #[command(after_help = restore::RESTORE_AFTER_HELP)]
     Restore(restore::RestoreArgs),
     /// Check every dedup file's stream map and chunks in a volume folder, writing nothing.
     Verify(restore::VerifyArgs),

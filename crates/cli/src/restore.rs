@@ -18,6 +18,22 @@ use crate::Failure;
 use crate::progress::Bar;
 use crate::{outln, output};
 
+/// `rehydrate restore --help`, after the options: what is kept, examples, exit codes.
+pub(crate) const RESTORE_AFTER_HELP: &str = "\
+Kept: file contents (every dedup chunk checked against its SHA-512 hash unless
+--no-verify-hash); modification and access times of files and folders; read-only, as a mode
+without write permission; the other Windows attribute bits in the extended attribute
+user.rehydrate.attributes, where the output folder takes extended attributes.
+Not restored: ACLs, named streams.
+
+Examples:
+  rehydrate restore --source /mnt/dedupvol --to /srv/restored
+  rehydrate restore --source /mnt/dedupvol --to /srv/restored 'Users/ann/Documents/'
+  rehydrate restore --source /mnt/dedupvol --to /srv/restored --include '*.docx' --dry-run
+
+Exit codes: 0 everything restored, copied or already there; 1 a file failed or is in conflict,
+or the source is not a dedup volume; 2 the command line is wrong.";
+
 /// `rehydrate restore`.
 // Command-line switches are bools by nature.
 #[allow(clippy::struct_excessive_bools)]

@@ -593,3 +593,21 @@ fn a_dry_run_writes_nothing_and_its_plan_is_what_the_run_does() {
     }
     assert_eq!(list(src.path()), source_before, "the source was changed");
 }
+
+/// `restore --help` says what is kept and what is not, shows examples and the exit codes.
+#[test]
+fn restore_help_tells_what_is_kept_with_examples_and_exit_codes() {
+    let o = rehydrate(&["restore", "--help"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let help = stdout(&o);
+    for want in [
+        "Kept: file contents",
+        "read-only, as a mode",
+        "Not restored: ACLs, named streams.",
+        "Examples:\n  rehydrate restore --source ",
+        "Exit codes: 0 ",
+        "2 the command line is wrong",
+    ] {
+        assert!(help.contains(want), "{want:?} missing from:\n{help}");
+    }
+}
