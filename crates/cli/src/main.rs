@@ -10,6 +10,7 @@ mod mapped;
 mod output;
 mod progress;
 mod restore;
+mod shell;
 #[cfg(unix)]
 mod sim;
 mod vss;
@@ -18,7 +19,7 @@ mod windows;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Restore data from backups of Windows volumes, on any OS.
 #[derive(Debug, Parser)]
@@ -57,6 +58,10 @@ enum Command {
     /// diff the HRESULTs and bytes (`--with-windows`).
     #[cfg(windows)]
     Compare(windows::compare::CompareArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff): `rehydrate man > rehydrate.1`.
+    Man,
 }
 
 /// Why a command failed: printed as one line on stderr, then the process exits non-zero.
@@ -100,6 +105,8 @@ fn main() -> ExitCode {
         Command::Sim(cmd) => sim::run(cmd),
         #[cfg(windows)]
         Command::Compare(args) => windows::compare::run_compare(&args),
+        Command::Completions(args) => shell::completions(&args, Cli::command()),
+        Command::Man => shell::man(Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

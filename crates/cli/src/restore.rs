@@ -32,7 +32,8 @@ Examples:
   rehydrate restore --source /mnt/dedupvol --to /srv/restored --include '*.docx' --dry-run
 
 Exit codes: 0 everything restored, copied or already there; 1 a file failed or is in conflict,
-or the source is not a dedup volume; 2 the command line is wrong.";
+or the source is not a dedup volume; 2 the command line is wrong, or the source or the
+output folder cannot be used at all.";
 
 /// `rehydrate restore`.
 // Command-line switches are bools by nature.

@@ -606,7 +606,7 @@ fn restore_help_tells_what_is_kept_with_examples_and_exit_codes() {
         "Not restored: ACLs, named streams.",
         "Examples:\n  rehydrate restore --source ",
         "Exit codes: 0 ",
-        "2 the command line is wrong",
+        "2 the command line is wrong, or the source or the\noutput folder cannot be used",
     ] {
         assert!(help.contains(want), "{want:?} missing from:\n{help}");
     }
