@@ -119,6 +119,7 @@ fn oracle(m: &RestoreMethod, t: &str, s: State) -> Expect {
         // DIRECTED: the file without a directed entry keeps the method; present in place
         // under IF_NOT_THERE, it goes to its mapping (never overwritten).
         (M::RestoreIfNotThere, "DIRECTED") if s != State::Absent => ok(Where::DirectedAlt, 1),
+        (M::RestoreIfCanReplace, "DIRECTED") if locked => ok(Where::DirectedAlt, 1),
         (M::RestoreAtRebootIfCannotReplace, "DIRECTED") if locked => staged(Where::Directed, 0),
         (_, "DIRECTED") if locked => none(Outcome::NotRestored),
         (_, "DIRECTED") => ok(Where::Directed, 0),

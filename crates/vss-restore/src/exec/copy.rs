@@ -116,7 +116,11 @@ impl Copier<'_, '_> {
                 let blocked = self.blocked(who, &jobs, |j| Some(j.dest.clone()));
                 if blocked.is_empty() {
                     self.in_place(who, &jobs, false, r);
-                } else if fallback && jobs.iter().all(|j| j.fallback.is_some()) {
+                } else if fallback
+                    && jobs
+                        .iter()
+                        .all(|j| j.fallback.is_some() || j.content.directed())
+                {
                     if let Some(e) = jobs.iter().find_map(|j| j.fallback.clone()?.err()) {
                         r.outcome = Outcome::Failed;
                         Self::refuse(r, &jobs, e);
