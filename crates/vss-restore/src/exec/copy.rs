@@ -319,8 +319,21 @@ impl Copier<'_, '_> {
             Self::refuse(r, jobs, e);
             return;
         }
-        // To the alternate location, only where no copy exists there either.
+        self.if_not_there_alternate(who, jobs, present, r);
+    }
+
+    /// RESTORE_IF_NOT_THERE when `present` (a file of the component) is on disk and every
+    /// file has a mapping: each file to its alternate location only where no copy exists there
+    /// either; directed files where directed.
+    fn if_not_there_alternate(
+        &self,
+        who: Who<'_>,
+        jobs: &[Job],
+        present: String,
+        r: &mut ComponentReport,
+    ) {
         let mut tx = Tx::new(self.v());
+        let mut error = None;
         let mut pre = Vec::new();
         for j in jobs {
             let Some(Ok(alt)) = &j.fallback else {
