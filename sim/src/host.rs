@@ -154,9 +154,11 @@ pub fn export_volume(volume: &dyn Volume, out: &Path) -> Result<ExportReport, Ho
                 stack.push(p);
                 continue;
             }
+            // Sharing everything: a file a simulated service or process still holds open for
+            // writing (`rehydrate vss restore --lock`) is exported as it is.
             let src = volume.open(
                 &p,
-                OpenOptions::new(Access::READ, ShareMode::READ, Disposition::OpenExisting),
+                OpenOptions::new(Access::READ, ShareMode::ALL, Disposition::OpenExisting),
             )?;
             let dst = host.open(
                 &p,

@@ -15,7 +15,11 @@
 //!   ([`SimVss::on_pre_restore`]), or fails PreRestore / PostRestore
 //!   ([`SimVss::fail_pre_restore`], [`SimVss::fail_post_restore`]);
 //! * a writer checks the files on disk in PostRestore ([`SimVss::expect_on_disk`]): a mismatch
-//!   while the requester reports `ALL` is recorded and fails PostRestore.
+//!   while the requester reports `ALL` is recorded and fails PostRestore;
+//! * the disk states a restore may meet, as `rehydrate vss restore --lock / --service-lock /
+//!   --read-only` asks for them: a file in use by a process no restore method stops
+//!   ([`SimVss::hold_open`]), by a writer's service ([`SimVss::service_holds_open`]), or
+//!   read-only ([`SimVss::set_read_only`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -32,6 +36,9 @@ use crate::SimVolume;
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// The service name under which [`SimVss::hold_open`] models a process no restore stops.
+pub const OTHER_PROCESS: &str = "(another process)";
 
 /// Something [`SimVss`] received or did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +231,77 @@ impl SimVss {
             s.handles.clear();
             acquire(&self.inner.volume, s);
         }
+    }
+
+    /// A process that no restore method stops holds `paths` open (read/write access, sharing
+    /// reads only) until the simulated reboot ([`SimVolume::reboot`] closes every handle).
+    /// It is modelled as a running service named [`OTHER_PROCESS`] that no writer names.
+    ///
+    /// # Errors
+    /// A path that is not an existing file, or that could not be held open.
+    pub fn hold_open(&self, paths: &[WinPath]) -> Result<(), platform::Error> {
+        self.service_holds_open(OTHER_PROCESS, paths)
+    }
+
+    /// Like [`SimVss::lock_files`] with [`ShareMode::READ`], but each path must be an
+    /// existing file that the service then really holds open.
+    ///
+    /// # Errors
+    /// A path that is missing or a directory, or that could not be held open (a read-only
+    /// file cannot be opened for writing; make it read-only after locking it).
+    pub fn service_holds_open(
+        &self,
+        service: &str,
+        paths: &[WinPath],
+    ) -> Result<(), platform::Error> {
+        let v = &self.inner.volume;
+        for p in paths {
+            if v.metadata(p)?.is_dir() {
+                return Err(platform::Error::IsADirectory { path: p.clone() });
+            }
+        }
+        self.lock_files(service, paths, ShareMode::READ);
+        for p in paths {
+            // Held open: an exclusive open must now fail.
+            match v.open(
+                p,
+                OpenOptions::new(
+                    Access::READ_WRITE,
+                    ShareMode::ALL,
+                    Disposition::OpenExisting,
+                ),
+            ) {
+                Err(platform::Error::SharingViolation { .. }) => {}
+                Ok(_) => {
+                    return Err(platform::Error::Io {
+                        path: p.clone(),
+                        source: std::io::Error::other(format!(
+                            "{service} could not hold the file open (is it read-only?)"
+                        )),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the read-only attribute of the file `path` (writing, replacing or deleting it is
+    /// then refused, as on NTFS).
+    ///
+    /// # Errors
+    /// A path that is missing or a directory, or a file held open without sharing writes.
+    pub fn set_read_only(&self, path: &WinPath) -> Result<(), platform::Error> {
+        let h = self.inner.volume.open(
+            path,
+            OpenOptions::new(
+                Access::READ_WRITE,
+                ShareMode::ALL,
+                Disposition::OpenExisting,
+            ),
+        )?;
+        let a = h.attributes()?;
+        h.set_attributes(a | platform::attr::READONLY)
     }
 
     /// Adds a service (not named by any WMD) in `state`.

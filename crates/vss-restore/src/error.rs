@@ -384,6 +384,15 @@ pub enum ComponentErrorKind {
         /// The file's original path.
         path: String,
     },
+    /// Restore-if-not-there found a file on disk, and every file already has a copy at its
+    /// alternate location: no file was restored (status NONE).
+    #[error(
+        "not restored: file {path} is already on disk (restore-if-not-there) and every file already has a copy at its alternate location"
+    )]
+    AlreadyAtAlternate {
+        /// The original path of the file found on disk.
+        path: String,
+    },
     /// Undoing what the restore-if-not-there check created failed.
     #[error("undoing the restore-if-not-there check: {0}")]
     UndoCheck(UndoError),

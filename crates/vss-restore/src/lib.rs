@@ -9,12 +9,13 @@
 //! 1. select the components (restore-set generation, `vss_model::restore_set`) and mark them
 //!    selected in the BCD;
 //! 2. PreRestore to the components of writers whose `writerRestore` is `always` or
-//!    `ifReplaceFails` (never to `never` writers); apply what the writers changed (restore
+//!    `ifReplaceFails` (never to `never` writers, nor to CUSTOM writers without a handler); apply what the writers changed (restore
 //!    target, directed targets; failure messages) to the BCD and generate the restore set
 //!    again from it; set every component's status to NONE;
 //! 3. stop the services of STOP_RESTORE_START writers;
-//! 4. copy each component by its method and target (decision table §3.2): see
-//!    [`Outcome`] and the crate README for the rules;
+//! 4. copy each component by its method and target (decision table §3.2): see [`rules`] for
+//!    every rule with its Microsoft source and every choice made where the documentation is
+//!    silent, and [`Outcome`];
 //! 5. record alternate mappings used, ranges-file paths and the file restore status in the
 //!    BCD; start the stopped services;
 //! 6. PostRestore (always for `always` writers; for `ifReplaceFails` writers only when the
@@ -30,6 +31,7 @@ mod error;
 mod exec;
 mod paths;
 mod report;
+pub mod rules;
 
 pub use backup::{BackupFile, BackupSource, MemoryBackup, SourceError, VolumeBackup};
 pub use error::{

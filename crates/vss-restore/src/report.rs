@@ -55,7 +55,7 @@ pub enum Outcome {
     StagedForReboot,
     /// Nothing written: the method forbids it in the state found on disk (files present for
     /// restore-if-not-there, files locked for restore-if-can-replace) and no alternate
-    /// location could be used.
+    /// location could be used, or every file already had a copy at its alternate location.
     NotRestored,
     /// A writer error (PreRestore failed, target UNDEFINED, a required mapping missing, …);
     /// nothing written.

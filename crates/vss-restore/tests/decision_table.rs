@@ -29,6 +29,9 @@ enum Where {
     Alternate,
     /// master.mdf to its directed target, mastlog.ldf (no directed target) in place.
     Directed,
+    /// master.mdf to its directed target, mastlog.ldf (no directed target, present in place,
+    /// RESTORE_IF_NOT_THERE) to its alternate location.
+    DirectedAlt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +49,8 @@ struct Expect {
     outcome: Outcome,
     at: Where,
     staged: bool,
-    mapping: bool,
+    /// Alternate mappings recorded (one per file set written through one).
+    mappings: usize,
     svc: Svc,
 }
 
@@ -72,12 +76,12 @@ const STATES: [State; 3] = [State::Absent, State::Replaceable, State::Locked];
 /// The decision table (spec §3.2, §3.3, §3.4), as this executor implements it.
 fn oracle(m: &RestoreMethod, t: &str, s: State) -> Expect {
     use RestoreMethod as M;
-    let ok = |at, mapping| Expect {
+    let ok = |at, mappings| Expect {
         status: FileRestoreStatus::All,
         outcome: Outcome::Restored,
         at,
         staged: false,
-        mapping,
+        mappings,
         svc: Svc::None,
     };
     let none = |outcome| Expect {
@@ -85,43 +89,47 @@ fn oracle(m: &RestoreMethod, t: &str, s: State) -> Expect {
         outcome,
         at: Where::Nowhere,
         staged: false,
-        mapping: false,
+        mappings: 0,
         svc: Svc::None,
     };
-    let staged = |at| Expect {
+    let staged = |at, mappings| Expect {
         status: FileRestoreStatus::All,
         outcome: Outcome::StagedForReboot,
         at,
         staged: true,
-        mapping: false,
+        mappings,
         svc: Svc::None,
     };
+    // CUSTOM without a handler: the writer is left out (no PreRestore, so no target either).
+    if *m == M::Custom {
+        return none(Outcome::CustomRestoreRequired);
+    }
     // UNDEFINED target: writer error, whatever the method.
     if t == "UNDEFINED" {
         return none(Outcome::WriterError);
     }
-    if *m == M::Custom {
-        return none(Outcome::CustomRestoreRequired);
-    }
     // A running service keeps its files locked unless the method stops it first.
     let locked = s == State::Locked && *m != M::StopRestoreStart;
     let mut e = match (m, t) {
-        (M::RestoreAtReboot, "ALTERNATE") => staged(Where::Alternate),
-        (M::RestoreAtReboot, "DIRECTED") => staged(Where::Directed),
-        (M::RestoreAtReboot, _) => staged(Where::Original),
-        (_, "ALTERNATE") | (M::RestoreToAlternateLocation, "ORIGINAL") => {
-            ok(Where::Alternate, true)
-        }
-        (M::RestoreAtRebootIfCannotReplace, "DIRECTED") if locked => staged(Where::Directed),
+        // Staged through the mappings: recorded (AddAlternativeLocationMapping).
+        (M::RestoreAtReboot, "ALTERNATE") => staged(Where::Alternate, 2),
+        (M::RestoreAtReboot, "DIRECTED") => staged(Where::Directed, 0),
+        (M::RestoreAtReboot, _) => staged(Where::Original, 0),
+        (_, "ALTERNATE") | (M::RestoreToAlternateLocation, "ORIGINAL") => ok(Where::Alternate, 2),
+        // DIRECTED: the file without a directed entry keeps the method; present in place
+        // under IF_NOT_THERE, it goes to its mapping (never overwritten).
+        (M::RestoreIfNotThere, "DIRECTED") if s != State::Absent => ok(Where::DirectedAlt, 1),
+        (M::RestoreIfCanReplace, "DIRECTED") if locked => ok(Where::DirectedAlt, 1),
+        (M::RestoreAtRebootIfCannotReplace, "DIRECTED") if locked => staged(Where::Directed, 0),
         (_, "DIRECTED") if locked => none(Outcome::NotRestored),
-        (_, "DIRECTED") => ok(Where::Directed, false),
-        (M::RestoreIfNotThere, _) if s == State::Absent => ok(Where::Original, false),
-        (M::RestoreIfNotThere, "ORIGINAL") => ok(Where::Alternate, true),
+        (_, "DIRECTED") => ok(Where::Directed, 0),
+        (M::RestoreIfNotThere, _) if s == State::Absent => ok(Where::Original, 0),
+        (M::RestoreIfNotThere, "ORIGINAL") => ok(Where::Alternate, 2),
         (M::RestoreIfNotThere, _) => none(Outcome::NotRestored),
-        (M::RestoreIfCanReplace, "ORIGINAL") if locked => ok(Where::Alternate, true),
-        (M::RestoreAtRebootIfCannotReplace, _) if locked => staged(Where::Original),
+        (M::RestoreIfCanReplace, "ORIGINAL") if locked => ok(Where::Alternate, 2),
+        (M::RestoreAtRebootIfCannotReplace, _) if locked => staged(Where::Original, 0),
         (_, _) if locked => none(Outcome::NotRestored),
-        (_, _) => ok(Where::Original, false),
+        (_, _) => ok(Where::Original, 0),
     };
     e.svc = match m {
         M::StopRestoreStart => Svc::AroundCopy,
@@ -137,6 +145,10 @@ fn dest_paths(at: Where) -> [String; 2] {
         Where::Directed => [
             r"E:\Directed\master.mdf".to_owned(),
             format!(r"{DATA}\mastlog.ldf"),
+        ],
+        Where::DirectedAlt => [
+            r"E:\Directed\master.mdf".to_owned(),
+            format!(r"{ALT}\mastlog.ldf"),
         ],
         _ => [
             format!(r"{DATA}\master.mdf"),
@@ -222,6 +234,23 @@ fn run_case(m: &RestoreMethod, t: &str, s: State) {
         assert_eq!(c.status_history, [FileRestoreStatus::None], "{case}");
     }
 
+    if *m == RestoreMethod::Custom {
+        // Not involved: not selected, no status, no events, nothing written.
+        let st = report.bcd.writers[0].components[0].restore.as_ref();
+        assert!(
+            st.is_none_or(|s| s.selected_for_restore.is_none()
+                && s.file_restore_status.is_none()
+                && s.alternate_mappings_used.is_empty()),
+            "{case}: {st:?}"
+        );
+        assert!(sim.log().is_empty(), "{case}: {:?}", sim.log());
+        assert!(pending(&vol).is_empty(), "{case}");
+        assert_eq!(
+            vol.all_files().len(),
+            if s == State::Absent { 0 } else { 2 }
+        );
+        return;
+    }
     // Status in the BCD; alternate mappings recorded.
     let st = report.bcd.writers[0].components[0]
         .restore
@@ -229,8 +258,8 @@ fn run_case(m: &RestoreMethod, t: &str, s: State) {
         .unwrap();
     assert_eq!(st.file_restore_status, Some(e.status.clone()), "{case}");
     assert_eq!(st.selected_for_restore, Some(true), "{case}");
-    if e.mapping {
-        assert_eq!(st.alternate_mappings_used.len(), 2, "{case}");
+    if e.mappings > 0 {
+        assert_eq!(st.alternate_mappings_used.len(), e.mappings, "{case}");
         assert!(
             st.alternate_mappings_used
                 .iter()
@@ -238,7 +267,7 @@ fn run_case(m: &RestoreMethod, t: &str, s: State) {
             "{case}: {:?}",
             st.alternate_mappings_used
         );
-        assert_eq!(c.alternate_mappings_used.len(), 2, "{case}");
+        assert_eq!(c.alternate_mappings_used.len(), e.mappings, "{case}");
     } else {
         assert!(st.alternate_mappings_used.is_empty(), "{case}");
     }

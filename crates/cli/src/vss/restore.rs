@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use platform::{HostVolume, Volume as _};
+use platform::{HostVolume, Volume as _, WinPath};
 use vss_restore::{FileAction, Host, RestoreOptions, RestoreReport, RestoreSpec, VolumeBackup};
 use winsim::SimVolume;
 use winsim::vss::SimVss;
@@ -51,9 +51,22 @@ pub(crate) struct RestoreArgs {
     /// must be empty), so the result can be inspected; pending renames are not applied.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Apply the pending renames (simulate the reboot) before writing `--out`.
+    /// Apply the pending renames (simulate the reboot) before writing `--out`; the report says
+    /// what became of each (exit code 1 if one failed).
     #[arg(long)]
     reboot: bool,
+    /// A file in use at restore time (`E:\DATA\x.mdf` or `\DATA\x.mdf`): held open, sharing
+    /// reads only, by a process no restore method stops, until the simulated reboot;
+    /// repeatable.
+    #[arg(long = "lock", value_name = "PATH")]
+    lock: Vec<String>,
+    /// A file the service `SERVICE` holds open while it runs (`SERVICE=PATH`): released when
+    /// the restore stops the service (STOP_RESTORE_START); repeatable.
+    #[arg(long = "service-lock", value_name = "SERVICE=PATH")]
+    service_lock: Vec<String>,
+    /// A file made read-only before the restore; repeatable.
+    #[arg(long = "read-only", value_name = "PATH")]
+    read_only: Vec<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -155,6 +168,7 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
     winsim::host::import_dir(&vol, start)
         .map_err(|e| Failure::usage(format!("{}: {e}", start.display())))?;
     let sim = SimVss::from_wmds(&vol, &writers);
+    disk_state(a, &drive, &sim)?;
     let host = Host {
         volume: &vol,
         drive: &drive,
@@ -184,13 +198,19 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
     bar.finish();
     let report = report.map_err(|e| Failure::check(e.to_string()))?;
     let pending = vol.pending_renames().unwrap_or_default();
-    if a.reboot {
-        for o in vol.reboot() {
-            if let Some(e) = o.error {
-                return Err(Failure::check(format!("at reboot: {e}")));
-            }
-        }
-    }
+    // Every pending rename at the simulated reboot, with its error if it failed.
+    let reboot: Vec<RebootResult> = if a.reboot {
+        vol.reboot()
+            .into_iter()
+            .map(|o| RebootResult {
+                source: format!("{drive}{}", o.op.source),
+                destination: o.op.destination.as_ref().map(|d| format!("{drive}{d}")),
+                error: o.error.map(|e| e.to_string()),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     if let Some(out) = &a.out {
         std::fs::create_dir_all(out)
             .map_err(|e| Failure::usage(format!("{}: {e}", out.display())))?;
@@ -212,10 +232,13 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
         struct Out<'a> {
             report: &'a RestoreReport,
             pending_renames: Vec<(String, Option<String>, bool)>,
+            /// `--reboot`: what became of each pending rename (`null` without `--reboot`).
+            reboot: Option<&'a [RebootResult]>,
             writer_events: Vec<String>,
         }
         let out = Out {
             report: &report,
+            reboot: a.reboot.then_some(&reboot[..]),
             pending_renames: pending
                 .iter()
                 .map(|p| {
@@ -233,8 +256,24 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
         outln!("{text}");
     } else {
         out!("{}", human(&report, &pending, &drive));
+        for r in &reboot {
+            let what = r
+                .error
+                .as_deref()
+                .map_or_else(|| "done".to_owned(), |e| format!("FAILED: {e}"));
+            outln!(
+                "at reboot: {} -> {}: {what}",
+                r.source,
+                r.destination.as_deref().unwrap_or("(delete)")
+            );
+        }
     }
-    if report.all_restored() {
+    let failed_at_reboot = reboot.iter().filter(|r| r.error.is_some()).count();
+    if failed_at_reboot > 0 {
+        Err(Failure::check(format!(
+            "{failed_at_reboot} pending rename(s) failed at the simulated reboot"
+        )))
+    } else if report.all_restored() {
         Ok(())
     } else {
         Err(Failure::check(format!(
@@ -247,6 +286,65 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
             report.components.len()
         )))
     }
+}
+
+/// What one pending rename did at the simulated reboot (`--reboot`).
+#[derive(Debug, serde::Serialize)]
+struct RebootResult {
+    /// The staged file, with the drive.
+    source: String,
+    /// Where it was renamed to (`None`: a delete).
+    destination: Option<String>,
+    /// Why it failed, if it did.
+    error: Option<String>,
+}
+
+/// A path on the restored drive: `E:\a\b` (the drive must be `drive`) or `\a\b`.
+fn volume_path(arg: &str, raw: &str, drive: &str) -> Result<WinPath, Failure> {
+    let bad = |why: String| Failure::usage(format!("{arg} {raw}: {why}"));
+    let rest = match raw.get(..2) {
+        Some(d) if d.ends_with(':') => {
+            if !d.eq_ignore_ascii_case(drive) {
+                return Err(bad(format!("not on the drive being restored ({drive})")));
+            }
+            &raw[2..]
+        }
+        _ => raw,
+    };
+    if !rest.starts_with('\\') {
+        return Err(bad(
+            "expected an absolute path like E:\\DATA\\file".to_owned()
+        ));
+    }
+    WinPath::new(rest).map_err(|e| bad(e.to_string()))
+}
+
+/// Puts the volume in the disk state `--read-only`, `--lock` and `--service-lock` ask for
+/// (read-only first: a file held open by another process cannot have its attributes set).
+fn disk_state(a: &RestoreArgs, drive: &str, sim: &SimVss) -> Result<(), Failure> {
+    for raw in &a.read_only {
+        let p = volume_path("--read-only", raw, drive)?;
+        sim.set_read_only(&p)
+            .map_err(|e| Failure::usage(format!("--read-only {raw}: {e}")))?;
+    }
+    let locks = a
+        .lock
+        .iter()
+        .map(|raw| volume_path("--lock", raw, drive))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !locks.is_empty() {
+        sim.hold_open(&locks)
+            .map_err(|e| Failure::usage(format!("--lock: {e}")))?;
+    }
+    for kv in &a.service_lock {
+        let (service, raw) = kv
+            .split_once('=')
+            .ok_or_else(|| Failure::usage(format!("--service-lock {kv}: expected SERVICE=PATH")))?;
+        let p = volume_path("--service-lock", raw, drive)?;
+        sim.service_holds_open(service, &[p])
+            .map_err(|e| Failure::usage(format!("--service-lock {kv}: {e}")))?;
+    }
+    Ok(())
 }
 
 fn human(report: &RestoreReport, pending: &[platform::PendingRename], drive: &str) -> String {

@@ -38,9 +38,10 @@ fn mode_of(u: &Unit) -> Mode {
         (RestoreMethod::Custom, _) => Mode::Custom,
         (RestoreMethod::RestoreAtReboot, _) => Mode::AtReboot,
         (RestoreMethod::RestoreAtRebootIfCannotReplace, _) => Mode::AtRebootIfCannotReplace,
-        (_, RestoreTarget::Directed | RestoreTarget::Alternate) => {
-            Mode::Replace { fallback: false }
-        }
+        (_, RestoreTarget::Alternate) => Mode::Replace { fallback: false },
+        // DIRECTED included: the writer's directed targets remap the files it names, and the
+        // component's other files keep its restore method ("Working with Directed Targets"
+        // says nothing of them); directed files are written where directed (`if_not_there`).
         (m, _) => by_method(m),
     }
 }
@@ -115,7 +116,11 @@ impl Copier<'_, '_> {
                 let blocked = self.blocked(who, &jobs, |j| Some(j.dest.clone()));
                 if blocked.is_empty() {
                     self.in_place(who, &jobs, false, r);
-                } else if fallback && jobs.iter().all(|j| j.fallback.is_some()) {
+                } else if fallback
+                    && jobs
+                        .iter()
+                        .all(|j| j.fallback.is_some() || j.content.directed())
+                {
                     if let Some(e) = jobs.iter().find_map(|j| j.fallback.clone()?.err()) {
                         r.outcome = Outcome::Failed;
                         Self::refuse(r, &jobs, e);
@@ -250,10 +255,15 @@ impl Copier<'_, '_> {
     fn if_not_there(&self, who: Who<'_>, jobs: &[Job], r: &mut ComponentReport) {
         // Check with exclusive CREATE_NEW opens before writing anything.
         let mut tx = Tx::new(self.v());
-        let mut handles: Vec<Box<dyn FileHandle>> = Vec::new();
+        let mut handles: Vec<Option<Box<dyn FileHandle>>> = Vec::new();
         let mut present: Option<String> = None;
         let mut error: Option<ComponentError> = None;
         for j in jobs {
+            if j.content.directed() {
+                // Written where the writer directs, over what is there (see `mode_of`).
+                handles.push(None);
+                continue;
+            }
             if let Err(e) = tx.ensure_parent(&j.dest) {
                 error = Some(who.file(&j.source, FileError::Write(e)));
                 break;
@@ -264,9 +274,14 @@ impl Copier<'_, '_> {
             ) {
                 Ok(h) => {
                     tx.undo.push(Undo::Delete(j.dest.clone()));
-                    handles.push(h);
+                    handles.push(Some(h));
                 }
-                Err(platform::Error::AlreadyExists { .. }) => {
+                // Whatever stands at the path (a file, a directory, a file held open) is "a
+                // version of the file on disk" (VSS_RESTOREMETHOD_ENUM).
+                Err(e)
+                    if matches!(e, platform::Error::AlreadyExists { .. })
+                        || self.v().exists(&j.dest).unwrap_or(false) =>
+                {
                     present = Some(j.source.clone());
                     break;
                 }
@@ -277,8 +292,7 @@ impl Copier<'_, '_> {
             }
         }
         if present.is_none() && error.is_none() {
-            let pre: Vec<Option<Box<dyn FileHandle>>> = handles.into_iter().map(Some).collect();
-            self.run_tx(who, tx, jobs, pre, Target::Primary, r);
+            self.run_tx(who, tx, jobs, handles, Target::Primary, r);
             return;
         }
         drop(handles);
@@ -291,7 +305,10 @@ impl Copier<'_, '_> {
             return;
         }
         let present = present.unwrap_or_default();
-        if !jobs.iter().all(|j| j.fallback.is_some()) {
+        if !jobs
+            .iter()
+            .all(|j| j.fallback.is_some() || j.content.directed())
+        {
             r.outcome = Outcome::NotRestored;
             r.errors
                 .push(who.err(Kind::AlreadyOnDisk { path: present }));
@@ -302,8 +319,21 @@ impl Copier<'_, '_> {
             Self::refuse(r, jobs, e);
             return;
         }
-        // To the alternate location, only where no copy exists there either.
+        self.if_not_there_alternate(who, jobs, present, r);
+    }
+
+    /// RESTORE_IF_NOT_THERE when `present` (a file of the component) is on disk and every
+    /// file has a mapping: each file to its alternate location only where no copy exists there
+    /// either; directed files where directed.
+    fn if_not_there_alternate(
+        &self,
+        who: Who<'_>,
+        jobs: &[Job],
+        present: String,
+        r: &mut ComponentReport,
+    ) {
         let mut tx = Tx::new(self.v());
+        let mut error = None;
         let mut pre = Vec::new();
         for j in jobs {
             let Some(Ok(alt)) = &j.fallback else {
@@ -336,14 +366,27 @@ impl Copier<'_, '_> {
             Self::undo_check(who, &mut tx, r);
             return;
         }
+        let nothing_to_write = jobs
+            .iter()
+            .zip(&pre)
+            .all(|(j, h)| h.is_none() && !j.content.directed());
         for (j, h) in jobs.iter().zip(&pre) {
-            if h.is_none() {
+            if h.is_none() && !j.content.directed() {
                 let f = &mut r.files[j.report];
                 f.action = FileAction::SkippedExistsAtAlternate;
                 if let Some(Ok(alt)) = &j.fallback {
                     f.destination = Some(self.disp(alt));
                 }
             }
+        }
+        if nothing_to_write {
+            // VSS_RS_NONE is "no files were restored"; undo the directories the check made.
+            if !Self::undo_check(who, &mut tx, r) {
+                r.outcome = Outcome::NotRestored;
+            }
+            r.errors
+                .push(who.err(Kind::AlreadyAtAlternate { path: present }));
+            return;
         }
         self.run_tx(who, tx, jobs, pre, Target::FallbackIfOpened, r);
     }

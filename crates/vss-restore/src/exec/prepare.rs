@@ -38,6 +38,11 @@ impl Content {
     pub(super) fn in_place(&self) -> bool {
         matches!(self, Self::Partial(_) | Self::Directed(_))
     }
+
+    /// Whether the writer directs this file (DIRECTED target with a directed entry for it).
+    pub(super) fn directed(&self) -> bool {
+        matches!(self, Self::Directed(_))
+    }
 }
 
 /// One file to write: its backed-up data and its destinations.

@@ -37,6 +37,7 @@ pub fn restore(
     let mut run = Run {
         host,
         spec,
+        opts,
         bcd: spec.bcd.clone(),
         events: Vec::new(),
     };
@@ -87,14 +88,32 @@ struct Stops {
 struct Run<'h, 'a> {
     host: &'h Host<'a>,
     spec: &'h RestoreSpec<'a>,
+    opts: &'h RestoreOptions,
     bcd: BackupComponents,
     events: Vec<RequesterEvent>,
 }
 
 impl Run<'_, '_> {
+    /// A CUSTOM writer's unit with no handler registered: the writer is not involved at all
+    /// ("Restores without Writer Participation": a writer with a custom method is generally
+    /// left out unless its documentation says otherwise; a registered handler is that
+    /// documentation). It is not selected for restore, gets no PreRestore, no status, no
+    /// PostRestore; the report says a custom restore is required.
+    fn left_alone(&self, u: &Unit) -> bool {
+        u.method == RestoreMethod::Custom
+            && !self
+                .opts
+                .custom
+                .iter()
+                .any(|(g, _)| Some(*g) == u.writer_id)
+    }
+
     /// Step 1: marks every selected component selected for restore in the BCD.
     fn mark_selected(&mut self, units: &[Unit]) {
         for u in units {
+            if self.left_alone(u) {
+                continue;
+            }
             if let Some(pos) = u.bcd_pos {
                 state_mut(&mut self.bcd, pos).selected_for_restore = Some(true);
             }
@@ -113,7 +132,8 @@ impl Run<'_, '_> {
             if !matches!(
                 u.writer_restore,
                 WriterRestore::Always | WriterRestore::IfReplaceFails
-            ) {
+            ) || self.left_alone(u)
+            {
                 continue;
             }
             let res = self.host.writers.pre_restore_changes(cref);
@@ -142,6 +162,9 @@ impl Run<'_, '_> {
     /// Sets every selected component's file restore status to NONE before anything is copied.
     fn reset_status(&mut self, units: &[Unit]) {
         for u in units {
+            if self.left_alone(u) {
+                continue;
+            }
             if let Some(pos) = u.bcd_pos {
                 state_mut(&mut self.bcd, pos).file_restore_status = Some(FileRestoreStatus::None);
                 self.events.push(RequesterEvent::SetStatus {
@@ -232,6 +255,9 @@ impl Run<'_, '_> {
                 r.errors.push(u.who().err(Kind::PreRestore(e.clone())));
             } else if !u.problems.is_empty() {
                 r.errors.extend(u.problems.iter().cloned());
+            } else if self.left_alone(u) {
+                r.outcome = Outcome::CustomRestoreRequired;
+                r.errors.push(u.who().err(Kind::CustomRestoreRequired));
             } else if let Some(e) = service_of(self.spec, u)
                 .filter(|_| u.method == RestoreMethod::StopRestoreStart)
                 .and_then(|n| stops.failed.get(&n.to_uppercase()))
@@ -287,7 +313,9 @@ impl Run<'_, '_> {
 
     /// Step 5: the file restore status and the alternate mappings used, into the BCD.
     fn record_status(&mut self, u: &Unit, r: &ComponentReport) {
-        let Some(pos) = u.bcd_pos else { return };
+        let Some(pos) = u.bcd_pos.filter(|_| !self.left_alone(u)) else {
+            return;
+        };
         let st = state_mut(&mut self.bcd, pos);
         st.file_restore_status = Some(r.status.clone());
         for m in &r.alternate_mappings_used {
@@ -332,7 +360,9 @@ impl Run<'_, '_> {
     /// the component was not fully restored.
     fn post_restore(&mut self, units: &[Unit], reports: &mut [ComponentReport]) {
         for (u, r) in units.iter().zip(reports.iter_mut()) {
-            let Some(cref) = &u.cref else { continue };
+            let Some(cref) = u.cref.as_ref().filter(|_| !self.left_alone(u)) else {
+                continue;
+            };
             let send = match u.writer_restore {
                 WriterRestore::Always => true,
                 WriterRestore::IfReplaceFails => r.status != FileRestoreStatus::All,

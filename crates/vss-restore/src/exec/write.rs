@@ -6,6 +6,7 @@ use std::sync::Arc;
 use dedup_restore::Hresult;
 use platform::{FileHandle, PendingRename, WinPath, attr};
 use vss_model::FileRestoreStatus;
+use vss_model::bcd::AlternateMappingUsed;
 
 use super::COPY_CHUNK;
 use super::copy::Copier;
@@ -22,7 +23,8 @@ pub(super) enum Target {
     Primary,
     /// The alternate location (the destination where a job has none).
     Fallback,
-    /// The alternate location, only for jobs given a handle opened there.
+    /// The alternate location, only for jobs given a handle opened there; directed jobs to
+    /// their directed destination.
     FallbackIfOpened,
 }
 
@@ -48,15 +50,12 @@ impl Copier<'_, '_> {
                     Some(Ok(p)) => p.clone(),
                     _ => j.dest.clone(),
                 },
-                Target::FallbackIfOpened => {
-                    if handle.is_none() {
-                        continue;
-                    }
-                    match &j.fallback {
-                        Some(Ok(p)) => p.clone(),
-                        _ => continue,
-                    }
-                }
+                Target::FallbackIfOpened => match (&handle, &j.fallback) {
+                    (Some(_), Some(Ok(p))) => p.clone(),
+                    // A directed file goes where the writer directs.
+                    (None, _) if j.content.directed() => j.dest.clone(),
+                    _ => continue,
+                },
             };
             if !tx.touched {
                 tx.touched = true;
@@ -87,17 +86,15 @@ impl Copier<'_, '_> {
                     let j = &jobs[*i];
                     let f = &mut r.files[j.report];
                     f.destination = Some(self.disp(dest));
-                    let alt = !matches!(target, Target::Primary);
+                    let alt = *dest != j.dest;
                     f.action = if alt {
                         FileAction::WrittenToAlternate
                     } else {
                         FileAction::Written
                     };
                     let m = if alt { &j.fallback_mapping } else { &j.mapping };
-                    if let Some(m) = m
-                        && !r.alternate_mappings_used.contains(m)
-                    {
-                        r.alternate_mappings_used.push(m.clone());
+                    if let Some(m) = m {
+                        record_mapping(r, m);
                     }
                 }
             }
@@ -259,6 +256,11 @@ impl Copier<'_, '_> {
             f.action = FileAction::StagedForReboot {
                 temp: self.disp(temp),
             };
+            // Staged through a mapping: the writer finds the files there after the reboot
+            // only if the mapping is recorded (AddAlternativeLocationMapping).
+            if let Some(m) = &j.mapping {
+                record_mapping(r, m);
+            }
         }
         // Keep the temporary files; remove originals set aside (ranges files replaced beside
         // their data).
@@ -330,5 +332,13 @@ impl Copier<'_, '_> {
             done += n as u64;
         }
         Ok(())
+    }
+}
+
+/// Records that a file was written through the alternate location mapping `m` (once per file
+/// set: AddAlternativeLocationMapping is per file set).
+fn record_mapping(r: &mut ComponentReport, m: &AlternateMappingUsed) {
+    if !r.alternate_mappings_used.contains(m) {
+        r.alternate_mappings_used.push(m.clone());
     }
 }
