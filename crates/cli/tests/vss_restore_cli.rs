@@ -668,3 +668,131 @@ fn a_file_set_on_a_drive_the_restore_does_not_cover_fails_the_component() {
         assert!(!out.contains("status ALL"), "{extra:?}: {out}");
     }
 }
+
+/// Documents that do not belong together are refused before anything is written: the WMD is
+/// of another instance of the writer the BCD names, or the BCD names a writer no WMD describes.
+/// `--dry-run` and `vss plan` exit 1 too; `--force` restores what matches.
+#[test]
+fn a_bcd_and_wmds_of_different_backups_are_refused_unless_forced() {
+    let other_instance = "0badc0de-0000-4000-8000-000000000001";
+    let unknown_writer = r#"<WRITER_COMPONENTS instanceId="0badc0de-0000-4000-8000-000000000002" writerId="0badc0de-0000-4000-8000-000000000003"><COMPONENT logicalPath="X" componentName="y" componentType="filegroup"/></WRITER_COMPONENTS></BACKUP_COMPONENTS>"#;
+    for (case, wmd_instance, extra_writer) in [
+        ("another instance", Some(other_instance), false),
+        ("a writer without its WMD", None, true),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
+        if let Some(inst) = wmd_instance {
+            let wmd = WMD
+                .replace("@@M@@", "RESTORE_IF_CAN_BE_REPLACED")
+                .replace("dd8d6255-b3bb-4ec1-8249-73cd75c0ee21", inst);
+            std::fs::write(Path::new(&meta).join("WM4.xml"), wmd).unwrap();
+        }
+        if extra_writer {
+            let doc = BCD.replace("</BACKUP_COMPONENTS>", unknown_writer);
+            std::fs::write(&bcd, doc).unwrap();
+        }
+        let out_dir = t.path().join("out");
+        let out = out_dir.display().to_string();
+        let base = [
+            "vss",
+            "restore",
+            "--metadata",
+            &meta,
+            "--bcd",
+            &bcd,
+            "--backup",
+            &backup,
+            "--out",
+            &out,
+        ];
+        let o = rehydrate(&base);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{case}: {err}");
+        assert!(err.contains("nothing was restored"), "{case}: {err}");
+        assert!(
+            err.contains("are these documents of the same backup?"),
+            "{case}: {err}"
+        );
+        let named = if extra_writer {
+            "0badc0de-0000-4000-8000-000000000003"
+        } else {
+            other_instance
+        };
+        assert!(err.contains(named), "{case}: {err}");
+        assert!(!out_dir.exists(), "{case}: --out written");
+
+        let dry = rehydrate(&[&base[..8], &["--dry-run"][..]].concat());
+        assert_eq!(dry.status.code(), Some(1), "{case}: dry run");
+        let catalog = t.path().join("catalog.txt");
+        std::fs::write(&catalog, "E:\\DATA\\master.mdf\nE:\\DATA\\mastlog.ldf\n").unwrap();
+        let catalog = catalog.display().to_string();
+        let plan = rehydrate(&[
+            "vss",
+            "plan",
+            "--metadata",
+            &meta,
+            "--bcd",
+            &bcd,
+            "--catalog",
+            &catalog,
+        ]);
+        let plan_err = String::from_utf8_lossy(&plan.stderr);
+        assert_eq!(plan.status.code(), Some(1), "{case}: plan: {plan_err}");
+        assert!(
+            plan_err.contains("are these documents of the same backup?"),
+            "{case}: plan: {plan_err}"
+        );
+
+        let forced = rehydrate(&[&base[..], &["--force"][..]].concat());
+        let text = String::from_utf8_lossy(&forced.stdout);
+        if extra_writer {
+            // The matching component is restored; the unknown writer's fails.
+            assert!(text.contains("Restored, status ALL"), "{case}: {text}");
+        } else {
+            assert!(text.contains("Restored, status ALL"), "{case}: {text}");
+            assert_eq!(forced.status.code(), Some(0), "{case}: {text}");
+        }
+        assert!(out_dir.exists(), "{case}: --force wrote nothing");
+    }
+}
+
+/// A file set using a `%VAR%` nobody defined: the error says which option defines it, in the
+/// dry run and the run alike.
+#[test]
+fn an_unknown_variable_names_the_option_that_defines_it() {
+    let t = tempfile::tempdir().unwrap();
+    let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
+    let wmd = WMD.replace("@@M@@", "RESTORE_IF_CAN_BE_REPLACED").replace(
+        r#"path="E:\DATA" filespec="master.mdf""#,
+        r#"path="%SQLDATA%" filespec="master.mdf""#,
+    );
+    std::fs::write(Path::new(&meta).join("WM4.xml"), wmd).unwrap();
+    let base = [
+        "vss",
+        "restore",
+        "--metadata",
+        &meta,
+        "--bcd",
+        &bcd,
+        "--backup",
+        &backup,
+    ];
+    for extra in [&["--dry-run"][..], &[][..]] {
+        let o = rehydrate(&[&base[..], extra].concat());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(err.contains("%SQLDATA%"), "{extra:?}: {err}");
+        assert!(
+            err.contains("define it with --env SQLDATA=VALUE"),
+            "{extra:?}: {err}"
+        );
+    }
+    let defined = rehydrate(&[&base[..], &["--env", r"SQLDATA=E:\DATA"][..]].concat());
+    assert_eq!(
+        defined.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&defined.stderr)
+    );
+}

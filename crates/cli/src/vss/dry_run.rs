@@ -274,7 +274,7 @@ pub(crate) fn run(input: &DryRunInput<'_>, json: bool) -> Result<(), Failure> {
         },
         &entries,
     )
-    .map_err(|e| Failure::check(e.to_string()))?;
+    .map_err(|e| super::input::restore_set_failure(&e))?;
     let mut files = Vec::new();
     let mut other_files = Vec::new();
     for (source, d) in catalog.iter().zip(&plan.files) {

@@ -98,3 +98,42 @@ pub(crate) fn volumes(args: &[String]) -> Result<Vec<(Guid, String)>, Failure> {
     }
     Ok(out)
 }
+
+/// Checks that the BCD at `bcd_path` and the WMDs in `metadata` belong together
+/// ([`vss_model::restore_set::unmatched_writers`]): each writer without its document is one
+/// line on stderr, and a failure (exit code 1) sums them up.
+pub(crate) fn documents_match(
+    bcd_path: &Path,
+    metadata: &Path,
+    bcd: &BackupComponents,
+    writers: &[WriterMetadata],
+) -> Result<(), Failure> {
+    let unmatched = vss_model::restore_set::unmatched_writers(bcd, writers);
+    if unmatched.is_empty() {
+        return Ok(());
+    }
+    for m in &unmatched {
+        eprintln!("rehydrate: {}: {m}", bcd_path.display());
+    }
+    Err(Failure::check(format!(
+        "{} of the {} writers in {} have no Writer Metadata Document of their instance in {}: \
+         are these documents of the same backup?",
+        unmatched.len(),
+        bcd.writers.len(),
+        bcd_path.display(),
+        metadata.display()
+    )))
+}
+
+/// A restore set that could not be generated, as a failure (exit code 1); a `%VAR%` the
+/// environment lacks says which option defines it.
+pub(crate) fn restore_set_failure(e: &vss_model::restore_set::RestoreSetError) -> Failure {
+    use vss_model::restore_set::RestoreSetError;
+    match e {
+        RestoreSetError::UnknownVariable { source, .. } => Failure::check(format!(
+            "{e}; define it with --env {}=VALUE (repeatable)",
+            source.name
+        )),
+        RestoreSetError::SelectionNotFound { .. } => Failure::check(e.to_string()),
+    }
+}

@@ -156,7 +156,7 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         env: &env,
         volumes: &volumes,
     };
-    let plan = generate(&input, &catalog).map_err(|e| Failure::check(e.to_string()))?;
+    let plan = generate(&input, &catalog).map_err(|e| super::input::restore_set_failure(&e))?;
 
     if args.json {
         let files = catalog
@@ -181,6 +181,7 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         .filter(|c| !c.problems.is_empty())
         .map(|c| format!("{} ({})", c.component, c.writer))
         .collect();
+    super::input::documents_match(&args.bcd, &args.metadata, &bcd, &writers)?;
     if broken.is_empty() {
         Ok(())
     } else {

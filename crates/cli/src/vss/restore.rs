@@ -17,6 +17,8 @@ use crate::out;
 use crate::outln;
 
 /// Arguments of `rehydrate vss restore`.
+// Command-line switches are bools by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub(crate) struct RestoreArgs {
     /// Folder holding the saved Writer Metadata Documents (*.xml; a BCD or manifest there is
@@ -67,6 +69,11 @@ pub(crate) struct RestoreArgs {
     /// A file made read-only before the restore; repeatable.
     #[arg(long = "read-only", value_name = "PATH")]
     read_only: Vec<String>,
+    /// Restore even though the Backup Components Document names writers that have no Writer
+    /// Metadata Document of their instance in `--metadata` (documents of another backup or
+    /// system): the components of those writers fail, the others are restored.
+    #[arg(long)]
+    force: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -150,6 +157,16 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
     let store = dedup_restore::SourceStore::host(&dir)
         .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
 
+    let matching = super::input::documents_match(&a.bcd, &a.metadata, &bcd, &writers);
+    if let Err(refusal) = &matching
+        && !a.force
+        && !a.dry_run
+    {
+        return Err(Failure::check(format!(
+            "{}; nothing was restored (--force restores the components that match)",
+            refusal.message
+        )));
+    }
     if a.dry_run {
         let input = DryRunInput {
             writers: &writers,
@@ -160,7 +177,9 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
             backup_volume: &backup_vol,
             backup: &backup,
         };
-        return super::dry_run::run(&input, a.json);
+        super::dry_run::run(&input, a.json)?;
+        // A dry run says what the run would do: refuse, unless forced.
+        return if a.force { Ok(()) } else { matching };
     }
 
     let vol = SimVolume::new(1);
@@ -196,7 +215,10 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
     };
     let report = vss_restore::restore(&host, &spec, &opts);
     bar.finish();
-    let report = report.map_err(|e| Failure::check(e.to_string()))?;
+    let report = report.map_err(|e| match e {
+        vss_restore::RestoreError::RestoreSet(e) => super::input::restore_set_failure(&e),
+        e => Failure::check(e.to_string()),
+    })?;
     let pending = vol.pending_renames().unwrap_or_default();
     // Every pending rename at the simulated reboot, with its error if it failed.
     let reboot: Vec<RebootResult> = if a.reboot {

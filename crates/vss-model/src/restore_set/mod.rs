@@ -41,12 +41,14 @@ mod component;
 mod env;
 mod generate;
 mod index;
+mod matching;
 mod paths;
 mod plan;
 mod select;
 
 pub use env::{Environment, UnknownVariable};
 pub use generate::generate;
+pub use matching::{MismatchKind, WriterMismatch, unmatched_writers};
 pub use paths::{SplitPath, is_under, split_path};
 pub use plan::{
     CatalogEntry, Destination, DirectedDestination, Disposition, ExclusionRef, PlannedComponent,
