@@ -1,0 +1,97 @@
+//! The README matches the tool: every `rehydrate …` command line the README shows as an
+//! example (its indented code blocks) names commands that exist, and every flag it uses is in
+//! that command's `--help`. Windows-only forms (`restore --in-place`, `compare`) are not built
+//! on other hosts and are checked only there.
+
+use std::process::Command;
+
+fn help(path: &[&str]) -> Option<String> {
+    let o = Command::new(env!("CARGO_BIN_EXE_rehydrate"))
+        .args(path)
+        .arg("--help")
+        .output()
+        .unwrap();
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// The subcommand names a `--help` lists under "Commands:".
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+/// Each example command line of the README, continuation lines joined.
+fn examples(readme: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in readme.lines() {
+        if let Some(cmd) = line.strip_prefix("    rehydrate ") {
+            out.push(cmd.trim_end_matches('\\').to_owned());
+            open = true;
+        } else if open && line.starts_with("        ") {
+            let last = out.last_mut().expect("open implies one");
+            last.push(' ');
+            last.push_str(line.trim().trim_end_matches('\\'));
+        } else {
+            open = false;
+        }
+    }
+    out
+}
+
+fn windows_only(cmd: &str) -> bool {
+    cmd.starts_with("compare ") || cmd.contains("--in-place")
+}
+
+#[test]
+fn every_command_and_flag_the_readme_shows_exists_in_help() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let lines = examples(&readme);
+    assert!(lines.len() >= 10, "too few examples found: {lines:?}");
+    let mut problems = Vec::new();
+    for cmd in lines.iter().filter(|c| !windows_only(c)) {
+        let tokens: Vec<&str> = cmd.split_whitespace().collect();
+        let mut path: Vec<&str> = Vec::new();
+        let mut text = help(&[]).expect("top-level help");
+        for t in &tokens {
+            if subcommands(&text).iter().any(|s| s == t) {
+                path.push(t);
+                text = help(&path).unwrap_or_default();
+            } else {
+                break;
+            }
+        }
+        if path.is_empty() {
+            problems.push(format!("`rehydrate {cmd}`: no such command"));
+            continue;
+        }
+        for t in &tokens[path.len()..] {
+            let t = t.trim_start_matches('[').trim_end_matches([']', '…', '.']);
+            let flag = t.split(['=', '[', ']']).next().unwrap_or_default();
+            let is_flag = (flag.starts_with("--") && flag.len() > 2)
+                || (flag.len() == 2 && flag.starts_with('-') && flag != "--");
+            if is_flag
+                && !text
+                    .split(|c: char| c.is_whitespace() || c == ',' || c == '=')
+                    .any(|w| w == flag || w.starts_with(&format!("{flag}=")))
+            {
+                problems.push(format!(
+                    "`rehydrate {}`: {flag} is not in its --help",
+                    path.join(" ")
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "README out of date:\n{}",
+        problems.join("\n")
+    );
+}
