@@ -25,6 +25,13 @@ use clap::{CommandFactory, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "rehydrate", version, about)]
 struct Cli {
+    /// Print only what failed (and conflicts): no progress bar, no summary. Exit codes are
+    /// unchanged.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also list every file with what became of it (restore, verify).
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -93,6 +100,7 @@ impl Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::set_verbosity(cli.quiet, cli.verbose);
     let result = match cli.command {
         Command::Inspect(cmd) => inspect::run(cmd),
         Command::Carve(args) => carve::run(&args),

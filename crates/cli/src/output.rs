@@ -3,9 +3,32 @@
 //! dropped, and the command's exit code stays what its work decided. Never a panic.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI8, Ordering};
 
 static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// `-q` (-1), neither (0), `-v` (1): set once from the command line.
+static VERBOSITY: AtomicI8 = AtomicI8::new(0);
+
+/// Sets the verbosity from the global `-q/--quiet` and `-v/--verbose` flags.
+pub(crate) fn set_verbosity(quiet: bool, verbose: bool) {
+    let v = match (quiet, verbose) {
+        (true, _) => -1,
+        (false, true) => 1,
+        (false, false) => 0,
+    };
+    VERBOSITY.store(v, Ordering::Relaxed);
+}
+
+/// `-q/--quiet`: no progress bar and no summary; what failed is still printed.
+pub(crate) fn quiet() -> bool {
+    VERBOSITY.load(Ordering::Relaxed) < 0
+}
+
+/// `-v/--verbose`: every file listed with what became of it.
+pub(crate) fn verbose() -> bool {
+    VERBOSITY.load(Ordering::Relaxed) > 0
+}
 
 /// Writes `text` to stdout; on a broken pipe, drops it and all later output. Other write
 /// errors are dropped too (there is nowhere left to report them).

@@ -10,9 +10,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub(crate) struct Bar(ProgressBar);
 
 impl Bar {
-    /// A bar for `label` (hidden when stderr is not a terminal).
+    /// A bar for `label` (hidden when stderr is not a terminal, and with `--quiet`).
     pub(crate) fn new(label: &'static str) -> Self {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        let target = if crate::output::quiet() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        let bar = ProgressBar::with_draw_target(Some(0), target);
         let style = ProgressStyle::with_template(
             "{prefix} [{bar:30}] {percent:>3}% {decimal_bytes} / {decimal_total_bytes} {decimal_bytes_per_sec} ETA {eta}",
         )

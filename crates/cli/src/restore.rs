@@ -605,7 +605,28 @@ fn print_report(
     }
 }
 
+/// The human report: the summary (left out by `--quiet`), every file with what became of it
+/// (`--verbose`; a dry run always lists them), then conflicts and failures (always).
 fn print_human(
+    cmd: Command,
+    about: &Printed<'_>,
+    report: &TreeReport,
+    secs: f64,
+    engine_secs: f64,
+) {
+    if !output::quiet() {
+        print_summary(cmd, about, report, secs, engine_secs);
+    }
+    if output::verbose() && !report.dry_run {
+        outln!("files:");
+        for e in &report.entries {
+            outln!("  {:<9} {}", status_name(cmd, e.status), e.path);
+        }
+    }
+    print_problems(cmd, report);
+}
+
+fn print_summary(
     cmd: Command,
     about: &Printed<'_>,
     report: &TreeReport,
@@ -704,6 +725,16 @@ fn print_human(
             );
         }
     }
+}
+
+/// Conflicts and failures, one line each (conflicts past the first ten counted).
+fn print_problems(cmd: Command, report: &TreeReport) {
+    let verify = cmd == Command::Verify;
+    let conflicts: Vec<&EntryResult> = report
+        .entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Conflict)
+        .collect();
     if !conflicts.is_empty() {
         outln!("conflicting files (already there with other content, kept):");
         for e in conflicts.iter().take(CONFLICTS_SHOWN) {

@@ -611,3 +611,65 @@ fn restore_help_tells_what_is_kept_with_examples_and_exit_codes() {
         assert!(help.contains(want), "{want:?} missing from:\n{help}");
     }
 }
+
+/// `-q` prints nothing but what failed; `-v` lists every file with what became of it.
+#[test]
+fn quiet_prints_only_failures_and_verbose_lists_every_file() {
+    let src = fast_tempdir();
+    let files = make_volume(src.path());
+    let out = fast_tempdir();
+    let to = out.path().join("r");
+    let o = rehydrate(&["-q", "restore", "--source", s(src.path()), "--to", s(&to)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "quiet and nothing failed");
+
+    // A re-run after one restored file was changed: a conflict, still printed when quiet.
+    let (changed, _, _) = edit(&to);
+    let o = rehydrate(&[
+        "restore",
+        "--quiet",
+        "--source",
+        s(src.path()),
+        "--to",
+        s(&to),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("conflicting files"), "{text}");
+    assert!(!text.contains("skipped (identical)"), "{text}");
+
+    let again = out.path().join("v");
+    let o = rehydrate(&[
+        "restore",
+        "-v",
+        "--source",
+        s(src.path()),
+        "--to",
+        s(&again),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("files:\n"), "{text}");
+    for p in files.keys() {
+        assert!(
+            text.lines().any(|l| l.trim_end().ends_with(p.as_str())
+                && (l.contains("restored") || l.contains("copied"))),
+            "{p} not listed:\n{text}"
+        );
+    }
+    assert!(changed.exists());
+    let both = rehydrate(&[
+        "-q",
+        "-v",
+        "restore",
+        "--source",
+        s(src.path()),
+        "--to",
+        s(&again),
+    ]);
+    assert_eq!(
+        both.status.code(),
+        Some(2),
+        "-q and -v together are refused"
+    );
+}
