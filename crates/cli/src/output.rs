@@ -64,3 +64,43 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(doc: &T) {
         Err(e) => write_out(format_args!("{{\"error\": \"{e}\"}}\n")),
     }
 }
+
+/// Whether output to a terminal is coloured: only on a terminal, and never when `NO_COLOR` is
+/// set to anything but the empty string (<https://no-color.org>).
+fn colour_wanted(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
+/// `text` in red when stdout is a terminal that takes colour (failures).
+pub(crate) fn red(text: &str) -> String {
+    paint(text, "31")
+}
+
+/// `text` in yellow when stdout is a terminal that takes colour (conflicts).
+pub(crate) fn yellow(text: &str) -> String {
+    paint(text, "33")
+}
+
+fn paint(text: &str, code: &str) -> String {
+    use std::io::IsTerminal as _;
+    let no_color = std::env::var_os("NO_COLOR");
+    if colour_wanted(std::io::stdout().is_terminal(), no_color.as_deref()) {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour_wanted;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        assert!(colour_wanted(true, None));
+        assert!(colour_wanted(true, Some(OsStr::new(""))));
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(!colour_wanted(false, None));
+    }
+}

@@ -736,7 +736,10 @@ fn print_problems(cmd: Command, report: &TreeReport) {
         .filter(|e| e.status == EntryStatus::Conflict)
         .collect();
     if !conflicts.is_empty() {
-        outln!("conflicting files (already there with other content, kept):");
+        outln!(
+            "{}",
+            output::yellow("conflicting files (already there with other content, kept):")
+        );
         for e in conflicts.iter().take(CONFLICTS_SHOWN) {
             outln!("  {}", e.path);
         }
@@ -754,12 +757,12 @@ fn print_problems(cmd: Command, report: &TreeReport) {
         .collect();
     if !failures.is_empty() {
         outln!(
-            "{}:",
-            if verify {
-                "damaged files"
+            "{}",
+            output::red(if verify {
+                "damaged files:"
             } else {
-                "failed files"
-            }
+                "failed files:"
+            })
         );
         for e in failures {
             let why = e
