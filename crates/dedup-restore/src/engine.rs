@@ -52,6 +52,35 @@ pub struct Progress {
     pub bytes_done: u64,
     /// Logical bytes of all files being restored.
     pub bytes_total: u64,
+    /// Files whose bytes are all written (or, for a tree, placed in any way) so far.
+    pub files_done: u64,
+    /// Files being restored.
+    pub files_total: u64,
+    /// What the restore is doing.
+    pub phase: Phase,
+}
+
+/// The phases of a restore, as a progress bar names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Copying ordinary files (and staging dedup files) of a tree.
+    Copying,
+    /// Rebuilding dedup files from the chunk store.
+    Rebuilding,
+    /// Flushing the destination to disk.
+    Syncing,
+}
+
+impl Phase {
+    /// The phase's name in lower case (`copying`, `rebuilding`, `syncing`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Copying => "copying",
+            Self::Rebuilding => "rebuilding",
+            Self::Syncing => "syncing",
+        }
+    }
 }
 
 /// A progress callback.
@@ -531,6 +560,7 @@ struct Engine<'a> {
     found_by_scan: AtomicU64,
     bytes_done: AtomicU64,
     bytes_total: u64,
+    files_done: AtomicU64,
     listings: Mutex<HashMap<String, Listing>>,
 }
 
@@ -571,6 +601,7 @@ pub fn restore_files(
         found_by_scan: AtomicU64::new(0),
         bytes_done: AtomicU64::new(0),
         bytes_total: 0,
+        files_done: AtomicU64::new(0),
         listings: Mutex::new(HashMap::new()),
     };
     // The same file named twice is restored once; both entries get its result.
@@ -1125,7 +1156,13 @@ impl Engine<'_> {
                 ));
                 continue;
             }
-            f.written.fetch_add(data.len() as u64, Ordering::Relaxed);
+            let written =
+                f.written.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
+            let files_done = if written == f.logical_size {
+                self.files_done.fetch_add(1, Ordering::Relaxed) + 1
+            } else {
+                self.files_done.load(Ordering::Relaxed)
+            };
             self.chunk_writes.fetch_add(1, Ordering::Relaxed);
             let done = self
                 .bytes_done
@@ -1135,6 +1172,9 @@ impl Engine<'_> {
                 p(Progress {
                     bytes_done: done,
                     bytes_total: self.bytes_total,
+                    files_done,
+                    files_total: self.files.len() as u64,
+                    phase: Phase::Rebuilding,
                 });
             }
         }

@@ -84,8 +84,8 @@ pub use batch::{in_batches, overall, restore_in_place};
 /// The payload CRC-64 policy of [`RestoreOptions::payload_crc`].
 pub use dedup_store::PayloadCrc;
 pub use engine::{
-    DEDUP_RECONSTRUCT_UNOPTIMIZED, FileResult, MAX_FILES, Progress, ProgressFn, RestoreError,
-    RestoreOptions, RestoreReport, RestoreStats, restore_files,
+    DEDUP_RECONSTRUCT_UNOPTIMIZED, FileResult, MAX_FILES, Phase, Progress, ProgressFn,
+    RestoreError, RestoreOptions, RestoreReport, RestoreStats, restore_files,
 };
 pub use error::{FileError, RecordKind, RecordProblem, ReparseTag, Stage};
 pub use hresult::{Hresult, from_platform};

@@ -33,7 +33,7 @@ use rayon::prelude::*;
 
 use crate::batch::restore_in_place;
 use crate::compare::CompareVolume;
-use crate::engine::{Progress, ProgressFn, RestoreOptions, RestoreStats};
+use crate::engine::{Phase, Progress, ProgressFn, RestoreOptions, RestoreStats};
 use crate::error::{FileError, Stage};
 use crate::hresult::Hresult;
 use crate::place::{
@@ -394,13 +394,23 @@ pub fn restore_planned(
         ..TreeReport::default()
     };
     let (items, total) = (plan.items, plan.total);
-    let done = Arc::new(AtomicU64::new(0));
-    let tell = |n: u64| {
-        let d = done.fetch_add(n, Ordering::Relaxed) + n;
+    let files_total = items
+        .iter()
+        .filter(|i| !matches!(i.entry.kind, EntryKind::Dir))
+        .count() as u64;
+    // Bytes and files of the finished engine batches and of the files placed otherwise; the
+    // engine's own progress is added to them while a batch runs.
+    let done = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+    let tell = |bytes: u64, files: u64, phase: Phase| {
+        let b = done.0.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let f = done.1.fetch_add(files, Ordering::Relaxed) + files;
         if let Some(p) = &opts.restore.progress {
             p(Progress {
-                bytes_done: d,
+                bytes_done: b,
                 bytes_total: total,
+                files_done: f,
+                files_total,
+                phase,
             });
         }
     };
@@ -409,8 +419,11 @@ pub fn restore_planned(
         let base = done.clone();
         let f: ProgressFn = Arc::new(move |p: Progress| {
             outer(Progress {
-                bytes_done: base.load(Ordering::Relaxed) + p.bytes_done,
+                bytes_done: base.0.load(Ordering::Relaxed) + p.bytes_done,
                 bytes_total: total,
+                files_done: base.1.load(Ordering::Relaxed) + p.files_done,
+                files_total,
+                phase: p.phase,
             });
         });
         engine_opts.progress = Some(f);
@@ -478,7 +491,7 @@ pub fn restore_planned(
             e.replaced = e.status == EntryStatus::Restored && met.replaced.contains(&key);
             e
         }));
-        tell(logical);
+        tell(logical, times.len() as u64, Phase::Copying);
     };
     report
         .leftovers_removed
@@ -559,6 +572,7 @@ pub fn restore_planned(
     for (path, times) in dir_times.into_iter().rev() {
         set_times(dest, &path, times);
     }
+    tell(0, 0, Phase::Syncing);
     dest.sync_all().map_err(TreeError::Sync)?;
     Ok(report)
 }
@@ -578,11 +592,15 @@ fn place_file(
     folders: &Folders,
     item: &Item,
     policy: Overwrite,
-    tell: &(dyn Fn(u64) + Sync),
+    tell: &(dyn Fn(u64, u64, Phase) + Sync),
 ) -> FilePlaced {
     let path = item.path.to_string();
     if item.entry.reparse.is_some() {
-        return match stage_stub(source, dest, folders, item, policy) {
+        let staged = stage_stub(source, dest, folders, item, policy);
+        if !matches!(staged, Ok(Some(_))) {
+            tell(0, 1, Phase::Copying);
+        }
+        return match staged {
             Ok(Some(stub)) => FilePlaced::Staged(stub),
             Ok(None) => FilePlaced::Done(EntryResult::placed(
                 &item.path,
@@ -592,7 +610,11 @@ fn place_file(
             Err(e) => FilePlaced::Done(EntryResult::failed(path, e)),
         };
     }
-    FilePlaced::Done(match copy_file(source, dest, folders, item, policy) {
+    let copied = copy_file(source, dest, folders, item, policy);
+    if !matches!(copied, Ok(Placed::Written { .. })) {
+        tell(0, 1, Phase::Copying);
+    }
+    FilePlaced::Done(match copied {
         Ok(placed) => {
             if let Placed::Written { bytes, .. } = placed {
                 finish_restored(
@@ -601,7 +623,7 @@ fn place_file(
                     times_of(&item.entry),
                     item.entry.attributes,
                 );
-                tell(bytes);
+                tell(bytes, 1, Phase::Copying);
             }
             EntryResult::placed(&item.path, EntryStatus::Copied, placed)
         }
@@ -619,7 +641,7 @@ fn dry_run(
     opts: &TreeOptions,
     engine_opts: &RestoreOptions,
     report: &mut TreeReport,
-    tell: &dyn Fn(u64),
+    tell: &dyn Fn(u64, u64, Phase),
 ) {
     let policy = opts.overwrite;
     // Dedup files whose existing file has the same size: rebuilt and compared, in batches.
@@ -654,7 +676,7 @@ fn dry_run(
             }
             e
         }));
-        tell(logical);
+        tell(logical, paths.len() as u64, Phase::Copying);
     };
     for item in items {
         let path = item.path.to_string();
