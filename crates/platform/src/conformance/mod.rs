@@ -87,6 +87,10 @@ pub const CHECKS: &[Check] = &[
     ),
     ("directories", names::directories),
     ("renames", names::renames),
+    (
+        "replacing_takes_the_new_spelling",
+        names::replacing_takes_the_new_spelling,
+    ),
     ("directory_renames", names::directory_renames),
     ("case_insensitive_names", names::case_insensitive_names),
     (
@@ -155,6 +159,7 @@ macro_rules! volume_conformance_tests {
             reparse_point_round_trip,
             directories,
             renames,
+            replacing_takes_the_new_spelling,
             directory_renames,
             case_insensitive_names,
             pending_renames_are_listed,
