@@ -63,8 +63,12 @@ const WINE: &[Deviation] = &[
         reason: "run as root, Wine's CreateFileW grants write access to a FILE_ATTRIBUTE_READONLY file",
     },
     Deviation {
-        check: "replacing_takes_the_new_spelling",
-        reason: "Wine's MoveFileExW(MOVEFILE_REPLACE_EXISTING) keeps the replaced file's spelling of the name",
+        check: "renames_take_the_new_spelling",
+        reason: "Wine's MoveFileExW keeps the old spelling when the new name differs only in case, and the replaced file's spelling with MOVEFILE_REPLACE_EXISTING",
+    },
+    Deviation {
+        check: "open_file_blocks_folder_rename",
+        reason: "Wine renames a folder while a file in it is open (the Unix rename allows it)",
     },
     Deviation {
         check: "sparse_attribute",

@@ -105,7 +105,7 @@ pub(super) fn read_only_files(s: &mut dyn Subject) {
 /// Opening a read-only file for writing fails with ERROR_ACCESS_DENIED (`CreateFileW`:
 /// "If the file is read-only ... GENERIC_WRITE ... fails",
 /// <https://learn.microsoft.com/en-us/windows/win32/api/fileapi/nf-fileapi-createfilew>),
-/// `CREATE_ALWAYS` and `TRUNCATE_EXISTING` included.
+/// `CREATE_ALWAYS` and `TRUNCATE_EXISTING` included; nor is it replaced by a rename.
 pub(super) fn read_only_files_refuse_writes(s: &mut dyn Subject) {
     if !make_read_only(s) {
         return;
@@ -120,6 +120,14 @@ pub(super) fn read_only_files_refuse_writes(s: &mut dyn Subject) {
         let r = v.open(&p("\\ro"), opts(Access::READ_WRITE, ShareMode::ALL, d));
         assert!(matches!(r, Err(Error::AccessDenied { .. })), "{d:?}: {r:?}");
     }
+    // Nor is it replaced by a rename (MS-FSA 2.1.5.15.11 FileRenameInformation: a read-only
+    // target is STATUS_ACCESS_DENIED).
+    create(v, "\\new", b"new");
+    let e = v.rename(&p("\\new"), &p("\\RO"), true).unwrap_err();
+    assert!(
+        matches!(e, Error::AccessDenied { .. }),
+        "rename over it: {e}"
+    );
     assert_eq!(read_all(v, "\\ro"), b"x");
 }
 

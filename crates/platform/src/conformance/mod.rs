@@ -88,10 +88,14 @@ pub const CHECKS: &[Check] = &[
     ("directories", names::directories),
     ("renames", names::renames),
     (
-        "replacing_takes_the_new_spelling",
-        names::replacing_takes_the_new_spelling,
+        "renames_take_the_new_spelling",
+        names::renames_take_the_new_spelling,
     ),
     ("directory_renames", names::directory_renames),
+    (
+        "open_file_blocks_folder_rename",
+        names::open_file_blocks_folder_rename,
+    ),
     ("case_insensitive_names", names::case_insensitive_names),
     (
         "pending_renames_are_listed",
@@ -159,8 +163,9 @@ macro_rules! volume_conformance_tests {
             reparse_point_round_trip,
             directories,
             renames,
-            replacing_takes_the_new_spelling,
+            renames_take_the_new_spelling,
             directory_renames,
+            open_file_blocks_folder_rename,
             case_insensitive_names,
             pending_renames_are_listed,
             pending_renames_at_reboot,
