@@ -44,3 +44,59 @@ impl Subject for Host {
 const DEVIATIONS: &[Deviation] = &[];
 
 platform::volume_conformance_tests!(Host::new, DEVIATIONS);
+
+// The harness itself: a deviation must fail, and fail as it says.
+
+/// The host folder without its restart.
+struct NoRestart(Host);
+
+impl Subject for NoRestart {
+    fn volume(&self) -> &dyn Volume {
+        self.0.volume()
+    }
+
+    fn reboot(&mut self) -> Option<Vec<(PendingRename, Option<Error>)>> {
+        None
+    }
+}
+
+fn no_restart() -> NoRestart {
+    NoRestart(Host::new())
+}
+
+const NO_RESTART: Deviation = Deviation {
+    check: "pending_renames_at_reboot",
+    reason: "cannot restart",
+    fails_with: "cannot restart in a test",
+};
+
+#[test]
+fn a_deviation_that_fails_as_it_says_passes() {
+    platform::conformance::run("pending_renames_at_reboot", no_restart, &[NO_RESTART]);
+}
+
+#[test]
+#[should_panic(expected = "passes although it is listed as a known deviation")]
+fn a_deviation_that_passes_is_reported() {
+    platform::conformance::run("pending_renames_at_reboot", Host::new, &[NO_RESTART]);
+}
+
+#[test]
+#[should_panic(expected = "fails, but not as its deviation says")]
+fn a_deviation_failing_for_another_reason_is_reported() {
+    let other = Deviation {
+        fails_with: "some other failure",
+        ..NO_RESTART
+    };
+    platform::conformance::run("pending_renames_at_reboot", no_restart, &[other]);
+}
+
+#[test]
+#[should_panic(expected = "deviation for unknown check")]
+fn a_deviation_naming_no_check_is_reported() {
+    let typo = Deviation {
+        check: "pending_rename_at_reboot",
+        ..NO_RESTART
+    };
+    platform::conformance::run("dispositions", Host::new, &[typo]);
+}

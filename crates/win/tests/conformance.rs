@@ -47,6 +47,7 @@ fn under_wine() -> bool {
 const NO_RESTART: Deviation = Deviation {
     check: "pending_renames_at_reboot",
     reason: "a test cannot restart Windows; pending_renames_are_listed checks the recorded list",
+    fails_with: "cannot restart in a test",
 };
 
 const WINDOWS: &[Deviation] = &[NO_RESTART];
@@ -57,30 +58,37 @@ const WINE: &[Deviation] = &[
     Deviation {
         check: "attributes",
         reason: "Wine reports FILE_ATTRIBUTE_ARCHIVE on every file, even after SetFileInformationByHandle(FileBasicInfo) cleared it",
+        fails_with: "derived bits are ignored",
     },
     Deviation {
         check: "read_only_files_refuse_writes",
         reason: "run as root, Wine's CreateFileW grants write access to a FILE_ATTRIBUTE_READONLY file",
+        fails_with: "OpenExisting: Ok(",
     },
     Deviation {
         check: "renames_take_the_new_spelling",
         reason: "Wine's MoveFileExW keeps the old spelling when the new name differs only in case, and the replaced file's spelling with MOVEFILE_REPLACE_EXISTING",
+        fails_with: "the replacing file takes the new spelling",
     },
     Deviation {
         check: "open_file_blocks_folder_rename",
         reason: "Wine renames a folder while a file in it is open (the Unix rename allows it)",
+        fails_with: "a folder was renamed while a file in it is open",
     },
     Deviation {
         check: "sparse_attribute",
         reason: "Wine does not report FILE_ATTRIBUTE_SPARSE_FILE after FSCTL_SET_SPARSE",
+        fails_with: "FILE_ATTRIBUTE_SPARSE_FILE after FSCTL_SET_SPARSE",
     },
     Deviation {
         check: "sparse_files",
         reason: "Wine's GetCompressedFileSizeW reports the logical size, holes included",
+        fails_with: "allocated 67108864 of 67108864",
     },
     Deviation {
         check: "reparse_point_round_trip",
         reason: "Wine's FSCTL_SET_REPARSE_POINT rejects IO_REPARSE_TAG_DEDUP with ERROR_NOT_SUPPORTED",
+        fails_with: "Win32 error 50",
     },
 ];
 

@@ -164,7 +164,11 @@ pub(super) fn sparse_attribute(s: &mut dyn Subject) {
         )
         .unwrap();
     f.set_sparse(true).unwrap();
-    assert_eq!(f.attributes().unwrap(), attr::ARCHIVE | attr::SPARSE_FILE);
+    assert_eq!(
+        f.attributes().unwrap(),
+        attr::ARCHIVE | attr::SPARSE_FILE,
+        "FILE_ATTRIBUTE_SPARSE_FILE after FSCTL_SET_SPARSE"
+    );
     assert!(v.metadata(&p("\\SP.BIN")).unwrap().is_sparse());
     f.set_sparse(false).unwrap();
     assert_eq!(f.attributes().unwrap(), attr::ARCHIVE);

@@ -52,6 +52,9 @@ pub struct Deviation {
     pub check: &'static str,
     /// Why the implementation does not follow Windows here.
     pub reason: &'static str,
+    /// Text the check's failure message must contain: the deviation must fail for the reason
+    /// it states, not for another one.
+    pub fails_with: &'static str,
 }
 
 /// One check of the suite: its name and body.
@@ -121,10 +124,23 @@ pub fn run<S: Subject>(name: &str, make: impl Fn() -> S, deviations: &[Deviation
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 check(&mut subject);
             }));
+            let Err(payload) = outcome else {
+                panic!(
+                    "{name} passes although it is listed as a known deviation ({}): remove the \
+                     entry",
+                    d.reason
+                );
+            };
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
             assert!(
-                outcome.is_err(),
-                "{name} passes although it is listed as a known deviation ({}): remove the entry",
-                d.reason
+                message.contains(d.fails_with),
+                "{name} fails, but not as its deviation says ({:?} expected in the failure): \
+                 {message}",
+                d.fails_with
             );
             eprintln!("{name}: fails as the known deviation says: {}", d.reason);
         }

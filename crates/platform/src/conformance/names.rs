@@ -118,7 +118,11 @@ pub(super) fn renames_take_the_new_spelling(s: &mut dyn Subject) {
     create(v, "\\a", b"A");
     create(v, "\\b", b"B");
     v.rename(&p("\\a"), &p("\\B"), true).unwrap();
-    assert_eq!(names(v, "\\"), ["B"]);
+    assert_eq!(
+        names(v, "\\"),
+        ["B"],
+        "the replacing file takes the new spelling"
+    );
     assert_eq!(read_all(v, "\\b"), b"A");
     v.rename(&p("\\b"), &p("\\bee"), false).unwrap();
     v.rename(&p("\\bee"), &p("\\BEE"), false).unwrap();
@@ -161,7 +165,9 @@ pub(super) fn open_file_blocks_folder_rename(s: &mut dyn Subject) {
             open_existing(Access::READ, ShareMode::ALL),
         )
         .unwrap();
-    let e = v.rename(&p("\\d3"), &p("\\d4"), false).unwrap_err();
+    let e = v
+        .rename(&p("\\d3"), &p("\\d4"), false)
+        .expect_err("a folder was renamed while a file in it is open");
     assert!(
         matches!(
             e,
