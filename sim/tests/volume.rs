@@ -1,5 +1,6 @@
-//! `SimVolume` behaviour: share modes, pending reboot renames, fault injection, sparse
-//! allocation; `SimServices` and `SimWriters` state.
+//! What is particular to `SimVolume` (the behaviour every volume shares is the conformance
+//! suite, `tests/conformance.rs`): its handle count, what a reboot does to open handles, fault
+//! injection, cluster allocation; `SimServices` and `SimWriters` state.
 
 use platform::{
     Access, ComponentRef, Disposition, Error, FileRestoreStatus, OpenOptions, PendingRename,
@@ -65,78 +66,6 @@ fn exclusive_open_blocks_every_second_open() {
     let mut buf = [0u8; 5];
     again.read_exact_at(0, &mut buf).unwrap();
     assert_eq!(&buf, b"hello");
-}
-
-#[test]
-fn compatible_share_modes_are_allowed_and_incompatible_ones_refused() {
-    let v = volume_with(&[("\\f.bin", &[7u8; 100])]);
-    let path = p("\\f.bin");
-    // Two readers sharing read.
-    let r1 = v.open(&path, opts(Access::READ, ShareMode::READ)).unwrap();
-    let r2 = v.open(&path, opts(Access::READ, ShareMode::READ)).unwrap();
-    // A writer is refused: the readers do not share write.
-    assert!(matches!(
-        v.open(&path, opts(Access::READ_WRITE, ShareMode::ALL)),
-        Err(Error::SharingViolation { .. })
-    ));
-    // A reader that does not share read is refused: the open readers have read access.
-    assert!(matches!(
-        v.open(&path, opts(Access::READ, ShareMode::NONE)),
-        Err(Error::SharingViolation { .. })
-    ));
-    drop((r1, r2));
-
-    // A reader sharing read+write lets a writer in, if the writer shares read.
-    let r = v
-        .open(&path, opts(Access::READ, ShareMode::READ_WRITE))
-        .unwrap();
-    let w = v
-        .open(&path, opts(Access::READ_WRITE, ShareMode::READ))
-        .unwrap();
-    w.write_all_at(0, b"xy").unwrap();
-    let mut buf = [0u8; 3];
-    r.read_exact_at(0, &mut buf).unwrap();
-    assert_eq!(&buf, b"xy\x07", "both handles see one file");
-    // A second writer: the first writer does not share write.
-    assert!(matches!(
-        v.open(&path, opts(Access::READ_WRITE, ShareMode::ALL)),
-        Err(Error::SharingViolation { .. })
-    ));
-    drop((r, w));
-
-    // Handles that share delete allow a rename; the open handle follows the file.
-    let h = v.open(&path, opts(Access::READ, ShareMode::ALL)).unwrap();
-    v.rename(&path, &p("\\g.bin"), false).unwrap();
-    assert_eq!(h.path(), p("\\g.bin"));
-    assert!(!v.exists(&path).unwrap());
-    // ... and a delete: the data lives on for the open handle.
-    v.delete_file(&p("\\g.bin")).unwrap();
-    assert!(!v.exists(&p("\\g.bin")).unwrap());
-    let mut b = [0u8; 2];
-    h.read_exact_at(0, &mut b).unwrap();
-    assert_eq!(&b, b"xy");
-}
-
-#[test]
-fn handle_access_is_enforced() {
-    let v = volume_with(&[("\\f", b"abc")]);
-    let r = v
-        .open(&p("\\f"), opts(Access::READ, ShareMode::ALL))
-        .unwrap();
-    assert!(matches!(
-        r.write_at(0, b"z"),
-        Err(Error::AccessDenied { .. })
-    ));
-    assert!(matches!(r.set_len(0), Err(Error::AccessDenied { .. })));
-    // Truncating needs write access.
-    assert!(matches!(
-        v.open(
-            &p("\\f"),
-            OpenOptions::new(Access::READ, ShareMode::ALL, Disposition::TruncateExisting)
-        ),
-        Err(Error::AccessDenied { .. })
-    ));
-    assert_eq!(v.read_file(&p("\\f")).unwrap(), b"abc");
 }
 
 // ---------------------------------------------------------------------------------------------

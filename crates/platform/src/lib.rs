@@ -12,8 +12,13 @@
 //!   or an ntfs-3g mount) and [`VolumeSource`] (any volume).
 //! * [`NullVolume`]: a destination that keeps no data (verification runs).
 //!
+//! * [`conformance`] (feature `conformance`, for tests): the one suite every `Volume`
+//!   implementation runs.
+//!
 //! Errors are typed ([`Error`]) and name the path.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 #[cfg(unix)]
 mod host;

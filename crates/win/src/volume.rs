@@ -5,7 +5,8 @@ use std::ptr;
 use std::sync::{Arc, Mutex, Weak};
 
 use platform::{
-    DirEntry, Error, FileHandle, Metadata, OpenOptions, PendingRename, Volume, WinPath, attr,
+    Access, DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename, Volume,
+    WinPath, attr,
 };
 use windows_sys::Win32::Foundation::{
     CloseHandle, ERROR_FILE_NOT_FOUND, ERROR_HANDLE_EOF, ERROR_MORE_DATA, ERROR_NO_MORE_FILES,
@@ -186,6 +187,10 @@ pub struct WinFile {
     handle: Handle,
     path: WinPath,
     current: Arc<Mutex<WinPath>>,
+    /// The access the handle was opened with: changes through a handle without write access
+    /// are refused here, as Windows refuses them (MS-FSA: FILE_WRITE_DATA /
+    /// FILE_WRITE_ATTRIBUTES), since Wine does not check every one of them.
+    access: Access,
 }
 
 fn overlapped_at(offset: u64) -> OVERLAPPED {
@@ -198,6 +203,18 @@ fn overlapped_at(offset: u64) -> OVERLAPPED {
 impl WinFile {
     fn err(&self, code: u32) -> Error {
         errors::from_win32(code, &self.path)
+    }
+
+    /// [`Error::AccessDenied`] unless the handle has write access.
+    fn need_write(&self, what: &'static str) -> Result<(), Error> {
+        if self.access.write {
+            Ok(())
+        } else {
+            Err(Error::AccessDenied {
+                path: self.path(),
+                reason: what,
+            })
+        }
     }
 
     fn info(&self) -> Result<BY_HANDLE_FILE_INFORMATION, Error> {
@@ -291,6 +308,7 @@ impl FileHandle for WinFile {
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error> {
+        self.need_write("writing needs write access")?;
         let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
         let mut o = overlapped_at(offset);
         let mut written = 0u32;
@@ -320,6 +338,7 @@ impl FileHandle for WinFile {
     }
 
     fn set_len(&self, len: u64) -> Result<(), Error> {
+        self.need_write("setting the length needs write access")?;
         let info = FILE_END_OF_FILE_INFO {
             EndOfFile: i64::try_from(len).map_err(|_| Error::Io {
                 path: self.path.clone(),
@@ -334,6 +353,7 @@ impl FileHandle for WinFile {
     }
 
     fn set_attributes(&self, attributes: u32) -> Result<(), Error> {
+        self.need_write("setting attributes needs write access")?;
         let mut bits = attributes & attr::SETTABLE;
         if bits & !attr::NORMAL != 0 {
             bits &= !attr::NORMAL;
@@ -353,6 +373,7 @@ impl FileHandle for WinFile {
     }
 
     fn set_sparse(&self, sparse: bool) -> Result<(), Error> {
+        self.need_write("setting the sparse flag needs write access")?;
         let input = FILE_SET_SPARSE_BUFFER { SetSparse: sparse };
         // SAFETY: FILE_SET_SPARSE_BUFFER is a 1-byte plain struct; viewing it as bytes is sound.
         let bytes = unsafe {
@@ -372,6 +393,7 @@ impl FileHandle for WinFile {
     }
 
     fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
+        self.need_write("setting a reparse point needs write access")?;
         let given =
             paths::check_reparse_buffer(buffer).map_err(|reason| Error::InvalidReparseData {
                 path: self.path.clone(),
@@ -397,6 +419,7 @@ impl FileHandle for WinFile {
 
     fn remove_reparse_point(&self) -> Result<(), Error> {
         let existing = self.reparse_point()?;
+        self.need_write("removing a reparse point needs write access")?;
         let input =
             paths::delete_reparse_input(&existing).map_err(|reason| Error::InvalidReparseData {
                 path: self.path.clone(),
@@ -516,6 +539,18 @@ impl WinVolume {
 
 impl Volume for WinVolume {
     fn open(&self, path: &WinPath, options: OpenOptions) -> Result<Box<dyn FileHandle>, Error> {
+        // CreateFileW: TRUNCATE_EXISTING needs GENERIC_WRITE (the trait asks the same of
+        // CREATE_ALWAYS); checked here because Wine does not.
+        if matches!(
+            options.disposition,
+            Disposition::TruncateExisting | Disposition::CreateAlways
+        ) && !options.access.write
+        {
+            return Err(Error::AccessDenied {
+                path: path.clone(),
+                reason: "truncating needs write access",
+            });
+        }
         let a = paths::create_file_args(options);
         let w = self.w(path);
         // SAFETY: `w` is NUL-terminated and outlives the call; no security attributes or
@@ -538,6 +573,7 @@ impl Volume for WinVolume {
             handle: Handle(h),
             path: path.clone(),
             current: self.track(path),
+            access: options.access,
         };
         // FILE_FLAG_BACKUP_SEMANTICS also opens directories; the trait does not.
         if file.attributes()? & attr::DIRECTORY != 0 {
@@ -654,6 +690,14 @@ impl Volume for WinVolume {
     }
 
     fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), Error> {
+        // Windows answers a move below itself with an error code that varies (Wine:
+        // ERROR_INVALID_PARAMETER); every volume refuses it the same way.
+        if to.starts_with(from) && to != from {
+            return Err(Error::AccessDenied {
+                path: to.clone(),
+                reason: "cannot move a directory into itself",
+            });
+        }
         let (f, t) = (self.w(from), self.w(to));
         let flags = if replace {
             paths::flag::MOVEFILE_REPLACE_EXISTING

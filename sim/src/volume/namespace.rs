@@ -340,10 +340,12 @@ impl Volume for SimVolume {
                             reason: "the file to replace is read-only",
                         });
                     }
+                    // MS-FSCC 2.4.42 FileRenameInformation: STATUS_ACCESS_DENIED when "the
+                    // target file was open and ReplaceIfExists is nonzero".
                     if st.handles.values().any(|r| r.node == node_key(n)) {
-                        return Err(Error::SharingViolation {
+                        return Err(Error::AccessDenied {
                             path: to.clone(),
-                            detail: "the file to replace is open".to_owned(),
+                            reason: "the file to replace is open",
                         });
                     }
                 }

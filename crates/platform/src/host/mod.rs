@@ -831,10 +831,12 @@ impl Volume for HostVolume {
                     });
                 }
                 let to_key = to.folded();
+                // MS-FSCC 2.4.42 FileRenameInformation: STATUS_ACCESS_DENIED when "the target
+                // file was open and ReplaceIfExists is nonzero", whatever it shares.
                 if handles.values().any(|r| r.key == to_key) {
-                    return Err(Error::SharingViolation {
+                    return Err(Error::AccessDenied {
                         path: to.clone(),
-                        detail: "the destination is open".into(),
+                        reason: "the file to replace is open",
                     });
                 }
                 if Self::stored_attrs_path(&dst).is_some_and(|a| a & attr::READONLY != 0) {
