@@ -5,7 +5,6 @@
 //! attributes in `user.rehydrate.attributes`, and the chunk store as ordinary files.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use platform::{
@@ -63,7 +62,8 @@ fn host_err(path: &Path) -> impl FnOnce(std::io::Error) -> HostError + '_ {
 }
 
 /// Copies the host folder `src` (files and directories, recursively) into `volume` under the
-/// root. Symbolic links, special files and names Windows cannot hold (or that collide
+/// root (each file through [`SimVolume::import_host_file`]: on a volume that keeps contents on
+/// the host, the files are read in place and `src` must stay unchanged while it is used). Symbolic links, special files and names Windows cannot hold (or that collide
 /// case-insensitively) are errors: the import is all or nothing in intent, though the volume
 /// keeps what was copied before the error.
 pub fn import_dir(volume: &SimVolume, src: &Path) -> Result<ImportReport, HostError> {
@@ -92,23 +92,10 @@ pub fn import_dir(volume: &SimVolume, src: &Path) -> Result<ImportReport, HostEr
                 report.dirs += 1;
                 stack.push((hp, wp));
             } else if ft.is_file() {
-                let f = volume.open(
-                    &wp,
-                    OpenOptions::new(Access::READ_WRITE, ShareMode::NONE, Disposition::CreateNew),
-                )?;
-                let mut src = fs::File::open(&hp).map_err(host_err(&hp))?;
-                let mut buf = vec![0u8; 1 << 20];
-                let mut off = 0u64;
-                loop {
-                    let n = src.read(&mut buf).map_err(host_err(&hp))?;
-                    if n == 0 {
-                        break;
-                    }
-                    f.write_all_at(off, &buf[..n])?;
-                    off += n as u64;
-                }
+                let len = e.metadata().map_err(host_err(&hp))?.len();
+                volume.import_host_file(&wp, &hp, len)?;
                 report.files += 1;
-                report.bytes += off;
+                report.bytes += len;
             } else {
                 return Err(HostError::Unrepresentable {
                     path: hp,

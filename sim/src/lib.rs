@@ -2,7 +2,9 @@
 //!
 //! * [`SimVolume`]: a deterministic in-memory NTFS-like volume implementing
 //!   [`platform::Volume`]: share modes, sparse files with allocation tracking, reparse points,
-//!   pending reboot renames and [`SimVolume::reboot`], and fault injection ([`Fault`]).
+//!   pending reboot renames and [`SimVolume::reboot`], and fault injection ([`Fault`]). Its
+//!   file contents can be kept on the host instead ([`SimVolume::with_host_contents`]), so that
+//!   a volume made from a large folder does not need the folder's size in memory.
 //! * [`SimServices`] / [`SimWriters`]: services with state and recording VSS writers.
 //! * [`vss`]: VSS writers and services built from real Writer Metadata Documents, for the
 //!   restore executor: one ordered event log, files locked by running services, restore

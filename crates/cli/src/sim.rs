@@ -208,7 +208,15 @@ struct Done {
 }
 
 fn simulate(args: &OptimizeArgs, opts: &OptimizeOptions, tmp: &Path) -> Result<Done, Failure> {
-    let volume = SimVolume::new(args.seed);
+    // File contents stay on the host (the input files read in place, the store in a backing
+    // folder beside the output), so memory does not grow with the input.
+    let beside = tmp.parent().unwrap_or_else(|| Path::new("."));
+    let volume = SimVolume::with_host_contents(args.seed, beside).map_err(|e| {
+        Failure::usage(format!(
+            "{}: cannot make the simulator's backing folder: {e}",
+            beside.display()
+        ))
+    })?;
     let import = host::import_dir(&volume, &args.input).map_err(|e| host_failure(&e))?;
     let (report, gc) = if args.gc {
         let filetime = volume.now();

@@ -1,7 +1,12 @@
 //! Container writer: lays out containers the way the WS2019 sample shows Windows does.
 //!
 //! The writer builds the container in memory (format crates do no I/O); the caller persists
-//! [`ContainerWriter::bytes`] after each [`ContainerWriter::commit`].
+//! [`ContainerWriter::bytes`] after each [`ContainerWriter::commit`]. A caller that writes a
+//! container as it grows keeps memory bounded instead: it writes
+//! [`ContainerWriter::held_records`] where they belong whenever it likes (records past the
+//! valid data length are ignored by readers), then [`ContainerWriter::release_held_records`]
+//! lets the writer forget them, and after each commit it also writes
+//! [`ContainerWriter::fixed_area`] at offset 0. The bytes are the same either way.
 //!
 //! What it reproduces (spec §3, CONFIRMED on the sample): three `Cthr` slots at
 //! 0x0000/0x1000/0x2000, `Rrtl` tables at 0x3000 and 0x4000, records from 0x5000 each starting
@@ -103,7 +108,10 @@ pub struct MovedChunk {
 /// Builds one container in memory.
 #[derive(Debug)]
 pub struct ContainerWriter {
+    /// The fixed area, then the records from offset `FIRST_RECORD_OFFSET + released` on.
     buf: Vec<u8>,
+    /// Bytes of records forgotten by [`Self::release_held_records`].
+    released: u64,
     header: ContainerHeader,
     redirection: RedirectionTable,
     size_limit: u64,
@@ -138,6 +146,7 @@ impl ContainerWriter {
         };
         let mut w = Self {
             buf: vec![0u8; FIRST_RECORD_OFFSET as usize],
+            released: 0,
             header,
             redirection: RedirectionTable::default(),
             size_limit: opts.size_limit,
@@ -159,16 +168,49 @@ impl ContainerWriter {
     }
 
     /// The bytes so far. Records appended since the last [`commit`](Self::commit) are present
-    /// but lie beyond the committed valid data length, so readers ignore them.
+    /// but lie beyond the committed valid data length, so readers ignore them. Once records
+    /// were released ([`Self::release_held_records`]) this is the fixed area followed by the
+    /// records held since, not a container.
     #[must_use]
     pub fn bytes(&self) -> &[u8] {
         &self.buf
     }
 
+    /// The fixed area (`0..0x5000`: header slots and redirection tables) as the last commit
+    /// left it.
+    #[must_use]
+    pub fn fixed_area(&self) -> &[u8] {
+        &self.buf[..FIRST_RECORD_OFFSET as usize]
+    }
+
+    /// The record bytes held in memory (appended since the last release) and the container
+    /// offset where they start.
+    #[must_use]
+    pub fn held_records(&self) -> (u64, &[u8]) {
+        (
+            u64::from(FIRST_RECORD_OFFSET) + self.released,
+            &self.buf[FIRST_RECORD_OFFSET as usize..],
+        )
+    }
+
+    /// Forgets the held record bytes (the caller has written them out); appends and commits
+    /// go on as before.
+    pub fn release_held_records(&mut self) {
+        self.released += (self.buf.len() - FIRST_RECORD_OFFSET as usize) as u64;
+        self.buf.truncate(FIRST_RECORD_OFFSET as usize);
+    }
+
     /// Where the next record would start.
     #[must_use]
     pub fn end(&self) -> u64 {
-        self.buf.len() as u64
+        self.buf.len() as u64 + self.released
+    }
+
+    /// Zero-fills the held bytes up to container offset `end`.
+    fn grow_to(&mut self, end: u64) {
+        // Records end below 4 GiB (`append_record` refuses more), so this always fits.
+        let len = usize::try_from(end - self.released).expect("held bytes fit in memory");
+        self.buf.resize(len, 0);
     }
 
     /// True when nothing was appended since the last commit.
@@ -319,8 +361,7 @@ impl ContainerWriter {
         };
         self.buf.extend_from_slice(&rec.encode());
         self.buf.extend_from_slice(payload);
-        self.buf
-            .resize(align_up(self.end(), u64::from(RECORD_ALIGN)) as usize, 0);
+        self.grow_to(align_up(self.end(), u64::from(RECORD_ALIGN)));
         self.header.chunk_count += 1;
         self.header.next_local_id = self.header.next_local_id.max(local_id + 1);
         Ok(offset)
@@ -374,7 +415,7 @@ impl ContainerWriter {
                 header_crc: 0,
             };
             self.buf.extend_from_slice(&rec.encode());
-            self.buf.resize((end + gap) as usize, 0);
+            self.grow_to(end + gap);
         }
         self.header.valid_data_length = self.end();
         self.header.usn += 1;
@@ -388,7 +429,8 @@ impl ContainerWriter {
         self.write_tables();
     }
 
-    /// Commits and returns the finished container bytes.
+    /// Commits and returns the finished container bytes (once records were released, the
+    /// fixed area and the records held since: see [`Self::bytes`]).
     #[must_use]
     pub fn finish(mut self, filetime: u64) -> Vec<u8> {
         if !self.is_committed() {

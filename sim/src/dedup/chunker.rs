@@ -66,6 +66,20 @@ fn gear() -> &'static [u64; 256] {
 /// If `params` is not valid ([`ChunkerParams::is_valid`]).
 #[must_use]
 pub fn chunk_ends(data: &[u8], params: &ChunkerParams) -> Vec<usize> {
+    final_chunk_ends(data, params, true)
+}
+
+/// The end offsets (exclusive) of the chunks of `data` that no later byte can change, for
+/// cutting a stream piece by piece: when `data` is the start of a longer stream
+/// (`at_end == false`), the chunks [`chunk_ends`] would cut the whole stream into, up to the
+/// last one that ends before `data` has fewer than [`ChunkerParams::max`] bytes left (a cut
+/// looks at most that far ahead); when `data` runs to the end (`at_end`), all of them. Going
+/// on from the last end returned with more of the stream gives exactly [`chunk_ends`]' cuts.
+///
+/// # Panics
+/// If `params` is not valid ([`ChunkerParams::is_valid`]).
+#[must_use]
+pub fn final_chunk_ends(data: &[u8], params: &ChunkerParams, at_end: bool) -> Vec<usize> {
     assert!(params.is_valid(), "invalid chunker parameters {params:?}");
     let g = gear();
     let (hard, easy) = params.bits();
@@ -73,6 +87,9 @@ pub fn chunk_ends(data: &[u8], params: &ChunkerParams) -> Vec<usize> {
     let mut start = 0usize;
     while start < data.len() {
         let rest = &data[start..];
+        if !at_end && rest.len() < params.max {
+            break;
+        }
         if rest.len() <= params.min {
             ends.push(data.len());
             break;
@@ -155,6 +172,44 @@ mod tests {
             "{common} of {} boundaries kept",
             a.len()
         );
+    }
+
+    /// Cutting a stream window by window, carrying the unfinished tail into the next window,
+    /// gives the whole input's cuts, for windows of many sizes (down to the largest chunk).
+    #[test]
+    fn windowed_cuts_equal_whole_cuts() {
+        let mut rng = test_support::SplitMix64(9);
+        let mut data = vec![0u8; 3 << 20];
+        rng.fill(&mut data);
+        // Zero runs (cut at the maximum) and text-like runs among the random bytes.
+        data[300_000..900_000].fill(0);
+        for (i, b) in data[1_500_000..2_000_000].iter_mut().enumerate() {
+            *b = b"chunk of text "[i % 14];
+        }
+        let p = ChunkerParams::default();
+        let whole = chunk_ends(&data, &p);
+        for window in [p.max, p.max + 1, 200_000, 1 << 20, 5 << 20] {
+            let mut got = Vec::new();
+            let (mut base, mut read_to) = (0usize, 0usize);
+            let mut buf: Vec<u8> = Vec::new();
+            loop {
+                let take = (window - buf.len()).min(data.len() - read_to);
+                buf.extend_from_slice(&data[read_to..read_to + take]);
+                read_to += take;
+                let at_end = read_to == data.len();
+                let ends = final_chunk_ends(&buf, &p, at_end);
+                got.extend(ends.iter().map(|e| base + e));
+                let used = ends.last().copied().unwrap_or(0);
+                buf.drain(..used);
+                base += used;
+                if at_end {
+                    assert!(buf.is_empty());
+                    break;
+                }
+                assert!(!ends.is_empty(), "window {window} made no progress");
+            }
+            assert_eq!(got, whole, "window {window}");
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@ use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP};
 use dedup_store::{Container, ContainerWriter, RecordType, RedirectionTable, WriteError};
 use platform::{Access, Disposition, OpenOptions, ShareMode, Volume};
 
+use super::piecewise::Piecewise;
 use super::store::{ContainerKind, StoreLocation};
 use super::{DedupError, volume_files};
 
@@ -85,7 +86,10 @@ struct LiveSet {
 
 fn live_set(volume: &dyn Volume, store: &StoreLocation) -> Result<LiveSet, DedupError> {
     let newest_streams = store.newest(volume, ContainerKind::Stream)?;
-    let mut cache: HashMap<u32, Container<Vec<u8>>> = HashMap::new();
+    // Stream containers stay open (a handle and a lazily built id index each), never loaded:
+    // memory does not grow with their number.
+    let mut cache: HashMap<u32, Piecewise> = HashMap::new();
+    let (mut stored, mut scratch) = (Vec::new(), Vec::new());
     let mut live = LiveSet {
         files: 0,
         streams: HashSet::new(),
@@ -119,14 +123,15 @@ fn live_set(volume: &dyn Volume, store: &StoreLocation) -> Result<LiveSet, Dedup
                             "{path}: its stream container {cid:#010x} is missing"
                         ))
                     })?;
-                    v.insert(store.load(volume, ContainerKind::Stream, cid, generation)?)
+                    let path = store.container_path(ContainerKind::Stream, cid, generation);
+                    v.insert(Piecewise::open(volume, &path)?)
                 }
             };
-            let mut scratch = Vec::new();
-            let (rec, _, map) = c.read_stream_map(
+            let (rec, map) = c.read_stream_map(
                 entry.local_id,
                 Some(entry.offset_hint),
                 Some(u64::from(entry.stream_map_size)),
+                &mut stored,
                 &mut scratch,
             )?;
             let want = entry.hash.as_bytes();

@@ -1,5 +1,12 @@
 //! The optimizer's run: the chunk index of the store, the open data and stream containers,
 //! and one file at a time turned into a dedup stub (see the module docs of [`super`]).
+//!
+//! Memory is bounded whatever the files hold: a file is read [`READ_WINDOW`] bytes at a time
+//! and cut into the same chunks as if whole ([`chunker::final_chunk_ends`]), and a container's
+//! records are written to the volume and forgotten once [`FLUSH_AT`] bytes of them are held
+//! (records past the committed valid data length are invisible to readers, so this changes no
+//! byte of the result). What grows with the input is the chunk index (one entry per unique
+//! chunk) and a file's stream map (one entry per chunk of the file), as on Windows.
 
 use std::collections::HashMap;
 
@@ -16,6 +23,12 @@ use super::{
     SkipReason, StoreLocation, chunker, store, store_guid_for_seed,
 };
 
+/// Bytes of a file read at a time (raised to twice the largest chunk when that is more).
+const READ_WINDOW: usize = 8 << 20;
+
+/// Record bytes a container writer holds before they are written out and forgotten.
+const FLUSH_AT: usize = 1 << 20;
+
 /// Where a stored chunk is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ChunkLoc {
@@ -26,11 +39,12 @@ struct ChunkLoc {
     stored_size: u32,
 }
 
-/// A container being appended to, and how much of it is already on the volume.
+/// A container being appended to.
 struct OpenContainer {
     kind: ContainerKind,
     writer: ContainerWriter,
-    persisted: u64,
+    /// Whether it was committed to the volume (and listed in the report) yet.
+    committed_once: bool,
     records: u32,
 }
 
@@ -152,14 +166,34 @@ impl<'v> Run<'v> {
                 size_limit: self.opts.container_size,
                 compression: self.opts.compression,
             }),
-            persisted: 0,
+            committed_once: false,
             records: 0,
         }
     }
 
-    /// Writes what the volume does not have yet of a committed container: the fixed area
-    /// (header slots and tables change at every commit) and the records appended since.
+    /// Writes the record bytes the writer holds to the volume and lets it forget them.
+    fn write_held(&self, c: &mut OpenContainer) -> Result<(), DedupError> {
+        let (at, held) = c.writer.held_records();
+        if !held.is_empty() {
+            let h = c.writer.header();
+            let path = self
+                .store
+                .container_path(c.kind, h.container_id, h.generation);
+            let f = self.volume.open(
+                &path,
+                OpenOptions::new(Access::READ_WRITE, ShareMode::READ, Disposition::OpenAlways),
+            )?;
+            f.write_all_at(at, held)?;
+        }
+        c.writer.release_held_records();
+        Ok(())
+    }
+
+    /// Writes what the volume does not have yet of a committed container: the records
+    /// appended since they were last written out, then the fixed area (header slots and tables
+    /// change at every commit).
     fn persist(&mut self, c: &mut OpenContainer) -> Result<(), DedupError> {
+        self.write_held(c)?;
         let h = c.writer.header();
         let path = self
             .store
@@ -168,12 +202,9 @@ impl<'v> Run<'v> {
             &path,
             OpenOptions::new(Access::READ_WRITE, ShareMode::READ, Disposition::OpenAlways),
         )?;
-        let bytes = c.writer.bytes();
-        let fixed = dedup_store::FIRST_RECORD_OFFSET as usize;
-        let from = usize::try_from(c.persisted).unwrap_or(fixed).max(fixed);
-        f.write_all_at(from as u64, &bytes[from..])?;
-        f.write_all_at(0, &bytes[..fixed])?;
-        if c.persisted == 0 {
+        f.write_all_at(0, c.writer.fixed_area())?;
+        if !c.committed_once {
+            c.committed_once = true;
             let name = format!(
                 "{}\\{}",
                 c.kind.dir_name(),
@@ -181,7 +212,6 @@ impl<'v> Run<'v> {
             );
             self.report.containers_written.push(name);
         }
-        c.persisted = bytes.len() as u64;
         Ok(())
     }
 
@@ -232,6 +262,9 @@ impl<'v> Run<'v> {
             match result {
                 Ok(a) => {
                     c.records += 1;
+                    if c.writer.held_records().1.len() >= FLUSH_AT {
+                        self.write_held(&mut c)?;
+                    }
                     let (id, generation) = (c.writer.header().container_id, 1);
                     match kind {
                         ContainerKind::Data => self.data = Some(c),
@@ -295,35 +328,67 @@ impl<'v> Run<'v> {
             Err(e) => return Err(e.into()),
         };
         let size = file.len()?;
-        let mut content = vec![
-            0u8;
-            usize::try_from(size)
-                .map_err(|_| DedupError::Store(format!("{path}: too large")))?
-        ];
-        file.read_exact_at(0, &mut content)?;
-
-        let ends = chunker::chunk_ends(&content, &self.opts.chunker);
-        let ranges: Vec<(usize, usize)> = ends
-            .iter()
-            .scan(0usize, |start, &end| {
-                let r = (*start, end);
-                *start = end;
-                Some(r)
-            })
-            .collect();
-        let hashes: Vec<ChunkHash> = ranges
-            .par_iter()
-            .map(|&(s, e)| chunk_hash(&content[s..e]))
-            .collect();
-        self.store_new_chunks(&content, &ranges, &hashes)?;
-        let entry = self.write_stream_map(&ranges, &hashes, size)?;
+        let chunks = self.store_file_chunks(file.as_ref(), size)?;
+        let entry = self.write_stream_map(&chunks, size)?;
         self.make_stub(file.as_ref(), size, entry)?;
 
         self.report.stream_maps += 1;
-        self.report.chunk_refs += ranges.len() as u64;
+        self.report.chunk_refs += chunks.len() as u64;
         self.report.logical_bytes += size;
-        outcome.chunks = ranges.len();
+        outcome.chunks = chunks.len();
         Ok(outcome)
+    }
+
+    /// Reads `file` (`size` bytes) window by window, cuts it into the chunks
+    /// [`chunker::chunk_ends`] would cut the whole of it into, and stores those the store lacks
+    /// (in order of first occurrence, as for the whole file at once). Returns every chunk's end
+    /// offset and hash.
+    fn store_file_chunks(
+        &mut self,
+        file: &dyn FileHandle,
+        size: u64,
+    ) -> Result<Vec<(u64, ChunkHash)>, DedupError> {
+        let window = READ_WINDOW.max(2 * self.opts.chunker.max);
+        let mut buf: Vec<u8> = Vec::new();
+        // File offsets of `buf[0]` and of the first byte not read yet.
+        let (mut base, mut read_to) = (0u64, 0u64);
+        let mut chunks = Vec::new();
+        loop {
+            let want = ((window - buf.len()) as u64).min(size - read_to);
+            if want > 0 {
+                let old = buf.len();
+                buf.resize(old + want as usize, 0);
+                file.read_exact_at(read_to, &mut buf[old..])?;
+                read_to += want;
+            }
+            let at_end = read_to == size;
+            let ends = chunker::final_chunk_ends(&buf, &self.opts.chunker, at_end);
+            let ranges: Vec<(usize, usize)> = ends
+                .iter()
+                .scan(0usize, |start, &end| {
+                    let r = (*start, end);
+                    *start = end;
+                    Some(r)
+                })
+                .collect();
+            let hashes: Vec<ChunkHash> = ranges
+                .par_iter()
+                .map(|&(s, e)| chunk_hash(&buf[s..e]))
+                .collect();
+            self.store_new_chunks(&buf, &ranges, &hashes)?;
+            chunks.extend(
+                ranges
+                    .iter()
+                    .zip(&hashes)
+                    .map(|(&(_, end), h)| (base + end as u64, *h)),
+            );
+            let used = ends.last().copied().unwrap_or(0);
+            buf.drain(..used);
+            base += used as u64;
+            if at_end {
+                return Ok(chunks);
+            }
+        }
     }
 
     /// Stores the chunks of `content` (at `ranges`, with `hashes`) that the store lacks, each
@@ -388,26 +453,24 @@ impl<'v> Run<'v> {
         Ok(())
     }
 
-    /// Writes the stream map of a file of `size` bytes (its chunks end at `ranges`, with
-    /// `hashes`, all in the store), commits both containers and returns the reference entry
-    /// its reparse point carries.
+    /// Writes the stream map of a file of `size` bytes (its chunks' end offsets and hashes,
+    /// all in the store), commits both containers and returns the reference entry its
+    /// reparse point carries.
     fn write_stream_map(
         &mut self,
-        ranges: &[(usize, usize)],
-        hashes: &[ChunkHash],
+        chunks: &[(u64, ChunkHash)],
         size: u64,
     ) -> Result<ReferenceEntry, DedupError> {
-        let entries: Vec<SmapEntry> = ranges
+        let entries: Vec<SmapEntry> = chunks
             .iter()
-            .zip(hashes)
-            .map(|(&(_, end), h)| {
+            .map(|&(end, ref h)| {
                 let loc = self.index[h];
                 SmapEntry {
                     local_id: loc.local_id,
                     container_id: loc.container_id,
                     offset_hint: loc.offset,
                     generation: loc.generation,
-                    end: end as u64,
+                    end,
                     hash: *h,
                     stored_size: loc.stored_size,
                     unknown_3c: 0,

@@ -1,7 +1,8 @@
 //! A container read piece by piece: the fixed area, then one record at a time (its header,
 //! then its payload), so that memory is bounded by [`MAX_PAYLOAD`] whatever size the file has
-//! or its header claims. What `inspect store` reads copied (possibly hostile) stores with; the
-//! simulator's own operations still load the containers they write whole.
+//! or its header claims. What `inspect store` reads copied (possibly hostile) stores with, and
+//! what garbage collection reads stream maps through; compaction and the optimizer's index of
+//! an existing store still load the containers the simulator wrote whole, one at a time.
 
 use std::cell::OnceCell;
 use std::sync::Arc;
@@ -64,6 +65,11 @@ impl Piecewise {
             fixed,
             index: OnceCell::new(),
         })
+    }
+
+    /// The container's path, as errors name it.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The file's size.

@@ -105,7 +105,8 @@ impl FileHandle for SimFile {
             }
         }
         let data = read_lock(&self.node.data);
-        Ok(data.read(offset, &mut buf[..limit]))
+        data.read(offset, &mut buf[..limit])
+            .map_err(|source| Error::Io { path, source })
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error> {
@@ -138,27 +139,13 @@ impl FileHandle for SimFile {
             need += data.missing_clusters(gap_first, first);
         }
         self.volume.reserve(need * CLUSTER_SIZE, &path)?;
+        if let Err(source) = data.write(offset, buf) {
+            self.volume.release(need * CLUSTER_SIZE);
+            return Err(Error::Io { path, source });
+        }
         if !data.sparse {
-            for ci in gap_first..first {
-                data.clusters
-                    .entry(ci)
-                    .or_insert_with(|| vec![0u8; CLUSTER_SIZE as usize].into_boxed_slice());
-            }
+            data.allocate_zeroed(gap_first, first);
         }
-        let mut done = 0usize;
-        while done < buf.len() {
-            let pos = offset + done as u64;
-            let ci = pos / CLUSTER_SIZE;
-            let within = (pos % CLUSTER_SIZE) as usize;
-            let take = (CLUSTER_SIZE as usize - within).min(buf.len() - done);
-            let c = data
-                .clusters
-                .entry(ci)
-                .or_insert_with(|| vec![0u8; CLUSTER_SIZE as usize].into_boxed_slice());
-            c[within..within + take].copy_from_slice(&buf[done..done + take]);
-            done += take;
-        }
-        data.len = data.len.max(end);
         Ok(buf.len())
     }
 
@@ -170,27 +157,18 @@ impl FileHandle for SimFile {
     fn set_len(&self, len: u64) -> Result<(), Error> {
         self.check(true)?;
         let mut data = write_lock(&self.node.data);
-        if len < data.len {
-            let keep = len.div_ceil(CLUSTER_SIZE);
-            let dropped = data.clusters.split_off(&keep);
-            self.volume.release(dropped.len() as u64 * CLUSTER_SIZE);
-            if !len.is_multiple_of(CLUSTER_SIZE)
-                && let Some(c) = data.clusters.get_mut(&(len / CLUSTER_SIZE))
-            {
-                c[(len % CLUSTER_SIZE) as usize..].fill(0);
-            }
-        } else if len > data.len && !data.sparse {
+        if len > data.len && !data.sparse {
             let first = data.len.div_ceil(CLUSTER_SIZE);
             let end = len.div_ceil(CLUSTER_SIZE);
             let need = data.missing_clusters(first, end);
             self.volume.reserve(need * CLUSTER_SIZE, &self.path())?;
-            for ci in first..end {
-                data.clusters
-                    .entry(ci)
-                    .or_insert_with(|| vec![0u8; CLUSTER_SIZE as usize].into_boxed_slice());
-            }
+            data.allocate_zeroed(first, end);
         }
-        data.len = len;
+        let freed = data.truncate(len).map_err(|source| Error::Io {
+            path: self.path(),
+            source,
+        })?;
+        self.volume.release(freed);
         Ok(())
     }
 
@@ -214,11 +192,7 @@ impl FileHandle for SimFile {
             let end = data.len.div_ceil(CLUSTER_SIZE);
             let need = data.missing_clusters(0, end);
             self.volume.reserve(need * CLUSTER_SIZE, &self.path())?;
-            for ci in 0..end {
-                data.clusters
-                    .entry(ci)
-                    .or_insert_with(|| vec![0u8; CLUSTER_SIZE as usize].into_boxed_slice());
-            }
+            data.allocate_zeroed(0, end);
         }
         data.sparse = sparse;
         Ok(())

@@ -33,6 +33,8 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+#[cfg(unix)]
+use platform::FileHandle;
 use platform::{
     Access, Disposition, Error, OpenOptions, PendingRename, ShareMode, Volume, WinPath, attr,
 };
@@ -62,12 +64,15 @@ fn write_lock<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     m.write().unwrap_or_else(PoisonError::into_inner)
 }
 
+#[cfg(unix)]
+mod backing;
+mod clusters;
 mod data;
 mod fault;
 mod handle;
 mod namespace;
 
-use data::FileData;
+use data::{FileData, Storage};
 pub use fault::{Fault, IoCounts};
 use fault::{Faults, matches_under};
 pub use handle::SimFile;
@@ -131,6 +136,8 @@ struct Shared {
     epoch: AtomicU64,
     clock: AtomicU64,
     seed: u64,
+    /// Where file contents are kept (declared last: a backing folder goes after the files).
+    storage: Storage,
 }
 
 /// What happened to one pending operation at [`SimVolume::reboot`].
@@ -151,17 +158,40 @@ pub struct SimVolume {
 /// The allocated ranges of a file's data, merged.
 fn node_ranges(node: &FileNode) -> Vec<std::ops::Range<u64>> {
     let data = read_lock(&node.data);
-    let mut out: Vec<std::ops::Range<u64>> = Vec::new();
-    for &ci in data.clusters.keys() {
-        let start = ci * CLUSTER_SIZE;
-        let end = (start + CLUSTER_SIZE).min(data.len.max(start));
-        match out.last_mut() {
-            Some(last) if last.end == start => last.end = end,
-            _ => out.push(start..end),
-        }
-    }
+    let mut out: Vec<std::ops::Range<u64>> = data
+        .allocated_runs()
+        .map(|r| {
+            let start = r.start * CLUSTER_SIZE;
+            start..(r.end * CLUSTER_SIZE).min(data.len.max(start))
+        })
+        .collect();
     out.retain(|r| r.end > r.start);
     out
+}
+
+/// Copies the `len` bytes of the host file `host` into `f`.
+#[cfg(unix)]
+fn copy_host_file(f: &dyn FileHandle, host: &std::path::Path, len: u64) -> Result<(), Error> {
+    use std::io::Read;
+    let io_err = |source| Error::Io {
+        path: f.path(),
+        source: io::Error::other(format!("{}: {source}", host.display())),
+    };
+    let mut src = std::fs::File::open(host).map_err(io_err)?.take(len);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut off = 0u64;
+    loop {
+        let n = src.read(&mut buf).map_err(io_err)?;
+        if n == 0 {
+            break;
+        }
+        f.write_all_at(off, &buf[..n])?;
+        off += n as u64;
+    }
+    if off < len {
+        return Err(io_err(io::Error::from(io::ErrorKind::UnexpectedEof)));
+    }
+    Ok(())
 }
 
 fn node_key(node: &Arc<FileNode>) -> usize {
@@ -181,6 +211,25 @@ impl SimVolume {
     /// the dedup optimizer derives from [`SimVolume::seed`]).
     #[must_use]
     pub fn new(seed: u64) -> Self {
+        Self::with_storage(seed, Storage::Memory)
+    }
+
+    /// An empty volume (as [`SimVolume::new`]) whose file contents are kept on the host
+    /// instead of in memory, so that memory stays bounded whatever the files hold: each file's
+    /// bytes in a host file of a backing folder made inside `parent` when the first one is
+    /// needed (removed, with everything in it, when the last clone of the volume is dropped),
+    /// and the files of
+    /// [`SimVolume::import_host_file`] read in place from the host until first changed.
+    /// Host files are opened per operation, so few descriptors are open at any time.
+    /// Behaviour is the same as in memory, except that a host I/O failure is an
+    /// [`Error::Io`].
+    #[cfg(unix)]
+    pub fn with_host_contents(seed: u64, parent: &std::path::Path) -> io::Result<Self> {
+        let folder = backing::HostFolder::new(parent)?;
+        Ok(Self::with_storage(seed, Storage::Host(Arc::new(folder))))
+    }
+
+    fn with_storage(seed: u64, storage: Storage) -> Self {
         let offset = test_support::SplitMix64(seed).below(365 * 24 * 3600) * SECOND;
         Self {
             shared: Arc::new(Shared {
@@ -191,8 +240,49 @@ impl SimVolume {
                 epoch: AtomicU64::new(0),
                 clock: AtomicU64::new(CLOCK_BASE + offset),
                 seed,
+                storage,
             }),
         }
+    }
+
+    /// The backing folder of a volume made by [`SimVolume::with_host_contents`], once a file
+    /// needed a host file of its own (it is made then).
+    #[cfg(unix)]
+    #[must_use]
+    pub fn host_contents_folder(&self) -> Option<std::path::PathBuf> {
+        match &self.shared.storage {
+            Storage::Memory => None,
+            Storage::Host(folder) => folder.path(),
+        }
+    }
+
+    /// Creates the new file `path` (its parent must exist) holding the `len` bytes of the host
+    /// file `host`: a non-sparse file with every cluster allocated, as if written in full.
+    /// On a volume made by [`SimVolume::with_host_contents`] the bytes are read from `host`
+    /// when the file is read, and copied only when the simulation first changes the file
+    /// (`host` must then stay unchanged while the volume uses it; a read that finds it shorter
+    /// fails); nothing is counted as a write or faulted, though the disk-full capacity applies.
+    /// In memory the bytes are copied now, written through a handle as any write is.
+    #[cfg(unix)]
+    pub fn import_host_file(
+        &self,
+        path: &WinPath,
+        host: &std::path::Path,
+        len: u64,
+    ) -> Result<(), Error> {
+        let f = self.open(
+            path,
+            OpenOptions::new(Access::READ_WRITE, ShareMode::NONE, Disposition::CreateNew),
+        )?;
+        let node = self.file_node(path)?;
+        let folder = match &self.shared.storage {
+            Storage::Host(folder) => Arc::clone(folder),
+            Storage::Memory => return copy_host_file(f.as_ref(), host, len),
+        };
+        self.reserve(len.div_ceil(CLUSTER_SIZE) * CLUSTER_SIZE, path)?;
+        let contents = backing::HostContents::borrowed(folder, host.to_owned(), len);
+        *write_lock(&node.data) = FileData::with_contents(len, contents);
+        Ok(())
     }
 
     /// The seed given to [`SimVolume::new`].

@@ -69,9 +69,10 @@ impl Volume for SimVolume {
                 }
                 if truncating {
                     let mut data = write_lock(&node.data);
-                    let freed = data.allocated();
-                    data.clusters.clear();
-                    data.len = 0;
+                    let freed = data.truncate(0).map_err(|source| Error::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
                     drop(data);
                     self.release(freed);
                 }
@@ -86,7 +87,7 @@ impl Volume for SimVolume {
                 }
                 let node = Arc::new(FileNode {
                     path: Mutex::new(path.clone()),
-                    data: RwLock::new(FileData::new()),
+                    data: RwLock::new(FileData::new(&self.shared.storage)),
                     allocated: Arc::clone(&self.shared.allocated),
                 });
                 st.entries.insert(
