@@ -333,7 +333,7 @@ fn data_write_guid(vhdx: &[u8]) -> [u8; 16] {
 
 /// Offset and length of a region (MS-VHDX 2.2.3: region table at 192 KiB, entries of 32
 /// bytes from 16: GUID, FileOffset u64, Length u32).
-fn region(vhdx: &[u8], guid: &str) -> (usize, usize) {
+pub fn region(vhdx: &[u8], guid: &str) -> (usize, usize) {
     let want = guid_bytes(guid);
     let t = 192 << 10;
     (0..le32(vhdx, t + 8) as usize)
