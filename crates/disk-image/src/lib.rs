@@ -53,6 +53,7 @@ pub mod fuzzing;
 mod guid;
 mod io;
 pub mod partition;
+mod rehydrate;
 pub mod vhd;
 pub mod vhdx;
 mod vhdx_meta;
@@ -66,6 +67,7 @@ pub use crate::ewf::E01;
 pub use error::ImageError;
 pub use io::Slice;
 pub use partition::{Partition, TableKind};
+pub use rehydrate::{RehydrateError, rehydrate_file};
 pub use vhd::Vhd;
 pub use vhdx::Vhdx;
 

@@ -177,3 +177,27 @@ fn every_format_restores_every_file_byte_identical_with_its_times() {
         }
     }
 }
+
+#[test]
+fn rehydrate_file_writes_dedup_and_plain_files_from_every_format() {
+    let Some(f) = fixtures() else { return };
+    let dedup = f.volume.files.iter().find(|p| p.reparse.is_some()).unwrap();
+    let plain = f.volume.file(&common::ntfs::wp("\\plain\\sparse.bin"));
+    for (name, path) in &f.images {
+        let src = open_source(path, None).unwrap();
+        for p in [dedup, plain] {
+            let mut out = Vec::new();
+            let n = disk_image::rehydrate_file(&src, &p.path, &mut out)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(n, p.data.len() as u64, "{name}: {}", p.path);
+            assert!(out == p.data, "{name}: {}: content", p.path);
+        }
+        let err = disk_image::rehydrate_file(
+            &src,
+            &common::ntfs::wp("\\plain\\nothing"),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("nothing"), "{name}: {err}");
+    }
+}
