@@ -27,6 +27,18 @@ pub(crate) fn open(path: &Path, partition: Option<u32>) -> Result<Option<Opened>
             None => Ok(None),
         };
     }
+    // A file that is no image at all is a usage error (as a file given for a folder was); a
+    // damaged image is a failed check.
+    let image = disk_image::Image::open(path).map_err(|e| Failure::check(e.to_string()))?;
+    if image.container() == disk_image::Container::Raw
+        && image.table().is_none()
+        && image.volume(None).is_err()
+    {
+        return Err(Failure::usage(format!(
+            "{}: neither a folder nor a disk image (NTFS volume, MBR/GPT disk, VHD, VHDX, E01)",
+            path.display()
+        )));
+    }
     let src =
         disk_image::open_source(path, partition).map_err(|e| Failure::check(e.to_string()))?;
     let root = path
