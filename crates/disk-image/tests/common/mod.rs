@@ -168,13 +168,40 @@ fn qemu(from: &Path, to: &Path, format: &str, options: &str) -> Result<(), Strin
     .map(drop)
 }
 
+/// The fixtures' folder name starts with this and the test process's id.
+const FIXTURE_PREFIX: &str = "rehydrate-images-";
+
+/// The fixtures live in a static, which Rust never drops, so each test process would leave its
+/// ~300 MB behind: the folders of processes that are gone (no `/proc/PID`) are removed first.
+fn remove_stale_fixtures() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(FIXTURE_PREFIX)
+            .and_then(|r| r.split('-').next())
+        else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn build() -> Result<Fixtures, (bool, String)> {
     let Some(volume) = ntfs::image() else {
         return Err((true, "no NTFS volume (see the skip above)".into()));
     };
     ensure_packages(&["fdisk", "qemu-utils", "ewf-tools"]).map_err(|e| (true, e))?;
     let failed = |e: String| (false, e);
-    let dir = tempfile::tempdir().map_err(|e| failed(e.to_string()))?;
+    remove_stale_fixtures();
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{FIXTURE_PREFIX}{}-", std::process::id()))
+        .tempdir()
+        .map_err(|e| failed(e.to_string()))?;
     let d = |n: &str| dir.path().join(n);
     let sectors = std::fs::metadata(&volume.path)
         .map_err(|e| failed(e.to_string()))?
@@ -272,6 +299,9 @@ fn differencing(disk: &Path, dir: &Path) -> Result<(), String> {
         "vhdx",
         opts,
     )?;
+    for raw in ["parent.raw", "child.raw"] {
+        std::fs::remove_file(dir.join(raw)).map_err(|e| e.to_string())?;
+    }
     make_differencing(
         &dir.join("child.vhdx"),
         &dir.join("parent.vhdx"),
