@@ -3,6 +3,7 @@
 mod carve;
 #[cfg(unix)]
 mod demo;
+mod image;
 mod inspect;
 #[cfg(unix)]
 mod inspect_volume;
@@ -54,6 +55,11 @@ enum Command {
     Restore(restore::RestoreArgs),
     /// Check every dedup file's stream map and chunks in a volume folder, writing nothing.
     Verify(restore::VerifyArgs),
+    /// List a folder of the NTFS volume in a disk image (raw, MBR/GPT, VHD, VHDX, E01).
+    Ls(image::LsArgs),
+    /// Write one file of the NTFS volume in a disk image to stdout, rebuilt and verified if it
+    /// is a dedup file.
+    Cat(image::CatArgs),
     /// Generate, optimize, back up, restore and verify a seeded data set on the simulator.
     #[cfg(unix)]
     Demo(demo::DemoArgs),
@@ -107,6 +113,8 @@ fn main() -> ExitCode {
         Command::Vss(cmd) => vss::run(cmd),
         Command::Restore(args) => restore::run_restore(&args),
         Command::Verify(args) => restore::run_verify(&args),
+        Command::Ls(args) => image::run_ls(&args),
+        Command::Cat(args) => image::run_cat(&args),
         #[cfg(unix)]
         Command::Demo(args) => demo::run(&args),
         #[cfg(unix)]

@@ -44,8 +44,13 @@ pub(crate) struct RestoreArgs {
     /// The volume folder: an ntfs-3g mount of a dedup volume or `sim optimize` output (on
     /// Windows: a drive, a mounted backup image or a folder). Read only, except with
     /// `--in-place`.
-    #[arg(long, value_name = "VOLDIR")]
+    /// A disk image file (raw volume or disk, VHD, VHDX, E01: recognised from its bytes) is
+    /// read natively, with no mount.
+    #[arg(long, value_name = "VOLDIR|IMAGE")]
     pub(crate) source: PathBuf,
+    /// With an image: the partition to read (its number, from 1) [default: the only NTFS one].
+    #[arg(long, value_name = "N")]
+    pub(crate) partition: Option<u32>,
     /// Output folder (created if missing; must not be inside the source or contain it).
     #[cfg_attr(not(windows), arg(long, value_name = "OUTDIR", required = true))]
     #[cfg_attr(
@@ -105,9 +110,13 @@ pub(crate) struct RestoreArgs {
 /// `rehydrate verify`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// The volume folder: an ntfs-3g mount of a dedup volume or `sim optimize` output. Read only.
-    #[arg(long, value_name = "VOLDIR")]
+    /// The volume folder: an ntfs-3g mount of a dedup volume or `sim optimize` output; or a
+    /// disk image file (raw volume or disk, VHD, VHDX, E01). Read only.
+    #[arg(long, value_name = "VOLDIR|IMAGE")]
     source: PathBuf,
+    /// With an image: the partition to read (its number, from 1) [default: the only NTFS one].
+    #[arg(long, value_name = "N")]
+    partition: Option<u32>,
     /// Volume paths to check (files or folders, as for `restore`); all when none is given.
     #[arg(value_name = "PATH")]
     paths: Vec<String>,
@@ -335,7 +344,10 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
         .to
         .as_deref()
         .ok_or_else(|| Failure::usage("--to OUTDIR is required"))?;
-    let (source, src_root) = open_source(&args.source)?;
+    let (source, src_root) = match crate::image::open(&args.source, args.partition)? {
+        Some(image) => image,
+        None => open_source(&args.source)?,
+    };
     let paths = parse_filters(&args.paths, &args.source, &src_root)?;
     let planned = resolve_new(to)?;
     if planned.starts_with(&src_root) || src_root.starts_with(&planned) {
@@ -398,7 +410,10 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
 /// `rehydrate verify`.
 pub(crate) fn run_verify(args: &VerifyArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    let (source, src_root) = open_source(&args.source)?;
+    let (source, src_root) = match crate::image::open(&args.source, args.partition)? {
+        Some(image) => image,
+        None => open_source(&args.source)?,
+    };
     let paths = parse_filters(&args.paths, &args.source, &src_root)?;
     let pool = thread_pool(args.threads)?;
     let store = SourceStore::new(&*source);
