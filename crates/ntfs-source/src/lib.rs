@@ -43,9 +43,12 @@
 //! * Bounds: the file record size (the crate accepts up to 127 clusters), the reparse buffer,
 //!   the entries of one directory ([`Limits`]).
 //!
+//! Partition tables (MBR/GPT) and the VHD/VHDX/E01 containers are the `disk-image` crate's: it
+//! turns an image file into the [`ReadAt`] of the volume inside.
+//!
 //! # Not yet
-//! Partition tables (MBR/GPT), VHD/VHDX/E01 containers, LZNT1-compressed files, named streams,
-//! an `$MFT` with its own attribute list (the crate's limit).
+//! LZNT1-compressed files, named streams, an `$MFT` with its own attribute list (the crate's
+//! limit).
 
 mod read_at;
 pub mod record;
