@@ -50,7 +50,7 @@ impl ChunkerParams {
 fn gear() -> &'static [u64; 256] {
     static GEAR: OnceLock<[u64; 256]> = OnceLock::new();
     GEAR.get_or_init(|| {
-        let mut rng = test_support::SplitMix64(0x6765_6172_7461_626c);
+        let mut rng = seeded::SplitMix64(0x6765_6172_7461_626c);
         let mut t = [0u64; 256];
         for v in &mut t {
             *v = rng.next_u64();
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn sizes_stay_in_range_and_cover_the_input() {
-        let mut rng = test_support::SplitMix64(7);
+        let mut rng = seeded::SplitMix64(7);
         let mut data = vec![0u8; 8 << 20];
         rng.fill(&mut data);
         let p = ChunkerParams::default();
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn boundaries_resynchronise_after_an_insertion() {
-        let mut rng = test_support::SplitMix64(8);
+        let mut rng = seeded::SplitMix64(8);
         let mut data = vec![0u8; 2 << 20];
         rng.fill(&mut data);
         let p = ChunkerParams::default();

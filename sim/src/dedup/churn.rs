@@ -30,7 +30,7 @@ pub struct ChurnReport {
 /// A seeded edit of `data`: a few overwritten runs, an insertion and a deletion, so the copy
 /// shares most chunks with the original and has a few of its own.
 #[must_use]
-pub fn edited_copy(data: &[u8], rng: &mut test_support::SplitMix64) -> Vec<u8> {
+pub fn edited_copy(data: &[u8], rng: &mut seeded::SplitMix64) -> Vec<u8> {
     let mut out = data.to_vec();
     if out.is_empty() {
         return out;
@@ -66,7 +66,7 @@ pub fn optimize_with_churn(
         n += 1;
         dir = WinPath::root().join(&format!("{SCRATCH_DIR}-{n}"))?;
     }
-    let mut rng = test_support::SplitMix64(seed ^ 0x4348_5552_4e00_0000);
+    let mut rng = seeded::SplitMix64(seed ^ 0x4348_5552_4e00_0000);
     let mut order = Vec::with_capacity(originals.len() * 2);
     let mut scratch = Vec::new();
     for (i, path) in originals.iter().enumerate() {

@@ -223,7 +223,7 @@ pub fn volume_files(volume: &dyn Volume) -> Result<Vec<WinPath>, DedupError> {
 /// A seeded store GUID (version-4 layout) for a volume without a store.
 #[must_use]
 pub fn store_guid_for_seed(seed: u64) -> Guid {
-    let mut rng = test_support::SplitMix64(seed ^ 0x5354_4f52_4547_5549);
+    let mut rng = seeded::SplitMix64(seed ^ 0x5354_4f52_4547_5549);
     let mut b = [0u8; 16];
     rng.fill(&mut b);
     b[7] = (b[7] & 0x0F) | 0x40;

@@ -181,7 +181,7 @@ impl SimVolume {
     /// the dedup optimizer derives from [`SimVolume::seed`]).
     #[must_use]
     pub fn new(seed: u64) -> Self {
-        let offset = test_support::SplitMix64(seed).below(365 * 24 * 3600) * SECOND;
+        let offset = seeded::SplitMix64(seed).below(365 * 24 * 3600) * SECOND;
         Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
