@@ -4,7 +4,7 @@
 //! `Data\XXXXXXXX.GGGGGGGG.ccc` containers and stream maps in `Stream\…` containers; both share
 //! one container format: three `Cthr` header slots, two `Rrtl` redirection tables and a run of
 //! `Ckhr` records (data chunk, stream map, padding). Layouts and checksums follow
-//! `shared/spec/dedup-format.md` §3–§4 and were verified on a real Windows Server 2019
+//! `docs/dedup-format.md` §3–§4 and were verified on a real Windows Server 2019
 //! container.
 //!
 //! * [`Container`] validates a container's fixed area up front and then reads records, chunks

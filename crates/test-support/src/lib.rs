@@ -1,50 +1,53 @@
 //! Helpers shared by the workspace's tests (a dev-dependency only).
 //!
-//! Real Windows samples live outside the repository, in `shared/realdata` beside the checkout
-//! (or wherever `$REHYDRATE_REALDATA` points). A user's clone may not have them: tests then say
-//! clearly that they were skipped. Under CI (`CI` set) a missing folder is a failure.
+//! The real Windows samples the tests read are committed in the workspace's top-level
+//! `fixtures/` folder (provenance in `fixtures/README.md`), so every clone runs every real-data
+//! test: [`fixtures`] and [`fixture`] fail loudly when a sample is missing, never skip.
 
 use std::path::PathBuf;
 
-/// The real-data folder, or `None` (after printing why) when it is absent outside CI.
-///
-/// `manifest_dir` is the calling crate's `env!("CARGO_MANIFEST_DIR")`; the default location is
-/// `<workspace>/../shared/realdata`, found by walking up from it.
+/// The workspace's `fixtures/` folder (found from this crate's own location, so the caller's
+/// crate does not matter).
 ///
 /// # Panics
-/// When the folder is missing and the `CI` environment variable is set.
+/// When the folder is missing: the samples are part of the repository.
 #[must_use]
-pub fn realdata(manifest_dir: &str) -> Option<PathBuf> {
-    let candidate = std::env::var_os("REHYDRATE_REALDATA").map_or_else(
-        || {
-            PathBuf::from(manifest_dir)
-                .ancestors()
-                .map(|p| p.join("shared").join("realdata"))
-                .find(|p| p.is_dir())
-                .unwrap_or_else(|| PathBuf::from(manifest_dir).join("../../../shared/realdata"))
-        },
-        PathBuf::from,
-    );
-    if candidate.is_dir() {
-        return Some(candidate);
-    }
+pub fn fixtures() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
     assert!(
-        std::env::var_os("CI").is_none(),
-        "real Windows samples not found at {} (set REHYDRATE_REALDATA); under CI this is a failure",
-        candidate.display()
+        dir.join("README.md").is_file(),
+        "the committed samples folder {} is missing: the checkout is incomplete",
+        dir.display()
     );
-    eprintln!(
-        "skipped: real Windows samples not found at {} (set REHYDRATE_REALDATA to run this test)",
-        candidate.display()
-    );
-    None
+    dir
 }
 
-/// The real WS2019 data container, when present (see [`realdata`]).
+/// The sample at `rel` under `fixtures/` (e.g. `dedup/ws2019-windedup-extracter/MFT.bin`).
+///
+/// # Panics
+/// When the file or folder does not exist.
 #[must_use]
-pub fn ws2019_container(manifest_dir: &str) -> Option<PathBuf> {
-    realdata(manifest_dir)
-        .map(|d| d.join("dedup/ws2019-windedup-extracter/Data/00000001.00000001.ccc"))
+pub fn fixture(rel: &str) -> PathBuf {
+    let p = fixtures().join(rel);
+    assert!(
+        p.exists(),
+        "sample {} is missing from fixtures/",
+        p.display()
+    );
+    p
+}
+
+/// The real WS2019 data container (`fixtures/dedup/ws2019-windedup-extracter/Data/…`).
+#[must_use]
+pub fn ws2019_container() -> PathBuf {
+    fixture("dedup/ws2019-windedup-extracter/Data/00000001.00000001.ccc")
+}
+
+/// The real Windows samples folder as an `Option`, for callers written when the samples lived
+/// outside the repository. Always `Some` ([`fixtures`] panics instead of returning `None`).
+#[must_use]
+pub fn realdata(_manifest_dir: &str) -> Option<PathBuf> {
+    Some(fixtures())
 }
 
 pub use seeded::SplitMix64;

@@ -5,7 +5,7 @@
 //! removed before it. A cut is taken where the top bits of `h` are all zero, with "normalized"
 //! chunking: a harder condition (more bits) between the minimum and the target size, an easier
 //! one (fewer bits) between the target and the maximum, which pulls chunk sizes towards the
-//! target. Windows' own chunker is not public; only its size range (32–128 KiB, spec §4.1) is
+//! target. Windows' own chunker is not public; only its size range (32–128 KiB, docs/dedup-format.md §4.1) is
 //! reproduced.
 
 use std::sync::OnceLock;

@@ -6,7 +6,7 @@
 //! already a reparse point:
 //!
 //! 1. splits it into content-defined chunks ([`chunker`], 32–128 KiB);
-//! 2. looks every chunk's hash (SHA-512 prefix, spec §4.2) up in the store's index (built from
+//! 2. looks every chunk's hash (SHA-512 prefix, docs/dedup-format.md §4.2) up in the store's index (built from
 //!    the data containers already on the volume) and appends only new chunks to the open data
 //!    container, Xpress-compressed when that is smaller;
 //! 3. appends one stream map (`Smap`, one entry per chunk) to the open stream container; its

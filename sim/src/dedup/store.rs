@@ -15,11 +15,11 @@ use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath};
 use super::DedupError;
 use super::piecewise::Piecewise;
 
-/// The first data container id (spec §2).
+/// The first data container id (docs/dedup-format.md §2).
 pub const FIRST_DATA_CONTAINER: u32 = 1;
-/// The first stream container id (spec §2: `Stream\00010000.00000001.ccc`).
+/// The first stream container id (docs/dedup-format.md §2: `Stream\00010000.00000001.ccc`).
 pub const FIRST_STREAM_CONTAINER: u32 = 0x0001_0000;
-/// Step between stream container ids. Observed ids are 0x00010000 and 0x00020000 (spec §2);
+/// Step between stream container ids. Observed ids are 0x00010000 and 0x00020000 (docs/dedup-format.md §2);
 /// that Windows counts in this step is our inference.
 pub const STREAM_CONTAINER_STEP: u32 = 0x0001_0000;
 
