@@ -14,7 +14,7 @@ Decoder used: `dissect.util.compression.lzxpress.decompress` (fox-it dissect.uti
 
 Usage (from the repository root):
     python3 scripts/xpress_crosscheck.py [REALDATA_DIR]
-REALDATA_DIR defaults to $REHYDRATE_REALDATA, else ../shared/realdata. Exit status 0 when
+REALDATA_DIR defaults to the committed fixtures/ folder. Exit status 0 when
 every check passes. The output of the last run is kept in
 crates/xpress/tests/golden/CROSSCHECK.txt.
 """
@@ -36,7 +36,7 @@ def main() -> int:
     realdata = Path(
         sys.argv[1]
         if len(sys.argv) > 1
-        else os.environ.get("REHYDRATE_REALDATA", ROOT.parent / "shared" / "realdata")
+        else ROOT / "fixtures"
     )
     failures = 0
     import dissect.util

@@ -15,7 +15,7 @@ use std::io;
 use std::path::Path;
 
 use platform::{Error, WinPath};
-use test_support::SplitMix64;
+use seeded::SplitMix64;
 
 use crate::SimVolume;
 

@@ -7,6 +7,12 @@
 //! * `bench [ARGS…]` — every criterion bench (`cargo bench --workspace ARGS…`), among them the
 //!   restore engine's `container_read` (1 GiB logical; `REHYDRATE_BENCH_GIB=0.25` for a quick
 //!   run). ARGS go to cargo, e.g. `cargo xtask bench -p dedup-restore --bench container_read`.
+//! * `fixtures` — regenerates every generated fixture from the current code, for review before
+//!   commit: the CLI's golden outputs (`crates/cli/tests/golden/`, by running the `golden`
+//!   test with `REHYDRATE_BLESS=1`), the Xpress golden streams (`crates/xpress/tests/golden/`)
+//!   and the chunk-store fuzz seeds (`crates/dedup-store/fuzz/regressions/`). The real Windows
+//!   samples in `fixtures/` are never regenerated.
+//! * `wincheck` — the Windows target check and the Wine tests: `bash .ci/wincheck`.
 //! * `rerun-tests NAME=VALUE PACKAGE…` — the test executables of the `cargo test --workspace`
 //!   build run again for some packages with one variable set (CI: the SHA-512 kernels forced
 //!   off); see `rerun.rs` for why not `cargo test -p`.
@@ -84,6 +90,37 @@ fn fuzz(seconds: u64) -> bool {
     ok
 }
 
+/// The usage line: every task, in the order of the module docs.
+const USAGE: &str = "usage: cargo xtask TASK\n\
+    tasks:\n  \
+    ci                            what CI runs (bash .ci/run)\n  \
+    fuzz [SECONDS]                every fuzz target for SECONDS each (default 60; nightly)\n  \
+    bench [CARGO BENCH ARGS]      every criterion bench\n  \
+    fixtures                      regenerate golden outputs, golden streams and fuzz seeds\n  \
+    wincheck                      Windows target check and Wine tests (bash .ci/wincheck)\n  \
+    rerun-tests NAME=VALUE PKG... rerun the workspace test build's executables with NAME=VALUE";
+
+/// `cargo xtask fixtures`: each generator in turn; all run even when one fails.
+fn fixtures() -> bool {
+    let root = root();
+    let cargo = || {
+        let mut c = Command::new("cargo");
+        c.current_dir(&root);
+        c
+    };
+    let mut ok = run(cargo()
+        .args(["test", "-p", "rehydrate-cli", "--test", "golden"])
+        .env("REHYDRATE_BLESS", "1"));
+    ok &= run(cargo().args(["run", "-p", "xpress", "--example", "golden"]));
+    ok &= run(cargo()
+        .args(["run", "-p", "dedup-store", "--example", "fuzz_seeds", "--"])
+        .arg(root.join("crates/dedup-store/fuzz/regressions")));
+    if ok {
+        eprintln!("xtask: fixtures regenerated; review `git diff` before committing");
+    }
+    ok
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let ok = match args.first().map(String::as_str) {
@@ -105,12 +142,17 @@ fn main() -> ExitCode {
             }
             run(cmd.args(&args[1..]).current_dir(root()))
         }
+        Some("fixtures") => fixtures(),
+        Some("wincheck") => run(Command::new("bash")
+            .arg(root().join(".ci/wincheck"))
+            .current_dir(root())),
         Some("rerun-tests") if args.len() >= 2 => rerun::rerun_tests(&root(), &args[1], &args[2..]),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            true
+        }
         _ => {
-            eprintln!(
-                "usage: cargo xtask ci | fuzz [SECONDS] | bench [CARGO BENCH ARGS] \
-                 | rerun-tests NAME=VALUE PACKAGE..."
-            );
+            eprintln!("{USAGE}");
             false
         }
     };

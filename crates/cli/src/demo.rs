@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use dedup_restore::{EntryStatus, RestoreOptions, SourceStore, TreeOptions, restore_tree};
 use platform::{HostSource, Volume, WinPath};
-use test_support::SplitMix64;
+use seeded::SplitMix64;
 use winsim::SimVolume;
 use winsim::dedup::churn::edited_copy;
 use winsim::dedup::{OptimizeOptions, optimize};

@@ -125,7 +125,11 @@ fn reparse_json(file: &Path) -> Result<ReparseJson, Failure> {
             hash: hex(e.hash.as_bytes()),
             range_begin: e.range_begin,
             range_end: e.range_end,
-            stream_container: format!("Stream\\{:08x}.*.ccc", e.container_id),
+            stream_container: format!(
+                "{}\\{:08x}.*.ccc",
+                dedup_store::ContainerKind::Stream.dir_name(),
+                e.container_id
+            ),
         })
         .collect();
     let v3 = match &point.layout {
@@ -379,8 +383,9 @@ pub(crate) fn run_store(dir: &Path, json: bool) -> Result<(), Failure> {
         .map_err(|e| Failure::check(format!("{}: {e}", dir.display())))?
         .ok_or_else(|| {
             Failure::check(format!(
-                "{}: no chunk store (System Volume Information/Dedup/ChunkStore/{{GUID}}.ddp)",
-                dir.display()
+                "{}: no chunk store ({})",
+                dir.display(),
+                dedup_store::store_root(&"{GUID}")
             ))
         })?;
     if json {

@@ -110,27 +110,14 @@ fn commands_over_a_volume_folder() {
     }
 }
 
-/// `shared/realdata` (or `$REHYDRATE_REALDATA`); under `CI` its absence fails the test.
-fn realdata() -> Option<PathBuf> {
-    let base = std::env::var_os("REHYDRATE_REALDATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-        PathBuf::from,
-    );
-    if base.is_dir() {
-        return Some(base);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "realdata not found at {} (CI is set, so this is a failure)",
-        base.display()
-    );
-    eprintln!("skipped: realdata not found at {}", base.display());
-    None
+/// The committed samples folder, `fixtures/`.
+fn realdata() -> PathBuf {
+    test_support::fixtures()
 }
 
 #[test]
 fn commands_over_the_real_samples() {
-    let Some(real) = realdata() else { return };
+    let real = realdata();
     let ccc = real.join("dedup/ws2019-windedup-extracter/Data/00000001.00000001.ccc");
     let docs = real.join("vss/kevingoode-vssbackup/no_sql");
     let out = tempfile::tempdir().unwrap();

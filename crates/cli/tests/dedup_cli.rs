@@ -12,8 +12,8 @@ fn rehydrate(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn real() -> Option<PathBuf> {
-    test_support::ws2019_container(env!("CARGO_MANIFEST_DIR"))
+fn real() -> PathBuf {
+    test_support::ws2019_container()
 }
 
 fn sha256_file(p: &Path) -> String {
@@ -22,7 +22,7 @@ fn sha256_file(p: &Path) -> String {
 
 #[test]
 fn carve_rebuilds_both_real_pdfs() {
-    let Some(ccc) = real() else { return };
+    let ccc = real();
     let dir = tempfile::tempdir().unwrap();
     for (ids, sha) in [
         (
@@ -66,7 +66,7 @@ fn carve_rebuilds_both_real_pdfs() {
 
 #[test]
 fn carve_failure_leaves_nothing_behind() {
-    let Some(ccc) = real() else { return };
+    let ccc = real();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.bin");
     let o = rehydrate(&[
@@ -101,7 +101,7 @@ fn carve_failure_leaves_nothing_behind() {
 /// with `--force` (it once replaced a 4 MB container by a 71 KB chunk).
 #[test]
 fn carve_never_overwrites_its_input_or_an_existing_file_unasked() {
-    let Some(real) = real() else { return };
+    let real = real();
     let dir = tempfile::tempdir().unwrap();
     let ccc = dir.path().join("00000001.00000001.ccc");
     std::fs::copy(&real, &ccc).unwrap();
@@ -157,7 +157,7 @@ fn carve_never_overwrites_its_input_or_an_existing_file_unasked() {
 
 #[test]
 fn inspect_real_container_text_and_json() {
-    let Some(ccc) = real() else { return };
+    let ccc = real();
     let o = rehydrate(&["inspect", "container", ccc.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
@@ -182,7 +182,7 @@ fn inspect_real_container_text_and_json() {
 
 #[test]
 fn inspect_reports_damage_and_exits_non_zero() {
-    let Some(ccc) = real() else { return };
+    let ccc = real();
     let mut bytes = std::fs::read(&ccc).unwrap();
     bytes[0x1010] ^= 1; // slot 1 (in use) damaged: slot 2 takes over
     bytes[0x2C_3058 + 5] ^= 1; // payload of local id 40

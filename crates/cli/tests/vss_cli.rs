@@ -18,24 +18,9 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// `shared/realdata/vss/kevingoode-vssbackup`, or `None` (after saying so) when absent and
-/// `CI` is unset; under CI a missing folder fails the test.
-fn real() -> Option<PathBuf> {
-    let base = std::env::var_os("REHYDRATE_REALDATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-        PathBuf::from,
-    );
-    let dir = base.join("vss/kevingoode-vssbackup");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "realdata not found at {} (CI is set, so this is a failure)",
-        base.display()
-    );
-    eprintln!("skipped: realdata not found at {}", base.display());
-    None
+/// `fixtures/vss/kevingoode-vssbackup` (see `fixtures/README.md`).
+fn real() -> PathBuf {
+    test_support::fixture("vss/kevingoode-vssbackup")
 }
 
 fn p(path: &std::path::Path) -> &str {
@@ -44,7 +29,7 @@ fn p(path: &std::path::Path) -> &str {
 
 #[test]
 fn show_sql_writer_tables() {
-    let Some(dir) = real() else { return };
+    let dir = real();
     let o = rehydrate(&["vss", "show", p(&dir.join("no_sql/WM5.xml"))]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
@@ -64,7 +49,7 @@ fn show_sql_writer_tables() {
 
 #[test]
 fn show_bcd_as_json() {
-    let Some(dir) = real() else { return };
+    let dir = real();
     let o = rehydrate(&[
         "vss",
         "show",
@@ -111,7 +96,7 @@ fn write_catalog(dir: &std::path::Path, lines: &[&str]) -> PathBuf {
 
 #[test]
 fn plan_real_backup() {
-    let Some(dir) = real() else { return };
+    let dir = real();
     let tmp = tempfile::tempdir().unwrap();
     let catalog = write_catalog(
         tmp.path(),

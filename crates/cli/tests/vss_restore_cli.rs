@@ -243,24 +243,9 @@ fn human_output_has_no_debug_formatting() {
     }
 }
 
-/// `shared/realdata/vss/kevingoode-vssbackup`, or `None` (after saying so) when absent and
-/// `CI` is unset; under CI a missing folder fails the test.
-fn real() -> Option<std::path::PathBuf> {
-    let base = std::env::var_os("REHYDRATE_REALDATA").map_or_else(
-        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-        std::path::PathBuf::from,
-    );
-    let dir = base.join("vss/kevingoode-vssbackup");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "realdata not found at {} (CI is set, so this is a failure)",
-        base.display()
-    );
-    eprintln!("skipped: realdata not found at {}", base.display());
-    None
+/// `fixtures/vss/kevingoode-vssbackup` (see `fixtures/README.md`).
+fn real() -> std::path::PathBuf {
+    test_support::fixture("vss/kevingoode-vssbackup")
 }
 
 /// The real `no_sql` documents (diskshadow, Windows Server 2012) over a backup folder of drive
@@ -269,7 +254,7 @@ fn real() -> Option<std::path::PathBuf> {
 /// backup, destination, component, method and target; the human dry run lists the same.
 #[test]
 fn dry_run_json_lists_every_file_of_the_real_no_sql_restore_set() {
-    let Some(real) = real() else { return };
+    let real = real();
     let docs = real.join("no_sql");
     let t = tempfile::tempdir().unwrap();
     let claimed = [

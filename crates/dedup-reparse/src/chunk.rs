@@ -1,4 +1,4 @@
-//! v3 property chunks (`FeRp`, `RbRp`, `DdRp`), spec §1.6 (HIGH: TNF dump, SMX, WDE, JPA126).
+//! v3 property chunks (`FeRp`, `RbRp`, `DdRp`), docs/dedup-format.md §1.6 (HIGH: TNF dump, SMX, WDE, JPA126).
 //!
 //! Generic header, offsets relative to the chunk's magic:
 //!
@@ -23,7 +23,7 @@ pub const CHUNK_HEADER_LEN: usize = 0x10;
 /// Length of one property entry.
 pub const PROPERTY_ENTRY_LEN: usize = 8;
 
-/// Property types (spec §1.6).
+/// Property types (docs/dedup-format.md §1.6).
 pub mod prop_type {
     /// u32 id.
     pub const ID: u16 = 5;
@@ -64,7 +64,7 @@ impl PropertyEntry {
 
 /// Which bytes a property chunk's CRC-32 covered, as detected when reading.
 ///
-/// The span is not settled by any real bytes we have (spec §1.6, §9 item 5): JPA126 searches for
+/// The span is not settled by any real bytes we have (docs/dedup-format.md §1.6, §9 item 5): JPA126 searches for
 /// the length that matches; the spec's expectation is bytes `08..size`. When reading we accept
 /// any of these and report which matched; when writing a fresh or modified chunk we always use
 /// [`CrcSpan::AfterCrc`] (bytes `08..size` of the chunk).

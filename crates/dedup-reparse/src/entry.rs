@@ -1,4 +1,4 @@
-//! The 64-byte stream-map reference ("reparse entry"), spec §1.3 (HIGH: JPA, SMX, WDE agree).
+//! The 64-byte stream-map reference ("reparse entry"), docs/dedup-format.md §1.3 (HIGH: JPA, SMX, WDE agree).
 //!
 //! | off | type | meaning |
 //! |---|---|---|
@@ -14,7 +14,7 @@
 //! | 30 | u64 | end (exclusive) of the covered file range |
 //! | 38 | u64 | begin of the covered file range |
 //!
-//! In v1 (spec §1.3 last bullet, §1.4; MEDIUM) the hash is 32 bytes at +20..+40 and there is no
+//! In v1 (docs/dedup-format.md §1.3 last bullet, §1.4; MEDIUM) the hash is 32 bytes at +20..+40 and there is no
 //! begin/end: the range is `0..logical size` from the v1 header.
 
 use crate::read::{le_u32, le_u64};
@@ -22,7 +22,7 @@ use crate::read::{le_u32, le_u64};
 /// Size of one reference entry on disk.
 pub const ENTRY_LEN: usize = 64;
 
-/// The stream-map hash: 16 bytes in v2/v3, 32 bytes in v1. The algorithm is unknown (spec §4.2);
+/// The stream-map hash: 16 bytes in v2/v3, 32 bytes in v1. The algorithm is unknown (docs/dedup-format.md §4.2);
 /// compare byte-wise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StreamMapHash {
@@ -43,7 +43,7 @@ impl StreamMapHash {
     }
 }
 
-/// One stream-map reference entry (spec §1.3). Unknown fields are kept verbatim.
+/// One stream-map reference entry (docs/dedup-format.md §1.3). Unknown fields are kept verbatim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReferenceEntry {
     /// +00: local id (sequence number) of the stream-map chunk in its container.

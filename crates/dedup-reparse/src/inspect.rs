@@ -1,6 +1,6 @@
 //! Lenient decoding of a possibly truncated v3 buffer, for "inspect" tools and for the real TNF
 //! dump, which shows only the first 0xCD bytes of a 0x184-byte v3 buffer
-//! (`shared/realdata/dedup/tnf-v3-reparse-prefix/`). Nothing here checks a CRC: the result says
+//! (`fixtures/dedup/tnf-v3-reparse-prefix/`). Nothing here checks a CRC: the result says
 //! what the bytes claim, not that they are intact. Use [`crate::DedupReparse::parse`] for that.
 
 use crate::chunk::{CHUNK_HEADER_LEN, PROPERTY_ENTRY_LEN, PropertyEntry, prop_type};

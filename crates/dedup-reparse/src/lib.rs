@@ -1,11 +1,11 @@
 //! Windows Server Data Deduplication reparse points (`IO_REPARSE_TAG_DEDUP`, 0x80000013): parse
 //! and build the three known layouts.
 //!
-//! * v1 `01 02`: fixed 0x7C-byte layout ([`ReparseV1`], spec §1.4),
-//! * v2 `02 01`: field table walked by id ([`ReparseV2`], spec §1.5),
-//! * v3 `03 01`: nested `FeRp`/`RbRp`/`DdRp` property chunks ([`ReparseV3`], spec §1.6).
+//! * v1 `01 02`: fixed 0x7C-byte layout ([`ReparseV1`], docs/dedup-format.md §1.4),
+//! * v2 `02 01`: field table walked by id ([`ReparseV2`], docs/dedup-format.md §1.5),
+//! * v3 `03 01`: nested `FeRp`/`RbRp`/`DdRp` property chunks ([`ReparseV3`], docs/dedup-format.md §1.6).
 //!
-//! "spec" is `shared/spec/dedup-format.md`. The input is either a full `REPARSE_DATA_BUFFER`
+//! "spec" is `docs/dedup-format.md`. The input is either a full `REPARSE_DATA_BUFFER`
 //! (u32 tag, u16 data length, u16 reserved, data) or the bare reparse data; both are accepted by
 //! [`DedupReparse::parse`]. Checked: the tag, every length field, the trailing CRC-32/IEEE of the
 //! reparse data (strict), the bounds, types and sizes of every field we decode. The CRC of a v3
@@ -53,7 +53,7 @@ pub use v3::{DDRP, FERP, IdRef, RBRP, ReparseV3, V3_MAGIC, dd_index, fe_index};
 
 use read::View;
 
-/// `IO_REPARSE_TAG_DEDUP` (spec §1.1, CONFIRMED).
+/// `IO_REPARSE_TAG_DEDUP` (docs/dedup-format.md §1.1, CONFIRMED).
 pub const IO_REPARSE_TAG_DEDUP: u32 = 0x8000_0013;
 
 /// Length of the `REPARSE_DATA_BUFFER` header (tag, data length, reserved).
@@ -82,7 +82,7 @@ impl FileTime {
     }
 }
 
-/// The three layouts, by their version bytes (spec §1.2).
+/// The three layouts, by their version bytes (docs/dedup-format.md §1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LayoutVersion {
     /// `01 02`.

@@ -71,7 +71,7 @@ pub(crate) fn le_u64(b: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
-/// CRC-32/IEEE (spec §1.2).
+/// CRC-32/IEEE (docs/dedup-format.md §1.2).
 pub(crate) fn crc32(b: &[u8]) -> u32 {
     crc32fast::hash(b)
 }

@@ -1,4 +1,4 @@
-//! v1 "short" fixed layout, version bytes `01 02` (spec §1.4; MEDIUM: JPA, STONKS).
+//! v1 "short" fixed layout, version bytes `01 02` (docs/dedup-format.md §1.4; MEDIUM: JPA, STONKS).
 //!
 //! | data off | size | meaning |
 //! |---|---|---|

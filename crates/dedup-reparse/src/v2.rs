@@ -1,4 +1,4 @@
-//! v2 "table" layout, version bytes `02 01` (spec §1.5; MEDIUM: JPA, HYDR).
+//! v2 "table" layout, version bytes `02 01` (docs/dedup-format.md §1.5; MEDIUM: JPA, HYDR).
 //!
 //! | data off | size | meaning |
 //! |---|---|---|
@@ -9,7 +9,7 @@
 //! | … | | field values |
 //! | len-4 | 4 | CRC-32 of data 00..len-4 |
 //!
-//! Field ids (spec §1.5): 9 = chunk-store GUID (16 B), 8 = array of 64-byte reference entries,
+//! Field ids (docs/dedup-format.md §1.5): 9 = chunk-store GUID (16 B), 8 = array of 64-byte reference entries,
 //! 10 = 32-byte "stream key" (unknown use), 3/4/5/6 = scalars of unknown meaning. The logical file
 //! size is the `end` of the last reference entry. We walk the table by id (not JPA's fixed
 //! positions) and keep the table and every value byte, so a parsed point is written back
@@ -68,7 +68,7 @@ pub struct ReparseV2 {
 }
 
 impl ReparseV2 {
-    /// A fresh v2 point laid out like the one real example we know (HYDR, spec §1.5): 11 rows
+    /// A fresh v2 point laid out like the one real example we know (HYDR, docs/dedup-format.md §1.5): 11 rows
     /// `4,3,3,6,9,5,6,10,8,<empty>,5`; GUID at data 0x74, entries at 0x94, the 32-byte stream key
     /// after the entries, the second id-5 value after that, then the CRC (0x100 bytes for one
     /// entry). The unknown scalars and the stream key are zero (our choice: their meaning is

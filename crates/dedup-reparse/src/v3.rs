@@ -1,4 +1,4 @@
-//! v3 "FeRp" property-bag layout, version bytes `03 01` (spec §1.6; HIGH: TNF, SMX, WDE, JPA126).
+//! v3 "FeRp" property-bag layout, version bytes `03 01` (docs/dedup-format.md §1.6; HIGH: TNF, SMX, WDE, JPA126).
 //!
 //! | data off | meaning |
 //! |---|---|
@@ -7,7 +7,7 @@
 //! | 04 | `FeRp` property chunk (size = length − 8) |
 //! | len-4 | CRC-32 of data 00..len-4 |
 //!
-//! FeRp property indices (spec §1.6): 0 version (u32, 1), 1 flags (u32), 2 chunk-store GUID,
+//! FeRp property indices (docs/dedup-format.md §1.6): 0 version (u32, 1), 1 flags (u32), 2 chunk-store GUID,
 //! 3 creation FILETIME, 4 logical file size (u64), 5 id (u32), 6 recall-bitmap type (u32),
 //! 7 `RbRp` blob (recall bitmap; kept opaque), 8 `DdRp` blob. DdRp indices: 0 version (u32),
 //! 1 id-ref `{local id, stream container id}`, 2 the 64-byte reference entry (§1.3).
@@ -31,7 +31,7 @@ pub const RBRP: [u8; 4] = *b"RbRp";
 /// Magic of the dedup-data chunk.
 pub const DDRP: [u8; 4] = *b"DdRp";
 
-/// FeRp property indices (spec §1.6).
+/// FeRp property indices (docs/dedup-format.md §1.6).
 pub mod fe_index {
     /// u32 version (1).
     pub const VERSION: usize = 0;
@@ -53,7 +53,7 @@ pub mod fe_index {
     pub const DDRP: usize = 8;
 }
 
-/// DdRp property indices (spec §1.6).
+/// DdRp property indices (docs/dedup-format.md §1.6).
 pub mod dd_index {
     /// u32 version.
     pub const VERSION: usize = 0;
@@ -355,7 +355,7 @@ impl ReparseV3 {
         &self.dd
     }
 
-    /// A fresh v3 point laid out exactly like the real TNF buffer (spec §1.6): reparse data
+    /// A fresh v3 point laid out exactly like the real TNF buffer (docs/dedup-format.md §1.6): reparse data
     /// 0x184 bytes; FeRp with 9 entries (flags at FeRp+0x58, version +0x5C, GUID +0x60,
     /// FILETIME +0x70, size +0x78, id +0x80, bitmap type +0x84, RbRp +0x88 size 0x80, DdRp +0x108
     /// size 0x74); DdRp with version at +0x28, id-ref at +0x2C, entry at +0x34.

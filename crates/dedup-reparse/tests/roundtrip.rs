@@ -60,15 +60,15 @@ fn layout_sizes_match_the_spec() {
     assert_eq!(fresh(LayoutVersion::V1).to_data().unwrap().len(), V1_LEN);
     assert_eq!(fresh(LayoutVersion::V2).to_data().unwrap().len(), 0x100);
     assert_eq!(fresh(LayoutVersion::V3).to_data().unwrap().len(), 0x184);
-    // v1: stream-map hash at data 0x58 (spec §1.4, STONKS).
+    // v1: stream-map hash at data 0x58 (docs/dedup-format.md §1.4, STONKS).
     let d = fresh(LayoutVersion::V1).to_data().unwrap();
     assert_eq!(&d[0x58..0x78], entry(LayoutVersion::V1).hash.as_bytes());
     assert_eq!(&d[0x08..0x10], &1_234_567u64.to_le_bytes());
-    // v2: GUID at 0x74, entries at 0x94 (spec §1.5).
+    // v2: GUID at 0x74, entries at 0x94 (docs/dedup-format.md §1.5).
     let d = fresh(LayoutVersion::V2).to_data().unwrap();
     assert_eq!(&d[0x74..0x84], GUID.parse::<Guid>().unwrap().as_bytes());
     assert_eq!(&d[0x94 + 0x30..0x94 + 0x38], &1_234_567u64.to_le_bytes());
-    // v3: GUID at 0x64, size at 0x7C, entry at DdRp+0x34 = 0x140 (spec §1.6).
+    // v3: GUID at 0x64, size at 0x7C, entry at DdRp+0x34 = 0x140 (docs/dedup-format.md §1.6).
     let d = fresh(LayoutVersion::V3).to_data().unwrap();
     assert_eq!(&d[0x64..0x74], GUID.parse::<Guid>().unwrap().as_bytes());
     assert_eq!(&d[0x7C..0x84], &1_234_567u64.to_le_bytes());

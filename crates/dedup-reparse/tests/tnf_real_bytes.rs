@@ -1,5 +1,5 @@
 //! Byte-level tests against the only real dedup reparse bytes we have: the first 0xCD bytes of
-//! a v3 buffer printed in a public TechNet forum post (TNF; `shared/realdata/dedup/
+//! a v3 buffer printed in a public TechNet forum post (TNF; `fixtures/dedup/
 //! tnf-v3-reparse-prefix/`). The bytes are embedded here so the test runs without `shared/`;
 //! when the folder is present the embedded copy is checked against it.
 
@@ -46,24 +46,15 @@ fn pe(ty: u16, size: u16, offset: u32) -> PropertyEntry {
 }
 
 #[test]
-fn embedded_bytes_match_realdata_file_when_present() {
-    let dir = std::env::var_os("REHYDRATE_REALDATA").map_or_else(
-        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-        std::path::PathBuf::from,
+fn embedded_bytes_match_the_fixture_file() {
+    let file = test_support::fixture("dedup/tnf-v3-reparse-prefix/reparse-data-prefix.bin");
+    let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    assert_eq!(
+        bytes,
+        TNF,
+        "embedded TNF bytes differ from {}",
+        file.display()
     );
-    let file = dir.join("dedup/tnf-v3-reparse-prefix/reparse-data-prefix.bin");
-    match std::fs::read(&file) {
-        Ok(bytes) => assert_eq!(
-            bytes,
-            TNF,
-            "embedded TNF bytes differ from {}",
-            file.display()
-        ),
-        Err(e) => eprintln!(
-            "SKIPPED: realdata not found at {} ({e}); the embedded copy is used",
-            file.display()
-        ),
-    }
 }
 
 #[test]

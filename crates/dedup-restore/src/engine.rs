@@ -230,8 +230,6 @@ impl RestoreError {
 /// record header.
 const MAX_RECORD_LEN: u64 = (64 << 20) + 0x68;
 
-const STORE_ROOT: &str = "System Volume Information\\Dedup\\ChunkStore";
-
 /// Creates a new temporary sibling of `path` (`NAME.rehydrate~N`) open for reading and writing.
 pub(crate) fn create_temp(
     volume: &dyn Volume,
@@ -735,8 +733,8 @@ impl Engine<'_> {
         job
     }
 
-    fn store_dir(guid: &dedup_reparse::Guid, sub: &str) -> WinPath {
-        WinPath::new(&format!("\\{STORE_ROOT}\\{guid}.ddp\\{sub}")).expect("store paths are valid")
+    fn store_dir(guid: &dedup_reparse::Guid, kind: dedup_store::ContainerKind) -> WinPath {
+        WinPath::new(&dedup_store::container_dir(guid, kind)).expect("store paths are valid")
     }
 
     /// The container files of a store folder as `(first, second, name)`, cached.
@@ -819,7 +817,7 @@ impl Engine<'_> {
             if f.is_failed() {
                 continue;
             }
-            let dir = Self::store_dir(&r.guid(), "Stream");
+            let dir = Self::store_dir(&r.guid(), dedup_store::ContainerKind::Stream);
             for (ei, e) in r.entries().iter().enumerate() {
                 let (path, id, _) = match self.resolve_container(&dir, e.container_id, None, 1) {
                     Ok(v) => v,
@@ -928,7 +926,7 @@ impl Engine<'_> {
             if f.is_failed() {
                 continue;
             }
-            let dir = Self::store_dir(&r.guid(), "Data");
+            let dir = Self::store_dir(&r.guid(), dedup_store::ContainerKind::Data);
             let mut pending = Vec::new();
             let result = (|| -> Result<(), Fail> {
                 for (ei, e) in r.entries().iter().enumerate() {

@@ -1,6 +1,6 @@
 //! HRESULT values of `RestoreFiles` and their names.
 //!
-//! Values from `shared/spec/dedup-format.md` §6.3 (DDP_E_* from Microsoft's RestoreFiles docs and
+//! Values from `docs/dedup-format.md` §6.3 (DDP_E_* from Microsoft's RestoreFiles docs and
 //! the ddputils.dll message table) and winerror.h (S_OK, S_FALSE, E_INVALIDARG, E_FAIL,
 //! HRESULT_FROM_WIN32).
 

@@ -11,7 +11,7 @@
 //! HRESULT (S_OK, S_FALSE for a file that is not a dedup file, or a DDP_E_* code) and the call an
 //! overall one.
 //!
-//! Our choices where Windows' behaviour is not public (spec §9): a container's fixed area
+//! Our choices where Windows' behaviour is not public (docs/dedup-format.md §9): a container's fixed area
 //! (header slots and redirection table, 0..0x5000) is read, with its own preview, just before
 //! the first plan extent of that container, so stale offsets are redirected before any of its
 //! records is read and a plan is followed in one pass; a record cut by plan extents is put

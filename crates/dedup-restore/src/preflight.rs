@@ -13,8 +13,9 @@ use std::collections::BTreeSet;
 use dedup_reparse::Guid;
 use platform::{EntryKind, Source, WinPath, eq_name};
 
-/// `\System Volume Information\Dedup\ChunkStore`, where the `{GUID}.ddp` store folders are.
-pub const CHUNK_STORE_DIR: &str = "\\System Volume Information\\Dedup\\ChunkStore";
+/// `\System Volume Information\Dedup\ChunkStore`, where the `{GUID}.ddp` store folders are
+/// (defined with the rest of the store layout in `dedup-store`).
+pub use dedup_store::CHUNK_STORE_DIR;
 
 /// What the walk of a source found, for the pre-flight check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -123,11 +124,7 @@ impl SourceSurvey {
 /// `\System Volume Information\Dedup\ChunkStore\{GUID}.ddp`.
 #[must_use]
 pub fn store_path(guid: &Guid) -> WinPath {
-    let mut p = WinPath::new(CHUNK_STORE_DIR).unwrap_or_else(|_| WinPath::root());
-    if let Ok(q) = p.join(&format!("{guid}.ddp")) {
-        p = q;
-    }
-    p
+    WinPath::new(&dedup_store::store_root(guid)).unwrap_or_else(|_| WinPath::root())
 }
 
 /// The `{GUID}.ddp` folders of the source's chunk store (names compared case-insensitively, as
@@ -135,16 +132,13 @@ pub fn store_path(guid: &Guid) -> WinPath {
 /// is treated the same (the restore then reports each file's error).
 pub(crate) fn stores_of(source: &dyn Source) -> BTreeSet<Guid> {
     let mut dir = WinPath::root();
-    for want in WinPath::new(CHUNK_STORE_DIR)
-        .map(|p| p.components().map(str::to_owned).collect::<Vec<_>>())
-        .unwrap_or_default()
-    {
+    for want in dedup_store::CHUNK_STORE_COMPONENTS {
         let Ok(listing) = source.read_dir(&dir) else {
             return BTreeSet::new();
         };
         let Some(hit) = listing
             .iter()
-            .find(|e| e.kind == EntryKind::Dir && eq_name(&e.name, &want))
+            .find(|e| e.kind == EntryKind::Dir && eq_name(&e.name, want))
         else {
             return BTreeSet::new();
         };
@@ -160,13 +154,9 @@ pub(crate) fn stores_of(source: &dyn Source) -> BTreeSet<Guid> {
                 .into_iter()
                 .filter(|e| e.kind == EntryKind::Dir)
                 .filter_map(|e| {
-                    let n = e.name.len();
-                    let stem = e
-                        .name
-                        .get(n.saturating_sub(4)..)
-                        .filter(|ext| ext.eq_ignore_ascii_case(".ddp"))
-                        .and_then(|_| e.name.get(..n - 4))?;
-                    stem.parse::<Guid>().ok()
+                    dedup_store::parse_store_dir_name(&e.name)?
+                        .parse::<Guid>()
+                        .ok()
                 })
                 .collect()
         })

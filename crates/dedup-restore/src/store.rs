@@ -1,4 +1,4 @@
-//! The backup-store callback (Rust form of `IDedupReadFileCallback`, spec §6.2), an in-memory
+//! The backup-store callback (Rust form of `IDedupReadFileCallback`, docs/dedup-format.md §6.2), an in-memory
 //! implementation, and a recording wrapper for tests. The store over a source (host folder,
 //! volume, image) is [`crate::SourceStore`].
 

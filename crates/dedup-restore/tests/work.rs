@@ -242,7 +242,7 @@ fn progress_reports_reach_the_total() {
 }
 
 /// The order of the container-id and generation fields of a stream-map entry is unproven
-/// (spec §3.5). A store whose data container is named the other way round
+/// (docs/dedup-format.md §3.5). A store whose data container is named the other way round
 /// (`{generation}.{id}`, header to match) is still restored: the engine falls back to the
 /// swapped reading and accepts the records because local id, size and hash all match.
 #[test]

@@ -32,7 +32,7 @@ pub fn exercise_container(data: &[u8]) -> Outcome {
     let opts = ReadOptions {
         verify_hash: true,
         payload_crc: PayloadCrc::Always,
-        // Twice the largest chunk seen on real volumes (spec §4.1: up to 128,192 bytes): room
+        // Twice the largest chunk seen on real volumes (docs/dedup-format.md §4.1: up to 128,192 bytes): room
         // for every real size, and a fuzz run is not spent expanding megabytes of matches.
         max_logical_len: 2 * crate::reader::TYPICAL_MAX_CHUNK,
     };

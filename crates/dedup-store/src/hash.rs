@@ -1,11 +1,11 @@
 //! Chunk hashes.
 //!
 //! A data chunk's hash is the first 32 bytes of SHA-512 of its *logical* (uncompressed) payload
-//! (spec §4.2, CONFIRMED on all 53 chunks of the WS2019 sample; ddputils.dll's message 0x8056535E
+//! (docs/dedup-format.md §4.2, CONFIRMED on all 53 chunks of the WS2019 sample; ddputils.dll's message 0x8056535E
 //! names "the BCrypt SHA-512 provider").
 //!
 //! The stream-map hash (16 bytes in v2/v3 reparse points and compared with the stream record's
-//! hash slot; 32 bytes in v1) has an **unknown** algorithm (spec §4.2, §9 item 5). Readers treat it
+//! hash slot; 32 bytes in v1) has an **unknown** algorithm (docs/dedup-format.md §4.2, §9 item 5). Readers treat it
 //! as opaque bytes. When *we* write a stream map we fill its hash slot with the same SHA-512 prefix
 //! of the `Smap` payload; that is our choice, not a verified fact.
 

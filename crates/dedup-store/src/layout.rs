@@ -1,21 +1,21 @@
 //! On-disk structures of a chunk-store container (`.ccc`), parsed and built by hand.
 //!
-//! Every layout here is from `shared/spec/dedup-format.md` §3 and was verified byte by byte on
-//! the Windows Server 2019 data container in `shared/realdata/dedup/` (spec key SAMPLE), with
+//! Every layout here is from `docs/dedup-format.md` §3 and was verified byte by byte on
+//! the Windows Server 2019 data container in `fixtures/dedup/` (spec key SAMPLE), with
 //! field names after Stefano Moioli's ManagedDedup notes (SMX) and the ETW-CHG event strings.
 //! All integers are little-endian.
 
 use crate::crc64::crc64;
 
-/// Offsets of the three `Cthr` header slots (spec §3.1, CONFIRMED).
+/// Offsets of the three `Cthr` header slots (docs/dedup-format.md §3.1, CONFIRMED).
 pub const HEADER_SLOT_OFFSETS: [u32; 3] = [0x0000, 0x1000, 0x2000];
-/// Offset of the primary `Rrtl` redirection table (spec §3.1, CONFIRMED).
+/// Offset of the primary `Rrtl` redirection table (docs/dedup-format.md §3.1, CONFIRMED).
 pub const PRIMARY_REDIRECTION_OFFSET: u32 = 0x3000;
 /// Offset of the backup `Rrtl` redirection table; also stored in the header at +0x30.
 pub const BACKUP_REDIRECTION_OFFSET: u32 = 0x4000;
 /// Size of one header / table slot.
 pub const SLOT_SIZE: u32 = 0x1000;
-/// Offset of the first chunk record (spec §3.1, CONFIRMED).
+/// Offset of the first chunk record (docs/dedup-format.md §3.1, CONFIRMED).
 pub const FIRST_RECORD_OFFSET: u32 = 0x5000;
 /// Length of the fixed area (header slots and redirection tables) before the first record.
 pub const FIXED_AREA_LEN: usize = FIRST_RECORD_OFFSET as usize;
@@ -69,7 +69,7 @@ pub const fn align_up(v: u64, align: u64) -> u64 {
     (v + align - 1) & !(align - 1)
 }
 
-/// The 64-byte `Cthr` container header (spec §3.2; layout CONFIRMED on SAMPLE + SMX; names from
+/// The 64-byte `Cthr` container header (docs/dedup-format.md §3.2; layout CONFIRMED on SAMPLE + SMX; names from
 /// the ETW-CHG event 16400 strings).
 ///
 /// | off | field |
@@ -152,7 +152,7 @@ impl ContainerHeader {
     }
 }
 
-/// Header of a `Rrtl` redirection table (spec §3.3: header CONFIRMED on SAMPLE, entries HIGH
+/// Header of a `Rrtl` redirection table (docs/dedup-format.md §3.3: header CONFIRMED on SAMPLE, entries HIGH
 /// from JPA's ntfs-3g plugin and SMX).
 ///
 /// | off | field |
@@ -229,7 +229,7 @@ impl RedirectionTable {
     }
 }
 
-/// Record types of a `Ckhr` (spec §3.4, CONFIRMED for 1 and 4 on SAMPLE; 2 HIGH).
+/// Record types of a `Ckhr` (docs/dedup-format.md §3.4, CONFIRMED for 1 and 4 on SAMPLE; 2 HIGH).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordType {
     /// A data chunk (type 1, 0x58-byte header).
@@ -294,7 +294,7 @@ impl RecordType {
     }
 }
 
-/// Compression of a chunk payload (data `Ckhr` +0x20; spec §4.1).
+/// Compression of a chunk payload (data `Ckhr` +0x20; docs/dedup-format.md §4.1).
 ///
 /// Only 0 and 2 have been observed; SMX maps 1 and 3 to LZNT1 and Xpress-Huffman, which is a
 /// guess (LOW), so this reader refuses them with a clear error instead of guessing.
@@ -330,7 +330,7 @@ impl Compression {
     }
 }
 
-/// A decoded `Ckhr` record header (spec §3.4).
+/// A decoded `Ckhr` record header (docs/dedup-format.md §3.4).
 ///
 /// Common part: `Ckhr`, version `01 03 03 01`, u32 local id, u32 stored payload size, u16 type,
 /// u16 hash offset, 3×u32 unknown (8, 8, 8 on every sample record). Data and stream-map records

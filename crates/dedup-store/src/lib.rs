@@ -4,7 +4,7 @@
 //! `Data\XXXXXXXX.GGGGGGGG.ccc` containers and stream maps in `Stream\…` containers; both share
 //! one container format: three `Cthr` header slots, two `Rrtl` redirection tables and a run of
 //! `Ckhr` records (data chunk, stream map, padding). Layouts and checksums follow
-//! `shared/spec/dedup-format.md` §3–§4 and were verified on a real Windows Server 2019
+//! `docs/dedup-format.md` §3–§4 and were verified on a real Windows Server 2019
 //! container.
 //!
 //! * [`Container`] validates a container's fixed area up front and then reads records, chunks
@@ -19,6 +19,7 @@ mod crc64;
 mod error;
 mod hash;
 mod layout;
+mod paths;
 mod reader;
 mod smap;
 mod writer;
@@ -35,6 +36,10 @@ pub use layout::{
     PRIMARY_REDIRECTION_OFFSET, RECORD_ALIGN, RRTL_MAGIC, RRTL_VERSION, RecordHeader, RecordType,
     RedirectionTable, SLOT_SIZE, SMAP_MAGIC, align_up,
 };
+pub use paths::{
+    CHUNK_STORE_COMPONENTS, CHUNK_STORE_DIR, ContainerKind, container_dir, container_file_name,
+    container_path, parse_container_file_name, parse_store_dir_name, store_dir_name, store_root,
+};
 pub use reader::{
     Container, FixedArea, Located, PayloadCrc, ReadOptions, Records, SlotReport, TYPICAL_MAX_CHUNK,
     TableReport, check_chunk_hash, decode_payload, decode_unhashed, parse_record_header,
@@ -48,46 +53,3 @@ pub use writer::{
     AppendedChunk, CompressionPolicy, ContainerWriter, DEFAULT_SIZE_LIMIT, MovedChunk,
     WriterOptions,
 };
-
-/// The container file name for an id and generation: `XXXXXXXX.GGGGGGGG.ccc`, 8 lower-case hex
-/// digits each (spec §2; NTFS lookups are case-insensitive).
-#[must_use]
-pub fn container_file_name(container_id: u32, generation: u32) -> String {
-    format!("{container_id:08x}.{generation:08x}.ccc")
-}
-
-/// Parses `XXXXXXXX.GGGGGGGG.ccc` (any case) into `(first, second)` component.
-#[must_use]
-pub fn parse_container_file_name(name: &str) -> Option<(u32, u32)> {
-    let stem = name
-        .len()
-        .checked_sub(4)
-        .filter(|&i| name.is_char_boundary(i) && name[i..].eq_ignore_ascii_case(".ccc"))
-        .map(|i| &name[..i])?;
-    let (a, b) = stem.split_once('.')?;
-    if a.len() != 8 || b.len() != 8 || !a.bytes().chain(b.bytes()).all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    Some((
-        u32::from_str_radix(a, 16).ok()?,
-        u32::from_str_radix(b, 16).ok()?,
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn container_names() {
-        assert_eq!(container_file_name(1, 0x10000), "00000001.00010000.ccc");
-        assert_eq!(
-            parse_container_file_name("00010000.00000003.CCC"),
-            Some((0x10000, 3))
-        );
-        assert_eq!(parse_container_file_name("0001000.00000003.ccc"), None);
-        assert_eq!(parse_container_file_name("0001000g.00000003.ccc"), None);
-        assert_eq!(parse_container_file_name("ccc"), None);
-        assert_eq!(parse_container_file_name("é.ccc"), None);
-    }
-}

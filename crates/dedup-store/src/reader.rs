@@ -18,11 +18,11 @@ use crate::layout::{
 };
 use crate::smap::StreamMapRef;
 
-/// Logical chunks are at most 128 KiB on every observed volume (spec §4.1); a decoder without a
+/// Logical chunks are at most 128 KiB on every observed volume (docs/dedup-format.md §4.1); a decoder without a
 /// known logical size starts with this much room and grows on overrun.
 pub const TYPICAL_MAX_CHUNK: usize = 0x2_0000;
 
-/// When the payload CRC-64 of a record (spec §4.2, `Ckhr` +0x48) is computed.
+/// When the payload CRC-64 of a record (docs/dedup-format.md §4.2, `Ckhr` +0x48) is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PayloadCrc {
     /// Before every decode: a damaged stored payload is reported as a CRC mismatch whatever it

@@ -1,13 +1,13 @@
 //! The `Smap` stream-map payload: the ordered list of data chunks that make up a file's range.
 //!
-//! Layout (spec §3.5, HIGH: JPA's ntfs-3g plugin, SMX, WDE and the STONKS write-up agree; not
+//! Layout (docs/dedup-format.md §3.5, HIGH: JPA's ntfs-3g plugin, SMX, WDE and the STONKS write-up agree; not
 //! verified on bytes here because no stream container is public): an 8-byte header, `Smap` plus
 //! 4 version bytes (`01 04 04 01` seen on Server 2012 R2), then `n` entries of 64 bytes:
 //!
 //! | off | type | meaning |
 //! |---|---|---|
 //! | 00 | u32 | local id of the data chunk |
-//! | 04 | u32 | data container id (caveat: order with +0C unproven, spec §3.5) |
+//! | 04 | u32 | data container id (caveat: order with +0C unproven, docs/dedup-format.md §3.5) |
 //! | 08 | u32 | offset hint of the chunk's `Ckhr` |
 //! | 0C | u32 | data container generation |
 //! | 10 | u64 | cumulative logical end of this chunk (exclusive) within the covered range |

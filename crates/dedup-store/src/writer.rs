@@ -8,7 +8,7 @@
 //! lets the writer forget them, and after each commit it also writes
 //! [`ContainerWriter::fixed_area`] at offset 0. The bytes are the same either way.
 //!
-//! What it reproduces (spec §3, CONFIRMED on the sample): three `Cthr` slots at
+//! What it reproduces (docs/dedup-format.md §3, CONFIRMED on the sample): three `Cthr` slots at
 //! 0x0000/0x1000/0x2000, `Rrtl` tables at 0x3000 and 0x4000, records from 0x5000 each starting
 //! 8-byte aligned with zero-filled gaps, each append run closed by a padding record that ends
 //! on a 4 KiB boundary, the header's valid data length at that boundary.
@@ -38,7 +38,7 @@ use crate::layout::{
 };
 use crate::reader::Container;
 
-/// Containers are sealed at about 1 GB on Windows (spec §2, MS-ABOUT).
+/// Containers are sealed at about 1 GB on Windows (docs/dedup-format.md §2, MS-ABOUT).
 pub const DEFAULT_SIZE_LIMIT: u64 = 1 << 30;
 
 /// When to compress data chunks.

@@ -1,4 +1,4 @@
-//! The reader on the real Windows Server 2019 data container (`shared/realdata`, see its README).
+//! The reader on the real Windows Server 2019 data container (`fixtures`, see its README).
 
 use std::path::Path;
 
@@ -15,8 +15,8 @@ struct Expected {
     hash: String,
 }
 
-fn load() -> Option<(Vec<u8>, Vec<Expected>)> {
-    let path = test_support::ws2019_container(env!("CARGO_MANIFEST_DIR"))?;
+fn load() -> (Vec<u8>, Vec<Expected>) {
+    let path = test_support::ws2019_container();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let csv = std::fs::read_to_string(
         path.parent()
@@ -42,12 +42,12 @@ fn load() -> Option<(Vec<u8>, Vec<Expected>)> {
             }
         })
         .collect();
-    Some((bytes, rows))
+    (bytes, rows)
 }
 
 #[test]
 fn header_slots_and_tables() {
-    let Some((bytes, _)) = load() else { return };
+    let (bytes, _) = load();
     let c = Container::open("real.ccc", &bytes[..]).unwrap();
     // Slots 1 and 2 both hold USN 2; the lowest of the two is chosen.
     assert_eq!(c.chosen_slot(), 1);
@@ -72,9 +72,7 @@ fn header_slots_and_tables() {
 
 #[test]
 fn every_record_matches_the_expected_table_and_verifies() {
-    let Some((bytes, expected)) = load() else {
-        return;
-    };
+    let (bytes, expected) = load();
     let c = Container::open("real.ccc", &bytes[..]).unwrap();
     let records: Vec<_> = c.records().collect::<Result<_, _>>().unwrap();
     assert_eq!(records.len(), expected.len());
@@ -131,7 +129,7 @@ fn carve(c: &Container<&[u8]>, ids: std::ops::RangeInclusive<u32>) -> Vec<u8> {
 
 #[test]
 fn carving_rebuilds_both_pdfs() {
-    let Some((bytes, _)) = load() else { return };
+    let (bytes, _) = load();
     let c = Container::open("real.ccc", &bytes[..]).unwrap();
     let first = carve(&c, 1..=39);
     assert_eq!(first.len(), 2_870_571);
@@ -151,7 +149,7 @@ fn carving_rebuilds_both_pdfs() {
 
 #[test]
 fn find_by_hint_then_scan() {
-    let Some((bytes, _)) = load() else { return };
+    let (bytes, _) = load();
     let c = Container::open("real.ccc", &bytes[..]).unwrap();
     let (r, how) = c.find_record(40, Some(0x2C_3000)).unwrap();
     assert_eq!((r.offset, how), (0x2C_3000, Located::Hint));
@@ -171,9 +169,7 @@ fn find_by_hint_then_scan() {
 
 #[test]
 fn zero_copy_over_bytes_and_mmap() {
-    let Some(path) = test_support::ws2019_container(env!("CARGO_MANIFEST_DIR")) else {
-        return;
-    };
+    let path = test_support::ws2019_container();
     let b = bytes::Bytes::from(std::fs::read(&path).unwrap());
     let c = Container::open(path.display().to_string(), b.clone()).unwrap();
     let (rec, _) = c.find_record(1, Some(0x5000)).unwrap();
@@ -196,9 +192,7 @@ fn zero_copy_over_bytes_and_mmap() {
 /// payload really decodes.
 #[test]
 fn a_claimed_size_is_not_allocated_before_it_is_decoded() {
-    let Some((bytes, expected)) = load() else {
-        return;
-    };
+    let (bytes, expected) = load();
     let c = Container::open("real.ccc", &bytes[..]).unwrap();
     let records: Vec<_> = c.records().collect::<Result<_, _>>().unwrap();
     let (r, e) = records

@@ -37,9 +37,7 @@ impl Sink {
 
 #[test]
 fn the_real_container_rebuilt_with_releases_is_byte_identical() {
-    let Some(path) = test_support::ws2019_container(env!("CARGO_MANIFEST_DIR")) else {
-        return;
-    };
+    let path = test_support::ws2019_container();
     let real = std::fs::read(path).unwrap();
     let c = Container::open("real.ccc", &real[..]).unwrap();
     let slot0 = *c.slot_reports()[0].status.as_ref().unwrap();

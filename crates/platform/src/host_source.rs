@@ -24,8 +24,7 @@ use crate::path::eq_name;
 use crate::source::{EntryKind, Source, SourceEntry, SourceFile, Unsupported};
 use crate::{Error, STATE_DIR, WinPath, attr};
 
-/// `IO_REPARSE_TAG_DEDUP` (Microsoft `ntifs.h`; docs/dedup-format.md §2).
-const IO_REPARSE_TAG_DEDUP: u32 = 0x8000_0013;
+use dedup_reparse::IO_REPARSE_TAG_DEDUP;
 
 /// Largest extended attribute value accepted (a reparse buffer is at most 16 KiB; ntfs-3g's
 /// own may carry a little more): larger values are refused, never allocated.
@@ -127,8 +126,8 @@ impl HostSource {
         // link with no reparse data or another tag (a real symbolic link) is a link.
         let dedup_tag = reparse
             .as_deref()
-            .and_then(|b| b.get(..4))
-            .is_some_and(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]) == IO_REPARSE_TAG_DEDUP);
+            .and_then(crate::reparse::tag)
+            .is_some_and(|t| t == IO_REPARSE_TAG_DEDUP);
         let kind = if ft.is_dir() {
             EntryKind::Dir
         } else if ft.is_symlink() && !dedup_tag {

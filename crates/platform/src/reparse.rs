@@ -118,6 +118,32 @@ pub fn validate_buffer(buffer: &[u8]) -> Result<u32, InvalidReparse> {
     Ok(tag)
 }
 
+/// Checks a `FSCTL_SET_REPARSE_POINT` of `buffer` on the file at `path`, whose reparse point
+/// today is `existing` (`None`: it has none). The buffer must pass [`validate_buffer`]
+/// ([`crate::Error::InvalidReparseData`]), and a file that already has a reparse point keeps
+/// its tag: setting another one fails with `ERROR_REPARSE_TAG_MISMATCH`
+/// ([`crate::Error::ReparseTagMismatch`]; "FSCTL_SET_REPARSE_POINT" in the Windows driver
+/// documentation: "the reparse tag ... must match the tag of the existing reparse point").
+/// Returns the buffer's tag. Every `Volume` implementation calls this and only this.
+pub fn check_set(
+    path: impl Fn() -> crate::WinPath,
+    buffer: &[u8],
+    existing: Option<&[u8]>,
+) -> Result<u32, crate::Error> {
+    let given = validate_buffer(buffer).map_err(|e| crate::Error::InvalidReparseData {
+        path: path(),
+        reason: e.reason(),
+    })?;
+    match existing.and_then(tag) {
+        Some(existing) if existing != given => Err(crate::Error::ReparseTagMismatch {
+            path: path(),
+            existing,
+            given,
+        }),
+        _ => Ok(given),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +245,30 @@ mod tests {
         assert!(is_microsoft_tag(0x8000_0013) && !is_microsoft_tag(0x7FFF_FFFF));
         assert_eq!(header_len(0xA000_000C), HEADER_LEN);
         assert_eq!(header_len(7), GUID_HEADER_LEN);
+    }
+
+    #[test]
+    fn replacing_keeps_the_tag() {
+        let p = || crate::WinPath::new("\\f").unwrap();
+        let dedup = buffer(0x8000_0013, &[1, 2, 3, 4]);
+        let symlink = buffer(0xA000_000C, &[0; 12]);
+        assert!(matches!(check_set(p, &dedup, None), Ok(0x8000_0013)));
+        assert!(matches!(
+            check_set(p, &dedup, Some(&dedup)),
+            Ok(0x8000_0013)
+        ));
+        assert!(matches!(
+            check_set(p, &symlink, Some(&dedup)),
+            Err(crate::Error::ReparseTagMismatch {
+                existing: 0x8000_0013,
+                given: 0xA000_000C,
+                ..
+            })
+        ));
+        // An invalid buffer is refused before the tags are compared.
+        assert!(matches!(
+            check_set(p, &[0x13, 0, 0, 0x80], Some(&dedup)),
+            Err(crate::Error::InvalidReparseData { .. })
+        ));
     }
 }

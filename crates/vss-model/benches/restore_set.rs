@@ -2,7 +2,7 @@
 //! writers of the same real backup, over 1,000,000 synthetic catalog paths (fixed seed).
 //! Baseline in the same run: lower-casing every catalog path (the least any matcher must do).
 //!
-//! Needs `shared/realdata` (or `$REHYDRATE_REALDATA`); without it the bench says so and exits.
+//! Reads the real documents in `fixtures/vss`.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -15,14 +15,9 @@ use vss_model::wmd::WriterMetadata;
 
 const PATHS: usize = 1_000_000;
 
-fn realdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("REHYDRATE_REALDATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-        PathBuf::from,
-    );
-    dir.join("vss/kevingoode-vssbackup/no_sql/WM3.xml")
-        .is_file()
-        .then_some(dir)
+/// The committed samples folder, `fixtures/` (see `fixtures/README.md`).
+fn realdata() -> PathBuf {
+    test_support::fixtures()
 }
 
 /// xorshift64*: small, seeded, good enough to spread paths.
@@ -122,12 +117,7 @@ fn catalog(writers: &[WriterMetadata], env: &Environment) -> Vec<String> {
 }
 
 fn bench(c: &mut Criterion) {
-    let Some(base) = realdata() else {
-        eprintln!(
-            "restore_set bench: realdata not found (set REHYDRATE_REALDATA or put shared/realdata beside the repo); nothing measured"
-        );
-        return;
-    };
+    let base = realdata();
     let folder = base.join("vss/kevingoode-vssbackup/no_sql");
     let writers: Vec<WriterMetadata> = (0..=10)
         .map(|i| {

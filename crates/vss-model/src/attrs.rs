@@ -44,7 +44,7 @@ impl Attrs {
         }
     }
 
-    /// A `yes`/`no` boolean (spec §1.2; `true`/`false`/`1`/`0` accepted, any case).
+    /// A `yes`/`no` boolean (docs/vss-restore.md §1.2; `true`/`false`/`1`/`0` accepted, any case).
     pub(crate) fn bool(&mut self, name: &str) -> Result<Option<bool>, ReadError> {
         let Some(v) = self.take(name) else {
             return Ok(None);

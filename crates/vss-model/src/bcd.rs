@@ -1,10 +1,10 @@
-//! Backup Components Document (BCD): model, reader, writer (spec §1.3).
+//! Backup Components Document (BCD): model, reader, writer (docs/vss-restore.md §1.3).
 //!
 //! The backup-time part (`BACKUP_COMPONENTS`, `WRITER_COMPONENTS`, `COMPONENT`,
 //! `BACKUP_METADATA`) uses the names of the real documents. The restore-time state that the
 //! VSS API keeps in the same document (selected for restore, restore options, restore target,
 //! new targets, directed targets, partial files, alternate mappings used, file restore status,
-//! failure messages, restore subcomponents) has no public XML form (spec §1.3, §6 item 1), so
+//! failure messages, restore subcomponents) has no public XML form (docs/vss-restore.md §1.3, §6 item 1), so
 //! it is written under names of **our own**: one `REHYDRATE_RESTORE_STATE` child per
 //! `COMPONENT`, holding `NEW_TARGET`, `DIRECTED_TARGET`, `PARTIAL_FILE`,
 //! `ALTERNATE_MAPPING_USED` and `RESTORE_SUBCOMPONENT` children. vssapi.dll will not read
@@ -23,7 +23,7 @@ use crate::xml::{ElementWriter, Node, RawNode, parse_tree};
 
 /// Root element name of a BCD.
 pub const BCD_ROOT: &str = "BACKUP_COMPONENTS";
-/// The default namespace real BCDs declare (spec §1.1).
+/// The default namespace real BCDs declare (docs/vss-restore.md §1.1).
 pub const BCD_NAMESPACE: &str = "x-schema:#VssComponentMetadata";
 /// *Ours*: element holding a component's restore-time state.
 pub const RESTORE_STATE_ELEMENT: &str = "REHYDRATE_RESTORE_STATE";
@@ -119,7 +119,7 @@ pub struct RestoreState {
     pub selected_for_restore: Option<bool>,
     /// `@additionalRestores` (SetAdditionalRestores).
     pub additional_restores: Option<bool>,
-    /// `@restoreOptions` (SetRestoreOptions, spec §3.8).
+    /// `@restoreOptions` (SetRestoreOptions, docs/vss-restore.md §3.8).
     pub restore_options: Option<String>,
     /// `@restoreTarget` (set by writers in PreRestore).
     pub restore_target: Option<RestoreTarget>,
@@ -233,7 +233,7 @@ pub struct RestoreSubcomponent {
 }
 
 impl BackupComponents {
-    /// Reads a BCD from saved bytes (encoding sniffed, spec §1.4).
+    /// Reads a BCD from saved bytes (encoding sniffed, docs/vss-restore.md §1.4).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ReadError> {
         let (text, _) = decode_document(bytes)?;
         Self::from_xml(&text)

@@ -1,4 +1,4 @@
-//! Encoding sniffing for saved VSS documents (spec §1.4).
+//! Encoding sniffing for saved VSS documents (docs/vss-restore.md §1.4).
 //!
 //! `SaveAsXML` returns a BSTR (UTF-16). Tools store it differently: diskshadow wrote plain
 //! ASCII without declaration, BETest writes the raw UTF-16LE string without BOM. We accept:

@@ -1,4 +1,4 @@
-//! String-valued enums of the documents (spec §1.2 table "Enumerated string values").
+//! String-valued enums of the documents (docs/vss-restore.md §1.2 table "Enumerated string values").
 //!
 //! Each has an `Unrecognised` variant that keeps the text, so a value this crate does not know
 //! survives a round trip and is reported rather than guessed. Spellings marked *ours* are not

@@ -1,4 +1,4 @@
-//! GUIDs as they appear in VSS documents (spec §1.4: no braces, mixed case in WMDs, lower case
+//! GUIDs as they appear in VSS documents (docs/vss-restore.md §1.4: no braces, mixed case in WMDs, lower case
 //! in BCDs; compare case-insensitively).
 
 use std::fmt;

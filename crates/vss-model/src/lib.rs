@@ -2,9 +2,9 @@
 //! Document (BCD) as Windows writes them, partial-file ranges, and restore-set generation.
 //!
 //! A format crate: no I/O. Everything takes `&[u8]` / `&str` and returns typed values or typed
-//! errors; nothing panics on any input. The specification is `shared/spec/vss-restore.md`
+//! errors; nothing panics on any input. The specification is `docs/vss-restore.md`
 //! (section numbers are cited beside the structures); the real documents under
-//! `shared/realdata/vss` are the ground truth the tests check against.
+//! `fixtures/vss` are the ground truth the tests check against.
 //!
 //! * [`WriterMetadata`] / [`BackupComponents`]: read ([`WriterMetadata::from_bytes`] sniffs
 //!   UTF-8 / UTF-16), model, write back ([`WriterMetadata::to_xml`]); unknown elements and

@@ -1,10 +1,10 @@
-//! Partial-file ranges (spec §5): the `AddPartialFile` range string and the binary ranges
+//! Partial-file ranges (docs/vss-restore.md §5): the `AddPartialFile` range string and the binary ranges
 //! file.
 //!
 //! * Range string: `offset:length` pairs separated by commas; blanks (space, tab) are allowed
 //!   around every number and separator; each number is decimal, or hexadecimal with a `0x` /
 //!   `0X` prefix; 64-bit unsigned. A leading `0` does **not** mean octal (BETest's `wcstoul`
-//!   base-0 reading would; spec §4). `offset + length` must not overflow. An empty list is an
+//!   base-0 reading would; docs/vss-restore.md §4). `offset + length` must not overflow. An empty list is an
 //!   error; so is an empty item (`1:2,,3:4`, a trailing comma).
 //! * Ranges file: a little-endian `u64` count, then `count` pairs of little-endian `u64`
 //!   (offset, length). The file size must be exactly `8 + 16 * count`; the size is checked
@@ -247,7 +247,7 @@ pub enum PartialRanges {
     File(String),
 }
 
-/// Tells a range list from a ranges-file path (spec §5, §6 item 3: the rule is not
+/// Tells a range list from a ranges-file path (docs/vss-restore.md §5, §6 item 3: the rule is not
 /// documented). Ours: a `File=` prefix (BETest's convention) or text containing `\` or `/`
 /// is a path; anything else must parse as a range list.
 pub fn classify_ranges(text: &str) -> Result<PartialRanges, RangeListError> {

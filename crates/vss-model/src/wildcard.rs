@@ -1,4 +1,4 @@
-//! `FindFirstFile` wildcard matching for file specs (spec §3.6) [D-FFF].
+//! `FindFirstFile` wildcard matching for file specs (docs/vss-restore.md §3.6) [D-FFF].
 //!
 //! Win32 rewrites a pattern before the file system matches it (the rules are described in
 //! [MS-FSA] 2.1.4.4 and in the `FsRtlIsNameInExpression` documentation; .NET's

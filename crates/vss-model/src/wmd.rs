@@ -1,9 +1,9 @@
-//! Writer Metadata Document (WMD): model, reader, writer (spec §1.2).
+//! Writer Metadata Document (WMD): model, reader, writer (docs/vss-restore.md §1.2).
 //!
-//! Element and attribute names come from the real documents in `shared/realdata/vss` unless
+//! Element and attribute names come from the real documents in `fixtures/vss` unless
 //! marked *ours*: those (`ALTERNATE_LOCATION_MAPPING`, `COMPONENT_DEPENDENCY`, the `service`
 //! attribute of `RESTORE_METHOD`) are not attested in any public document and are this crate's
-//! own spelling (spec §1.2 "Not seen in any public real document").
+//! own spelling (docs/vss-restore.md §1.2 "Not seen in any public real document").
 
 use serde::Serialize;
 
@@ -17,7 +17,7 @@ use crate::xml::{ElementWriter, Node, RawNode, parse_tree};
 
 /// Root element name of a WMD.
 pub const WMD_ROOT: &str = "WRITER_METADATA";
-/// The default namespace real WMDs declare (spec §1.1).
+/// The default namespace real WMDs declare (docs/vss-restore.md §1.1).
 pub const WMD_NAMESPACE: &str = "x-schema:#VssWriterMetadataInfo";
 
 /// A Writer Metadata Document (`WRITER_METADATA`).
@@ -32,7 +32,7 @@ pub struct WriterMetadata {
     /// `IDENTIFICATION`. Optional only so that published fragments can be read; every real
     /// WMD has it.
     pub identification: Option<Identification>,
-    /// `RESTORE_METHOD`; absent in writers that only exclude files (spec §1.2).
+    /// `RESTORE_METHOD`; absent in writers that only exclude files (docs/vss-restore.md §1.2).
     pub restore_method: Option<RestoreMethodSpec>,
     /// `FILE_GROUP` and `DATABASE` components of `BACKUP_LOCATIONS`, in document order.
     pub components: Vec<Component>,
@@ -147,7 +147,7 @@ pub struct Component {
 
 impl Component {
     /// The component's full logical path: `logicalPath\componentName`, or the name alone at top
-    /// level (spec §3.7).
+    /// level (docs/vss-restore.md §3.7).
     #[must_use]
     pub fn full_path(&self) -> String {
         full_path(self.logical_path.as_deref(), &self.name)
@@ -159,7 +159,7 @@ impl Component {
         self.selectable.unwrap_or(false)
     }
 
-    /// `selectableForRestore`, absent meaning no (spec §3.7: default false).
+    /// `selectableForRestore`, absent meaning no (docs/vss-restore.md §3.7: default false).
     #[must_use]
     pub fn is_selectable_for_restore(&self) -> bool {
         self.selectable_for_restore.unwrap_or(false)
@@ -208,7 +208,7 @@ pub struct FileSet {
     pub path: String,
     /// `@filespec` (wildcards `*`, `?`).
     pub filespec: String,
-    /// `@recursive`; absent means no (spec §1.2).
+    /// `@recursive`; absent means no (docs/vss-restore.md §1.2).
     pub recursive: Option<bool>,
     /// `@filespecBackupType`, decoded.
     pub backup_type: Option<FileSpecBackupType>,
@@ -250,7 +250,7 @@ impl FileSpec {
 }
 
 /// *Ours*: a writer-level alternate location mapping (`ALTERNATE_LOCATION_MAPPING`), keyed by
-/// an exact (path, filespec, recursive) match to a component file set (spec §3.6).
+/// an exact (path, filespec, recursive) match to a component file set (docs/vss-restore.md §3.6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AlternateMapping {
     /// `@path` of the file set it maps.
@@ -302,7 +302,7 @@ pub(crate) fn finish(root: &ElementWriter, options: WriteOptions) -> String {
 }
 
 impl WriterMetadata {
-    /// Reads a WMD from saved bytes (encoding sniffed, spec §1.4).
+    /// Reads a WMD from saved bytes (encoding sniffed, docs/vss-restore.md §1.4).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ReadError> {
         let (text, _) = decode_document(bytes)?;
         Self::from_xml(&text)

@@ -1,6 +1,6 @@
 //! A small element tree over quick-xml, used by both document readers, plus the writer side.
 //!
-//! Why a tree first: child order in real documents is not fixed (spec §1.2: the WMI writer puts
+//! Why a tree first: child order in real documents is not fixed (docs/vss-restore.md §1.2: the WMI writer puts
 //! `RESTORE_METHOD` after `BACKUP_LOCATIONS`), and unknown elements must be kept verbatim.
 //! Whitespace-only text is layout (the real files are sometimes one line, sometimes
 //! indented) and is dropped; comments and processing instructions are dropped; other text and
@@ -438,7 +438,7 @@ impl ElementWriter {
     }
 }
 
-/// `yes` / `no`, the boolean spelling of the real documents (spec §1.2).
+/// `yes` / `no`, the boolean spelling of the real documents (docs/vss-restore.md §1.2).
 pub(crate) fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }

@@ -1,4 +1,4 @@
-//! Range strings and ranges files (spec §5).
+//! Range strings and ranges files (docs/vss-restore.md §5).
 
 use proptest::prelude::*;
 use vss_model::ranges::{
@@ -20,7 +20,7 @@ fn range_strings_table() {
         ("010:010", &[r(10, 10)]), // decimal, not octal
         ("18446744073709551614:1", &[r(u64::MAX - 1, 1)]),
         ("0xFFFFFFFFFFFFFFFF:0", &[r(u64::MAX, 0)]),
-        // The documentation's own example tail range (spec §5 errata) still parses: the
+        // The documentation's own example tail range (docs/vss-restore.md §5 errata) still parses: the
         // string is a list of offset:length pairs, whatever the prose said about ends.
         ("0x1239E7577A:0x1000", &[r(0x12_39E7_577A, 0x1000)]),
     ];

@@ -1,4 +1,4 @@
-//! The real documents of `shared/realdata/vss` parse, and concrete facts about them hold.
+//! The real documents of `fixtures/vss` parse, and concrete facts about them hold.
 
 mod common;
 
@@ -15,9 +15,7 @@ fn wmd(base: &std::path::Path, rel: &str) -> WriterMetadata {
 
 #[test]
 fn all_22_wmds_parse_with_their_friendly_name() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     assert_eq!(common::WMDS.len(), 22);
     for (rel, name) in common::WMDS {
         let doc = wmd(&base, rel);
@@ -37,9 +35,7 @@ fn each_writer_has_its_restore_method_and_writer_restore() {
     use RestoreMethod as M;
     use WriterRestore as W;
     type Expected = (M, W, bool);
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     // From the realdata README table.
     let expected: &[(&str, Option<Expected>)] = &[
         (
@@ -92,9 +88,7 @@ fn each_writer_has_its_restore_method_and_writer_restore() {
 
 #[test]
 fn system_writer_file_set_counts_and_components() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     for (rel, count) in [
         ("kevingoode-vssbackup/no_sql/WM3.xml", 18_925),
         ("kevingoode-vssbackup/with_sql/WM3.xml", 18_995),
@@ -108,7 +102,7 @@ fn system_writer_file_set_counts_and_components() {
             Some(ComponentFlags::NOT_SYSTEM_STATE)
         );
         assert_eq!(doc.components[0].flags, Some(ComponentFlags(0)));
-        // Recursive absent means "no" (spec §1.2): only 13 FILE_LISTs say yes.
+        // Recursive absent means "no" (docs/vss-restore.md §1.2): only 13 FILE_LISTs say yes.
         assert_eq!(
             doc.file_sets().filter(|(_, f)| f.is_recursive()).count(),
             13
@@ -134,9 +128,7 @@ fn system_writer_file_set_counts_and_components() {
 
 #[test]
 fn sql_writer_backup_schema_881_decodes_to_six_flags() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     for rel in [
         "kevingoode-vssbackup/no_sql/WM5.xml",
         "kevingoode-vssbackup/with_sql/WM4.xml",
@@ -180,9 +172,7 @@ fn sql_writer_backup_schema_881_decodes_to_six_flags() {
 
 #[test]
 fn asr_captions_keep_their_line_breaks() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     let doc = wmd(&base, "kevingoode-vssbackup/no_sql/WM4.xml");
     let c = doc
         .components
@@ -207,7 +197,7 @@ fn asr_captions_keep_their_line_breaks() {
         r"\\?\Volume{c7463aba-f40d-11e9-80c7-806e6f6e6963}\Boot"
     );
     assert_eq!(bcd.file_sets[0].filespec, "*.*");
-    // Components without file sets are legal (spec §1.2).
+    // Components without file sets are legal (docs/vss-restore.md §1.2).
     assert_eq!(
         doc.components
             .iter()
@@ -222,9 +212,7 @@ fn asr_captions_keep_their_line_breaks() {
 
 #[test]
 fn wmi_writer_puts_restore_method_last_and_is_still_read() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     let raw = common::read(&base, "kevingoode-vssbackup/no_sql/WM8.xml");
     let text = String::from_utf8(raw.clone()).unwrap();
     assert!(text.find("<RESTORE_METHOD").unwrap() > text.find("</BACKUP_LOCATIONS>").unwrap());
@@ -234,9 +222,7 @@ fn wmi_writer_puts_restore_method_last_and_is_still_read() {
 
 #[test]
 fn exclusions_of_the_exclusion_only_writers() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     let bits = wmd(&base, "kevingoode-vssbackup/no_sql/WM7.xml");
     assert!(bits.components.is_empty());
     assert_eq!(bits.excludes.len(), 3);
@@ -260,9 +246,7 @@ fn exclusions_of_the_exclusion_only_writers() {
 
 #[test]
 fn mixed_case_guids_compare_equal_to_lower_case() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     let doc = wmd(&base, "kevingoode-vssbackup/no_sql/WM1.xml");
     let id = doc.identification.unwrap();
     assert_eq!(
@@ -281,9 +265,7 @@ fn mixed_case_guids_compare_equal_to_lower_case() {
 
 #[test]
 fn both_bcds_parse_and_every_instance_id_is_among_the_wmds() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     for (bcd_rel, folder, writers, sql) in [
         (common::BCDS[0], "no_sql", 7, false),
         (common::BCDS[1], "with_sql", 8, true),
@@ -355,9 +337,7 @@ fn both_bcds_parse_and_every_instance_id_is_among_the_wmds() {
 
 #[test]
 fn both_fragments_parse_as_database_components() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     for (rel, path, name, lp) in [
         (
             common::FRAGMENTS[0],
@@ -398,9 +378,7 @@ fn both_fragments_parse_as_database_components() {
 
 #[test]
 fn utf16le_without_bom_reads_the_same_as_ascii() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     // Manifest.xml is diskshadow's own UTF-16LE-without-BOM file; the sniffing must decode it.
     let manifest = common::read(&base, "kevingoode-vssbackup/no_sql/Manifest.xml");
     let (text, enc) = decode_document(&manifest).unwrap();
@@ -424,9 +402,7 @@ fn utf16le_without_bom_reads_the_same_as_ascii() {
 
 #[test]
 fn every_real_document_round_trips() {
-    let Some(base) = common::realdata() else {
-        return;
-    };
+    let base = common::realdata();
     let mut docs: Vec<(String, Document)> = Vec::new();
     for (rel, _) in common::WMDS {
         docs.push((

@@ -1,4 +1,4 @@
-//! FindFirstFile wildcard semantics (spec §3.6), table-driven.
+//! FindFirstFile wildcard semantics (docs/vss-restore.md §3.6), table-driven.
 
 use vss_model::wildcard::Pattern;
 

@@ -18,7 +18,7 @@ use vss_model::restore_set::WriterProblem;
 
 use crate::backup::SourceError;
 
-/// Why a destination path taken from a restore set is refused (spec §3.6).
+/// Why a destination path taken from a restore set is refused (docs/vss-restore.md §3.6).
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum PathError {
@@ -238,7 +238,7 @@ pub enum FileError {
     /// The alternate location is refused.
     #[error("alternate location refused: {0}")]
     AlternateRefused(PathError),
-    /// The destination exists and cannot be opened exclusively (spec §3.4).
+    /// The destination exists and cannot be opened exclusively (docs/vss-restore.md §3.4).
     #[error("cannot be replaced: {0}")]
     CannotReplace(Arc<platform::Error>),
     /// Writing the file failed.

@@ -1,4 +1,4 @@
-//! The VSS requester's restore executor (spec `shared/spec/vss-restore.md` §3).
+//! The VSS requester's restore executor (spec `docs/vss-restore.md` §3).
 //!
 //! [`restore`] takes the saved Writer Metadata Documents and Backup Components Document, a
 //! [`BackupSource`] holding the backed-up files (and, for dedup files, a

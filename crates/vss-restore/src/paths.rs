@@ -1,5 +1,5 @@
 //! Destination paths: from the Windows path a restore set names to a path on the volume being
-//! restored, refusing anything that would write outside it (spec §3.6; issue point 6).
+//! restored, refusing anything that would write outside it (docs/vss-restore.md §3.6; issue point 6).
 
 use std::sync::Arc;
 

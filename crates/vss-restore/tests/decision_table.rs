@@ -1,6 +1,6 @@
 //! Every restore method × every restore target × every disk state (absent, present and
 //! replaceable, present and locked by the running service), against an oracle that states the
-//! decision table of spec §3.2 case by case. Each case checks the files on disk, the pending
+//! decision table of docs/vss-restore.md §3.2 case by case. Each case checks the files on disk, the pending
 //! renames (and that reboot() applies them), the component's status and outcome, the writer
 //! and service events in order, and the alternate mappings recorded in the BCD.
 
@@ -73,7 +73,7 @@ const TARGETS: [&str; 5] = [
 ];
 const STATES: [State; 3] = [State::Absent, State::Replaceable, State::Locked];
 
-/// The decision table (spec §3.2, §3.3, §3.4), as this executor implements it.
+/// The decision table (docs/vss-restore.md §3.2, §3.3, §3.4), as this executor implements it.
 fn oracle(m: &RestoreMethod, t: &str, s: State) -> Expect {
     use RestoreMethod as M;
     let ok = |at, mappings| Expect {

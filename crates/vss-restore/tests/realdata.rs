@@ -1,4 +1,4 @@
-//! The real documents of `shared/realdata/vss` (a Windows Server 2012-era host with SQL Server
+//! The real documents of `fixtures/vss` (a Windows Server 2012-era host with SQL Server
 //! 2017): all 11 saved WMDs and the real BCD; three of its system-state components restored
 //! onto a simulated C: with their real methods — WMI (REPLACE_AT_REBOOT, rebootRequired),
 //! Task Scheduler (REPLACE_AT_REBOOT_IF_CANNOT_REPLACE, files replaceable) and Performance
@@ -21,10 +21,7 @@ use winsim::vss::VssEvent as E;
 
 #[test]
 fn real_wmds_and_bcd_system_state_components() {
-    let Some(root) = test_support::realdata(env!("CARGO_MANIFEST_DIR")) else {
-        eprintln!("SKIPPED: shared/realdata not found");
-        return;
-    };
+    let root = test_support::fixtures();
     let dir = root.join("vss/kevingoode-vssbackup/with_sql");
     let mut wmds = Vec::new();
     for i in 0..=10 {
@@ -143,10 +140,7 @@ fn real_wmds_and_bcd_system_state_components() {
 
 #[test]
 fn real_sql_writer_three_databases_events_in_order() {
-    let Some(root) = test_support::realdata(env!("CARGO_MANIFEST_DIR")) else {
-        eprintln!("SKIPPED: shared/realdata not found");
-        return;
-    };
+    let root = test_support::fixtures();
     let bytes = std::fs::read(root.join("vss/kevingoode-vssbackup/with_sql/WM4.xml")).unwrap();
     let wmd = WriterMetadata::from_bytes(&bytes).unwrap();
     let comps = ["master", "model", "msdb"];

@@ -9,7 +9,7 @@
 //! from `DdpBackup.idl`; checked against the copy in `microsoft/win32metadata`,
 //! `generation/WinSDK/RecompiledIdlHeaders/um/ddpbackup.h`) and the Learn pages
 //! `nn-ddpbackup-idedupreadfilecallback` / `nn-ddpbackup-idedupbackupsupport`; the same values
-//! are recorded in `shared/spec/dedup-format.md` §6.1. `windows-sys` 0.61 does not carry these
+//! are recorded in `docs/dedup-format.md` §6.1. `windows-sys` 0.61 does not carry these
 //! interfaces, hence the hand-written declarations.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,7 +102,7 @@ pub struct CallbackCounters {
 ///
 /// Microsoft documents it as the path of a store file "from the volume root" and the SDK sample
 /// prepends its backup root to it; whether it ever carries a drive letter or a `\\?\Volume{…}`
-/// prefix is not documented (spec §9), so this accepts all of `\System Volume Information\…`,
+/// prefix is not documented (docs/dedup-format.md §9), so this accepts all of `\System Volume Information\…`,
 /// `C:\System Volume Information\…`, `\\?\C:\…`, `\\?\Volume{…}\…` and `\??\C:\…`, and cuts
 /// everything before a `System Volume Information` component when there is one.
 pub fn store_path(text: &str) -> Result<WinPath, Hresult> {

@@ -394,25 +394,12 @@ impl FileHandle for WinFile {
 
     fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
         self.need_write("setting a reparse point needs write access")?;
-        let given =
-            paths::check_reparse_buffer(buffer).map_err(|reason| Error::InvalidReparseData {
-                path: self.path.clone(),
-                reason,
-            })?;
-        match self.reparse_point() {
-            Ok(existing) if existing.len() >= 4 => {
-                let tag = u32::from_le_bytes([existing[0], existing[1], existing[2], existing[3]]);
-                if tag != given {
-                    return Err(Error::ReparseTagMismatch {
-                        path: self.path.clone(),
-                        existing: tag,
-                        given,
-                    });
-                }
-            }
-            Ok(_) | Err(Error::NotAReparsePoint { .. }) => {}
+        let existing = match self.reparse_point() {
+            Ok(existing) => Some(existing),
+            Err(Error::NotAReparsePoint { .. }) => None,
             Err(e) => return Err(e),
-        }
+        };
+        platform::reparse::check_set(|| self.path.clone(), buffer, existing.as_deref())?;
         self.ioctl(FSCTL_SET_REPARSE_POINT, buffer, &mut [])
             .map(|_| ())
     }

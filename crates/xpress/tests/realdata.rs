@@ -5,25 +5,12 @@
 use sha2::{Digest, Sha512};
 use std::path::PathBuf;
 
-/// Offset of the stored payload from the start of a data `Ckhr` record (spec §3).
+/// Offset of the stored payload from the start of a data `Ckhr` record (docs/dedup-format.md §3).
 const PAYLOAD_OFFSET: usize = 0x58;
 
-fn realdata_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("REHYDRATE_REALDATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-        PathBuf::from,
-    );
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var_os("CI").is_some() {
-        panic!(
-            "realdata not found at {} (required under CI)",
-            dir.display()
-        );
-    } else {
-        eprintln!("skipped: realdata not found at {}", dir.display());
-        None
-    }
+/// The committed samples folder, `fixtures/`.
+fn realdata_dir() -> PathBuf {
+    test_support::fixtures()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -36,7 +23,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn real_windows_chunks_decode() {
-    let Some(dir) = realdata_dir() else { return };
+    let dir = realdata_dir();
     let sample = dir.join("dedup/ws2019-windedup-extracter");
     let container = std::fs::read(sample.join("Data/00000001.00000001.ccc")).unwrap();
     let csv = std::fs::read_to_string(sample.join("expected_chunks.csv")).unwrap();

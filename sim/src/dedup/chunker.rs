@@ -5,7 +5,7 @@
 //! removed before it. A cut is taken where the top bits of `h` are all zero, with "normalized"
 //! chunking: a harder condition (more bits) between the minimum and the target size, an easier
 //! one (fewer bits) between the target and the maximum, which pulls chunk sizes towards the
-//! target. Windows' own chunker is not public; only its size range (32–128 KiB, spec §4.1) is
+//! target. Windows' own chunker is not public; only its size range (32–128 KiB, docs/dedup-format.md §4.1) is
 //! reproduced.
 
 use std::sync::OnceLock;
@@ -50,7 +50,7 @@ impl ChunkerParams {
 fn gear() -> &'static [u64; 256] {
     static GEAR: OnceLock<[u64; 256]> = OnceLock::new();
     GEAR.get_or_init(|| {
-        let mut rng = test_support::SplitMix64(0x6765_6172_7461_626c);
+        let mut rng = seeded::SplitMix64(0x6765_6172_7461_626c);
         let mut t = [0u64; 256];
         for v in &mut t {
             *v = rng.next_u64();
@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn sizes_stay_in_range_and_cover_the_input() {
-        let mut rng = test_support::SplitMix64(7);
+        let mut rng = seeded::SplitMix64(7);
         let mut data = vec![0u8; 8 << 20];
         rng.fill(&mut data);
         let p = ChunkerParams::default();
@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn boundaries_resynchronise_after_an_insertion() {
-        let mut rng = test_support::SplitMix64(8);
+        let mut rng = seeded::SplitMix64(8);
         let mut data = vec![0u8; 2 << 20];
         rng.fill(&mut data);
         let p = ChunkerParams::default();
@@ -178,7 +178,7 @@ mod tests {
     /// gives the whole input's cuts, for windows of many sizes (down to the largest chunk).
     #[test]
     fn windowed_cuts_equal_whole_cuts() {
-        let mut rng = test_support::SplitMix64(9);
+        let mut rng = seeded::SplitMix64(9);
         let mut data = vec![0u8; 3 << 20];
         rng.fill(&mut data);
         // Zero runs (cut at the maximum) and text-like runs among the random bytes.

@@ -30,7 +30,7 @@ pub struct ChurnReport {
 /// A seeded edit of `data`: a few overwritten runs, an insertion and a deletion, so the copy
 /// shares most chunks with the original and has a few of its own.
 #[must_use]
-pub fn edited_copy(data: &[u8], rng: &mut test_support::SplitMix64) -> Vec<u8> {
+pub fn edited_copy(data: &[u8], rng: &mut seeded::SplitMix64) -> Vec<u8> {
     let plan = EditPlan::new(data.len() as u64, rng);
     let mut out = Vec::with_capacity(usize::try_from(plan.len()).unwrap_or(0));
     for piece in &plan.pieces {
@@ -60,7 +60,7 @@ struct EditPlan {
 
 impl EditPlan {
     /// Draws the edits for an original of `len` bytes (the same draws as on its bytes).
-    fn new(len: u64, rng: &mut test_support::SplitMix64) -> Self {
+    fn new(len: u64, rng: &mut seeded::SplitMix64) -> Self {
         let mut plan = Self {
             pieces: vec![Piece::Original(0..len)],
         };
@@ -144,7 +144,7 @@ fn write_edited_copy(
     volume: &dyn Volume,
     original: &WinPath,
     copy: &WinPath,
-    rng: &mut test_support::SplitMix64,
+    rng: &mut seeded::SplitMix64,
 ) -> Result<(), DedupError> {
     const PIECE: u64 = 1 << 20;
     let src = volume.open(original, OpenOptions::READ_EXISTING)?;
@@ -190,7 +190,7 @@ pub fn optimize_with_churn(
         n += 1;
         dir = WinPath::root().join(&format!("{SCRATCH_DIR}-{n}"))?;
     }
-    let mut rng = test_support::SplitMix64(seed ^ 0x4348_5552_4e00_0000);
+    let mut rng = seeded::SplitMix64(seed ^ 0x4348_5552_4e00_0000);
     let mut order = Vec::with_capacity(originals.len() * 2);
     let mut scratch = Vec::new();
     for (i, path) in originals.iter().enumerate() {
@@ -225,7 +225,7 @@ pub fn optimize_with_churn(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use test_support::SplitMix64;
+    use seeded::SplitMix64;
 
     /// The edit as first written, on the whole bytes: the plan must give the same copy and
     /// leave the generator in the same state.

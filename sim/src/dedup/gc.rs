@@ -1,5 +1,5 @@
 //! Garbage collection: delete unreferenced chunks by compacting containers into a new
-//! generation (spec §2, MS-GC).
+//! generation (docs/dedup-format.md §2, MS-GC).
 //!
 //! 1. The live set: every file outside `\System Volume Information` whose dedup reparse point
 //!    names this store; each of its stream maps (found through hint, `Rrtl` or scan, hash
@@ -15,7 +15,7 @@
 //!    generation and follow `Rrtl`.
 //!
 //! The `Rrtl` holds at most 508 entries in its one 4 KiB slot (how Windows lays out a bigger
-//! table is unknown, spec §3.3). Compaction drops padding records as well as dead ones, so
+//! table is unknown, docs/dedup-format.md §3.3). Compaction drops padding records as well as dead ones, so
 //! every live record after the container's first append run moves; when that is more than
 //! the table holds no deletion order can help, and the container is left as it is and
 //! reported in [`GcReport::left_uncompacted`] — an invalid `Rrtl` is never written.

@@ -6,7 +6,7 @@
 //! already a reparse point:
 //!
 //! 1. splits it into content-defined chunks ([`chunker`], 32–128 KiB);
-//! 2. looks every chunk's hash (SHA-512 prefix, spec §4.2) up in the store's index (built from
+//! 2. looks every chunk's hash (SHA-512 prefix, docs/dedup-format.md §4.2) up in the store's index (built from
 //!    the data containers already on the volume) and appends only new chunks to the open data
 //!    container, Xpress-compressed when that is smaller;
 //! 3. appends one stream map (`Smap`, one entry per chunk) to the open stream container; its
@@ -223,7 +223,7 @@ pub fn volume_files(volume: &dyn Volume) -> Result<Vec<WinPath>, DedupError> {
 /// A seeded store GUID (version-4 layout) for a volume without a store.
 #[must_use]
 pub fn store_guid_for_seed(seed: u64) -> Guid {
-    let mut rng = test_support::SplitMix64(seed ^ 0x5354_4f52_4547_5549);
+    let mut rng = seeded::SplitMix64(seed ^ 0x5354_4f52_4547_5549);
     let mut b = [0u8; 16];
     rng.fill(&mut b);
     b[7] = (b[7] & 0x0F) | 0x40;

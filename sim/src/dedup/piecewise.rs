@@ -20,7 +20,7 @@ use super::DedupError;
 /// claiming more is reported, never allocated.
 pub const MAX_PAYLOAD: u32 = 64 << 20;
 
-/// The longest record header (a stream-map record's, spec §3.3).
+/// The longest record header (a stream-map record's, docs/dedup-format.md §3.3).
 const MAX_HEADER: usize = RecordType::StreamMap.header_len();
 
 /// One container file, open, with its validated fixed area.

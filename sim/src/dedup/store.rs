@@ -5,41 +5,23 @@
 use std::collections::BTreeMap;
 
 use dedup_reparse::{Guid, ReferenceEntry};
-use dedup_store::{Container, Located, StreamMap, container_file_name, parse_container_file_name};
+pub use dedup_store::{CHUNK_STORE_DIR, ContainerKind};
+use dedup_store::{
+    Container, Located, StreamMap, container_dir, container_path, parse_container_file_name,
+    parse_store_dir_name, store_root,
+};
 use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath};
 
 use super::DedupError;
 use super::piecewise::Piecewise;
 
-/// `\System Volume Information\Dedup\ChunkStore`.
-pub const CHUNK_STORE_DIR: &str = "\\System Volume Information\\Dedup\\ChunkStore";
-/// The first data container id (spec §2).
+/// The first data container id (docs/dedup-format.md §2).
 pub const FIRST_DATA_CONTAINER: u32 = 1;
-/// The first stream container id (spec §2: `Stream\00010000.00000001.ccc`).
+/// The first stream container id (docs/dedup-format.md §2: `Stream\00010000.00000001.ccc`).
 pub const FIRST_STREAM_CONTAINER: u32 = 0x0001_0000;
-/// Step between stream container ids. Observed ids are 0x00010000 and 0x00020000 (spec §2);
+/// Step between stream container ids. Observed ids are 0x00010000 and 0x00020000 (docs/dedup-format.md §2);
 /// that Windows counts in this step is our inference.
 pub const STREAM_CONTAINER_STEP: u32 = 0x0001_0000;
-
-/// Which kind of container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ContainerKind {
-    /// `Data\`: data chunks.
-    Data,
-    /// `Stream\`: stream maps.
-    Stream,
-}
-
-impl ContainerKind {
-    /// The folder name inside `{GUID}.ddp`.
-    #[must_use]
-    pub fn dir_name(self) -> &'static str {
-        match self {
-            Self::Data => "Data",
-            Self::Stream => "Stream",
-        }
-    }
-}
 
 /// A chunk store on a volume: `\System Volume Information\Dedup\ChunkStore\{GUID}.ddp`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,23 +34,19 @@ impl StoreLocation {
     /// `…\ChunkStore\{GUID}.ddp`.
     #[must_use]
     pub fn root(&self) -> WinPath {
-        WinPath::new(&format!("{CHUNK_STORE_DIR}\\{}.ddp", self.guid))
-            .expect("a GUID folder name is a valid path")
+        WinPath::new(&store_root(&self.guid)).expect("a GUID folder name is a valid path")
     }
 
     /// `…\{GUID}.ddp\Data` or `…\Stream`.
     #[must_use]
     pub fn dir(&self, kind: ContainerKind) -> WinPath {
-        self.root()
-            .join(kind.dir_name())
-            .expect("a fixed folder name is valid")
+        WinPath::new(&container_dir(&self.guid, kind)).expect("a fixed folder name is valid")
     }
 
     /// The path of container `id`, generation `generation`.
     #[must_use]
     pub fn container_path(&self, kind: ContainerKind, id: u32, generation: u32) -> WinPath {
-        self.dir(kind)
-            .join(&container_file_name(id, generation))
+        WinPath::new(&container_path(&self.guid, kind, id, generation))
             .expect("a container file name is valid")
     }
 
@@ -83,7 +61,7 @@ impl StoreLocation {
             if !e.metadata.is_dir() {
                 continue;
             }
-            let Some(stem) = e.name.strip_suffix(".ddp") else {
+            let Some(stem) = parse_store_dir_name(&e.name) else {
                 continue;
             };
             if let Ok(guid) = stem.parse::<Guid>() {

@@ -100,7 +100,7 @@ mod tests {
     /// Random inserts and truncations agree with a plain set of indices.
     #[test]
     fn agrees_with_a_plain_set() {
-        let mut rng = test_support::SplitMix64(11);
+        let mut rng = seeded::SplitMix64(11);
         for _ in 0..200 {
             let (mut set, mut model) = (ClusterSet::default(), BTreeSet::new());
             for _ in 0..40 {

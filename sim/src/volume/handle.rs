@@ -208,22 +208,8 @@ impl FileHandle for SimFile {
 
     fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
         self.check(true)?;
-        let tag =
-            platform::reparse::validate_buffer(buffer).map_err(|e| Error::InvalidReparseData {
-                path: self.path(),
-                reason: e.reason(),
-            })?;
         let mut data = write_lock(&self.node.data);
-        if let Some(old) = &data.reparse {
-            let existing = u32::from_le_bytes([old[0], old[1], old[2], old[3]]);
-            if existing != tag {
-                return Err(Error::ReparseTagMismatch {
-                    path: self.path(),
-                    existing,
-                    given: tag,
-                });
-            }
-        }
+        platform::reparse::check_set(|| self.path(), buffer, data.reparse.as_deref())?;
         data.reparse = Some(buffer.to_vec());
         Ok(())
     }

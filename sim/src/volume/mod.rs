@@ -230,7 +230,7 @@ impl SimVolume {
     }
 
     fn with_storage(seed: u64, storage: Storage) -> Self {
-        let offset = test_support::SplitMix64(seed).below(365 * 24 * 3600) * SECOND;
+        let offset = seeded::SplitMix64(seed).below(365 * 24 * 3600) * SECOND;
         Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),

@@ -163,23 +163,8 @@ impl FileHandle for HostFile {
 
     fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
         self.need(true)?;
-        let tag =
-            crate::reparse::validate_buffer(buffer).map_err(|e| Error::InvalidReparseData {
-                path: self.path(),
-                reason: e.reason(),
-            })?;
-        if let Some((old, _)) = reparse_of(|n| self.file.get_xattr(n))
-            && old.len() >= 4
-        {
-            let existing = u32::from_le_bytes([old[0], old[1], old[2], old[3]]);
-            if existing != tag {
-                return Err(Error::ReparseTagMismatch {
-                    path: self.path(),
-                    existing,
-                    given: tag,
-                });
-            }
-        }
+        let existing = reparse_of(|n| self.file.get_xattr(n)).map(|(v, _)| v);
+        crate::reparse::check_set(|| self.path(), buffer, existing.as_deref())?;
         self.file
             .set_xattr(REPARSE_XATTR_USER, buffer)
             .map_err(|e| self.xattr_err(e))

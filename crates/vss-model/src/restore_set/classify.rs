@@ -267,7 +267,7 @@ struct Placement<'a> {
     segments: &'a [&'a str],
 }
 
-/// `base` + the file's path below its file set's directory (spec §3.6: the mapping replaces
+/// `base` + the file's path below its file set's directory (docs/vss-restore.md §3.6: the mapping replaces
 /// the path prefix, keeping subdirectories and the file name).
 fn remap(base: &str, p: &Placement<'_>) -> String {
     let _ = p.expanded_path;
@@ -279,7 +279,7 @@ fn remap(base: &str, p: &Placement<'_>) -> String {
     out
 }
 
-/// Where a claimed file goes, and the alternate location to fall back on (spec §3.2, §3.6):
+/// Where a claimed file goes, and the alternate location to fall back on (docs/vss-restore.md §3.2, §3.6):
 /// a directed target, a new target, the alternate mapping when one is required, else the
 /// original location, with the mapping as fallback for RESTORE_IF_NOT_THERE and
 /// RESTORE_IF_CAN_REPLACE.

@@ -1,5 +1,5 @@
 //! Planning one component of a selected set: method × target rules and the writer errors
-//! they give (spec §3.2).
+//! they give (docs/vss-restore.md §3.2).
 
 use super::is_under;
 use super::plan::{PlannedComponent, RestoreSetInput, WriterProblem};
@@ -20,7 +20,7 @@ pub(super) fn same_set(a_path: &str, a_spec: &str, a_rec: bool, f: &crate::wmd::
 
 /// Plans component `ci` of unit `u`'s set (whose root component is at `root`): its method,
 /// writer participation, target and the writer errors that stop its files from being planned
-/// (spec §3.2).
+/// (docs/vss-restore.md §3.2).
 pub(super) fn plan_component(
     input: &RestoreSetInput<'_>,
     u: &Unit,

@@ -1,4 +1,4 @@
-//! Restore-set generation: which backed-up file goes where (spec §3.2, §3.6, §3.7) [D-RSET].
+//! Restore-set generation: which backed-up file goes where (docs/vss-restore.md §3.2, §3.6, §3.7) [D-RSET].
 //!
 //! Inputs: the backup's file catalog (original paths), the saved WMDs, the BCD, the user's
 //! selection (component logical paths; default: every component the BCD holds, or those its
@@ -17,12 +17,12 @@
 //! * Logical-path ancestry is segment-aware: `a\b` is under `a`, not under `a\bc`'s sibling
 //!   `a\bc`... precisely, `x` is under `p` iff `x == p` or `x` starts with `p\`.
 //! * A selected component restores its *set*: itself and every component of the same writer
-//!   whose logical path lies under its full path (spec §3.7). A component below an explicitly
+//!   whose logical path lies under its full path (docs/vss-restore.md §3.7). A component below an explicitly
 //!   included one can be chosen alone only when it is selectable for restore; otherwise that is
 //!   reported, not guessed.
 //! * Files no writer claims are restored "the traditional way" (plain copy). Files claimed only
 //!   by components that are not selected are left out, with that reason.
-//! * Restore method × target (spec §3.2): writer errors — no or an unrecognised method on a
+//! * Restore method × target (docs/vss-restore.md §3.2): writer errors — no or an unrecognised method on a
 //!   writer with components, UNDEFINED target, TO_ALTERNATE_LOCATION/ALTERNATE without a mapping
 //!   for a file set, new targets the writer does not support or that name no file set, DIRECTED
 //!   without directed targets, bad partial-file ranges — are reported per component and that

@@ -1,27 +1,12 @@
-//! Locating the real documents (`shared/realdata`), shared by the integration tests.
+//! Locating the real documents (`fixtures`), shared by the integration tests.
 
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
-/// The realdata folder: `$REHYDRATE_REALDATA`, else `<manifest>/../../../shared/realdata`.
-/// `None` (after printing why) when it is missing and `CI` is unset; panics when it is
-/// missing under CI, so CI can never pass by skipping.
-pub(crate) fn realdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("REHYDRATE_REALDATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-        PathBuf::from,
-    );
-    if dir.join("vss").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "realdata not found at {} (CI is set, so this is a failure)",
-        dir.display()
-    );
-    eprintln!("skipped: realdata not found at {}", dir.display());
-    None
+/// The committed samples folder, `fixtures/` (see `fixtures/README.md`).
+pub(crate) fn realdata() -> PathBuf {
+    test_support::fixtures()
 }
 
 /// Reads a file under `realdata/vss/kevingoode-vssbackup/` or `realdata/vss/`.

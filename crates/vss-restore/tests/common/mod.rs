@@ -1,5 +1,5 @@
 //! Shared set-up: the SQL Server writer's `master` component (trimmed from the real
-//! `with_sql/WM4.xml` of `shared/realdata/vss`), a simulated volume `E:`, a memory backup.
+//! `with_sql/WM4.xml` of `fixtures/vss`), a simulated volume `E:`, a memory backup.
 
 #![allow(dead_code, unreachable_pub)]
 
