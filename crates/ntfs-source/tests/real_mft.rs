@@ -1,4 +1,4 @@
-//! Our record parser on real Windows Server 2019 bytes (`shared/realdata/dedup`, see its
+//! Our record parser on real Windows Server 2019 bytes (`fixtures/dedup`, see its
 //! README): the first 256 `$MFT` records of a dedup volume and one `INDX` block of its
 //! `$Extend\$Reparse:$R` index.
 
@@ -11,11 +11,10 @@ use ntfs_source::record::{
 };
 
 const RECORD: usize = 1024;
-const IO_REPARSE_TAG_DEDUP: u32 = 0x8000_0013;
+use dedup_reparse::IO_REPARSE_TAG_DEDUP;
 
-fn sample() -> Option<PathBuf> {
-    test_support::realdata(env!("CARGO_MANIFEST_DIR"))
-        .map(|d| d.join("dedup/ws2019-windedup-extracter"))
+fn sample() -> PathBuf {
+    test_support::fixture("dedup/ws2019-windedup-extracter")
 }
 
 /// Records 51, 52, 77–96, 103, 105–121 (the sample's README).
@@ -28,7 +27,7 @@ fn expected_records() -> BTreeSet<u64> {
 
 #[test]
 fn the_41_dedup_files_of_the_real_mft() {
-    let Some(dir) = sample() else { return };
+    let dir = sample();
     let mft = std::fs::read(dir.join("MFT.bin")).unwrap();
     assert_eq!(mft.len(), 256 * RECORD);
     let mut found = BTreeSet::new();
@@ -121,7 +120,7 @@ fn the_41_dedup_files_of_the_real_mft() {
 
 #[test]
 fn the_reparse_index_lists_exactly_the_dedup_files() {
-    let Some(dir) = sample() else { return };
+    let dir = sample();
     let raw = std::fs::read(dir.join("Reparse_R.indx")).unwrap();
     let block = IndexBlock::parse(&raw).unwrap();
     assert_eq!(block.vcn, 0);
@@ -151,7 +150,7 @@ fn the_reparse_index_lists_exactly_the_dedup_files() {
 
 #[test]
 fn every_record_of_the_real_mft_parses_or_fails_with_its_number() {
-    let Some(dir) = sample() else { return };
+    let dir = sample();
     let mft = std::fs::read(dir.join("MFT.bin")).unwrap();
     let mut parsed = 0;
     for (n, raw) in mft.chunks_exact(RECORD).enumerate() {

@@ -43,12 +43,6 @@ pub fn ws2019_container() -> PathBuf {
     fixture("dedup/ws2019-windedup-extracter/Data/00000001.00000001.ccc")
 }
 
-/// The real Windows samples folder as an `Option`, for callers written when the samples lived
-/// outside the repository. Always `Some` ([`fixtures`] panics instead of returning `None`).
-#[must_use]
-pub fn realdata(_manifest_dir: &str) -> Option<PathBuf> {
-    Some(fixtures())
-}
 
 pub use seeded::SplitMix64;
 
