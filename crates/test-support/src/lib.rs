@@ -43,7 +43,6 @@ pub fn ws2019_container() -> PathBuf {
     fixture("dedup/ws2019-windedup-extracter/Data/00000001.00000001.ccc")
 }
 
-
 pub use seeded::SplitMix64;
 
 /// Where the last flag word of the Xpress (MS-XCA plain LZ77) stream `s` starts, and how many
