@@ -2,7 +2,7 @@
 //!
 //! Every rule the executor follows, with the Microsoft documentation it comes from, and every
 //! choice the project made where that documentation is silent (marked **Choice**). The
-//! research behind them, with confidence marks, is `shared/spec/vss-restore.md`; the tests
+//! research behind them, with confidence marks, is `docs/vss-restore.md`; the tests
 //! that hold the executor to them are `tests/decision_table.rs`, `tests/documented_rules.rs`
 //! and, from the command line, `crates/cli/tests/vss_decision_table.rs` (method × target ×
 //! disk state × mapping × reboot).
