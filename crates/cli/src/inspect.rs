@@ -20,6 +20,7 @@ use crate::{out, outln};
 pub(crate) enum InspectCommand {
     /// A chunk-store container (`XXXXXXXX.GGGGGGGG.ccc`): header slots, redirection tables and
     /// every record with its checks (header CRC-64, payload CRC-64, decompression, chunk hash).
+    #[command(after_help = crate::help::INSPECT_CONTAINER)]
     Container {
         /// The container file.
         file: PathBuf,
@@ -34,6 +35,7 @@ pub(crate) enum InspectCommand {
     /// `system.ntfs_reparse_data`) extended attribute, or else from a file holding the raw
     /// buffer. Prints its layout, store GUID, logical size and stream-map reference.
     #[cfg(unix)]
+    #[command(after_help = crate::help::INSPECT_REPARSE)]
     Reparse {
         /// The stub or raw buffer file.
         file: PathBuf,
@@ -44,6 +46,7 @@ pub(crate) enum InspectCommand {
     /// The chunk store of a volume folder: containers, generations, chunk counts, logical and
     /// stored bytes, dedup and compression ratios (every record verified).
     #[cfg(unix)]
+    #[command(after_help = crate::help::INSPECT_STORE)]
     Store {
         /// The volume folder (holding `System Volume Information/Dedup/ChunkStore`).
         voldir: PathBuf,

@@ -3,6 +3,7 @@
 mod carve;
 #[cfg(unix)]
 mod demo;
+mod help;
 mod image;
 mod inspect;
 #[cfg(unix)]
@@ -44,6 +45,7 @@ enum Command {
     Inspect(inspect::InspectCommand),
     /// Concatenate the logical payloads of chosen chunks of a container (carving when stream
     /// maps are lost).
+    #[command(after_help = crate::help::CARVE)]
     Carve(carve::CarveArgs),
     /// VSS metadata: show documents, plan restores, restore components (on the simulator;
     /// `restore` is built on Unix only).
@@ -54,14 +56,18 @@ enum Command {
     #[command(after_help = restore::RESTORE_AFTER_HELP)]
     Restore(restore::RestoreArgs),
     /// Check every dedup file's stream map and chunks in a volume folder, writing nothing.
+    #[command(after_help = crate::help::VERIFY)]
     Verify(restore::VerifyArgs),
     /// List a folder of the NTFS volume in a disk image (raw, MBR/GPT, VHD, VHDX, E01).
+    #[command(after_help = crate::help::LS)]
     Ls(image::LsArgs),
     /// Write one file of the NTFS volume in a disk image to stdout, rebuilt and verified if it
     /// is a dedup file.
+    #[command(after_help = crate::help::CAT)]
     Cat(image::CatArgs),
     /// Generate, optimize, back up, restore and verify a seeded data set on the simulator.
     #[cfg(unix)]
+    #[command(after_help = crate::help::DEMO)]
     Demo(demo::DemoArgs),
     /// The simulated Windows volume: run the Data Deduplication optimizer over a folder.
     #[cfg(unix)]
@@ -72,8 +78,10 @@ enum Command {
     #[cfg(windows)]
     Compare(windows::compare::CompareArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = crate::help::COMPLETIONS)]
     Completions(shell::CompletionsArgs),
     /// Print the manual page (roff): `rehydrate man > rehydrate.1`.
+    #[command(after_help = crate::help::MAN)]
     Man,
 }
 

@@ -26,6 +26,7 @@ pub(crate) enum SimCommand {
     /// Deduplication would, and write the result as a host-directory volume: every file at its
     /// path (optimized files as sparse stubs of their logical size carrying
     /// `user.ntfs_reparse_data`) plus `System Volume Information/Dedup/ChunkStore/{GUID}.ddp`.
+    #[command(after_help = crate::help::SIM_OPTIMIZE)]
     Optimize(OptimizeArgs),
 }
 

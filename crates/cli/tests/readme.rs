@@ -95,3 +95,60 @@ fn every_command_and_flag_the_readme_shows_exists_in_help() {
         problems.join("\n")
     );
 }
+
+/// Every command (each leaf of the command tree) has examples and its exit codes in `--help`,
+/// and each example's flags are that command's.
+#[test]
+fn every_command_help_has_examples_and_exit_codes() {
+    let mut leaves: Vec<Vec<String>> = Vec::new();
+    let mut todo: Vec<Vec<String>> = vec![Vec::new()];
+    while let Some(path) = todo.pop() {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let text = help(&args).unwrap_or_else(|| panic!("rehydrate {path:?} --help failed"));
+        let subs: Vec<String> = subcommands(&text)
+            .into_iter()
+            .filter(|s| s != "help")
+            .collect();
+        if subs.is_empty() {
+            leaves.push(path);
+        } else {
+            todo.extend(subs.into_iter().map(|s| {
+                let mut p = path.clone();
+                p.push(s);
+                p
+            }));
+        }
+    }
+    assert!(leaves.len() >= 12, "{leaves:?}");
+    let mut problems = Vec::new();
+    for path in &leaves {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let text = help(&args).unwrap();
+        let name = path.join(" ");
+        if !text.contains(&format!("Examples:\n  rehydrate {name}")) {
+            problems.push(format!("rehydrate {name}: no example"));
+        }
+        if !text.contains("\nExit codes: 0 ") {
+            problems.push(format!("rehydrate {name}: no exit codes"));
+        }
+        let examples = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Examples:"))
+            .take_while(|l| !l.starts_with("Exit codes:"))
+            .flat_map(str::split_whitespace);
+        for t in examples {
+            let flag = t.split('=').next().unwrap_or_default();
+            if flag.starts_with("--")
+                && flag.len() > 2
+                && !text
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .any(|w| w == flag)
+            {
+                problems.push(format!(
+                    "rehydrate {name}: example flag {flag} is not an option"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

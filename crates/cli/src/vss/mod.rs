@@ -22,6 +22,7 @@ use crate::Failure;
 #[derive(Debug, Subcommand)]
 pub(crate) enum VssCommand {
     /// Show a Writer Metadata Document or Backup Components Document.
+    #[command(after_help = crate::help::VSS_SHOW)]
     Show {
         /// The XML document (UTF-8 or UTF-16, with or without BOM).
         doc: PathBuf,
@@ -30,10 +31,12 @@ pub(crate) enum VssCommand {
         json: bool,
     },
     /// Plan a restore: which backed-up file goes where, per writer and component.
+    #[command(after_help = crate::help::VSS_PLAN)]
     Plan(plan::PlanArgs),
     /// Restore the selected components onto a simulated volume, following each writer's
     /// restore method and target, with simulated writers and services built from the WMDs.
     #[cfg(unix)]
+    #[command(after_help = crate::help::VSS_RESTORE)]
     Restore(restore::RestoreArgs),
 }
 
