@@ -67,6 +67,7 @@
 
 mod batch;
 mod compare;
+mod dry_run;
 mod engine;
 mod error;
 mod hresult;
@@ -79,6 +80,7 @@ mod source_store;
 mod staged;
 mod store;
 mod tree;
+mod walk;
 
 pub use batch::{in_batches, overall, restore_in_place};
 /// The payload CRC-64 policy of [`RestoreOptions::payload_crc`].

@@ -24,26 +24,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP};
 use platform::{
     Access, Disposition, EntryKind, OpenOptions, ShareMode, Source, SourceEntry, Volume, WinPath,
-    attr, eq_name,
+    attr,
 };
 use rayon::prelude::*;
 
 use crate::batch::restore_in_place;
-use crate::compare::CompareVolume;
+use crate::dry_run::dry_run;
 use crate::engine::{Phase, Progress, ProgressFn, RestoreOptions, RestoreStats};
 use crate::error::{FileError, Stage};
 use crate::hresult::Hresult;
-use crate::place::{
-    Folders, Placed, Slot, by_size, copy_file, existing_copy, prepare_slot, read_stub, stage_stub,
-    taken,
-};
+use crate::place::{Folders, Placed, Slot, copy_file, prepare_slot, stage_stub, taken};
 use crate::preflight::{SourceError, SourceSurvey, SourceWarning};
 use crate::select::{GlobError, Globs};
 use crate::staged::{StagedVolume, Stub};
 use crate::store::BackupStore;
+pub(crate) use crate::walk::is_dedup;
+use crate::walk::{Selection, walk};
 use crate::{FileResult, MAX_FILES};
 
 /// `\System Volume Information`: the chunk store and other system state, never restored.
@@ -147,7 +145,7 @@ pub struct EntryResult {
 }
 
 impl EntryResult {
-    fn failed(path: impl Into<String>, error: FileError) -> Self {
+    pub(crate) fn failed(path: impl Into<String>, error: FileError) -> Self {
         Self {
             path: path.into(),
             status: EntryStatus::Failed,
@@ -157,7 +155,7 @@ impl EntryResult {
         }
     }
 
-    fn done(path: impl Into<String>, status: EntryStatus, bytes: u64) -> Self {
+    pub(crate) fn done(path: impl Into<String>, status: EntryStatus, bytes: u64) -> Self {
         Self {
             path: path.into(),
             status,
@@ -168,7 +166,7 @@ impl EntryResult {
     }
 
     /// The entry result of a placement of `what` (restored or copied).
-    fn placed(path: &WinPath, what: EntryStatus, placed: Placed) -> Self {
+    pub(crate) fn placed(path: &WinPath, what: EntryStatus, placed: Placed) -> Self {
         match placed {
             Placed::Written { bytes, replaced } => Self {
                 replaced,
@@ -631,144 +629,6 @@ fn place_file(
     })
 }
 
-/// A dry run of the plan's `items` (see [`TreeOptions::dry_run`]): `dest` is only read.
-#[allow(clippy::too_many_arguments)]
-fn dry_run(
-    items: Vec<Item>,
-    source: &dyn Source,
-    store: &dyn BackupStore,
-    dest: &dyn Volume,
-    opts: &TreeOptions,
-    engine_opts: &RestoreOptions,
-    report: &mut TreeReport,
-    tell: &dyn Fn(u64, u64, Phase),
-) {
-    let policy = opts.overwrite;
-    // Dedup files whose existing file has the same size: rebuilt and compared, in batches.
-    let mut batch: Vec<(WinPath, Stub)> = Vec::new();
-    let compare = |batch: &mut Vec<(WinPath, Stub)>, report: &mut TreeReport| {
-        if batch.is_empty() {
-            return;
-        }
-        let t = Instant::now();
-        let logical: u64 = batch.iter().map(|(_, s)| s.logical).sum();
-        let staged = std::mem::take(batch);
-        let paths: Vec<WinPath> = staged.iter().map(|(p, _)| p.clone()).collect();
-        let cmp = CompareVolume::new(dest);
-        let volume = StagedVolume::new(&cmp, staged, Overwrite::Never);
-        let r = restore_in_place(&volume, &paths, store, engine_opts);
-        report.engine_time += t.elapsed();
-        crate::batch::add(&mut report.stats, &r.stats);
-        report.entries.extend(r.files.into_iter().map(|f| {
-            let verdict = cmp.identical(&f.path);
-            let path = f.path.clone();
-            let mut e = engine_outcome(f);
-            if e.status == EntryStatus::Restored {
-                let placed = match verdict {
-                    Some(true) => Placed::Skipped,
-                    _ if policy == Overwrite::IfChanged => Placed::Written {
-                        bytes: e.bytes,
-                        replaced: true,
-                    },
-                    _ => Placed::Conflict,
-                };
-                e = EntryResult::placed(&path, EntryStatus::Restored, placed);
-            }
-            e
-        }));
-        tell(logical, paths.len() as u64, Phase::Copying);
-    };
-    for item in items {
-        let path = item.path.to_string();
-        let there = match &item.entry.kind {
-            EntryKind::Dir | EntryKind::Unsupported(_) => Ok(Slot::Free),
-            _ => crate::place::slot(dest, &item.path),
-        };
-        let there = match there {
-            Ok(s) => s,
-            Err(e) => {
-                report.entries.push(EntryResult::failed(
-                    path,
-                    FileError::platform(Stage::Placing, e),
-                ));
-                continue;
-            }
-        };
-        match &item.entry.kind {
-            EntryKind::Dir => {}
-            EntryKind::Symlink { .. } => report.entries.push(match there {
-                Slot::Free => EntryResult::done(path, EntryStatus::Copied, 0),
-                _ => EntryResult::placed(&item.path, EntryStatus::Copied, Placed::Conflict),
-            }),
-            EntryKind::File if item.entry.reparse.is_some() => {
-                let reparse = match read_stub(source, &item) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        report.entries.push(EntryResult::failed(path, e));
-                        continue;
-                    }
-                };
-                let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
-                let placed = match there {
-                    Slot::Free => Placed::Written {
-                        bytes: logical,
-                        replaced: false,
-                    },
-                    Slot::Other => Placed::Conflict,
-                    Slot::File(len) => {
-                        if let Some(p) = by_size(policy, len, logical) {
-                            p
-                        } else {
-                            let attributes = item.entry.attributes
-                                & !platform::attr::REPARSE_POINT
-                                & !platform::attr::DIRECTORY;
-                            batch.push((
-                                item.path,
-                                Stub {
-                                    reparse,
-                                    attributes,
-                                    logical,
-                                },
-                            ));
-                            if batch.len() == MAX_FILES {
-                                compare(&mut batch, report);
-                            }
-                            continue;
-                        }
-                    }
-                };
-                report.entries.push(EntryResult::placed(
-                    &item.path,
-                    EntryStatus::Restored,
-                    placed,
-                ));
-            }
-            EntryKind::File => {
-                let placed = match there {
-                    Slot::Free => Ok(Placed::Written {
-                        bytes: item.entry.len,
-                        replaced: false,
-                    }),
-                    Slot::Other => Ok(Placed::Conflict),
-                    Slot::File(len) => source
-                        .open_file(&item.path)
-                        .map_err(|e| FileError::platform(Stage::ReadingSource, e))
-                        .and_then(|src| existing_copy(src.as_ref(), dest, &item, len, policy)),
-                };
-                report.entries.push(match placed {
-                    Ok(p) => EntryResult::placed(&item.path, EntryStatus::Copied, p),
-                    Err(e) => EntryResult::failed(path, e),
-                });
-            }
-            EntryKind::Unsupported(why) => report.entries.push(EntryResult::failed(
-                path,
-                FileError::Unsupported(why.clone()),
-            )),
-        }
-    }
-    compare(&mut batch, report);
-}
-
 /// A source entry's modification and access times.
 type Times = (Option<SystemTime>, Option<SystemTime>);
 
@@ -835,7 +695,7 @@ pub fn dedup_files(
 }
 
 /// One engine result as an entry result.
-fn engine_outcome(f: FileResult) -> EntryResult {
+pub(crate) fn engine_outcome(f: FileResult) -> EntryResult {
     let path = f.path.to_string();
     match (f.result, f.error) {
         (Hresult::S_OK, _) => EntryResult::done(path, EntryStatus::Restored, f.logical_size),
@@ -849,165 +709,5 @@ fn engine_outcome(f: FileResult) -> EntryResult {
                 hresult: h,
             },
         ),
-    }
-}
-
-/// What [`walk`] selects: volume paths and include/exclude globs.
-struct Selection<'a> {
-    paths: &'a [WinPath],
-    include: &'a Globs,
-    exclude: &'a Globs,
-}
-
-/// What [`walk`] found.
-struct Walked {
-    items: Vec<Item>,
-    /// Bytes to restore.
-    total: u64,
-    survey: SourceSurvey,
-    /// Indexes of the paths that match nothing.
-    unmatched_paths: Vec<usize>,
-    /// Indexes of the include globs that match nothing.
-    unmatched_includes: Vec<usize>,
-}
-
-/// Walks the source depth first in name order, keeping what `sel` selects. Folders that
-/// cannot be listed (but the root) go straight to `failed`.
-fn walk(
-    source: &dyn Source,
-    sel: &Selection<'_>,
-    copy_plain: bool,
-    failed: &mut Vec<EntryResult>,
-) -> Result<Walked, TreeError> {
-    let filters = sel.paths;
-    let mut items = Vec::new();
-    let mut total = 0u64;
-    let mut survey = SourceSurvey::default();
-    let mut matched = vec![false; filters.len()];
-    let mut inc_hit = vec![false; sel.include.len()];
-    let mut exc_hit = vec![false; sel.exclude.len()];
-    // (folder, whether an include glob matched it or one of its folders)
-    let mut stack = vec![(WinPath::root(), false)];
-    while let Some((dir, dir_included)) = stack.pop() {
-        let listing = match source.read_dir(&dir) {
-            Ok(l) => l,
-            Err(error) if dir.is_root() => {
-                return Err(TreeError::Source {
-                    source_name: source.describe(),
-                    error,
-                });
-            }
-            Err(e) => {
-                failed.push(EntryResult::failed(
-                    dir.to_string(),
-                    FileError::platform(Stage::ReadingSource, e),
-                ));
-                continue;
-            }
-        };
-        let mut subdirs = Vec::new();
-        for mut entry in listing {
-            if dir.is_root() && eq_name(&entry.name, SYSTEM_DIR) {
-                continue;
-            }
-            let Ok(path) = dir.join(&entry.name) else {
-                // Only an unsupported entry can carry a name that is not a Windows name.
-                if selected_name(&dir, filters) && sel.include.is_empty() {
-                    let shown =
-                        format!("{}\\{}", dir.to_string().trim_end_matches('\\'), entry.name);
-                    if let EntryKind::Unsupported(why) = entry.kind {
-                        failed.push(EntryResult::failed(shown, FileError::Unsupported(why)));
-                    }
-                }
-                continue;
-            };
-            let keep = selected(&path, filters);
-            let descend = entry.kind == EntryKind::Dir && worth_descending(&path, filters);
-            if !keep && !descend {
-                continue;
-            }
-            if keep {
-                mark(&path, filters, &mut matched);
-            }
-            if sel.exclude.matches(&path, &mut exc_hit) {
-                continue;
-            }
-            let included = dir_included || sel.include.matches(&path, &mut inc_hit);
-            if descend {
-                subdirs.push((path.clone(), included));
-            }
-            if !keep || !(sel.include.is_empty() || included) {
-                continue;
-            }
-            let dedup = entry.reparse.as_deref().is_some_and(is_dedup);
-            match &entry.kind {
-                EntryKind::File if entry.reparse.is_some() => {
-                    if let Some(r) = entry
-                        .reparse
-                        .as_deref()
-                        .filter(|b| is_dedup(b))
-                        .and_then(|b| DedupReparse::parse(b).ok())
-                    {
-                        total += r.logical_size();
-                        survey.referenced.insert(r.guid());
-                    }
-                    if dedup {
-                        survey.dedup_files += 1;
-                    } else {
-                        survey.other_files += 1;
-                    }
-                    // The buffer is read again when the file's batch is staged.
-                    entry.reparse = Some(Vec::new());
-                }
-                EntryKind::File | EntryKind::Symlink { .. } => {
-                    survey.other_files += 1;
-                    if !copy_plain {
-                        continue;
-                    }
-                    total += entry.len;
-                }
-                _ => {}
-            }
-            items.push(Item { path, entry, dedup });
-        }
-        stack.extend(subdirs.into_iter().rev());
-    }
-    Ok(Walked {
-        items,
-        total,
-        survey,
-        unmatched_paths: (0..filters.len()).filter(|&i| !matched[i]).collect(),
-        unmatched_includes: (0..inc_hit.len()).filter(|&i| !inc_hit[i]).collect(),
-    })
-}
-
-pub(crate) fn is_dedup(buf: &[u8]) -> bool {
-    buf.get(..4)
-        .is_some_and(|t| u32::from_le_bytes([t[0], t[1], t[2], t[3]]) == IO_REPARSE_TAG_DEDUP)
-}
-
-/// Whether `p` is selected by `filters` (empty: everything).
-fn selected(p: &WinPath, filters: &[WinPath]) -> bool {
-    filters.is_empty() || filters.iter().any(|f| p.starts_with(f))
-}
-
-/// Whether a child of `dir` can be selected (for names that are not Windows names).
-fn selected_name(dir: &WinPath, filters: &[WinPath]) -> bool {
-    filters.is_empty() || filters.iter().any(|f| dir.starts_with(f))
-}
-
-/// Whether the walk must descend into `dir` to reach a filtered path.
-fn worth_descending(dir: &WinPath, filters: &[WinPath]) -> bool {
-    filters.is_empty()
-        || filters
-            .iter()
-            .any(|f| f.starts_with(dir) || dir.starts_with(f))
-}
-
-fn mark(p: &WinPath, filters: &[WinPath], matched: &mut [bool]) {
-    for (f, m) in filters.iter().zip(matched.iter_mut()) {
-        if p.starts_with(f) {
-            *m = true;
-        }
     }
 }

@@ -1,0 +1,158 @@
+//! A dry run of a restore plan ([`crate::TreeOptions::dry_run`]): what would be restored,
+//! copied, skipped or in conflict, with the destination only read (existing dedup files of the
+//! same size rebuilt and compared through a read-only [`CompareVolume`]).
+
+use std::time::Instant;
+
+use dedup_reparse::DedupReparse;
+use platform::{EntryKind, Source, Volume, WinPath};
+
+use crate::MAX_FILES;
+use crate::batch::restore_in_place;
+use crate::compare::CompareVolume;
+use crate::engine::{Phase, RestoreOptions};
+use crate::error::{FileError, Stage};
+use crate::place::{Placed, Slot, by_size, existing_copy, read_stub};
+use crate::staged::{StagedVolume, Stub};
+use crate::store::BackupStore;
+use crate::tree::{
+    EntryResult, EntryStatus, Item, Overwrite, TreeOptions, TreeReport, engine_outcome,
+};
+
+/// A dry run of the plan's `items` (see [`TreeOptions::dry_run`]): `dest` is only read.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn dry_run(
+    items: Vec<Item>,
+    source: &dyn Source,
+    store: &dyn BackupStore,
+    dest: &dyn Volume,
+    opts: &TreeOptions,
+    engine_opts: &RestoreOptions,
+    report: &mut TreeReport,
+    tell: &dyn Fn(u64, u64, Phase),
+) {
+    let policy = opts.overwrite;
+    // Dedup files whose existing file has the same size: rebuilt and compared, in batches.
+    let mut batch: Vec<(WinPath, Stub)> = Vec::new();
+    let compare = |batch: &mut Vec<(WinPath, Stub)>, report: &mut TreeReport| {
+        if batch.is_empty() {
+            return;
+        }
+        let t = Instant::now();
+        let logical: u64 = batch.iter().map(|(_, s)| s.logical).sum();
+        let staged = std::mem::take(batch);
+        let paths: Vec<WinPath> = staged.iter().map(|(p, _)| p.clone()).collect();
+        let cmp = CompareVolume::new(dest);
+        let volume = StagedVolume::new(&cmp, staged, Overwrite::Never);
+        let r = restore_in_place(&volume, &paths, store, engine_opts);
+        report.engine_time += t.elapsed();
+        crate::batch::add(&mut report.stats, &r.stats);
+        report.entries.extend(r.files.into_iter().map(|f| {
+            let verdict = cmp.identical(&f.path);
+            let path = f.path.clone();
+            let mut e = engine_outcome(f);
+            if e.status == EntryStatus::Restored {
+                let placed = match verdict {
+                    Some(true) => Placed::Skipped,
+                    _ if policy == Overwrite::IfChanged => Placed::Written {
+                        bytes: e.bytes,
+                        replaced: true,
+                    },
+                    _ => Placed::Conflict,
+                };
+                e = EntryResult::placed(&path, EntryStatus::Restored, placed);
+            }
+            e
+        }));
+        tell(logical, paths.len() as u64, Phase::Copying);
+    };
+    for item in items {
+        let path = item.path.to_string();
+        let there = match &item.entry.kind {
+            EntryKind::Dir | EntryKind::Unsupported(_) => Ok(Slot::Free),
+            _ => crate::place::slot(dest, &item.path),
+        };
+        let there = match there {
+            Ok(s) => s,
+            Err(e) => {
+                report.entries.push(EntryResult::failed(
+                    path,
+                    FileError::platform(Stage::Placing, e),
+                ));
+                continue;
+            }
+        };
+        match &item.entry.kind {
+            EntryKind::Dir => {}
+            EntryKind::Symlink { .. } => report.entries.push(match there {
+                Slot::Free => EntryResult::done(path, EntryStatus::Copied, 0),
+                _ => EntryResult::placed(&item.path, EntryStatus::Copied, Placed::Conflict),
+            }),
+            EntryKind::File if item.entry.reparse.is_some() => {
+                let reparse = match read_stub(source, &item) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        report.entries.push(EntryResult::failed(path, e));
+                        continue;
+                    }
+                };
+                let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
+                let placed = match there {
+                    Slot::Free => Placed::Written {
+                        bytes: logical,
+                        replaced: false,
+                    },
+                    Slot::Other => Placed::Conflict,
+                    Slot::File(len) => {
+                        if let Some(p) = by_size(policy, len, logical) {
+                            p
+                        } else {
+                            let attributes = item.entry.attributes
+                                & !platform::attr::REPARSE_POINT
+                                & !platform::attr::DIRECTORY;
+                            batch.push((
+                                item.path,
+                                Stub {
+                                    reparse,
+                                    attributes,
+                                    logical,
+                                },
+                            ));
+                            if batch.len() == MAX_FILES {
+                                compare(&mut batch, report);
+                            }
+                            continue;
+                        }
+                    }
+                };
+                report.entries.push(EntryResult::placed(
+                    &item.path,
+                    EntryStatus::Restored,
+                    placed,
+                ));
+            }
+            EntryKind::File => {
+                let placed = match there {
+                    Slot::Free => Ok(Placed::Written {
+                        bytes: item.entry.len,
+                        replaced: false,
+                    }),
+                    Slot::Other => Ok(Placed::Conflict),
+                    Slot::File(len) => source
+                        .open_file(&item.path)
+                        .map_err(|e| FileError::platform(Stage::ReadingSource, e))
+                        .and_then(|src| existing_copy(src.as_ref(), dest, &item, len, policy)),
+                };
+                report.entries.push(match placed {
+                    Ok(p) => EntryResult::placed(&item.path, EntryStatus::Copied, p),
+                    Err(e) => EntryResult::failed(path, e),
+                });
+            }
+            EntryKind::Unsupported(why) => report.entries.push(EntryResult::failed(
+                path,
+                FileError::Unsupported(why.clone()),
+            )),
+        }
+    }
+    compare(&mut batch, report);
+}
