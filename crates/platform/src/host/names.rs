@@ -1,0 +1,146 @@
+//! Name resolution of [`HostVolume`]: Windows' case-insensitive lookups on a case-sensitive
+//! host, through one `lstat` per path component and, where the exact spelling misses, a
+//! per-folder index of the names case-folded (kept up to date by this volume's own changes),
+//! so that a name that does not exist yet costs a hash lookup, not a scan of its folder.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{HostVolume, NameIndex, STATE_DIR};
+use crate::path::{eq_name, fold};
+use crate::{Error, WinPath};
+
+/// What a lookup found.
+pub(super) enum Lookup {
+    /// The host path and its `lstat` (never a link: lookup refuses those, so it is also what
+    /// `stat` would say).
+    Found(PathBuf, fs::Metadata),
+    Missing {
+        parent: PathBuf,
+        name: String,
+    },
+}
+
+impl HostVolume {
+    /// Resolves `path` case-insensitively.
+    pub(super) fn lookup(&self, path: &WinPath) -> Result<Lookup, Error> {
+        let n = path.components().len();
+        let mut cur = self.root.clone();
+        let mut so_far = WinPath::root();
+        if n == 0 {
+            let md = fs::symlink_metadata(&cur).map_err(|e| Error::from_io(path, e))?;
+            return Ok(Lookup::Found(cur, md));
+        }
+        for (i, comp) in path.components().enumerate() {
+            if i == 0 && eq_name(comp, STATE_DIR) {
+                return Err(Error::AccessDenied {
+                    path: path.clone(),
+                    reason: "\\.rehydrate is reserved for volume state",
+                });
+            }
+            so_far = so_far.join(comp)?;
+            let exact = cur.join(comp);
+            // One `lstat` per component: its answer both proves the name exists and says
+            // what it is.
+            let found = match fs::symlink_metadata(&exact) {
+                Ok(md) => Some((exact, md)),
+                Err(_) => self.indexed(&cur, comp, &so_far)?,
+            };
+            let last = i + 1 == n;
+            // A symbolic link under the root is never followed, at any depth: what it points at
+            // may be outside the volume (a link planted in an output folder would otherwise
+            // have files written through it).
+            if found
+                .as_ref()
+                .is_some_and(|(_, m)| m.file_type().is_symlink())
+            {
+                return Err(Error::AccessDenied {
+                    path: so_far,
+                    reason: "a symbolic link is never followed",
+                });
+            }
+            match found {
+                Some((p, md)) if last => return Ok(Lookup::Found(p, md)),
+                Some((p, md)) => {
+                    if !md.is_dir() {
+                        return Err(Error::NotADirectory { path: so_far });
+                    }
+                    cur = p;
+                }
+                None if last => {
+                    return Ok(Lookup::Missing {
+                        parent: cur,
+                        name: comp.to_owned(),
+                    });
+                }
+                None => return Err(Error::NotFound { path: path.clone() }),
+            }
+        }
+        unreachable!("loop returns on the last component")
+    }
+
+    /// The entry of host directory `dir` whose name equals `name` case-insensitively, through
+    /// the directory's name index (built on first use). Entries the index names that are gone
+    /// (removed by another process) are dropped from it; names other processes created since
+    /// the index was built are not seen.
+    pub(super) fn indexed(
+        &self,
+        dir: &Path,
+        name: &str,
+        so_far: &WinPath,
+    ) -> Result<Option<(PathBuf, fs::Metadata)>, Error> {
+        let mut names = self.shared.names();
+        if !names.contains_key(dir) {
+            let mut index = NameIndex::new();
+            for ent in fs::read_dir(dir).map_err(|e| Error::from_io(so_far, e))? {
+                let ent = ent.map_err(|e| Error::from_io(so_far, e))?;
+                if let Some(stored) = ent.file_name().to_str() {
+                    index
+                        .entry(fold(stored))
+                        .or_insert_with(|| stored.to_owned());
+                }
+            }
+            names.insert(dir.to_owned(), index);
+        }
+        let index = names.get_mut(dir).expect("inserted above");
+        let key = fold(name);
+        let Some(stored) = index.get(&key) else {
+            return Ok(None);
+        };
+        let p = dir.join(stored);
+        if let Ok(md) = fs::symlink_metadata(&p) {
+            Ok(Some((p, md)))
+        } else {
+            index.remove(&key);
+            Ok(None)
+        }
+    }
+
+    /// Records in the name index that `name` now exists in host directory `dir`.
+    pub(super) fn note_created(&self, dir: &Path, name: &str) {
+        if let Some(index) = self.shared.names().get_mut(dir) {
+            index.insert(fold(name), name.to_owned());
+        }
+    }
+
+    /// Records in the name index that host path `host` is gone.
+    pub(super) fn note_removed(&self, host: &Path) {
+        let (Some(dir), Some(name)) = (host.parent(), host.file_name().and_then(|n| n.to_str()))
+        else {
+            return;
+        };
+        if let Some(index) = self.shared.names().get_mut(dir) {
+            let key = fold(name);
+            if index.get(&key).is_some_and(|s| s == name) {
+                index.remove(&key);
+            }
+        }
+    }
+
+    pub(super) fn found(&self, path: &WinPath) -> Result<(PathBuf, fs::Metadata), Error> {
+        match self.lookup(path)? {
+            Lookup::Found(p, md) => Ok((p, md)),
+            Lookup::Missing { .. } => Err(Error::NotFound { path: path.clone() }),
+        }
+    }
+}
