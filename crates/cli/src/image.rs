@@ -1,6 +1,7 @@
 //! Disk images as restore sources (`--source IMAGE` on `restore` and `verify`), and the
 //! `ls` and `cat` commands. Parsing and printing only: reading images is `disk_image`'s.
 
+#[cfg(unix)]
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -64,7 +65,8 @@ pub(crate) struct LsArgs {
     json: bool,
 }
 
-/// `rehydrate cat`.
+/// `rehydrate cat` (Unix hosts: a rebuilt file is staged in a host folder volume).
+#[cfg(unix)]
 #[derive(Debug, Args)]
 pub(crate) struct CatArgs {
     /// The image file (raw volume or disk, VHD, VHDX, E01).
@@ -180,6 +182,7 @@ pub(crate) fn run_ls(args: &LsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// `rehydrate cat --source IMAGE PATH`: ends quietly, with success, when stdout is closed.
 pub(crate) fn run_cat(args: &CatArgs) -> Result<(), Failure> {
     let src = image_source(&args.source, args.partition)?;

@@ -61,6 +61,7 @@ enum Command {
     /// List a folder of the NTFS volume in a disk image (raw, MBR/GPT, VHD, VHDX, E01).
     #[command(after_help = crate::help::LS)]
     Ls(image::LsArgs),
+    #[cfg(unix)]
     /// Write one file of the NTFS volume in a disk image to stdout, rebuilt and verified if it
     /// is a dedup file.
     #[command(after_help = crate::help::CAT)]
@@ -122,6 +123,7 @@ fn main() -> ExitCode {
         Command::Restore(args) => restore::run_restore(&args),
         Command::Verify(args) => restore::run_verify(&args),
         Command::Ls(args) => image::run_ls(&args),
+        #[cfg(unix)]
         Command::Cat(args) => image::run_cat(&args),
         #[cfg(unix)]
         Command::Demo(args) => demo::run(&args),

@@ -1,9 +1,14 @@
 //! `rehydrate completions SHELL` and `rehydrate man` (issue 15): generated from the clap
 //! definitions, naming every command.
 
-mod common;
+use std::process::{Command, Output};
 
-use common::rehydrate;
+fn rehydrate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rehydrate"))
+        .args(args)
+        .output()
+        .unwrap()
+}
 
 const COMMANDS: [&str; 5] = ["inspect", "restore", "verify", "vss", "completions"];
 
@@ -20,11 +25,7 @@ fn completion_scripts_generate_for_every_shell_and_bash_parses_its_own() {
             let dir = tempfile::tempdir().unwrap();
             let file = dir.path().join("rehydrate.bash");
             std::fs::write(&file, &script).unwrap();
-            let check = std::process::Command::new("bash")
-                .arg("-n")
-                .arg(&file)
-                .output()
-                .unwrap();
+            let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
             assert!(
                 check.status.success(),
                 "bash -n: {}",

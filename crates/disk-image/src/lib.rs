@@ -53,6 +53,8 @@ pub mod fuzzing;
 mod guid;
 mod io;
 pub mod partition;
+// Staging a rebuilt file needs the host folder volume, which is Unix-only for now.
+#[cfg(unix)]
 mod rehydrate;
 pub mod vhd;
 pub mod vhdx;
@@ -67,6 +69,7 @@ pub use crate::ewf::E01;
 pub use error::ImageError;
 pub use io::Slice;
 pub use partition::{Partition, TableKind};
+#[cfg(unix)]
 pub use rehydrate::{RehydrateError, rehydrate_file};
 pub use vhd::Vhd;
 pub use vhdx::Vhdx;

@@ -168,6 +168,7 @@ mod tests {
         assert!(parse(&["rehydrate", "compare", "--source", r"E:\b"]).is_err());
         let Ok(crate::Cli {
             command: crate::Command::Restore(a),
+            ..
         }) = parse(&[
             "rehydrate",
             "restore",
@@ -194,6 +195,7 @@ mod tests {
         );
         let Ok(crate::Cli {
             command: crate::Command::Compare(c),
+            ..
         }) = parse(&[
             "rehydrate",
             "compare",
