@@ -61,46 +61,175 @@ fn host_err(path: &Path) -> impl FnOnce(std::io::Error) -> HostError + '_ {
     }
 }
 
+/// A host entry [`import_dir`] cannot put on a Windows volume, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The host path.
+    pub path: PathBuf,
+    /// Why it cannot be imported.
+    pub reason: UnsupportedReason,
+}
+
+/// Why a host entry cannot be imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnsupportedReason {
+    /// A symbolic link (NTFS links are reparse points the simulator does not make from host
+    /// links).
+    SymbolicLink,
+    /// A socket, FIFO or device node.
+    SpecialFile,
+    /// The name is not valid UTF-8, so it has no UTF-16 form.
+    NotUtf8,
+    /// Windows cannot hold the name (reserved characters, `CON`, a trailing dot...).
+    BadName(String),
+    /// The name differs only by case from a sibling imported before it; NTFS treats both as
+    /// one name.
+    CaseCollision {
+        /// The sibling's name, which is imported.
+        kept: String,
+    },
+}
+
+impl std::fmt::Display for UnsupportedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SymbolicLink => f.write_str("a symbolic link (links are not imported)"),
+            Self::SpecialFile => f.write_str("a special file (socket, FIFO or device)"),
+            Self::NotUtf8 => f.write_str("the name is not valid UTF-8"),
+            Self::BadName(why) => write!(f, "Windows cannot hold the name: {why}"),
+            Self::CaseCollision { kept } => write!(
+                f,
+                "the name differs only by case from {kept:?}, which NTFS treats as the same name"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+/// One entry of a host folder and what becomes of it.
+enum Entry {
+    Dir(PathBuf, WinPath),
+    File(PathBuf, WinPath, u64),
+    Unsupported(Unsupported),
+}
+
+/// The entries of one host folder in name order, each classified; names are checked against
+/// the siblings already seen so a case collision is found in one pass (no rescan per file).
+fn classify(host: &Path, win: &WinPath) -> Result<Vec<Entry>, HostError> {
+    let mut entries: Vec<_> = fs::read_dir(host)
+        .map_err(host_err(host))?
+        .collect::<Result<_, _>>()
+        .map_err(host_err(host))?;
+    entries.sort_by_key(fs::DirEntry::file_name);
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let hp = e.path();
+        let bad = |reason| {
+            Entry::Unsupported(Unsupported {
+                path: hp.clone(),
+                reason,
+            })
+        };
+        let Some(name) = e.file_name().to_str().map(str::to_owned) else {
+            out.push(bad(UnsupportedReason::NotUtf8));
+            continue;
+        };
+        let wp = match win.join(&name) {
+            Ok(wp) => wp,
+            Err(err) => {
+                out.push(bad(UnsupportedReason::BadName(err.to_string())));
+                continue;
+            }
+        };
+        let ft = e.file_type().map_err(host_err(&hp))?;
+        let entry = if ft.is_symlink() {
+            bad(UnsupportedReason::SymbolicLink)
+        } else if !ft.is_dir() && !ft.is_file() {
+            bad(UnsupportedReason::SpecialFile)
+        } else if let Some(kept) = seen.get(&wp.folded()) {
+            bad(UnsupportedReason::CaseCollision { kept: kept.clone() })
+        } else {
+            seen.insert(wp.folded(), name);
+            if ft.is_dir() {
+                Entry::Dir(hp, wp)
+            } else {
+                let len = e.metadata().map_err(host_err(&hp))?.len();
+                Entry::File(hp, wp, len)
+            }
+        };
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+/// Every entry under the host folder `src` that [`import_dir`] cannot import (symbolic links,
+/// special files, names Windows cannot hold, names that differ only by case from a sibling),
+/// in walk order. Reads the folder only; nothing under an unsupported folder is looked at.
+pub fn unsupported_entries(src: &Path) -> Result<Vec<Unsupported>, HostError> {
+    let mut found = Vec::new();
+    let mut stack = vec![(src.to_owned(), WinPath::root())];
+    while let Some((host, win)) = stack.pop() {
+        for e in classify(&host, &win)? {
+            match e {
+                Entry::Dir(hp, wp) => stack.push((hp, wp)),
+                Entry::File(..) => {}
+                Entry::Unsupported(u) => found.push(u),
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Copies the host folder `src` (files and directories, recursively) into `volume` under the
 /// root (each file through [`SimVolume::import_host_file`]: on a volume that keeps contents on
-/// the host, the files are read in place and `src` must stay unchanged while it is used). Symbolic links, special files and names Windows cannot hold (or that collide
-/// case-insensitively) are errors: the import is all or nothing in intent, though the volume
-/// keeps what was copied before the error.
+/// the host, the files are read in place and `src` must stay unchanged while it is used).
+/// Symbolic links, special files and names Windows cannot hold (or that collide
+/// case-insensitively) are errors ([`HostError::Unrepresentable`]): callers that want to
+/// refuse before writing anything ask [`unsupported_entries`] first; the volume keeps what was
+/// copied before an error.
 pub fn import_dir(volume: &SimVolume, src: &Path) -> Result<ImportReport, HostError> {
+    import(volume, src, false)
+}
+
+/// As [`import_dir`], but every entry [`unsupported_entries`] names is left out (with all
+/// beneath it) instead of failing the import.
+pub fn import_dir_skipping_unsupported(
+    volume: &SimVolume,
+    src: &Path,
+) -> Result<ImportReport, HostError> {
+    import(volume, src, true)
+}
+
+fn import(volume: &SimVolume, src: &Path, skip: bool) -> Result<ImportReport, HostError> {
     let mut report = ImportReport::default();
     let mut stack = vec![(src.to_owned(), WinPath::root())];
     while let Some((host, win)) = stack.pop() {
-        let mut entries: Vec<_> = fs::read_dir(&host)
-            .map_err(host_err(&host))?
-            .collect::<Result<_, _>>()
-            .map_err(host_err(&host))?;
-        entries.sort_by_key(fs::DirEntry::file_name);
-        for e in entries {
-            let hp = e.path();
-            let name = e.file_name();
-            let name = name.to_str().ok_or_else(|| HostError::Unrepresentable {
-                path: hp.clone(),
-                reason: "the name is not valid UTF-8".into(),
-            })?;
-            let wp = win.join(name).map_err(|e| HostError::Unrepresentable {
-                path: hp.clone(),
-                reason: e.to_string(),
-            })?;
-            let ft = e.file_type().map_err(host_err(&hp))?;
-            if ft.is_dir() {
-                volume.create_dir(&wp)?;
-                report.dirs += 1;
-                stack.push((hp, wp));
-            } else if ft.is_file() {
-                let len = e.metadata().map_err(host_err(&hp))?.len();
-                volume.import_host_file(&wp, &hp, len)?;
-                report.files += 1;
-                report.bytes += len;
-            } else {
-                return Err(HostError::Unrepresentable {
-                    path: hp,
-                    reason: "symbolic links and special files are not imported".into(),
-                });
+        for e in classify(&host, &win)? {
+            match e {
+                Entry::Dir(hp, wp) => {
+                    volume.create_dir(&wp)?;
+                    report.dirs += 1;
+                    stack.push((hp, wp));
+                }
+                Entry::File(hp, wp, len) => {
+                    volume.import_host_file(&wp, &hp, len)?;
+                    report.files += 1;
+                    report.bytes += len;
+                }
+                Entry::Unsupported(_) if skip => {}
+                Entry::Unsupported(u) => {
+                    return Err(HostError::Unrepresentable {
+                        reason: u.reason.to_string(),
+                        path: u.path,
+                    });
+                }
             }
         }
     }

@@ -10,30 +10,39 @@ use dedup_store::{Container, ReadOptions, hex};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::Failure;
 use crate::mapped::map_file;
 use crate::outln;
+use crate::{Failure, units, vocab};
 
 /// Arguments of `rehydrate carve`.
 #[derive(Debug, Args)]
 pub(crate) struct CarveArgs {
     /// The container file (`XXXXXXXX.GGGGGGGG.ccc`).
-    file: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    source: Option<PathBuf>,
+    /// The container file, in the older positional spelling of `--source`.
+    #[arg(hide = true)]
+    file: Option<PathBuf>,
     /// Local ids in output order: single ids and inclusive ranges, comma separated
     /// (e.g. `1-39` or `40-45,47,46`).
     #[arg(long)]
     ids: String,
     /// Output file (written atomically: nothing is left behind on failure); `-` for stdout.
     /// An existing file is never replaced without `--force`, and the container itself never.
-    #[arg(short = 'o', long = "output")]
-    output: PathBuf,
+    #[arg(long, value_name = "FILE", short_alias = 'o', alias = "output")]
+    to: PathBuf,
     /// Replace an existing output file (never the container being read).
     #[arg(long)]
     force: bool,
     /// Skip the chunk-hash (SHA-512) check (the payload CRC-64 is always checked).
     #[arg(long)]
     no_verify_hash: bool,
-    /// Print the summary as JSON on stdout (not allowed with `-o -`).
+    /// Print the summary as JSON on stdout (not allowed with `--to -`).
     #[arg(long)]
     json: bool,
 }
@@ -77,8 +86,10 @@ pub(crate) fn parse_ids(spec: &str) -> Result<Vec<IdRange>, String> {
 
 #[derive(Debug, Serialize)]
 struct Summary<'a> {
-    container: &'a str,
-    output: String,
+    /// The container read (`--source`).
+    source: &'a str,
+    /// The file written (`--to`).
+    to: String,
     chunks: u64,
     bytes: u64,
     sha256: String,
@@ -87,17 +98,18 @@ struct Summary<'a> {
 /// Runs `rehydrate carve`.
 pub(crate) fn run(args: &CarveArgs) -> Result<(), Failure> {
     let ranges = parse_ids(&args.ids).map_err(Failure::usage)?;
-    let to_stdout = args.output.as_os_str() == "-";
+    let to_stdout = args.to.as_os_str() == "-";
     if to_stdout && args.json {
         return Err(Failure::usage(
-            "--json cannot be combined with -o - (both use stdout)",
+            "--json cannot be combined with --to - (both use stdout)",
         ));
     }
+    let source = vocab::source(args.source.clone(), args.file.clone())?;
     if !to_stdout {
-        check_output(&args.file, &args.output, args.force)?;
+        check_output(&source, &args.to, args.force)?;
     }
-    let map = map_file(&args.file)?;
-    let name = args.file.display().to_string();
+    let map = map_file(&source)?;
+    let name = source.display().to_string();
     let container =
         Container::open(name.clone(), &map[..]).map_err(|e| Failure::check(e.to_string()))?;
     let opts = ReadOptions {
@@ -112,13 +124,13 @@ pub(crate) fn run(args: &CarveArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::usage(format!("stdout: {e}")))?;
         r
     } else {
-        atomic_write(&args.output, args.force, |w| {
+        atomic_write(&args.to, args.force, |w| {
             write_chunks(&container, &ranges, &opts, w)
         })?
     };
     let summary = Summary {
-        container: &name,
-        output: args.output.display().to_string(),
+        source: &name,
+        to: args.to.display().to_string(),
         chunks,
         bytes,
         sha256: sha,
@@ -131,8 +143,11 @@ pub(crate) fn run(args: &CarveArgs) -> Result<(), Failure> {
         );
     } else {
         eprintln!(
-            "carved {} chunks, {} bytes -> {} (sha256 {})",
-            summary.chunks, summary.bytes, summary.output, summary.sha256
+            "carved {} chunks, {} -> {} (sha256 {})",
+            summary.chunks,
+            units::size(summary.bytes),
+            summary.to,
+            summary.sha256
         );
     }
     Ok(())

@@ -26,7 +26,7 @@ use winsim::dedup::{OptimizeOptions, optimize};
 use crate::Failure;
 use crate::outln;
 use crate::progress::Bar;
-use crate::restore::human;
+use crate::units::size as human;
 
 /// `rehydrate demo`.
 #[derive(Debug, Args)]
@@ -41,8 +41,8 @@ pub(crate) struct DemoArgs {
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Keep the backup in this (new or empty) folder instead of a temporary one.
-    #[arg(long, value_name = "DIR")]
-    backup_dir: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", alias = "backup-dir")]
+    to: Option<PathBuf>,
 }
 
 /// How a file's bytes are made.
@@ -235,13 +235,13 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
     let t = Instant::now();
     let temp;
     #[allow(clippy::single_match_else)]
-    let backup: PathBuf = match &args.backup_dir {
+    let backup: PathBuf = match &args.to {
         Some(d) => {
             std::fs::create_dir_all(d)
                 .map_err(|e| Failure::usage(format!("{}: {e}", d.display())))?;
             if std::fs::read_dir(d).map_or(true, |mut r| r.next().is_some()) {
                 return Err(Failure::usage(format!(
-                    "{}: --backup-dir must be a new or empty folder",
+                    "{}: --to must be a new or empty folder",
                     d.display()
                 )));
             }
@@ -291,11 +291,11 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
     let restore_time = t.elapsed();
     let stub_bytes = report.bytes(EntryStatus::Restored);
     let engine = report.engine_time.as_secs_f64().max(1e-9);
-    let rate = stub_bytes as f64 / engine / 1e9;
+    let rate = crate::units::rate(stub_bytes, engine);
     step(
         "restored",
         &format!(
-            "{} dedup files ({}) rebuilt on {threads} threads in {engine:.2} s ({rate:.2} GB/s), {} read from the backup; {} small files copied",
+            "{} dedup files ({}) rebuilt on {threads} threads in {engine:.2} s ({rate}), {} read from the backup; {} small files copied",
             report.count(EntryStatus::Restored),
             human(stub_bytes),
             human(report.stats.bytes_read),
@@ -353,7 +353,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
         t.elapsed(),
     );
     outln!(
-        "demo OK in {:.2} s: restored {} of logical data at {rate:.2} GB/s",
+        "demo OK in {:.2} s: restored {} of logical data at {rate}",
         started.elapsed().as_secs_f64(),
         human(stub_bytes)
     );

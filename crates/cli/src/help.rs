@@ -8,8 +8,8 @@
 /// `inspect container`.
 pub(crate) const INSPECT_CONTAINER: &str = "\
 Examples:
-  rehydrate inspect container 'System Volume Information/Dedup/ChunkStore/{GUID}.ddp/Data/00000001.00000001.ccc'
-  rehydrate inspect container 00000001.00000001.ccc --json
+  rehydrate inspect container --source 'System Volume Information/Dedup/ChunkStore/{GUID}.ddp/Data/00000001.00000001.ccc'
+  rehydrate inspect container --source 00000001.00000001.ccc --json
 
 Exit codes: 0 every structure checks out; 1 a record or header is damaged; 2 the file cannot be
 read.";
@@ -17,16 +17,16 @@ read.";
 /// `inspect reparse`.
 pub(crate) const INSPECT_REPARSE: &str = "\
 Examples:
-  rehydrate inspect reparse /mnt/dedupvol/docs/report.docx
-  rehydrate inspect reparse reparse-buffer.bin --json
+  rehydrate inspect reparse --source /mnt/dedupvol/docs/report.docx
+  rehydrate inspect reparse --source reparse-buffer.bin --json
 
 Exit codes: 0 a valid dedup reparse point; 1 none, or damaged; 2 the file cannot be read.";
 
 /// `inspect store`.
 pub(crate) const INSPECT_STORE: &str = "\
 Examples:
-  rehydrate inspect store /mnt/dedupvol
-  rehydrate inspect store /tmp/vol --json
+  rehydrate inspect store --source /mnt/dedupvol
+  rehydrate inspect store --source /tmp/vol --json
 
 Exit codes: 0 every container checks out; 1 a container is damaged or the store is missing;
 2 the folder cannot be read.";
@@ -34,8 +34,8 @@ Exit codes: 0 every container checks out; 1 a container is damaged or the store 
 /// `carve`.
 pub(crate) const CARVE: &str = "\
 Examples:
-  rehydrate carve 00000001.00000001.ccc --ids 1-39 -o recovered.pdf
-  rehydrate carve 00000001.00000001.ccc --ids 40-45,47,46 -o out.bin --json
+  rehydrate carve --source 00000001.00000001.ccc --ids 1-39 --to recovered.pdf
+  rehydrate carve --source 00000001.00000001.ccc --ids 40-45,47,46 --to out.bin --json
 
 Exit codes: 0 every chunk carved and verified; 1 a chunk is damaged or missing; 2 the command
 line is wrong or the output exists (--force replaces it).";
@@ -43,8 +43,8 @@ line is wrong or the output exists (--force replaces it).";
 /// `vss show`.
 pub(crate) const VSS_SHOW: &str = "\
 Examples:
-  rehydrate vss show WM5.xml
-  rehydrate vss show BCDocument.xml --json
+  rehydrate vss show --source WM5.xml
+  rehydrate vss show --source BCDocument.xml --json
 
 Exit codes: 0 the document parsed; 1 it is not a valid WMD or BCD; 2 it cannot be read.";
 
@@ -62,9 +62,9 @@ an unreadable file.";
 /// `vss restore`.
 pub(crate) const VSS_RESTORE: &str = "\
 Examples:
-  rehydrate vss restore --metadata backup/meta --bcd backup/BCDocument.xml --backup backup/files --dry-run
-  rehydrate vss restore --metadata backup/meta --bcd backup/BCDocument.xml --backup backup/files \\
-      --out /tmp/restored --reboot --json
+  rehydrate vss restore --metadata backup/meta --bcd backup/BCDocument.xml --source backup/files --dry-run
+  rehydrate vss restore --metadata backup/meta --bcd backup/BCDocument.xml --source backup/files \\
+      --to /tmp/restored --reboot --json
 
 Exit codes: 0 every selected component restored; 1 a component failed, a rename failed at the
 simulated reboot, or the documents are of different backups (--force restores what matches);
@@ -101,18 +101,20 @@ there; 2 the command line is wrong or the image cannot be read.";
 pub(crate) const DEMO: &str = "\
 Examples:
   rehydrate demo
-  rehydrate demo --size-mib 64 --seed 7 --backup-dir /tmp/demo-backup
+  rehydrate demo --size-mib 64 --seed 7 --to /tmp/demo-backup
 
 Exit codes: 0 every file came back byte-identical; 1 one did not; 2 the command line is wrong.";
 
 /// `sim optimize`.
 pub(crate) const SIM_OPTIMIZE: &str = "\
 Examples:
-  rehydrate sim optimize --input ~/some-folder --out /tmp/vol
-  rehydrate sim optimize --input ~/some-folder --out /tmp/vol --reparse v1 --container-size 256M --gc
+  rehydrate sim optimize --source ~/some-folder --to /tmp/vol
+  rehydrate sim optimize --source ~/some-folder --to /tmp/vol --skip-unsupported --json
+  rehydrate sim optimize --source ~/some-folder --to /tmp/vol --reparse v1 --container-size 256M --gc
 
-Exit codes: 0 optimized and written; 1 the input holds what the simulator cannot import;
-2 the command line is wrong or a folder cannot be used.";
+Exit codes: 0 optimized and written; 1 the source holds what a Windows volume cannot (symbolic
+links, special files, names differing only by case; --skip-unsupported leaves them out), and
+nothing was written; 2 the command line is wrong or a folder cannot be used.";
 
 /// `completions`.
 pub(crate) const COMPLETIONS: &str = "\

@@ -10,8 +10,8 @@ use dedup_store::{
 };
 use serde::Serialize;
 
-use crate::Failure;
 use crate::mapped::map_file;
+use crate::{Failure, vocab};
 #[allow(unused_imports)]
 use crate::{out, outln};
 
@@ -23,7 +23,16 @@ pub(crate) enum InspectCommand {
     #[command(after_help = crate::help::INSPECT_CONTAINER)]
     Container {
         /// The container file.
-        file: PathBuf,
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "file",
+            conflicts_with = "file"
+        )]
+        source: Option<PathBuf>,
+        /// The container file, in the older positional spelling of `--source`.
+        #[arg(hide = true)]
+        file: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -38,7 +47,16 @@ pub(crate) enum InspectCommand {
     #[command(after_help = crate::help::INSPECT_REPARSE)]
     Reparse {
         /// The stub or raw buffer file.
-        file: PathBuf,
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "file",
+            conflicts_with = "file"
+        )]
+        source: Option<PathBuf>,
+        /// The stub, in the older positional spelling of `--source`.
+        #[arg(hide = true)]
+        file: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -49,7 +67,16 @@ pub(crate) enum InspectCommand {
     #[command(after_help = crate::help::INSPECT_STORE)]
     Store {
         /// The volume folder (holding `System Volume Information/Dedup/ChunkStore`).
-        voldir: PathBuf,
+        #[arg(
+            long,
+            value_name = "VOLDIR",
+            required_unless_present = "voldir",
+            conflicts_with = "voldir"
+        )]
+        source: Option<PathBuf>,
+        /// The volume folder, in the older positional spelling of `--source`.
+        #[arg(hide = true)]
+        voldir: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -123,7 +150,9 @@ struct RecordJson {
 
 #[derive(Debug, Serialize)]
 struct Report {
-    container: String,
+    /// The container file read (`--source`; `container` means the container at fault in
+    /// `restore`'s JSON).
+    source: String,
     file_size: u64,
     chosen_slot: usize,
     slots: Vec<SlotJson>,
@@ -143,14 +172,22 @@ struct Report {
 pub(crate) fn run(cmd: InspectCommand) -> Result<(), Failure> {
     match cmd {
         #[cfg(unix)]
-        InspectCommand::Reparse { file, json } => crate::inspect_volume::run_reparse(&file, json),
+        InspectCommand::Reparse { source, file, json } => {
+            crate::inspect_volume::run_reparse(&vocab::source(source, file)?, json)
+        }
         #[cfg(unix)]
-        InspectCommand::Store { voldir, json } => crate::inspect_volume::run_store(&voldir, json),
+        InspectCommand::Store {
+            source,
+            voldir,
+            json,
+        } => crate::inspect_volume::run_store(&vocab::source(source, voldir)?, json),
         InspectCommand::Container {
+            source,
             file,
             json,
             no_verify_hash,
         } => {
+            let file = vocab::source(source, file)?;
             let map = map_file(&file)?;
             let name = file.display().to_string();
             let container = Container::open(name.clone(), &map[..])
@@ -328,7 +365,7 @@ fn build_report(c: &Container<&[u8]>, file_size: u64, opts: &ReadOptions) -> Rep
         records.push(row);
     }
     Report {
-        container: c.name().to_string(),
+        source: c.name().to_string(),
         file_size,
         chosen_slot: c.chosen_slot(),
         slots,
@@ -347,7 +384,7 @@ fn build_report(c: &Container<&[u8]>, file_size: u64, opts: &ReadOptions) -> Rep
 
 fn render_text(r: &Report) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "container {}  ({} bytes)", r.container, r.file_size);
+    let _ = writeln!(s, "container {}  ({} bytes)", r.source, r.file_size);
     let _ = writeln!(
         s,
         "\nheader slots (the valid one with the highest USN is used):"

@@ -46,14 +46,15 @@ struct V3Json {
 
 #[derive(Debug, Serialize)]
 struct ReparseJson {
-    file: String,
+    /// The stub or raw buffer file read (`--source`).
+    source: String,
     /// Where the bytes came from: `user.ntfs_reparse_data`, `system.ntfs_reparse_data` or
     /// `raw file`.
-    source: &'static str,
+    read_from: &'static str,
     length: usize,
     framing: &'static str,
     version: &'static str,
-    guid: String,
+    store_guid: String,
     logical_size: u64,
     /// Size of the file on the host when the point came from its extended attribute.
     file_size: Option<u64>,
@@ -146,15 +147,15 @@ fn reparse_json(file: &Path) -> Result<ReparseJson, Failure> {
         Layout::V1(_) | Layout::V2(_) => None,
     };
     Ok(ReparseJson {
-        file: file.display().to_string(),
-        source,
+        source: file.display().to_string(),
+        read_from: source,
         length: bytes.len(),
         framing: match point.framing {
             Framing::Bare => "bare reparse data",
             Framing::Buffer { .. } => "REPARSE_DATA_BUFFER",
         },
         version: version_name(point.version()),
-        guid: point.guid().to_string(),
+        store_guid: point.guid().to_string(),
         logical_size: point.logical_size(),
         file_size,
         entries,
@@ -174,11 +175,11 @@ pub(crate) fn run_reparse(file: &Path, json: bool) -> Result<(), Failure> {
         let _ = writeln!(
             s,
             "reparse point of {} ({}, {} bytes)",
-            r.file, r.source, r.length
+            r.source, r.read_from, r.length
         );
         let _ = writeln!(s, "  framing       {}", r.framing);
         let _ = writeln!(s, "  version       {}", r.version);
-        let _ = writeln!(s, "  store guid    {}", r.guid);
+        let _ = writeln!(s, "  store guid    {}", r.store_guid);
         let _ = writeln!(s, "  logical size  {}", r.logical_size);
         if let Some(size) = r.file_size {
             let _ = writeln!(
@@ -245,7 +246,7 @@ pub(crate) struct ContainerJson {
 /// The store summary as JSON (shared by `inspect store` and `sim optimize`).
 #[derive(Debug, Serialize)]
 pub(crate) struct StoreJson {
-    guid: String,
+    store_guid: String,
     data_containers: usize,
     stream_containers: usize,
     /// Container files per generation (superseded ones included).
@@ -278,7 +279,7 @@ impl From<&StoreSummary> for StoreJson {
             *generations.entry(c.generation).or_insert(0) += 1;
         }
         Self {
-            guid: s.guid.to_string(),
+            store_guid: s.guid.to_string(),
             data_containers: s.current(ContainerKind::Data),
             stream_containers: s.current(ContainerKind::Stream),
             generations,
@@ -335,7 +336,7 @@ pub(crate) fn print_store_text(s: &StoreSummary) {
     let _ = writeln!(
         out,
         "store {}: {} data containers, {} stream containers ({} files; {})",
-        j.guid,
+        j.store_guid,
         j.data_containers,
         j.stream_containers,
         j.containers.len(),

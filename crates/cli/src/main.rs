@@ -15,6 +15,8 @@ mod restore;
 mod shell;
 #[cfg(unix)]
 mod sim;
+mod units;
+mod vocab;
 mod vss;
 #[cfg(windows)]
 mod windows;

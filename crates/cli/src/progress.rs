@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use dedup_restore::{Progress, ProgressFn};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::restore::human;
+use crate::units::size as human;
 
 /// A progress line labelled `label`.
 pub(crate) struct Bar(ProgressBar);
@@ -65,7 +65,7 @@ fn terminal_width() -> Option<usize> {
 }
 
 /// The progress line at `width` columns: `restore rebuilding  1200/20000 files  12.00 MiB /
-/// 1.00 GiB  1%  0.25 GB/s  ETA 3m58s`; the ETA, then the rate, then the byte counts are left
+/// 1.00 GiB  1%  0.25 GiB/s  ETA 3m58s`; the ETA, then the rate, then the byte counts are left
 /// out when the line would be wider.
 #[allow(
     clippy::cast_precision_loss,
@@ -99,7 +99,7 @@ pub(crate) fn line(label: &str, p: &Progress, elapsed: Duration, width: usize) -
         human(p.bytes_done),
         human(p.bytes_total)
     );
-    let rate = format!("{:.2} GB/s", rate / 1e9);
+    let rate = format!("{:.2} GiB/s", rate / f64::from(1u32 << 30));
     // Widest first; the first that fits is drawn.
     let choices = [
         format!("{head}  {bytes}  {rate}  {eta}"),
@@ -142,7 +142,7 @@ mod tests {
     fn the_line_has_phase_files_bytes_percent_rate_and_eta() {
         assert_eq!(
             line("restore", &sample(), Duration::from_secs(2), 100),
-            "restore rebuilding 5000/20000 files  256.00 MiB / 1.00 GiB  25%  0.13 GB/s  ETA 6s"
+            "restore rebuilding 5000/20000 files  256.00 MiB / 1.00 GiB  25%  0.12 GiB/s  ETA 6s"
         );
     }
 
@@ -152,7 +152,7 @@ mod tests {
         let at = |w| line("restore", &p, Duration::from_secs(2), w);
         assert_eq!(
             at(80),
-            "restore rebuilding 5000/20000 files  256.00 MiB / 1.00 GiB  25%  0.13 GB/s"
+            "restore rebuilding 5000/20000 files  256.00 MiB / 1.00 GiB  25%  0.12 GiB/s"
         );
         assert_eq!(
             at(73),
@@ -170,7 +170,7 @@ mod tests {
         let mut p = sample();
         p.bytes_done = 0;
         p.phase = Phase::Copying;
-        assert!(line("verify", &p, Duration::ZERO, 200).ends_with("0.00 GB/s  ETA -"));
+        assert!(line("verify", &p, Duration::ZERO, 200).ends_with("0.00 GiB/s  ETA -"));
         p.bytes_done = 1_000_000;
         assert!(line("restore", &p, Duration::from_secs(10), 200).ends_with("ETA 2h58m"));
     }

@@ -14,8 +14,8 @@ use dedup_restore::{
 use platform::{NullVolume, Source, Volume, WinPath};
 use serde_json::json;
 
-use crate::Failure;
 use crate::progress::Bar;
+use crate::{Failure, units};
 use crate::{outln, output};
 
 /// `rehydrate restore --help`, after the options: what is kept, examples, exit codes.
@@ -168,32 +168,6 @@ impl From<OverwriteArg> for Overwrite {
 
 /// Conflicting paths listed in the human output (all of them are in `--json`).
 const CONFLICTS_SHOWN: usize = 10;
-
-/// `1.50 GiB`-style sizes.
-#[allow(clippy::cast_precision_loss)]
-pub(crate) fn human(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.2} {}", UNITS[u])
-    }
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn gbps(bytes: u64, secs: f64) -> f64 {
-    if secs > 0.0 {
-        bytes as f64 / secs / 1e9
-    } else {
-        0.0
-    }
-}
 
 /// Most worker threads per core `--threads` accepts: more only adds switching, and tens of
 /// thousands of threads never finish starting.
@@ -551,14 +525,13 @@ fn print_report(
             "failed": failed,
             "elapsed_seconds": secs,
             "engine_seconds": engine_secs,
-            "gb_per_second": gbps(restored_bytes, engine_secs),
+            "gib_per_second": units::gib_per_second(restored_bytes, engine_secs),
             "warnings": about.warnings,
             "files": files,
         });
         if cmd == Command::Verify {
             doc["verified"] = json!(restored);
             doc["verified_bytes"] = json!(restored_bytes);
-            doc["damaged"] = json!(failed);
         } else {
             doc["to"] = json!(about.dst.map(|d| d.display().to_string()));
             doc["dry_run"] = json!(report.dry_run);
@@ -601,9 +574,7 @@ fn print_report(
         if failed > 0 {
             parts.push(format!(
                 "{failed} {}",
-                if cmd == Command::Verify {
-                    "are damaged"
-                } else if report.dry_run {
+                if report.dry_run {
                     "would fail"
                 } else {
                     "failed"
@@ -638,7 +609,7 @@ fn print_human(
             outln!("  {:<9} {}", status_name(cmd, e.status), e.path);
         }
     }
-    print_problems(cmd, report);
+    print_problems(report);
 }
 
 fn print_summary(
@@ -673,22 +644,18 @@ fn print_summary(
     outln!(
         "  {rlabel:<24} {:>8}   {:>12}",
         report.count(EntryStatus::Restored),
-        human(restored_bytes)
+        units::size(restored_bytes)
     );
     if !verify {
         outln!(
             "  {clabel:<24} {:>8}   {:>12}",
             report.count(EntryStatus::Copied),
-            human(report.bytes(EntryStatus::Copied))
+            units::size(report.bytes(EntryStatus::Copied))
         );
     }
     outln!(
         "  {:<24} {:>8}",
-        match (verify, dry) {
-            (true, _) => "damaged",
-            (false, true) => "would fail",
-            (false, false) => "failed",
-        },
+        if dry { "would fail" } else { "failed" },
         report.count(EntryStatus::Failed)
     );
     let skipped = report.count(EntryStatus::Skipped);
@@ -718,8 +685,8 @@ fn print_summary(
     }
     if !dry {
         outln!(
-            "  elapsed {secs:.2} s; engine {engine_secs:.2} s at {:.2} GB/s of logical data",
-            gbps(restored_bytes, engine_secs)
+            "  elapsed {secs:.2} s; engine {engine_secs:.2} s at {} of logical data",
+            units::rate(restored_bytes, engine_secs)
         );
     }
     if dry && let Some(d) = about.dst {
@@ -743,8 +710,7 @@ fn print_summary(
 }
 
 /// Conflicts and failures, one line each (conflicts past the first ten counted).
-fn print_problems(cmd: Command, report: &TreeReport) {
-    let verify = cmd == Command::Verify;
+fn print_problems(report: &TreeReport) {
     let conflicts: Vec<&EntryResult> = report
         .entries
         .iter()
@@ -771,14 +737,7 @@ fn print_problems(cmd: Command, report: &TreeReport) {
         .filter(|e| e.status == EntryStatus::Failed)
         .collect();
     if !failures.is_empty() {
-        outln!(
-            "{}",
-            output::red(if verify {
-                "damaged files:"
-            } else {
-                "failed files:"
-            })
-        );
+        outln!("{}", output::red("failed files:"));
         for e in failures {
             let why = e
                 .error
@@ -787,16 +746,5 @@ fn print_problems(cmd: Command, report: &TreeReport) {
                 .unwrap_or_default();
             outln!("  {}  {}\n      {}: {why}", e.path, e.hresult(), e.path);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human(1536), "1.50 KiB");
-        assert_eq!(human(12), "12 B");
     }
 }

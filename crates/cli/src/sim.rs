@@ -15,9 +15,9 @@ use winsim::dedup::{
 };
 use winsim::host::{self, HostError};
 
-use crate::Failure;
 use crate::inspect_volume::{StoreJson, print_store_text};
 use crate::outln;
+use crate::{Failure, units};
 
 /// `rehydrate sim` subcommands.
 #[derive(Debug, Subcommand)]
@@ -55,12 +55,12 @@ impl From<ReparseArg> for LayoutVersion {
 #[derive(Debug, Args)]
 pub(crate) struct OptimizeArgs {
     /// The folder to optimize (read only; it is copied onto the simulated volume).
-    #[arg(long)]
-    input: PathBuf,
+    #[arg(long, value_name = "DIR", alias = "input")]
+    source: PathBuf,
     /// Where to write the volume; must not exist or be an empty folder. It must be on a file
     /// system with user extended attributes (tmpfs, ext4, xfs, btrfs).
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, value_name = "DIR", alias = "out")]
+    to: PathBuf,
     /// Reparse-point layout of the stubs.
     #[arg(long, value_enum, default_value = "v3")]
     reparse: ReparseArg,
@@ -75,6 +75,11 @@ pub(crate) struct OptimizeArgs {
     /// Seed of the simulation (store GUID, scratch edits, timestamps).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Leave out what a Windows volume cannot hold (symbolic links, special files, names that
+    /// differ only by case from a sibling, names Windows refuses), each reported in one line,
+    /// instead of refusing the whole folder.
+    #[arg(long)]
+    skip_unsupported: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -113,20 +118,29 @@ struct GcJson {
     left_uncompacted: usize,
 }
 
+/// An entry left out by `--skip-unsupported`.
+#[derive(Debug, Serialize)]
+struct SkippedJson {
+    path: String,
+    reason: String,
+}
+
 #[derive(Debug, Serialize)]
 struct OptimizeJson {
-    input: String,
-    out: String,
+    source: String,
+    to: String,
     seed: u64,
     reparse: &'static str,
     container_size: u64,
     files: usize,
     dirs: usize,
-    input_bytes: u64,
+    source_bytes: u64,
     files_optimized: usize,
     files_skipped: usize,
     skipped: BTreeMap<&'static str, usize>,
     stubs_written: usize,
+    /// What `--skip-unsupported` left out (empty without it: such an input is refused).
+    unsupported_skipped: Vec<SkippedJson>,
     gc: Option<GcJson>,
     store: StoreJson,
 }
@@ -155,7 +169,7 @@ fn dedup_failure(e: DedupError) -> Failure {
     }
 }
 
-/// Checks `--out` and picks the temporary sibling the volume is written to first.
+/// Checks `--to` and picks the temporary sibling the volume is written to first.
 fn prepare_out(out: &Path) -> Result<PathBuf, Failure> {
     match fs::symlink_metadata(out) {
         Ok(md) if md.is_dir() => {
@@ -163,14 +177,14 @@ fn prepare_out(out: &Path) -> Result<PathBuf, Failure> {
                 fs::read_dir(out).map_err(|e| Failure::usage(format!("{}: {e}", out.display())))?;
             if entries.next().is_some() {
                 return Err(Failure::usage(format!(
-                    "{}: --out exists and is not empty (give a new or empty folder)",
+                    "{}: --to exists and is not empty (give a new or empty folder)",
                     out.display()
                 )));
             }
         }
         Ok(_) => {
             return Err(Failure::usage(format!(
-                "{}: --out exists and is not a folder",
+                "{}: --to exists and is not a folder",
                 out.display()
             )));
         }
@@ -179,14 +193,14 @@ fn prepare_out(out: &Path) -> Result<PathBuf, Failure> {
     }
     let name = out
         .file_name()
-        .ok_or_else(|| Failure::usage(format!("{}: --out needs a folder name", out.display())))?;
+        .ok_or_else(|| Failure::usage(format!("{}: --to needs a folder name", out.display())))?;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
     if !parent.is_dir() {
         return Err(Failure::usage(format!(
-            "{}: the parent folder of --out does not exist",
+            "{}: the parent folder of --to does not exist",
             parent.display()
         )));
     }
@@ -199,7 +213,7 @@ fn prepare_out(out: &Path) -> Result<PathBuf, Failure> {
 struct Done {
     files: usize,
     dirs: usize,
-    input_bytes: u64,
+    source_bytes: u64,
     files_optimized: usize,
     files_skipped: usize,
     skipped: BTreeMap<&'static str, usize>,
@@ -218,7 +232,12 @@ fn simulate(args: &OptimizeArgs, opts: &OptimizeOptions, tmp: &Path) -> Result<D
             beside.display()
         ))
     })?;
-    let import = host::import_dir(&volume, &args.input).map_err(|e| host_failure(&e))?;
+    let import = if args.skip_unsupported {
+        host::import_dir_skipping_unsupported(&volume, &args.source)
+    } else {
+        host::import_dir(&volume, &args.source)
+    }
+    .map_err(|e| host_failure(&e))?;
     let (report, gc) = if args.gc {
         let filetime = volume.now();
         let c = churn::optimize_with_churn(&volume, args.seed, opts, filetime)
@@ -265,7 +284,7 @@ fn simulate(args: &OptimizeArgs, opts: &OptimizeOptions, tmp: &Path) -> Result<D
     Ok(Done {
         files: import.files,
         dirs: import.dirs,
-        input_bytes: import.bytes,
+        source_bytes: import.bytes,
         files_optimized: report.files.len() - files_skipped,
         files_skipped,
         skipped,
@@ -279,6 +298,24 @@ fn ratio_text(r: Option<f64>) -> String {
     r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"))
 }
 
+/// What the source holds that a Windows volume cannot: refused (each named on stderr, nothing
+/// written) unless `--skip-unsupported`, which returns them to be reported as skipped.
+fn check_supported(args: &OptimizeArgs) -> Result<Vec<host::Unsupported>, Failure> {
+    let found = host::unsupported_entries(&args.source).map_err(|e| host_failure(&e))?;
+    if found.is_empty() || args.skip_unsupported {
+        return Ok(found);
+    }
+    for u in &found {
+        eprintln!("rehydrate: cannot import {u}");
+    }
+    Err(Failure::check(format!(
+        "{} entr{} of {} cannot be put on a Windows volume; nothing was written (--skip-unsupported leaves them out)",
+        found.len(),
+        if found.len() == 1 { "y" } else { "ies" },
+        args.source.display()
+    )))
+}
+
 /// Runs a `sim` subcommand.
 pub(crate) fn run(cmd: SimCommand) -> Result<(), Failure> {
     match cmd {
@@ -287,10 +324,10 @@ pub(crate) fn run(cmd: SimCommand) -> Result<(), Failure> {
 }
 
 fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
-    if !args.input.is_dir() {
+    if !args.source.is_dir() {
         return Err(Failure::usage(format!(
-            "{}: --input is not a folder",
-            args.input.display()
+            "{}: --source is not a folder",
+            args.source.display()
         )));
     }
     let opts = OptimizeOptions {
@@ -300,7 +337,8 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
             .unwrap_or(OptimizeOptions::default().container_size),
         ..OptimizeOptions::default()
     };
-    let tmp = prepare_out(&args.out)?;
+    let unsupported = check_supported(args)?;
+    let tmp = prepare_out(&args.to)?;
     let done = match simulate(args, &opts, &tmp) {
         Ok(d) => d,
         Err(f) => {
@@ -308,19 +346,19 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
             return Err(f);
         }
     };
-    // Publish: an empty --out folder is replaced, a missing one created by the rename.
-    if args.out.is_dir() {
-        fs::remove_dir(&args.out).map_err(|e| {
+    // Publish: an empty --to folder is replaced, a missing one created by the rename.
+    if args.to.is_dir() {
+        fs::remove_dir(&args.to).map_err(|e| {
             let _ = fs::remove_dir_all(&tmp);
-            Failure::usage(format!("{}: {e}", args.out.display()))
+            Failure::usage(format!("{}: {e}", args.to.display()))
         })?;
     }
-    fs::rename(&tmp, &args.out).map_err(|e| {
+    fs::rename(&tmp, &args.to).map_err(|e| {
         let _ = fs::remove_dir_all(&tmp);
         Failure::usage(format!(
             "cannot move {} to {}: {e}",
             tmp.display(),
-            args.out.display()
+            args.to.display()
         ))
     })?;
 
@@ -331,18 +369,25 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
     };
     if args.json {
         let j = OptimizeJson {
-            input: args.input.display().to_string(),
-            out: args.out.display().to_string(),
+            source: args.source.display().to_string(),
+            to: args.to.display().to_string(),
             seed: args.seed,
             reparse,
             container_size: opts.container_size,
             files: done.files,
             dirs: done.dirs,
-            input_bytes: done.input_bytes,
+            source_bytes: done.source_bytes,
             files_optimized: done.files_optimized,
             files_skipped: done.files_skipped,
             skipped: done.skipped,
             stubs_written: done.stubs_written,
+            unsupported_skipped: unsupported
+                .iter()
+                .map(|u| SkippedJson {
+                    path: u.path.display().to_string(),
+                    reason: u.reason.to_string(),
+                })
+                .collect(),
             gc: done.gc,
             store: StoreJson::from(&done.summary),
         };
@@ -351,12 +396,15 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
         outln!("{text}");
         return Ok(());
     }
+    for u in &unsupported {
+        outln!("skipped {u}");
+    }
     outln!(
-        "imported {} files in {} folders ({} bytes) from {}",
+        "imported {} files in {} folders ({}) from {}",
         done.files,
         done.dirs,
-        done.input_bytes,
-        args.input.display()
+        units::size(done.source_bytes),
+        args.source.display()
     );
     let reasons: Vec<String> = done
         .skipped
@@ -376,14 +424,14 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
     );
     if let Some(g) = &done.gc {
         outln!(
-            "gc: optimized and deleted {} scratch copies; compacted {} containers into new generations ({} Rrtl entries), deleted {} containers, {} chunks and {} stream maps, reclaimed {} bytes",
+            "gc: optimized and deleted {} scratch copies; compacted {} containers into new generations ({} Rrtl entries), deleted {} containers, {} chunks and {} stream maps, reclaimed {}",
             g.scratch_files,
             g.compacted_containers,
             g.redirections_written,
             g.deleted_containers,
             g.chunks_deleted,
             g.stream_maps_deleted,
-            g.bytes_reclaimed
+            units::size(g.bytes_reclaimed)
         );
     }
     print_store_text(&done.summary);
@@ -392,11 +440,7 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
         "compression ratio {}",
         ratio_text(done.summary.compression_ratio())
     );
-    outln!(
-        "wrote {} ({} stubs)",
-        args.out.display(),
-        done.stubs_written
-    );
+    outln!("wrote {} ({} stubs)", args.to.display(), done.stubs_written);
     Ok(())
 }
 

@@ -102,11 +102,14 @@ fn inspect_container_on_the_real_container() {
     let ccc = test_support::ws2019_container();
     check(
         "inspect-container.txt",
-        &run(&["inspect", "container", s(&ccc)], tmp.path()),
+        &run(&["inspect", "container", "--source", s(&ccc)], tmp.path()),
     );
     check(
         "inspect-container.json",
-        &run(&["inspect", "container", s(&ccc), "--json"], tmp.path()),
+        &run(
+            &["inspect", "container", "--source", s(&ccc), "--json"],
+            tmp.path(),
+        ),
     );
 }
 
@@ -116,11 +119,14 @@ fn inspect_store_on_the_real_container() {
     let vol = store_volume(tmp.path());
     check(
         "inspect-store.txt",
-        &run(&["inspect", "store", s(&vol)], tmp.path()),
+        &run(&["inspect", "store", "--source", s(&vol)], tmp.path()),
     );
     check(
         "inspect-store.json",
-        &run(&["inspect", "store", s(&vol), "--json"], tmp.path()),
+        &run(
+            &["inspect", "store", "--source", s(&vol), "--json"],
+            tmp.path(),
+        ),
     );
 }
 
@@ -132,11 +138,11 @@ fn vss_show_on_the_real_documents() {
         let p = docs.join(doc);
         check(
             &format!("vss-show-{stem}.txt"),
-            &run(&["vss", "show", s(&p)], tmp.path()),
+            &run(&["vss", "show", "--source", s(&p)], tmp.path()),
         );
         check(
             &format!("vss-show-{stem}.json"),
-            &run(&["vss", "show", s(&p), "--json"], tmp.path()),
+            &run(&["vss", "show", "--source", s(&p), "--json"], tmp.path()),
         );
     }
 }

@@ -170,14 +170,14 @@ fn verify_passes_then_names_the_damaged_container() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v = json(&o);
     assert_eq!(v["verified"], 6);
-    assert_eq!(v["damaged"], 0);
+    assert_eq!(v["failed"], 0);
 
     let ccc = corrupt_first_chunk(src.path());
     let before = list(src.path());
     let o = rehydrate(&["verify", "--source", s(src.path()), "--json"]);
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
-    assert_eq!(v["damaged"], 1, "{v:#}");
+    assert_eq!(v["failed"], 1, "{v:#}");
     assert_eq!(v["verified"], 5);
     let bad = v["files"]
         .as_array()

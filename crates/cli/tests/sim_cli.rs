@@ -220,7 +220,7 @@ fn sim_optimize_writes_sparse_stubs_and_a_valid_store() {
         assert_eq!(point.version(), dedup_reparse::LayoutVersion::V3);
         logical += f.data.len() as u64;
         let j = json(&["inspect", "reparse", s(&p), "--json"]);
-        assert_eq!(j["source"], "user.ntfs_reparse_data");
+        assert_eq!(j["read_from"], "user.ntfs_reparse_data");
         assert_eq!(j["version"], "v3");
         assert_eq!(j["framing"], "REPARSE_DATA_BUFFER");
         assert_eq!(j["logical_size"], f.data.len() as u64);
@@ -232,7 +232,7 @@ fn sim_optimize_writes_sparse_stubs_and_a_valid_store() {
         assert_eq!(e["local_id"], point.entries()[0].local_id);
         assert_eq!(e["container_id"], point.entries()[0].container_id);
         assert_eq!(e["hash"].as_str().unwrap().len(), 32);
-        let g = j["guid"].as_str().unwrap().to_owned();
+        let g = j["store_guid"].as_str().unwrap().to_owned();
         assert_eq!(*guid.get_or_insert_with(|| g.clone()), g);
     }
     let guid = guid.unwrap();
@@ -249,9 +249,9 @@ fn sim_optimize_writes_sparse_stubs_and_a_valid_store() {
     std::fs::write(&raw, xattr::get(&stub, XATTR).unwrap().unwrap()).unwrap();
     let from_raw = json(&["inspect", "reparse", s(&raw), "--json"]);
     let from_stub = json(&["inspect", "reparse", s(&stub), "--json"]);
-    assert_eq!(from_raw["source"], "raw file");
+    assert_eq!(from_raw["read_from"], "raw file");
     assert_eq!(from_raw["entries"], from_stub["entries"]);
-    assert_eq!(from_raw["guid"], from_stub["guid"]);
+    assert_eq!(from_raw["store_guid"], from_stub["store_guid"]);
     let text = ok(&["inspect", "reparse", s(&stub)]);
     assert!(
         text.contains("version       v3") && text.contains(&guid),
@@ -260,7 +260,7 @@ fn sim_optimize_writes_sparse_stubs_and_a_valid_store() {
 
     let all = check_every_container(&out);
     let j = json(&["inspect", "store", s(&out), "--json"]);
-    assert_eq!(j["guid"], guid);
+    assert_eq!(j["store_guid"], guid);
     assert_eq!(j["optimized_files"], 9);
     assert_eq!(j["optimized_logical_bytes"], logical);
     assert_eq!(j["max_generation"], 1);

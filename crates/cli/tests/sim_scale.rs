@@ -65,7 +65,7 @@ fn optimize_measured(what: &str, input: &Path, out: &Path) -> u64 {
     let j = json(&o);
     eprintln!(
         "{what}: sim optimize peak RSS {peak_kib} KiB; {} files, {} bytes, {} optimized",
-        j["files"], j["input_bytes"], j["files_optimized"]
+        j["files"], j["source_bytes"], j["files_optimized"]
     );
     assert!(
         peak_kib < LIMIT_KIB,

@@ -429,10 +429,19 @@ fn run_case(base: &Path, m: &str, t: &str, d: Disk, map: bool, reboot: bool) {
         .unwrap()
         .iter()
         .map(|p| {
-            assert_eq!(p[2], true, "{case}: replace existing");
+            assert_eq!(p["replace_existing"], true, "{case}: replace existing");
             (
-                p[0].as_str().unwrap().to_owned(),
-                p[1].as_str().unwrap().to_owned(),
+                // With the drive, as the human output prints them.
+                p["from"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("E:")
+                    .to_owned(),
+                p["to"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("E:")
+                    .to_owned(),
             )
         })
         .collect();
@@ -451,7 +460,7 @@ fn run_case(base: &Path, m: &str, t: &str, d: Disk, map: bool, reboot: bool) {
         let r = v["reboot"].as_array().unwrap();
         assert_eq!(r.len(), pending.len(), "{case}");
         for x in r {
-            let dest = x["destination"].as_str().unwrap().trim_start_matches("E:");
+            let dest = x["to"].as_str().unwrap().trim_start_matches("E:");
             let fails = rename_fails(d, dest);
             assert_eq!(x["error"].is_string(), fails, "{case}: {x}");
             failed += usize::from(fails);
@@ -584,10 +593,7 @@ fn a_failed_rename_at_reboot_still_prints_the_report() {
         assert_eq!(v["report"]["components"][0]["status"], "ALL", "{d:?}");
         let r = v["reboot"].as_array().unwrap();
         assert_eq!(r.len(), 2, "{r:?}");
-        let mdf = r
-            .iter()
-            .find(|x| x["destination"] == r"E:\DATA\master.mdf")
-            .unwrap();
+        let mdf = r.iter().find(|x| x["to"] == r"E:\DATA\master.mdf").unwrap();
         assert!(mdf["error"].as_str().unwrap().contains(why), "{mdf}");
         let errors = r.iter().filter(|x| x["error"].is_string()).count();
         assert_eq!(errors, failed, "{d:?}: {r:?}");

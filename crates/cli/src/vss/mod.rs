@@ -25,7 +25,16 @@ pub(crate) enum VssCommand {
     #[command(after_help = crate::help::VSS_SHOW)]
     Show {
         /// The XML document (UTF-8 or UTF-16, with or without BOM).
-        doc: PathBuf,
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "doc",
+            conflicts_with = "doc"
+        )]
+        source: Option<PathBuf>,
+        /// The document, in the older positional spelling of `--source`.
+        #[arg(hide = true)]
+        doc: Option<PathBuf>,
         /// Print the parsed model as JSON instead of tables.
         #[arg(long)]
         json: bool,
@@ -43,7 +52,9 @@ pub(crate) enum VssCommand {
 /// Runs a `vss` subcommand.
 pub(crate) fn run(cmd: VssCommand) -> Result<(), Failure> {
     match cmd {
-        VssCommand::Show { doc, json } => show::run(&doc, json),
+        VssCommand::Show { source, doc, json } => {
+            show::run(&crate::vocab::source(source, doc)?, json)
+        }
         VssCommand::Plan(args) => plan::run(&args),
         #[cfg(unix)]
         VssCommand::Restore(args) => restore::run(&args),

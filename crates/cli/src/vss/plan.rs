@@ -63,11 +63,44 @@ struct JsonFile<'a> {
     reason: String,
 }
 
+/// The counts of the human output's last line, per action.
+#[derive(Serialize, Default)]
+struct Summary {
+    files: usize,
+    restore: usize,
+    plain_restore: usize,
+    excluded: usize,
+    not_selected: usize,
+    writer_error: usize,
+}
+
+impl Summary {
+    fn of(files: &[Disposition]) -> Self {
+        let mut s = Self {
+            files: files.len(),
+            ..Self::default()
+        };
+        for d in files {
+            *match d {
+                Disposition::Restore { .. } => &mut s.restore,
+                Disposition::Traditional => &mut s.plain_restore,
+                Disposition::Excluded { .. } => &mut s.excluded,
+                Disposition::NotSelected { .. } => &mut s.not_selected,
+                Disposition::WriterError { .. } => &mut s.writer_error,
+            } += 1;
+        }
+        s
+    }
+}
+
 #[derive(Serialize)]
 struct JsonPlan<'a> {
     components: &'a [vss_model::restore_set::PlannedComponent],
     exclusions: &'a [vss_model::restore_set::ExclusionRef],
     files: Vec<JsonFile<'a>>,
+    summary: Summary,
+    /// Documents in `--metadata` that are not Writer Metadata Documents (also on stderr).
+    skipped_documents: &'a [String],
 }
 
 pub(super) fn action(d: &Disposition) -> &'static str {
@@ -141,7 +174,7 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
     for s in &loaded.skipped {
         eprintln!("rehydrate: skipped {s}");
     }
-    let writers = loaded.writers;
+    let writers = &loaded.writers;
     let bcd = load_bcd(&args.bcd)?;
     let catalog_bytes = read(&args.catalog)?;
     let (catalog_text, _) = vss_model::encoding::decode_document(&catalog_bytes)
@@ -150,7 +183,7 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
     let env = environment(args.default_env.as_deref(), &args.env)?;
     let volumes = volumes(&args.volume)?;
     let input = RestoreSetInput {
-        writers: &writers,
+        writers,
         bcd: &bcd,
         selection: &args.select,
         env: &env,
@@ -168,6 +201,8 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
             components: &plan.components,
             exclusions: &plan.exclusions,
             files,
+            summary: Summary::of(&plan.files),
+            skipped_documents: &loaded.skipped,
         };
         let text = serde_json::to_string_pretty(&out)
             .map_err(|e| Failure::usage(format!("JSON output: {e}")))?;
@@ -181,7 +216,7 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         .filter(|c| !c.problems.is_empty())
         .map(|c| format!("{} ({})", c.component, c.writer))
         .collect();
-    super::input::documents_match(&args.bcd, &args.metadata, &bcd, &writers)?;
+    super::input::documents_match(&args.bcd, &args.metadata, &bcd, writers)?;
     if broken.is_empty() {
         Ok(())
     } else {
@@ -221,17 +256,8 @@ fn human_plan(plan: &RestorePlan, catalog: &[CatalogEntry<'_>]) -> String {
             let _ = writeln!(o, "      WRITER ERROR: {p}");
         }
     }
-    let mut counts = [0usize; 5];
     let _ = writeln!(o, "\nFiles:");
     for (e, d) in catalog.iter().zip(&plan.files) {
-        let i = match d {
-            Disposition::Restore { .. } => 0,
-            Disposition::Traditional => 1,
-            Disposition::Excluded { .. } => 2,
-            Disposition::NotSelected { .. } => 3,
-            Disposition::WriterError { .. } => 4,
-        };
-        counts[i] += 1;
         match d {
             Disposition::Restore {
                 destination,
@@ -258,15 +284,11 @@ fn human_plan(plan: &RestorePlan, catalog: &[CatalogEntry<'_>]) -> String {
             }
         }
     }
+    let n = Summary::of(&plan.files);
     let _ = writeln!(
         o,
         "\n{} files: {} restore for a component, {} plain restore, {} excluded, {} not selected, {} writer error",
-        catalog.len(),
-        counts[0],
-        counts[1],
-        counts[2],
-        counts[3],
-        counts[4]
+        n.files, n.restore, n.plain_restore, n.excluded, n.not_selected, n.writer_error
     );
     o
 }

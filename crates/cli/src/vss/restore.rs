@@ -31,8 +31,8 @@ pub(crate) struct RestoreArgs {
     /// The backup: one folder per drive letter holding the backed-up files under their
     /// original paths (`DIR/C/Windows/...`); dedup files as stubs with their reparse point in
     /// `user.ntfs_reparse_data`, the chunk store under `System Volume Information`.
-    #[arg(long)]
-    backup: PathBuf,
+    #[arg(long, value_name = "DIR", alias = "backup")]
+    source: PathBuf,
     /// Folder the simulated volume starts from (default: a copy of the backup's drive folder).
     #[arg(long)]
     state: Option<PathBuf>,
@@ -51,9 +51,9 @@ pub(crate) struct RestoreArgs {
     dry_run: bool,
     /// Write the simulated volume after the restore into this folder (created if missing; it
     /// must be empty), so the result can be inspected; pending renames are not applied.
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Apply the pending renames (simulate the reboot) before writing `--out`; the report says
+    #[arg(long, value_name = "DIR", alias = "out")]
+    to: Option<PathBuf>,
+    /// Apply the pending renames (simulate the reboot) before writing `--to`; the report says
     /// what became of each (exit code 1 if one failed).
     #[arg(long)]
     reboot: bool,
@@ -130,17 +130,17 @@ fn drive_folder(backup: &Path, drive: Option<&str>) -> Result<(String, PathBuf),
 
 /// Runs `rehydrate vss restore`: exit code 1 when a component was not fully restored.
 pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
-    if let Some(out) = &a.out {
+    if let Some(out) = &a.to {
         // The backup is only read: an output folder inside it (or holding it) is refused
         // before anything is read or written.
         let backup = a
-            .backup
+            .source
             .canonicalize()
-            .map_err(|e| Failure::usage(format!("{}: {e}", a.backup.display())))?;
+            .map_err(|e| Failure::usage(format!("{}: {e}", a.source.display())))?;
         let planned = crate::restore::resolve_new(out)?;
         if planned.starts_with(&backup) || backup.starts_with(&planned) {
             return Err(Failure::usage(format!(
-                "--out {} and --backup {} overlap; the backup is never written",
+                "--to {} and --source {} overlap; the backup is never written",
                 planned.display(),
                 backup.display()
             )));
@@ -148,7 +148,7 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
     }
     let writers = load_writers(&a.metadata)?.writers;
     let bcd = load_bcd(&a.bcd)?;
-    let (drive, dir) = drive_folder(&a.backup, a.drive.as_deref())?;
+    let (drive, dir) = drive_folder(&a.source, a.drive.as_deref())?;
     let env = environment(Some(&drive), &a.env)?;
 
     let backup_vol =
@@ -225,15 +225,15 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
         vol.reboot()
             .into_iter()
             .map(|o| RebootResult {
-                source: format!("{drive}{}", o.op.source),
-                destination: o.op.destination.as_ref().map(|d| format!("{drive}{d}")),
+                from: format!("{drive}{}", o.op.source),
+                to: o.op.destination.as_ref().map(|d| format!("{drive}{d}")),
                 error: o.error.map(|e| e.to_string()),
             })
             .collect()
     } else {
         Vec::new()
     };
-    if let Some(out) = &a.out {
+    if let Some(out) = &a.to {
         std::fs::create_dir_all(out)
             .map_err(|e| Failure::usage(format!("{}: {e}", out.display())))?;
         let empty = std::fs::read_dir(out)
@@ -241,10 +241,7 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
             .next()
             .is_none();
         if !empty {
-            return Err(Failure::usage(format!(
-                "--out {}: not empty",
-                out.display()
-            )));
+            return Err(Failure::usage(format!("--to {}: not empty", out.display())));
         }
         winsim::host::export_volume(&vol, out)
             .map_err(|e| Failure::usage(format!("{}: {e}", out.display())))?;
@@ -253,7 +250,9 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
         #[derive(serde::Serialize)]
         struct Out<'a> {
             report: &'a RestoreReport,
-            pending_renames: Vec<(String, Option<String>, bool)>,
+            /// Every pending rename: `{"from", "to", "replace_existing"}` (`to` is `null` for a
+            /// delete), with the drive, as the human output prints them.
+            pending_renames: Vec<PendingJson>,
             /// `--reboot`: what became of each pending rename (`null` without `--reboot`).
             reboot: Option<&'a [RebootResult]>,
             writer_events: Vec<String>,
@@ -263,12 +262,10 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
             reboot: a.reboot.then_some(&reboot[..]),
             pending_renames: pending
                 .iter()
-                .map(|p| {
-                    (
-                        p.source.to_string(),
-                        p.destination.as_ref().map(ToString::to_string),
-                        p.replace_existing,
-                    )
+                .map(|p| PendingJson {
+                    from: format!("{drive}{}", p.source),
+                    to: p.destination.as_ref().map(|d| format!("{drive}{d}")),
+                    replace_existing: p.replace_existing,
                 })
                 .collect(),
             writer_events: sim.events().iter().map(|e| format!("{e:?}")).collect(),
@@ -285,8 +282,8 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
                 .map_or_else(|| "done".to_owned(), |e| format!("FAILED: {e}"));
             outln!(
                 "at reboot: {} -> {}: {what}",
-                r.source,
-                r.destination.as_deref().unwrap_or("(delete)")
+                r.from,
+                r.to.as_deref().unwrap_or("(delete)")
             );
         }
     }
@@ -310,13 +307,24 @@ pub(crate) fn run(a: &RestoreArgs) -> Result<(), Failure> {
     }
 }
 
+/// One pending rename as JSON (labelled, not a bare tuple).
+#[derive(Debug, serde::Serialize)]
+struct PendingJson {
+    /// The staged file, with the drive.
+    from: String,
+    /// Where it is to be renamed (`None`: a delete).
+    to: Option<String>,
+    /// Whether it replaces a file already there.
+    replace_existing: bool,
+}
+
 /// What one pending rename did at the simulated reboot (`--reboot`).
 #[derive(Debug, serde::Serialize)]
 struct RebootResult {
     /// The staged file, with the drive.
-    source: String,
+    from: String,
     /// Where it was renamed to (`None`: a delete).
-    destination: Option<String>,
+    to: Option<String>,
     /// Why it failed, if it did.
     error: Option<String>,
 }
