@@ -31,7 +31,11 @@ fn examples(readme: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut open = false;
     for line in readme.lines() {
-        if let Some(cmd) = line.strip_prefix("    rehydrate ") {
+        // `    $ rehydrate …` is a command shown with its output (see readme_failures.rs).
+        if let Some(cmd) = line
+            .strip_prefix("    rehydrate ")
+            .or_else(|| line.strip_prefix("    $ rehydrate "))
+        {
             out.push(cmd.trim_end_matches('\\').to_owned());
             open = true;
         } else if open && line.starts_with("        ") {
