@@ -122,11 +122,19 @@ struct SlotJson {
     error: Option<String>,
 }
 
+/// One `Rrtl` entry, labelled rather than a bare pair.
+#[derive(Debug, Serialize)]
+struct RedirectionJson {
+    local_id: u32,
+    /// Where the record moved to.
+    offset: u32,
+}
+
 #[derive(Debug, Serialize)]
 struct TableJson {
     offset: u32,
     in_use: bool,
-    entries: Option<Vec<(u32, u32)>>,
+    entries: Option<Vec<RedirectionJson>>,
     unknown_10: Option<u64>,
     error: Option<String>,
 }
@@ -224,7 +232,12 @@ fn table_json(
         Ok(t) => TableJson {
             offset,
             in_use,
-            entries: Some(t.entries.clone()),
+            entries: Some(
+                t.entries
+                    .iter()
+                    .map(|&(local_id, offset)| RedirectionJson { local_id, offset })
+                    .collect(),
+            ),
             unknown_10: Some(t.unknown_10),
             error: None,
         },
@@ -427,7 +440,11 @@ fn render_text(r: &Report) -> String {
                     t.offset,
                     entries.len()
                 );
-                for (id, off) in entries.iter().take(16) {
+                for RedirectionJson {
+                    local_id: id,
+                    offset: off,
+                } in entries.iter().take(16)
+                {
                     let _ = write!(s, "  {id}->{off:#x}");
                 }
                 if entries.len() > 16 {

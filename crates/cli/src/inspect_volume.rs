@@ -32,6 +32,13 @@ struct EntryJson {
     stream_container: String,
 }
 
+/// A chunk reference, labelled rather than a bare pair.
+#[derive(Debug, Serialize)]
+struct IdRefJson {
+    local_id: u32,
+    container_id: u32,
+}
+
 #[derive(Debug, Serialize)]
 struct V3Json {
     version: Option<u32>,
@@ -41,7 +48,7 @@ struct V3Json {
     id: Option<u32>,
     recall_bitmap_type: Option<u32>,
     ddrp_version: Option<u32>,
-    id_ref: Option<(u32, u32)>,
+    id_ref: Option<IdRefJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -142,7 +149,10 @@ fn reparse_json(file: &Path) -> Result<ReparseJson, Failure> {
             id: p.id,
             recall_bitmap_type: p.recall_bitmap_type,
             ddrp_version: p.ddrp_version,
-            id_ref: p.id_ref.map(|r| (r.local_id, r.container_id)),
+            id_ref: p.id_ref.map(|r| IdRefJson {
+                local_id: r.local_id,
+                container_id: r.container_id,
+            }),
         }),
         Layout::V1(_) | Layout::V2(_) => None,
     };

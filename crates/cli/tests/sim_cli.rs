@@ -391,10 +391,19 @@ fn sim_optimize_gc_moves_containers_to_new_generations_with_rrtl() {
         })
         .count();
     assert!(with_rrtl > 0);
+    let mut labelled = 0;
     for c in &newer {
         let r = json(&["inspect", "container", s(c), "--json"]);
         assert_eq!(r["failed_checks"], 0);
+        // Rrtl entries are labelled objects in the JSON, not bare pairs.
+        for t in r["redirection_tables"].as_array().unwrap() {
+            for e in t["entries"].as_array().into_iter().flatten() {
+                assert!(e["local_id"].is_u64() && e["offset"].is_u64(), "{e}");
+                labelled += 1;
+            }
+        }
     }
+    assert!(labelled > 0, "no Rrtl entry in the inspect container JSON");
     // The stubs' reparse points were not rewritten: some offset hints now miss their stream
     // map in the newest generation (readers follow the Rrtl), none point past a valid record.
     let stream_records: Vec<(u64, u64)> = all
