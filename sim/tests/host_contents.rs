@@ -255,3 +255,50 @@ fn the_optimizer_writes_the_same_store_from_either_volume() {
         );
     }
 }
+
+/// `unsupported_entries` names what a Windows volume cannot hold, once each, in walk order,
+/// and `import_dir_skipping_unsupported` imports the rest (issue 15, item 9).
+#[test]
+fn unsupported_entries_are_found_and_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("in");
+    std::fs::create_dir_all(src.join("Docs/inner")).unwrap();
+    std::fs::create_dir_all(src.join("docs")).unwrap();
+    std::fs::write(src.join("docs/hidden.txt"), b"under a colliding folder").unwrap();
+    std::fs::write(src.join("Docs/inner/ok.txt"), b"kept").unwrap();
+    std::fs::write(src.join("Docs/inner/a:b"), b"no colon on Windows").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", src.join("Docs/link")).unwrap();
+    let found = winsim::host::unsupported_entries(&src).unwrap();
+    let named: Vec<(String, String)> = found
+        .iter()
+        .map(|u| {
+            let rel = u.path.strip_prefix(&src).unwrap().display().to_string();
+            (rel, u.reason.to_string())
+        })
+        .collect();
+    assert_eq!(named.len(), 3, "{named:?}");
+    assert!(
+        named
+            .iter()
+            .any(|(p, r)| p == "docs" && r.contains("\"Docs\"")),
+        "{named:?}"
+    );
+    assert!(
+        named
+            .iter()
+            .any(|(p, r)| p == "Docs/link" && r.contains("symbolic link")),
+        "{named:?}"
+    );
+    assert!(
+        named
+            .iter()
+            .any(|(p, r)| p == "Docs/inner/a:b" && r.starts_with("Windows cannot hold")),
+        "{named:?}"
+    );
+    let vol = winsim::SimVolume::new(1);
+    let err = winsim::host::import_dir(&vol, &src).unwrap_err();
+    assert!(err.to_string().contains("in/"), "{err}");
+    let vol = winsim::SimVolume::new(1);
+    let rep = winsim::host::import_dir_skipping_unsupported(&vol, &src).unwrap();
+    assert_eq!((rep.files, rep.dirs), (1, 2), "{rep:?}");
+}

@@ -20,7 +20,10 @@ use crate::{out, outln};
 pub(crate) enum InspectCommand {
     /// A chunk-store container (`XXXXXXXX.GGGGGGGG.ccc`): header slots, redirection tables and
     /// every record with its checks (header CRC-64, payload CRC-64, decompression, chunk hash).
-    #[command(after_help = crate::help::INSPECT_CONTAINER)]
+    #[command(
+        after_help = crate::help::INSPECT_CONTAINER,
+        override_usage = "rehydrate inspect container [OPTIONS] --source <FILE>"
+    )]
     Container {
         /// The container file.
         #[arg(
@@ -44,7 +47,10 @@ pub(crate) enum InspectCommand {
     /// `system.ntfs_reparse_data`) extended attribute, or else from a file holding the raw
     /// buffer. Prints its layout, store GUID, logical size and stream-map reference.
     #[cfg(unix)]
-    #[command(after_help = crate::help::INSPECT_REPARSE)]
+    #[command(
+        after_help = crate::help::INSPECT_REPARSE,
+        override_usage = "rehydrate inspect reparse [OPTIONS] --source <FILE>"
+    )]
     Reparse {
         /// The stub or raw buffer file.
         #[arg(
@@ -64,7 +70,10 @@ pub(crate) enum InspectCommand {
     /// The chunk store of a volume folder: containers, generations, chunk counts, logical and
     /// stored bytes, dedup and compression ratios (every record verified).
     #[cfg(unix)]
-    #[command(after_help = crate::help::INSPECT_STORE)]
+    #[command(
+        after_help = crate::help::INSPECT_STORE,
+        override_usage = "rehydrate inspect store [OPTIONS] --source <VOLDIR>"
+    )]
     Store {
         /// The volume folder (holding `System Volume Information/Dedup/ChunkStore`).
         #[arg(

@@ -47,7 +47,10 @@ enum Command {
     Inspect(inspect::InspectCommand),
     /// Concatenate the logical payloads of chosen chunks of a container (carving when stream
     /// maps are lost).
-    #[command(after_help = crate::help::CARVE)]
+    #[command(
+        after_help = crate::help::CARVE,
+        override_usage = "rehydrate carve [OPTIONS] --source <FILE> --ids <IDS> --to <FILE>"
+    )]
     Carve(carve::CarveArgs),
     /// VSS metadata: show documents, plan restores, restore components (on the simulator;
     /// `restore` is built on Unix only).

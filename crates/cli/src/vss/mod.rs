@@ -22,7 +22,10 @@ use crate::Failure;
 #[derive(Debug, Subcommand)]
 pub(crate) enum VssCommand {
     /// Show a Writer Metadata Document or Backup Components Document.
-    #[command(after_help = crate::help::VSS_SHOW)]
+    #[command(
+        after_help = crate::help::VSS_SHOW,
+        override_usage = "rehydrate vss show [OPTIONS] --source <FILE>"
+    )]
     Show {
         /// The XML document (UTF-8 or UTF-16, with or without BOM).
         #[arg(
