@@ -43,17 +43,11 @@ pub(crate) enum InspectCommand {
         #[arg(long)]
         json: bool,
     },
-    /// The chunk store of a volume folder: containers, generations, chunk counts, logical and
-    /// stored bytes, dedup and compression ratios (every record verified).
+    /// The chunk store of a volume folder or disk image: containers, generations, chunk
+    /// counts, logical and stored bytes, dedup and compression ratios (every record verified).
     #[cfg(unix)]
     #[command(after_help = crate::help::INSPECT_STORE)]
-    Store {
-        /// The volume folder (holding `System Volume Information/Dedup/ChunkStore`).
-        voldir: PathBuf,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Store(crate::inspect_volume::StoreArgs),
 }
 
 #[derive(Debug, Serialize)]
@@ -145,7 +139,7 @@ pub(crate) fn run(cmd: InspectCommand) -> Result<(), Failure> {
         #[cfg(unix)]
         InspectCommand::Reparse { file, json } => crate::inspect_volume::run_reparse(&file, json),
         #[cfg(unix)]
-        InspectCommand::Store { voldir, json } => crate::inspect_volume::run_store(&voldir, json),
+        InspectCommand::Store(args) => crate::inspect_volume::run_store(&args),
         InspectCommand::Container {
             file,
             json,
