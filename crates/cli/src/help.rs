@@ -27,9 +27,10 @@ pub(crate) const INSPECT_STORE: &str = "\
 Examples:
   rehydrate inspect store --source /mnt/dedupvol
   rehydrate inspect store --source /tmp/vol --json
+  rehydrate inspect store --source backup.vhdx --partition 2
 
 Exit codes: 0 every container checks out; 1 a container is damaged or the store is missing;
-2 the folder cannot be read.";
+2 the folder or image cannot be read.";
 
 /// `carve`.
 pub(crate) const CARVE: &str = "\

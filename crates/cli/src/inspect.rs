@@ -67,29 +67,14 @@ pub(crate) enum InspectCommand {
         #[arg(long)]
         json: bool,
     },
-    /// The chunk store of a volume folder: containers, generations, chunk counts, logical and
-    /// stored bytes, dedup and compression ratios (every record verified).
+    /// The chunk store of a volume folder or disk image: containers, generations, chunk
+    /// counts, logical and stored bytes, dedup and compression ratios (every record verified).
     #[cfg(unix)]
     #[command(
         after_help = crate::help::INSPECT_STORE,
-        override_usage = "rehydrate inspect store [OPTIONS] --source <VOLDIR>"
+        override_usage = "rehydrate inspect store [OPTIONS] --source <VOLDIR|IMAGE>"
     )]
-    Store {
-        /// The volume folder (holding `System Volume Information/Dedup/ChunkStore`).
-        #[arg(
-            long,
-            value_name = "VOLDIR",
-            required_unless_present = "voldir",
-            conflicts_with = "voldir"
-        )]
-        source: Option<PathBuf>,
-        /// The volume folder, in the older positional spelling of `--source`.
-        #[arg(hide = true)]
-        voldir: Option<PathBuf>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Store(crate::inspect_volume::StoreArgs),
 }
 
 #[derive(Debug, Serialize)]
@@ -193,11 +178,7 @@ pub(crate) fn run(cmd: InspectCommand) -> Result<(), Failure> {
             crate::inspect_volume::run_reparse(&vocab::source(source, file)?, json)
         }
         #[cfg(unix)]
-        InspectCommand::Store {
-            source,
-            voldir,
-            json,
-        } => crate::inspect_volume::run_store(&vocab::source(source, voldir)?, json),
+        InspectCommand::Store(args) => crate::inspect_volume::run_store(&args),
         InspectCommand::Container {
             source,
             file,

@@ -1,16 +1,16 @@
 //! `rehydrate inspect reparse` (a dedup reparse point's fields, from a stub's extended
 //! attribute or a raw buffer file) and `rehydrate inspect store` (a summary of the chunk store
-//! of a host-directory volume).
+//! of a host-directory volume or a disk image).
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use dedup_reparse::{DedupReparse, Framing, Layout, LayoutVersion};
 use dedup_store::hex;
-use platform::HostVolume;
+use platform::{HostSource, Source};
 use serde::Serialize;
 use winsim::dedup::ContainerKind;
-use winsim::dedup::store::{StoreSummary, summarize};
+use winsim::dedup::store::{StoreSummary, summarize_source};
 
 use crate::Failure;
 #[allow(unused_imports)]
@@ -386,20 +386,55 @@ pub(crate) fn print_store_text(s: &StoreSummary) {
     out!("{out}");
 }
 
-/// `rehydrate inspect store VOLDIR [--json]`.
-pub(crate) fn run_store(dir: &Path, json: bool) -> Result<(), Failure> {
-    let volume = HostVolume::new(dir)
-        .map_err(|e| Failure::usage(format!("{}: not a folder: {e}", dir.display())))?;
-    let summary = summarize(&volume)
-        .map_err(|e| Failure::check(format!("{}: {e}", dir.display())))?
+/// `rehydrate inspect store`: the volume as a positional folder or as `--source` (a folder or
+/// an image file, as `restore` takes it).
+#[derive(Debug, clap::Args)]
+pub(crate) struct StoreArgs {
+    /// The volume folder (holding `System Volume Information/Dedup/ChunkStore`), or a disk
+    /// image file (raw volume or disk, VHD, VHDX, E01). Read only
+    #[arg(
+        long,
+        value_name = "VOLDIR|IMAGE",
+        required_unless_present = "voldir",
+        conflicts_with = "voldir"
+    )]
+    source: Option<PathBuf>,
+    /// The volume folder, in the older positional spelling of `--source`.
+    #[arg(hide = true)]
+    voldir: Option<PathBuf>,
+    /// With an image: the partition to read (its number, from 1) [default: the only NTFS one]
+    #[arg(long, value_name = "N")]
+    partition: Option<u32>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The volume to summarise: an image file through `disk_image`, a folder as a host source.
+fn store_source(path: &Path, partition: Option<u32>) -> Result<Box<dyn Source>, Failure> {
+    if let Some((src, _)) = crate::image::open(path, partition)? {
+        return Ok(src);
+    }
+    let src = HostSource::new(path)
+        .map_err(|e| Failure::usage(format!("{}: not a folder: {e}", path.display())))?;
+    Ok(Box::new(src))
+}
+
+/// `rehydrate inspect store VOLDIR|--source VOLDIR|IMAGE [--partition N] [--json]`.
+pub(crate) fn run_store(args: &StoreArgs) -> Result<(), Failure> {
+    let path = crate::vocab::source(args.source.clone(), args.voldir.clone())?;
+    let path = path.as_path();
+    let source = store_source(path, args.partition)?;
+    let summary = summarize_source(&*source)
+        .map_err(|e| Failure::check(format!("{}: {e}", path.display())))?
         .ok_or_else(|| {
             Failure::check(format!(
                 "{}: no chunk store ({})",
-                dir.display(),
+                path.display(),
                 dedup_store::store_root(&"{GUID}")
             ))
         })?;
-    if json {
+    if args.json {
         let text = serde_json::to_string_pretty(&StoreJson::from(&summary))
             .map_err(|e| Failure::usage(format!("cannot encode JSON: {e}")))?;
         outln!("{text}");

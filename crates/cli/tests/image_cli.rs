@@ -136,3 +136,75 @@ fn cat_writes_the_rebuilt_file_and_is_quiet_on_a_closed_pipe() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The fixture's volume written as a host folder, as `sim optimize` exports one: stubs as
+/// sparse files with their reparse point in `user.ntfs_reparse_data`, everything else as is.
+fn volume_folder(f: &images::Fixtures, to: &std::path::Path) {
+    for p in &f.volume.files {
+        let mut h = to.to_owned();
+        h.extend(p.path.components());
+        std::fs::create_dir_all(h.parent().unwrap()).unwrap();
+        if let Some(buf) = &p.reparse {
+            let file = std::fs::File::create(&h).unwrap();
+            file.set_len(p.data.len() as u64).unwrap();
+            xattr::set(&h, "user.ntfs_reparse_data", buf).unwrap();
+        } else {
+            std::fs::write(&h, &p.data).unwrap();
+        }
+    }
+}
+
+#[test]
+fn inspect_store_of_an_image_reports_what_it_reports_for_the_folder() {
+    let Some(f) = fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    volume_folder(f, dir.path());
+    let inspect = |args: &[&std::ffi::OsStr]| {
+        let o = rehydrate()
+            .args(["inspect", "store", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let folder = inspect(&[dir.path().as_os_str()]);
+    assert_eq!(folder["optimized_files"], 5, "{folder}");
+    assert!(folder["data_chunks"].as_u64().unwrap() > 0, "{folder}");
+    assert_eq!(folder["errors"].as_array().unwrap().len(), 0, "{folder}");
+    let source = std::ffi::OsStr::new("--source");
+    assert_eq!(inspect(&[source, dir.path().as_os_str()]), folder);
+    for name in ["raw volume", "VHDX dynamic", "E01", "MBR disk"] {
+        let image = inspect(&[source, f.get(name).as_os_str()]);
+        assert_eq!(image, folder, "{name}");
+    }
+    let gpt = inspect(&[
+        source,
+        f.get("GPT disk").as_os_str(),
+        std::ffi::OsStr::new("--partition"),
+        std::ffi::OsStr::new("1"),
+    ]);
+    assert_eq!(gpt, folder);
+    // The text report too, and a folder given both ways is refused.
+    let text = |args: &[&std::ffi::OsStr]| {
+        let o = rehydrate()
+            .args(["inspect", "store"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    assert_eq!(
+        text(&[source, f.get("VHD dynamic").as_os_str()]),
+        text(&[dir.path().as_os_str()])
+    );
+    let both = rehydrate()
+        .args(["inspect", "store"])
+        .arg(dir.path())
+        .arg("--source")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(2));
+}

@@ -31,6 +31,7 @@ pub mod gc;
 mod optimizer;
 pub mod piecewise;
 pub mod store;
+mod summary;
 
 use dedup_reparse::{Guid, LayoutVersion};
 use dedup_store::{CompressionPolicy, WriteError};
@@ -191,7 +192,7 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
 }
 
 /// `\System Volume Information`, never optimized.
-fn is_system_path(p: &WinPath) -> bool {
+pub(crate) fn is_system_path(p: &WinPath) -> bool {
     p.components()
         .next()
         .is_some_and(|c| platform::eq_name(c, "System Volume Information"))

@@ -11,7 +11,9 @@ use dedup_store::{
     ContainerError, FIRST_RECORD_OFFSET, FIXED_AREA_LEN, FixedArea, Located, ReadOptions,
     RecordHeader, RecordType, StreamMapRef, decode_payload, parse_record_header,
 };
-use platform::{Access, Disposition, FileHandle, OpenOptions, ShareMode, Volume, WinPath};
+use platform::{
+    Access, Disposition, FileHandle, OpenOptions, ShareMode, Source, SourceFile, Volume, WinPath,
+};
 
 use super::DedupError;
 
@@ -23,9 +25,43 @@ pub const MAX_PAYLOAD: u32 = 64 << 20;
 /// The longest record header (a stream-map record's, docs/dedup-format.md §3.3).
 const MAX_HEADER: usize = RecordType::StreamMap.header_len();
 
+/// The open file: a volume's handle (garbage collection), or a restore source's file (the
+/// store summary, which reads host folders and disk images alike).
+enum File {
+    Volume(Box<dyn FileHandle>),
+    Source(Box<dyn SourceFile>),
+}
+
+impl File {
+    fn len(&self) -> Result<u64, platform::Error> {
+        match self {
+            Self::Volume(f) => f.len(),
+            Self::Source(f) => f.len(),
+        }
+    }
+
+    fn read_exact_at(&self, mut offset: u64, mut buf: &mut [u8]) -> Result<(), DedupError> {
+        let f = match self {
+            Self::Volume(f) => return Ok(f.read_exact_at(offset, buf)?),
+            Self::Source(f) => f,
+        };
+        while !buf.is_empty() {
+            let n = f.read_at(offset, buf)?;
+            if n == 0 {
+                return Err(DedupError::Store(format!(
+                    "the file ends before byte {offset:#x}"
+                )));
+            }
+            offset += n as u64;
+            buf = &mut buf[n..];
+        }
+        Ok(())
+    }
+}
+
 /// One container file, open, with its validated fixed area.
 pub struct Piecewise {
-    file: Box<dyn FileHandle>,
+    file: File,
     name: Arc<str>,
     len: u64,
     fixed_bytes: Vec<u8>,
@@ -42,6 +78,15 @@ impl Piecewise {
             path,
             OpenOptions::new(Access::READ, ShareMode::READ, Disposition::OpenExisting),
         )?;
+        Self::from_file(File::Volume(file), path)
+    }
+
+    /// Opens `path` of a restore source (a host folder, a disk image), as [`Piecewise::open`].
+    pub fn open_source(source: &dyn Source, path: &WinPath) -> Result<Self, DedupError> {
+        Self::from_file(File::Source(source.open_file(path)?), path)
+    }
+
+    fn from_file(file: File, path: &WinPath) -> Result<Self, DedupError> {
         let name: Arc<str> = path.to_string().into();
         let len = file.len()?;
         let mut fixed_bytes =

@@ -55,6 +55,21 @@ pub struct Image {
     pub dirs: Vec<WinPath>,
     /// The second name of the hard-linked file (not listed).
     pub hard_link: WinPath,
+    /// How many bulk files [`bulk_path`] names (0 for the shared image).
+    pub bulk: usize,
+}
+
+/// Bulk files per folder of a [`many_files_image`].
+pub const BULK_PER_DIR: usize = 1000;
+
+/// The volume path of bulk file `i` of a [`many_files_image`]: folders of [`BULK_PER_DIR`].
+pub fn bulk_path(i: usize) -> WinPath {
+    wp(&format!("\\bulk\\d{:04}\\f{i:06}.txt", i / BULK_PER_DIR))
+}
+
+/// The content of bulk file `i` (small: resident in its MFT record).
+pub fn bulk_data(i: usize) -> Vec<u8> {
+    format!("bulk file {i}\n").into_bytes()
 }
 
 impl Image {
@@ -105,7 +120,7 @@ impl From<String> for NoImage {
 /// cannot be had outside CI).
 pub fn image() -> Option<&'static Image> {
     static IMAGE: OnceLock<Result<Image, NoImage>> = OnceLock::new();
-    match IMAGE.get_or_init(build) {
+    match IMAGE.get_or_init(|| build("64M", 0)) {
         Ok(i) => Some(i),
         Err(NoImage::Unavailable(why)) => unavailable(why),
         Err(NoImage::Failed(why)) => panic!("building the NTFS image fixture: {why}"),
@@ -215,7 +230,21 @@ fn set_mtime(path: &Path, t: SystemTime) -> Result<(), String> {
         .arg(path))
 }
 
-fn build() -> Result<Image, NoImage> {
+/// An image of the same volume plus `bulk` small plain files ([`bulk_path`], [`bulk_data`]),
+/// made anew by each call (`None`, after "skipped: …", when the tools cannot be had outside
+/// CI). The image file is sparse: 1 GiB of address space, about 1.3 KiB on disk per file.
+pub fn many_files_image(bulk: usize) -> Option<Image> {
+    match build("1G", bulk) {
+        Ok(i) => Some(i),
+        Err(NoImage::Unavailable(why)) => {
+            unavailable(&why);
+            None
+        }
+        Err(NoImage::Failed(why)) => panic!("building the NTFS image of {bulk} files: {why}"),
+    }
+}
+
+fn build(size: &str, bulk: usize) -> Result<Image, NoImage> {
     ensure_tools().map_err(NoImage::Unavailable)?;
     if !Path::new("/dev/fuse").exists() {
         return Err(NoImage::Unavailable("/dev/fuse is missing".into()));
@@ -224,7 +253,7 @@ fn build() -> Result<Image, NoImage> {
     let img = dir.path().join("volume.img");
     let mnt = dir.path().join("mnt");
     std::fs::create_dir(&mnt).map_err(|e| e.to_string())?;
-    run(Command::new("truncate").args(["-s", "64M"]).arg(&img))?;
+    run(Command::new("truncate").args(["-s", size]).arg(&img))?;
     run(Command::new("mkntfs")
         .args(["-F", "-Q", "-q", "-L", "rehydrate"])
         .arg(&img))?;
@@ -270,7 +299,7 @@ fn build() -> Result<Image, NoImage> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let filled = fill(&mnt, &vol, &originals);
+    let filled = fill(&mnt, &vol, &originals).and_then(|f| fill_bulk(&mnt, bulk).map(|()| f));
     let unmounted = run(Command::new("umount").arg(&mnt))
         .or_else(|_| run(Command::new("fusermount").arg("-u").arg(&mnt)));
     let status = child.wait().map_err(|e| e.to_string())?;
@@ -285,7 +314,21 @@ fn build() -> Result<Image, NoImage> {
         files,
         dirs,
         hard_link,
+        bulk,
     })
+}
+
+/// Writes the bulk files through the mount: one process, one create and write each (about
+/// 8,000 files a second through ntfs-3g).
+fn fill_bulk(mnt: &Path, bulk: usize) -> Result<(), String> {
+    for i in 0..bulk {
+        let h = host(mnt, &bulk_path(i));
+        if i % BULK_PER_DIR == 0 {
+            std::fs::create_dir_all(h.parent().expect("a folder")).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&h, bulk_data(i)).map_err(|e| format!("{}: {e}", h.display()))?;
+    }
+    Ok(())
 }
 
 type Filled = (Vec<Put>, Vec<WinPath>, WinPath);
