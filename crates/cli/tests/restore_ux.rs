@@ -673,3 +673,63 @@ fn quiet_prints_only_failures_and_verbose_lists_every_file() {
         "-q and -v together are refused"
     );
 }
+
+/// Issue 15 item 1 through the command: a dedup file (rebuilt from its stub), a plain file
+/// (copied) and a folder, all dated 2020 in the source, come back dated 2020 — modification
+/// and access times — instead of the restore's own time.
+#[test]
+fn restored_files_and_folders_keep_their_2020_times() {
+    use std::fs::{File, FileTimes};
+    use std::time::{Duration, SystemTime};
+    let src = fast_tempdir();
+    let files = make_volume(src.path());
+    let modified = SystemTime::UNIX_EPOCH + Duration::from_hours(438_288); // 2020-01-01
+    let accessed = SystemTime::UNIX_EPOCH + Duration::from_hours(441_936); // 2020-06-01
+    let times = FileTimes::new()
+        .set_modified(modified)
+        .set_accessed(accessed);
+    let (mut stubs, mut plain) = (0, 0);
+    for p in files.keys() {
+        let h = host_path(src.path(), p);
+        let is_stub = xattr::get(&h, "user.ntfs_reparse_data").unwrap().is_some();
+        if is_stub {
+            stubs += 1;
+        } else {
+            plain += 1;
+        }
+        File::options()
+            .write(true)
+            .open(&h)
+            .unwrap()
+            .set_times(times)
+            .unwrap();
+    }
+    assert!(stubs > 0 && plain > 0, "{stubs} stubs, {plain} plain files");
+    // One folder of the source, dated after its files were (writing a file moves it).
+    let folder = host_path(src.path(), files.keys().next().unwrap())
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    File::open(&folder).unwrap().set_times(times).unwrap();
+
+    let out = fast_tempdir();
+    let to = out.path().join("r");
+    let o = rehydrate(&["restore", "--source", s(src.path()), "--to", s(&to)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for (p, bytes) in &files {
+        let h = host_path(&to, p);
+        // Times first: reading the file moves its access time.
+        let m = std::fs::metadata(&h).unwrap();
+        assert_eq!(m.modified().unwrap(), modified, "{p}: modification time");
+        assert_eq!(m.accessed().unwrap(), accessed, "{p}: access time");
+        assert_eq!(&std::fs::read(&h).unwrap(), bytes, "{p}");
+    }
+    let rel = folder.strip_prefix(src.path()).unwrap();
+    let m = std::fs::metadata(to.join(rel)).unwrap();
+    assert_eq!(
+        m.modified().unwrap(),
+        modified,
+        "{}: folder time",
+        rel.display()
+    );
+}
