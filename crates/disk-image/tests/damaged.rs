@@ -175,3 +175,72 @@ fn a_differencing_vhdx_without_its_parent_says_where_it_looked() {
         "{err}"
     );
 }
+
+/// Offsets of the data-chunk records (`Ckhr`, record type 1) in `bytes` whose stored payload
+/// is at least `min` bytes: (record offset, stored size).
+fn data_records(bytes: &[u8], min: u32) -> Vec<(usize, u32)> {
+    let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
+    bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(o, w)| *w == b"Ckhr" && o + 0x58 < bytes.len())
+        .map(|(o, _)| (o, u32_at(o + 0x0C)))
+        .filter(|&(o, size)| {
+            u16::from_le_bytes([bytes[o + 0x10], bytes[o + 0x11]]) == 1
+                && size >= min
+                && o + 0x58 + size as usize <= bytes.len()
+        })
+        .collect()
+}
+
+#[test]
+fn a_damaged_chunk_in_an_image_fails_its_files_naming_the_container_and_the_rest_restore() {
+    use dedup_restore::{EntryStatus, SourceStore, TreeOptions, restore_tree};
+    let Some(f) = fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (path, clean) = copy(f.get("raw volume"), dir.path(), "chunk.img");
+    let restore = |path: &Path| {
+        let src = open_source(path, None).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let dest = platform::HostVolume::new(out.path()).unwrap();
+        restore_tree(
+            &src,
+            &SourceStore::new(src.clone()),
+            &dest,
+            &TreeOptions::default(),
+        )
+        .unwrap()
+    };
+    let before = restore(&path);
+    assert_eq!(before.count(EntryStatus::Failed), 0);
+    // One byte in the middle of the first large data chunk's stored payload (the chunk store's
+    // containers are plain files on the image's NTFS volume, so their bytes are in it as is).
+    let records = data_records(&clean, 4096);
+    assert!(!records.is_empty(), "no data chunk found in the image");
+    let (at, size) = records[0];
+    let mut bytes = clean.clone();
+    bytes[at + 0x58 + size as usize / 2] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let after = restore(&path);
+    let failed: Vec<_> = after
+        .entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Failed)
+        .collect();
+    assert!(!failed.is_empty(), "a damaged chunk went unnoticed");
+    for e in &failed {
+        let err = e.error.as_ref().expect("a failed entry says why");
+        let text = err.to_string();
+        assert!(text.contains(".ccc"), "{}: {text}", e.path);
+        assert!(err.offset().is_some(), "{}: no offset in {text}", e.path);
+    }
+    let done = |r: &dedup_restore::TreeReport| {
+        r.count(EntryStatus::Restored) + r.count(EntryStatus::Copied)
+    };
+    assert_eq!(
+        done(&after) + failed.len(),
+        done(&before),
+        "every undamaged file still restores"
+    );
+}
