@@ -1,5 +1,5 @@
-//! `restore_files`: the engine behind `IDedupBackupSupport::RestoreFiles` (spec §6, data flow in
-//! ARCHITECTURE.md).
+//! `restore_files`: the engine behind `IDedupBackupSupport::RestoreFiles` (docs/dedup-format.md §6,
+//! data flow in ARCHITECTURE.md).
 //!
 //! Outline:
 //! 1. Read each file's reparse point from the volume (not dedup → S_FALSE).
@@ -14,11 +14,11 @@
 //!    verified does it replace the stub (which carries the reparse point). On any failure the
 //!    stub is left exactly as it was and the file gets its error code.
 //!
-//! Where Windows' exact behaviour is unknown (spec §9: read sizes and order, fall-backs), the
-//! choices are ours and documented on [`RestoreOptions`] and in the crate docs.
+//! Where Windows' exact behaviour is unknown (docs/dedup-format.md §9: read sizes and order,
+//! fall-backs), the choices are ours and documented on [`RestoreOptions`] and in the crate docs.
 //!
 //! Modules: [`api`] the public types; [`job`] per-file and per-record bookkeeping; [`resolve`]
-//! container files in the store; [`phases`] the stream-map and data phases; [`fetch`] the read
+//! container files in the store; [`stream_maps`] and [`data`] the two phases; [`fetch`] the read
 //! scheduler; [`records`] fixed areas, record checks and the container walk; [`lanes`] grouped
 //! chunk decoding; [`output`] temporary files and committing them.
 
@@ -30,13 +30,14 @@ use std::time::Instant;
 use platform::{Volume, WinPath};
 
 mod api;
+mod data;
 mod fetch;
 mod job;
 mod lanes;
 mod output;
-mod phases;
 mod records;
 mod resolve;
+mod stream_maps;
 
 pub use api::{
     DEDUP_RECONSTRUCT_UNOPTIMIZED, FileResult, MAX_FILES, Phase, Progress, ProgressFn,

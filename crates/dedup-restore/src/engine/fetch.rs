@@ -52,6 +52,48 @@ impl FetchState {
             self.assembling = self.assembling.saturating_sub(len);
         }
     }
+
+    /// Files the pieces of read `r` (whose bytes are `buf`): a piece that is a whole record is
+    /// ready as it lies in `buf`; a piece of a cut record is copied into its assembly, which is
+    /// handed over once complete.
+    fn assemble<'b>(&mut self, needs: &[Need], r: &Read, buf: &'b [u8]) -> Assembled<'b> {
+        let mut out = Assembled {
+            ready: Vec::new(),
+            whole: Vec::new(),
+        };
+        for p in &r.pieces {
+            self.covered[p.need].push((p.start, p.end));
+            let n = &needs[p.need];
+            let slice = &buf[(p.start - r.start) as usize..(p.end - r.start) as usize];
+            if p.start == n.offset && p.end == n.offset + n.len {
+                out.ready.push((p.need, slice));
+            } else {
+                let entry = self
+                    .assembly
+                    .entry(p.need)
+                    .or_insert_with(|| (vec![0u8; n.len as usize], 0));
+                entry.0[(p.start - n.offset) as usize..(p.end - n.offset) as usize]
+                    .copy_from_slice(slice);
+                entry.1 += p.end - p.start;
+                if entry.1 == n.len {
+                    let (bytes, _) = self.assembly.remove(&p.need).expect("present");
+                    if std::mem::take(&mut self.reserved[p.need]) {
+                        self.assembling = self.assembling.saturating_sub(n.len);
+                    }
+                    out.whole.push((p.need, bytes));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The complete records one read yields ([`FetchState::assemble`]).
+struct Assembled<'b> {
+    /// Records read whole, as slices of the read buffer.
+    ready: Vec<(usize, &'b [u8])>,
+    /// Records completed from pieces of several reads.
+    whole: Vec<(usize, Vec<u8>)>,
 }
 
 /// Largest decode buffer a worker keeps between chunks (chunks are at most 128 KiB on every
@@ -130,43 +172,8 @@ impl Engine<'_> {
         if containers.is_empty() {
             return states;
         }
-        let paths: Vec<WinPath> = containers.iter().map(|c| c.path.clone()).collect();
-        let plan = match self.store.order_containers_restore(&paths) {
-            Ok(p) => normalise_plan(p, containers.len()),
-            Err(e) => {
-                for s in &states {
-                    s.set_fail(Fail::from_store(&e));
-                }
-                return states;
-            }
-        };
-        // The records, extent by extent in plan order; then anything the plan missed (one
-        // whole-container extent per container, of which only the parts not yet read are read).
-        // A container's fixed area (header slots, redirection tables) is read just before the
-        // first extent that visits it, so the redirection table is known before any record of
-        // it is read and a plan is followed in one pass.
-        let mut extents = plan;
-        extents.extend((0..containers.len()).map(|ci| ContainerExtent {
-            container_index: ci as u32,
-            start: 0,
-            length: u64::MAX,
-        }));
-        let mut by_container: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for (ni, n) in needs.iter().enumerate() {
-            by_container.entry(n.container).or_default().push(ni);
-        }
-        let mut st = FetchState {
-            extents: extents.into_iter(),
-            current: None,
-            by_container,
-            prepared: vec![false; containers.len()],
-            scan: Vec::new(),
-            served: vec![false; needs.len()],
-            assembly: HashMap::new(),
-            assembling: 0,
-            reserved: vec![false; needs.len()],
-            done_ranges: vec![BTreeMap::new(); containers.len()],
-            covered: vec![Vec::new(); needs.len()],
+        let Some(mut st) = self.plan_fetch(containers, needs, &states) else {
+            return states;
         };
         // Read buffers, reused across reads (a fresh one would page-fault on every read).
         let mut buf: Vec<u8> = Vec::new();
@@ -191,76 +198,15 @@ impl Engine<'_> {
                 (ci, r, result)
             };
             if let Err(e) = result {
-                // A coalesced read that failed is retried record by record (announced by a
-                // new preview together with the reads still pending), so that a damaged or
-                // missing range fails only the records in it. (The extent being read is still
-                // the current one: the next is only planned after a read succeeds.)
-                if r.pieces.len() > 1
-                    && let Some((cur, queue)) = st.current.as_mut()
-                    && *cur == ci
-                {
-                    let singles: Vec<Read> = r
-                        .pieces
-                        .iter()
-                        .map(|p| Read {
-                            start: p.start,
-                            end: p.end,
-                            pieces: vec![*p],
-                        })
-                        .collect();
-                    let announce: Vec<FileExtent> = singles
-                        .iter()
-                        .chain(queue.iter())
-                        .map(|r| FileExtent {
-                            offset: r.start,
-                            length: r.end - r.start,
-                        })
-                        .collect();
-                    if self.preview(&containers[ci].path, &announce).is_ok() {
-                        for one in singles.into_iter().rev() {
-                            queue.push_front(one);
-                        }
-                        continue;
-                    }
-                }
-                for p in &r.pieces {
-                    let mut f = Fail::from_store(&e);
-                    f.retry_scan = e.past_end;
-                    f.sticky = e.past_end;
-                    states[p.need].set_fail(f);
-                    st.give_up(p.need, needs[p.need].len);
-                }
+                self.read_failed(&mut st, containers, needs, &states, ci, &r, &e);
                 continue;
             }
             st.done_ranges[ci].insert(r.start, r.end);
-            let mut ready: Vec<(usize, &[u8])> = Vec::new();
-            let mut assembled: Vec<(usize, Vec<u8>)> = Vec::new();
-            for p in &r.pieces {
-                st.covered[p.need].push((p.start, p.end));
-                let n = &needs[p.need];
-                let slice = &buf[(p.start - r.start) as usize..(p.end - r.start) as usize];
-                if p.start == n.offset && p.end == n.offset + n.len {
-                    ready.push((p.need, slice));
-                } else {
-                    let entry = st
-                        .assembly
-                        .entry(p.need)
-                        .or_insert_with(|| (vec![0u8; n.len as usize], 0));
-                    entry.0[(p.start - n.offset) as usize..(p.end - n.offset) as usize]
-                        .copy_from_slice(slice);
-                    entry.1 += p.end - p.start;
-                    if entry.1 == n.len {
-                        let (bytes, _) = st.assembly.remove(&p.need).expect("present");
-                        if std::mem::take(&mut st.reserved[p.need]) {
-                            st.assembling = st.assembling.saturating_sub(n.len);
-                        }
-                        assembled.push((p.need, bytes));
-                    }
-                }
-            }
-            let work: Vec<(usize, &[u8])> = ready
+            let assembled = st.assemble(needs, &r, &buf);
+            let work: Vec<(usize, &[u8])> = assembled
+                .ready
                 .into_iter()
-                .chain(assembled.iter().map(|(ni, b)| (*ni, &b[..])))
+                .chain(assembled.whole.iter().map(|(ni, b)| (*ni, &b[..])))
                 .collect();
             for (ni, _) in &work {
                 st.served[*ni] = true;
@@ -278,8 +224,123 @@ impl Engine<'_> {
                 Self::run_batch(containers, needs, &states, &work, &scratch, process);
             }
         }
-        let mut scan = st.scan;
-        // Needs that did not match where expected (or could not be read there): scan.
+        let scan = Self::scan_list(st.scan, containers, needs, &states);
+        if !scan.is_empty() {
+            self.scan(containers, needs, &states, &scan, &scratch, process);
+        }
+        states
+    }
+
+    /// Asks the store for its order and sets up the bookkeeping of a fetch; `None` (with every
+    /// need failed) when the store gives no order.
+    fn plan_fetch(
+        &self,
+        containers: &[ContainerRef],
+        needs: &[Need],
+        states: &[NeedState],
+    ) -> Option<FetchState> {
+        let paths: Vec<WinPath> = containers.iter().map(|c| c.path.clone()).collect();
+        let plan = match self.store.order_containers_restore(&paths) {
+            Ok(p) => normalise_plan(p, containers.len()),
+            Err(e) => {
+                for s in states {
+                    s.set_fail(Fail::from_store(&e));
+                }
+                return None;
+            }
+        };
+        // The records, extent by extent in plan order; then anything the plan missed (one
+        // whole-container extent per container, of which only the parts not yet read are read).
+        // A container's fixed area (header slots, redirection tables) is read just before the
+        // first extent that visits it, so the redirection table is known before any record of
+        // it is read and a plan is followed in one pass.
+        let mut extents = plan;
+        extents.extend((0..containers.len()).map(|ci| ContainerExtent {
+            container_index: ci as u32,
+            start: 0,
+            length: u64::MAX,
+        }));
+        let mut by_container: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (ni, n) in needs.iter().enumerate() {
+            by_container.entry(n.container).or_default().push(ni);
+        }
+        Some(FetchState {
+            extents: extents.into_iter(),
+            current: None,
+            by_container,
+            prepared: vec![false; containers.len()],
+            scan: Vec::new(),
+            served: vec![false; needs.len()],
+            assembly: HashMap::new(),
+            assembling: 0,
+            reserved: vec![false; needs.len()],
+            done_ranges: vec![BTreeMap::new(); containers.len()],
+            covered: vec![Vec::new(); needs.len()],
+        })
+    }
+
+    /// Read `r` of container `ci` failed with `e`. A coalesced read is retried record by
+    /// record (announced by a new preview together with the reads still pending), so that a
+    /// damaged or missing range fails only the records in it. (The extent being read is still
+    /// the current one: the next is only planned after a read succeeds.) Otherwise every
+    /// record of the read fails.
+    #[allow(clippy::too_many_arguments)] // the fetch's whole state, passed apart to split borrows
+    fn read_failed(
+        &self,
+        st: &mut FetchState,
+        containers: &[ContainerRef],
+        needs: &[Need],
+        states: &[NeedState],
+        ci: usize,
+        r: &Read,
+        e: &StoreError,
+    ) {
+        if r.pieces.len() > 1
+            && let Some((cur, queue)) = st.current.as_mut()
+            && *cur == ci
+        {
+            let singles: Vec<Read> = r
+                .pieces
+                .iter()
+                .map(|p| Read {
+                    start: p.start,
+                    end: p.end,
+                    pieces: vec![*p],
+                })
+                .collect();
+            let announce: Vec<FileExtent> = singles
+                .iter()
+                .chain(queue.iter())
+                .map(|r| FileExtent {
+                    offset: r.start,
+                    length: r.end - r.start,
+                })
+                .collect();
+            if self.preview(&containers[ci].path, &announce).is_ok() {
+                for one in singles.into_iter().rev() {
+                    queue.push_front(one);
+                }
+                return;
+            }
+        }
+        for p in &r.pieces {
+            let mut f = Fail::from_store(e);
+            f.retry_scan = e.past_end;
+            f.sticky = e.past_end;
+            states[p.need].set_fail(f);
+            st.give_up(p.need, needs[p.need].len);
+        }
+    }
+
+    /// The needs to look for by walking their containers: those the fetch could not place and
+    /// those that did not match where expected (or could not be read there), when their
+    /// container's fixed area was read.
+    fn scan_list(
+        mut scan: Vec<usize>,
+        containers: &[ContainerRef],
+        needs: &[Need],
+        states: &[NeedState],
+    ) -> Vec<usize> {
         for (ni, s) in states.iter().enumerate() {
             if !s.done.load(Ordering::Acquire)
                 && s.take_fail().is_some_and(|f| f.retry_scan)
@@ -289,10 +350,7 @@ impl Engine<'_> {
                 scan.push(ni);
             }
         }
-        if !scan.is_empty() {
-            self.scan(containers, needs, &states, &scan, &scratch, process);
-        }
-        states
+        scan
     }
 
     /// The next read of a [`fetch`](Self::fetch): the current extent's next one, or else the

@@ -118,8 +118,8 @@ pub(super) struct Need {
     pub(super) len: u64,
     pub(super) kind: NeedKind,
     /// Set when the container the metadata names is not in the store and `container` is the
-    /// fall-back (the swapped id/generation reading, spec §3.5): what was missing. A need that
-    /// fails there is reported as the missing container (`DDP_E_PATH_NOT_FOUND`).
+    /// fall-back (the swapped id/generation reading, docs/dedup-format.md §3.5): what was missing.
+    /// A need that fails there is reported as the missing container (`DDP_E_PATH_NOT_FOUND`).
     pub(super) missing_primary: Option<FileError>,
 }
 

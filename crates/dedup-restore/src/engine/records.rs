@@ -135,7 +135,7 @@ impl Engine<'_> {
         scratch: &Scratch,
         process: &Process<'_>,
     ) {
-        let mut by_container: BTreeMap<usize, HashMap<u32, Vec<usize>>> = BTreeMap::new();
+        let mut by_container: BTreeMap<usize, Wanted> = BTreeMap::new();
         for &ni in scan {
             by_container
                 .entry(needs[ni].container)
@@ -151,7 +151,7 @@ impl Engine<'_> {
             let window = (self.opts.window as u64).max(1 << 20);
             let mut pos = FIXED_AREA_LEN as u64;
             let mut buf = Vec::new();
-            'outer: while pos < vdl {
+            while pos < vdl {
                 let end = vdl.min(pos + window);
                 if self
                     .preview(
@@ -169,85 +169,127 @@ impl Engine<'_> {
                 if self.read(&c.path, pos, &mut buf).is_err() {
                     break;
                 }
-                let mut p = pos;
-                let mut work: Vec<(usize, Vec<u8>, u64)> = Vec::new();
-                loop {
-                    if p >= end {
-                        break;
-                    }
-                    let rec = match parse_record_header(&c.name, &buf, pos, p, vdl) {
-                        Ok(r) => r,
-                        Err(_) if p + 0x68 > end && end < vdl => break,
-                        Err(_) => {
-                            p += 8;
-                            continue;
-                        }
-                    };
-                    let rec_end = rec.payload_end();
-                    if rec_end > end {
-                        if p == pos {
-                            // One record larger than the window: read it alone (announced).
-                            if let Some(list) = wanted.get(&rec.local_id)
-                                && rec_end - p <= self.max_record_len()
-                            {
-                                let mut one = vec![0u8; (rec_end - p) as usize];
-                                let ext = [FileExtent {
-                                    offset: p,
-                                    length: rec_end - p,
-                                }];
-                                if self.preview(&c.path, &ext).is_ok()
-                                    && self.read(&c.path, p, &mut one).is_ok()
-                                {
-                                    for &ni in list {
-                                        work.push((ni, one.clone(), p));
-                                    }
-                                }
-                            }
-                            p = rec.next_record_offset();
-                        }
-                        break;
-                    }
-                    if rec.record_type != RecordType::Padding
-                        && let Some(list) = wanted.get(&rec.local_id)
-                    {
-                        for &ni in list {
-                            work.push((
-                                ni,
-                                buf[(p - pos) as usize..(rec_end - pos) as usize].to_vec(),
-                                p,
-                            ));
-                        }
-                    }
-                    p = rec.next_record_offset();
-                }
-                work.par_iter().for_each(|(ni, bytes, at)| {
-                    scratch.with(|scratch| {
-                        let n = &needs[*ni];
-                        if states[*ni].done.load(Ordering::Acquire) {
-                            return;
-                        }
-                        let r = check_record(c, n, bytes, *at, vdl).and_then(|rec| {
-                            let stored = &bytes[rec.header_len()..];
-                            match process {
-                                Process::Record(f) => f(*ni, n, c, &rec, stored, scratch),
-                                Process::Chunks(sink) => sink.one(n, c, &rec, stored, scratch),
-                            }
-                        });
-                        match r {
-                            Ok(()) => {
-                                states[*ni].done.store(true, Ordering::Release);
-                                self.found_by_scan.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Err(f) => states[*ni].set_fail(f),
-                        }
-                    });
-                });
+                let (found, p) = self.walk_window(c, &wanted, &buf, pos, end);
+                self.process_found(c, needs, states, &found, scratch, process);
                 if p <= pos {
-                    break 'outer;
+                    break;
                 }
                 pos = p;
             }
         }
+        Self::not_found(containers, needs, states, scan);
+    }
+
+    /// Walks the records in `buf` (container bytes `pos..end`, within the container's valid
+    /// data), collecting those `wanted`. Returns them and where the walk stopped: the start of
+    /// the first record that does not fit (the next window starts there).
+    fn walk_window(
+        &self,
+        c: &ContainerRef,
+        wanted: &Wanted,
+        buf: &[u8],
+        pos: u64,
+        end: u64,
+    ) -> (Found, u64) {
+        let vdl = c.fixed.as_ref().map_or(0, |f| f.header.valid_data_length);
+        let mut p = pos;
+        let mut work: Found = Vec::new();
+        loop {
+            if p >= end {
+                break;
+            }
+            let rec = match parse_record_header(&c.name, buf, pos, p, vdl) {
+                Ok(r) => r,
+                Err(_) if p + 0x68 > end && end < vdl => break,
+                Err(_) => {
+                    p += 8;
+                    continue;
+                }
+            };
+            let rec_end = rec.payload_end();
+            if rec_end > end {
+                if p == pos {
+                    // One record larger than the window: read it alone (announced).
+                    if let Some(list) = wanted.get(&rec.local_id)
+                        && rec_end - p <= self.max_record_len()
+                    {
+                        let mut one = vec![0u8; (rec_end - p) as usize];
+                        let ext = [FileExtent {
+                            offset: p,
+                            length: rec_end - p,
+                        }];
+                        if self.preview(&c.path, &ext).is_ok()
+                            && self.read(&c.path, p, &mut one).is_ok()
+                        {
+                            for &ni in list {
+                                work.push((ni, one.clone(), p));
+                            }
+                        }
+                    }
+                    p = rec.next_record_offset();
+                }
+                break;
+            }
+            if rec.record_type != RecordType::Padding
+                && let Some(list) = wanted.get(&rec.local_id)
+            {
+                for &ni in list {
+                    work.push((
+                        ni,
+                        buf[(p - pos) as usize..(rec_end - pos) as usize].to_vec(),
+                        p,
+                    ));
+                }
+            }
+            p = rec.next_record_offset();
+        }
+        (work, p)
+    }
+
+    /// Checks and processes the records a scan found (in parallel), skipping needs already
+    /// done.
+    fn process_found(
+        &self,
+        c: &ContainerRef,
+        needs: &[Need],
+        states: &[NeedState],
+        found: &Found,
+        scratch: &Scratch,
+        process: &Process<'_>,
+    ) {
+        let vdl = c.fixed.as_ref().map_or(0, |f| f.header.valid_data_length);
+        found.par_iter().for_each(|(ni, bytes, at)| {
+            scratch.with(|scratch| {
+                let n = &needs[*ni];
+                if states[*ni].done.load(Ordering::Acquire) {
+                    return;
+                }
+                let r = check_record(c, n, bytes, *at, vdl).and_then(|rec| {
+                    let stored = &bytes[rec.header_len()..];
+                    match process {
+                        Process::Record(f) => f(*ni, n, c, &rec, stored, scratch),
+                        Process::Chunks(sink) => sink.one(n, c, &rec, stored, scratch),
+                    }
+                });
+                match r {
+                    Ok(()) => {
+                        states[*ni].done.store(true, Ordering::Release);
+                        self.found_by_scan.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(f) => states[*ni].set_fail(f),
+                }
+            });
+        });
+    }
+
+    /// A need the scan did not find either is reported as not in its container, unless an
+    /// earlier failure says more (a hard error, or a copy of the container that ends early).
+    fn not_found(
+        containers: &[ContainerRef],
+        needs: &[Need],
+        states: &[NeedState],
+        scan: &[usize],
+    ) {
         for &ni in scan {
             if !states[ni].done.load(Ordering::Acquire) {
                 let n = &needs[ni];
@@ -265,6 +307,12 @@ impl Engine<'_> {
         }
     }
 }
+
+/// The needs a scan looks for in one container, by local id.
+type Wanted = HashMap<u32, Vec<usize>>;
+
+/// Records a scan found for needs: `(need index, the record's bytes, its offset)`.
+type Found = Vec<(usize, Vec<u8>, u64)>;
 
 /// Parses the record at the start of `bytes` and checks it is the one `n` wants: its local id,
 /// its type, and (for a full record) that its size matches.
@@ -301,8 +349,9 @@ pub(super) fn check_record(
         }));
     }
     let total = rec.header_len() as u64 + u64::from(rec.stored_size);
-    // A data record must have exactly the stored size its stream-map entry gives (spec §3.5);
-    // a stream map may be stored in fewer bytes than its payload size if it is compressed.
+    // A data record must have exactly the stored size its stream-map entry gives
+    // (docs/dedup-format.md §3.5); a stream map may be stored in fewer bytes than its payload size
+    // if it is compressed.
     let size_ok = match n.kind {
         NeedKind::Data { .. } => total == n.len,
         NeedKind::StreamMap { .. } => {

@@ -50,8 +50,8 @@ impl Engine<'_> {
     }
 
     /// The container file for `id` in `dir`: the highest generation whose first name component
-    /// is `id`; failing that (the order of the two smap fields is unproven, spec §3.5) the
-    /// highest whose first component is `alt`. Without a listing: `id.gen_hint`.
+    /// is `id`; failing that (the order of the two smap fields is unproven, docs/dedup-format.md
+    /// §3.5) the highest whose first component is `alt`. Without a listing: `id.gen_hint`.
     pub(super) fn resolve_container(
         &self,
         dir: &WinPath,
