@@ -1,8 +1,9 @@
 //! Zero-copy container reader.
 //!
-//! [`Container::open`] validates the three `Cthr` slots and the `Rrtl` tables up front (spec
-//! §3.1–§3.3); afterwards every accessor computes offsets into the borrowed bytes. The bytes can
-//! be anything that derefs to `[u8]`: a `Vec<u8>`, a `bytes::Bytes`, a `memmap2::Mmap`.
+//! [`Container::open`] validates the three `Cthr` slots and the `Rrtl` tables up front
+//! (docs/dedup-format.md §3.1–§3.3); afterwards every accessor computes offsets into the borrowed
+//! bytes. The bytes can be anything that derefs to `[u8]`: a `Vec<u8>`, a `bytes::Bytes`, a
+//! `memmap2::Mmap`.
 
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
@@ -18,8 +19,8 @@ use crate::layout::{
 };
 use crate::smap::StreamMapRef;
 
-/// Logical chunks are at most 128 KiB on every observed volume (docs/dedup-format.md §4.1); a decoder without a
-/// known logical size starts with this much room and grows on overrun.
+/// Logical chunks are at most 128 KiB on every observed volume (docs/dedup-format.md §4.1); a
+/// decoder without a known logical size starts with this much room and grows on overrun.
 pub const TYPICAL_MAX_CHUNK: usize = 0x2_0000;
 
 /// When the payload CRC-64 of a record (docs/dedup-format.md §4.2, `Ckhr` +0x48) is computed.
