@@ -11,7 +11,7 @@
 //! * \[RM\] `VSS_RESTOREMETHOD_ENUM` (vswriter.h) and "Setting VSS Restore Methods";
 //! * \[RT\] `VSS_RESTORE_TARGET` (vswriter.h) and "Setting VSS Restore Targets";
 //! * \[RS\] `VSS_FILE_RESTORE_STATUS` (vswriter.h) and
-//! `IVssBackupComponents::SetFileRestoreStatus`;
+//!   `IVssBackupComponents::SetFileRestoreStatus`;
 //! * \[WRE\] `VSS_WRITERRESTORE_ENUM` (vswriter.h);
 //! * \[AALM\] `IVssBackupComponents::AddAlternativeLocationMapping`;
 //! * \[ALT\] "Working with Alternate Locations during Restore";
