@@ -105,8 +105,8 @@ fn present(d: Disk, i: usize) -> bool {
 
 /// Whether the file `i` cannot be replaced in place (an exclusive open fails), with the
 /// writer's service stopped or not. A read-only file, a file in use and a directory are
-/// all "cannot be replaced" (the project's reading of spec §3.4; the documentation names
-/// only files in use).
+/// all "cannot be replaced" (the project's reading of docs/vss-restore.md §3.4; the documentation
+/// names only files in use).
 fn blocked(d: Disk, i: usize, service_stopped: bool) -> bool {
     match d {
         Disk::ServiceLocked => !service_stopped,

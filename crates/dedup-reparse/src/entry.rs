@@ -175,3 +175,94 @@ impl ReferenceEntry {
         Some(b)
     }
 }
+/// Why a point's reference entries do not tile its file ([`check_entries`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TilingError {
+    /// An entry does not start where the previous one ended (or ends before it starts).
+    #[error(
+        "reference entry {entry} covers {begin:#x}..{end:#x}, expected to start at {expected:#x}"
+    )]
+    Gap {
+        /// Entry index.
+        entry: usize,
+        /// Its start.
+        begin: u64,
+        /// Its end.
+        end: u64,
+        /// Where it should start (the previous entry's end; 0 for the first).
+        expected: u64,
+    },
+    /// The entries together cover a different size than the file's logical size.
+    #[error("reference entries cover {covered:#x} bytes, the file is {logical:#x}")]
+    Short {
+        /// Bytes covered.
+        covered: u64,
+        /// The point's logical size.
+        logical: u64,
+    },
+}
+
+/// Checks that `entries` tile `[0, logical_size)` in order, each starting where the previous
+/// one ended (docs/dedup-format.md §1.3: each entry covers a file range; §1.7: a file's data is
+/// its entries' stream maps in order). Parsing does not check this, so that an inconsistent
+/// point can still be inspected; a restore checks it before reading any stream map.
+///
+/// # Errors
+/// [`TilingError::Gap`] for the first entry out of place, [`TilingError::Short`] when the
+/// entries end before or after the logical size.
+pub fn check_entries(entries: &[ReferenceEntry], logical_size: u64) -> Result<(), TilingError> {
+    let mut at = 0;
+    for (i, e) in entries.iter().enumerate() {
+        if e.range_begin != at || e.range_end < e.range_begin {
+            return Err(TilingError::Gap {
+                entry: i,
+                begin: e.range_begin,
+                end: e.range_end,
+                expected: at,
+            });
+        }
+        at = e.range_end;
+    }
+    if at != logical_size {
+        return Err(TilingError::Short {
+            covered: at,
+            logical: logical_size,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(range: std::ops::Range<u64>) -> ReferenceEntry {
+        ReferenceEntry::new(1, 1, 0x3000, 8 + 64, StreamMapHash::Short([0; 16]), range)
+    }
+
+    #[test]
+    fn entries_that_tile_pass() {
+        assert_eq!(check_entries(&[entry(0..10), entry(10..25)], 25), Ok(()));
+        assert_eq!(check_entries(&[], 0), Ok(()));
+    }
+
+    #[test]
+    fn gaps_and_short_coverage_are_named() {
+        assert_eq!(
+            check_entries(&[entry(0..10), entry(12..25)], 25),
+            Err(TilingError::Gap {
+                entry: 1,
+                begin: 12,
+                end: 25,
+                expected: 10
+            })
+        );
+        assert_eq!(
+            check_entries(&[entry(0..10)], 25),
+            Err(TilingError::Short {
+                covered: 10,
+                logical: 25
+            })
+        );
+    }
+}

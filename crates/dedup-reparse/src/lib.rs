@@ -43,7 +43,7 @@ mod v3;
 pub use chunk::{
     CHUNK_HEADER_LEN, CrcSpan, PROPERTY_ENTRY_LEN, PropertyChunk, PropertyEntry, prop_type,
 };
-pub use entry::{ENTRY_LEN, ReferenceEntry, StreamMapHash};
+pub use entry::{ENTRY_LEN, ReferenceEntry, StreamMapHash, TilingError, check_entries};
 pub use error::{BuildError, ParseError};
 pub use guid::{Guid, GuidParseError};
 pub use inspect::{ChunkPrefix, V3Prefix, inspect_v3_prefix};

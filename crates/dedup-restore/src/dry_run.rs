@@ -31,41 +31,16 @@ pub(crate) fn dry_run(
     report: &mut TreeReport,
     tell: &dyn Fn(u64, u64, Phase),
 ) {
-    let policy = opts.overwrite;
+    let run = DryRun {
+        source,
+        store,
+        dest,
+        policy: opts.overwrite,
+        engine_opts,
+        tell,
+    };
     // Dedup files whose existing file has the same size: rebuilt and compared, in batches.
     let mut batch: Vec<(WinPath, Stub)> = Vec::new();
-    let compare = |batch: &mut Vec<(WinPath, Stub)>, report: &mut TreeReport| {
-        if batch.is_empty() {
-            return;
-        }
-        let t = Instant::now();
-        let logical: u64 = batch.iter().map(|(_, s)| s.logical).sum();
-        let staged = std::mem::take(batch);
-        let paths: Vec<WinPath> = staged.iter().map(|(p, _)| p.clone()).collect();
-        let cmp = CompareVolume::new(dest);
-        let volume = StagedVolume::new(&cmp, staged, Overwrite::Never);
-        let r = restore_in_place(&volume, &paths, store, engine_opts);
-        report.engine_time += t.elapsed();
-        crate::batch::add(&mut report.stats, &r.stats);
-        report.entries.extend(r.files.into_iter().map(|f| {
-            let verdict = cmp.identical(&f.path);
-            let path = f.path.clone();
-            let mut e = engine_outcome(f);
-            if e.status == EntryStatus::Restored {
-                let placed = match verdict {
-                    Some(true) => Placed::Skipped,
-                    _ if policy == Overwrite::IfChanged => Placed::Written {
-                        bytes: e.bytes,
-                        replaced: true,
-                    },
-                    _ => Placed::Conflict,
-                };
-                e = EntryResult::placed(&path, EntryStatus::Restored, placed);
-            }
-            e
-        }));
-        tell(logical, paths.len() as u64, Phase::Copying);
-    };
     for item in items {
         let path = item.path.to_string();
         let there = match &item.entry.kind {
@@ -89,70 +64,135 @@ pub(crate) fn dry_run(
                 _ => EntryResult::placed(&item.path, EntryStatus::Copied, Placed::Conflict),
             }),
             EntryKind::File if item.entry.reparse.is_some() => {
-                let reparse = match read_stub(source, &item) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        report.entries.push(EntryResult::failed(path, e));
-                        continue;
-                    }
-                };
-                let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
-                let placed = match there {
-                    Slot::Free => Placed::Written {
-                        bytes: logical,
-                        replaced: false,
-                    },
-                    Slot::Other => Placed::Conflict,
-                    Slot::File(len) => {
-                        if let Some(p) = by_size(policy, len, logical) {
-                            p
-                        } else {
-                            let attributes = item.entry.attributes
-                                & !platform::attr::REPARSE_POINT
-                                & !platform::attr::DIRECTORY;
-                            batch.push((
-                                item.path,
-                                Stub {
-                                    reparse,
-                                    attributes,
-                                    logical,
-                                },
-                            ));
-                            if batch.len() == MAX_FILES {
-                                compare(&mut batch, report);
-                            }
-                            continue;
-                        }
-                    }
-                };
-                report.entries.push(EntryResult::placed(
-                    &item.path,
-                    EntryStatus::Restored,
-                    placed,
-                ));
+                run.dedup_file(item, there, &mut batch, report);
             }
-            EntryKind::File => {
-                let placed = match there {
-                    Slot::Free => Ok(Placed::Written {
-                        bytes: item.entry.len,
-                        replaced: false,
-                    }),
-                    Slot::Other => Ok(Placed::Conflict),
-                    Slot::File(len) => source
-                        .open_file(&item.path)
-                        .map_err(|e| FileError::platform(Stage::ReadingSource, e))
-                        .and_then(|src| existing_copy(src.as_ref(), dest, &item, len, policy)),
-                };
-                report.entries.push(match placed {
-                    Ok(p) => EntryResult::placed(&item.path, EntryStatus::Copied, p),
-                    Err(e) => EntryResult::failed(path, e),
-                });
-            }
+            EntryKind::File => report.entries.push(run.plain_file(&item, there)),
             EntryKind::Unsupported(why) => report.entries.push(EntryResult::failed(
                 path,
                 FileError::Unsupported(why.clone()),
             )),
         }
     }
-    compare(&mut batch, report);
+    run.compare(&mut batch, report);
+}
+
+/// What a dry run reads from and reports to.
+struct DryRun<'a> {
+    source: &'a dyn Source,
+    store: &'a dyn BackupStore,
+    dest: &'a dyn Volume,
+    policy: Overwrite,
+    engine_opts: &'a RestoreOptions,
+    tell: &'a dyn Fn(u64, u64, Phase),
+}
+
+impl DryRun<'_> {
+    /// A dedup file: what would become of it, or (an existing file of the same size under a
+    /// policy that compares) a stub added to `batch`, compared once the batch is full.
+    fn dedup_file(
+        &self,
+        item: Item,
+        there: Slot,
+        batch: &mut Vec<(WinPath, Stub)>,
+        report: &mut TreeReport,
+    ) {
+        let reparse = match read_stub(self.source, &item) {
+            Ok(r) => r,
+            Err(e) => {
+                report
+                    .entries
+                    .push(EntryResult::failed(item.path.to_string(), e));
+                return;
+            }
+        };
+        let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
+        let placed = match there {
+            Slot::Free => Placed::Written {
+                bytes: logical,
+                replaced: false,
+            },
+            Slot::Other => Placed::Conflict,
+            Slot::File(len) => {
+                if let Some(p) = by_size(self.policy, len, logical) {
+                    p
+                } else {
+                    let attributes = item.entry.attributes
+                        & !platform::attr::REPARSE_POINT
+                        & !platform::attr::DIRECTORY;
+                    batch.push((
+                        item.path,
+                        Stub {
+                            reparse,
+                            attributes,
+                            logical,
+                        },
+                    ));
+                    if batch.len() == MAX_FILES {
+                        self.compare(batch, report);
+                    }
+                    return;
+                }
+            }
+        };
+        report.entries.push(EntryResult::placed(
+            &item.path,
+            EntryStatus::Restored,
+            placed,
+        ));
+    }
+
+    /// A plain file: copied, skipped (an identical copy is there) or in conflict.
+    fn plain_file(&self, item: &Item, there: Slot) -> EntryResult {
+        let placed = match there {
+            Slot::Free => Ok(Placed::Written {
+                bytes: item.entry.len,
+                replaced: false,
+            }),
+            Slot::Other => Ok(Placed::Conflict),
+            Slot::File(len) => self
+                .source
+                .open_file(&item.path)
+                .map_err(|e| FileError::platform(Stage::ReadingSource, e))
+                .and_then(|src| existing_copy(src.as_ref(), self.dest, item, len, self.policy)),
+        };
+        match placed {
+            Ok(p) => EntryResult::placed(&item.path, EntryStatus::Copied, p),
+            Err(e) => EntryResult::failed(item.path.to_string(), e),
+        }
+    }
+
+    /// Rebuilds the batch's dedup files through a read-only [`CompareVolume`] and reports each
+    /// as identical (skipped), to be replaced, or in conflict.
+    fn compare(&self, batch: &mut Vec<(WinPath, Stub)>, report: &mut TreeReport) {
+        if batch.is_empty() {
+            return;
+        }
+        let t = Instant::now();
+        let logical: u64 = batch.iter().map(|(_, s)| s.logical).sum();
+        let staged = std::mem::take(batch);
+        let paths: Vec<WinPath> = staged.iter().map(|(p, _)| p.clone()).collect();
+        let cmp = CompareVolume::new(self.dest);
+        let volume = StagedVolume::new(&cmp, staged, Overwrite::Never);
+        let r = restore_in_place(&volume, &paths, self.store, self.engine_opts);
+        report.engine_time += t.elapsed();
+        crate::batch::add(&mut report.stats, &r.stats);
+        report.entries.extend(r.files.into_iter().map(|f| {
+            let verdict = cmp.identical(&f.path);
+            let path = f.path.clone();
+            let mut e = engine_outcome(f);
+            if e.status == EntryStatus::Restored {
+                let placed = match verdict {
+                    Some(true) => Placed::Skipped,
+                    _ if self.policy == Overwrite::IfChanged => Placed::Written {
+                        bytes: e.bytes,
+                        replaced: true,
+                    },
+                    _ => Placed::Conflict,
+                };
+                e = EntryResult::placed(&path, EntryStatus::Restored, placed);
+            }
+            e
+        }));
+        (self.tell)(logical, paths.len() as u64, Phase::Copying);
+    }
 }

@@ -1,6 +1,6 @@
 //! Rebuild Windows Server Data Deduplication files from a backed-up chunk store: the Rust
 //! equivalent of `IDedupBackupSupport::RestoreFiles` driven by an `IDedupReadFileCallback`-like
-//! [`BackupStore`] (spec `dedup-format.md` §6).
+//! [`BackupStore`] (docs/dedup-format.md §6).
 //!
 //! [`restore_files`] reads each file's dedup reparse point from a [`platform::Volume`], asks the
 //! store for the stream-map containers and then the data containers (two
@@ -11,14 +11,14 @@
 //! HRESULT (S_OK, S_FALSE for a file that is not a dedup file, or a DDP_E_* code) and the call an
 //! overall one.
 //!
-//! Our choices where Windows' behaviour is not public (docs/dedup-format.md §9): a container's fixed area
-//! (header slots and redirection table, 0..0x5000) is read, with its own preview, just before
-//! the first plan extent of that container, so stale offsets are redirected before any of its
-//! records is read and a plan is followed in one pass; a record cut by plan extents is put
+//! Our choices where Windows' behaviour is not public (docs/dedup-format.md §9): a container's
+//! fixed area (header slots and redirection table, 0..0x5000) is read, with its own preview, just
+//! before the first plan extent of that container, so stale offsets are redirected before any of
+//! its records is read and a plan is followed in one pass; a record cut by plan extents is put
 //! together from its pieces while that fits in the window (past it, it is read whole in the
-//! final pass over each container), and no byte is read twice; a record that is not where the hint and
-//! the `Rrtl` say is looked for by walking the container; a coalesced read that fails is retried
-//! record by record; when a data container id is not in the store the swapped id/generation
+//! final pass over each container), and no byte is read twice; a record that is not where the hint
+//! and the `Rrtl` say is looked for by walking the container; a coalesced read that fails is
+//! retried record by record; when a data container id is not in the store the swapped id/generation
 //! reading of the stream-map entry is tried; the highest generation is found with
 //! [`BackupStore::list_dir`] (a store that cannot list gets the generation the metadata names,
 //! which is stale after a garbage collection); a read-only stub is refused with E_ACCESSDENIED;

@@ -1,8 +1,8 @@
 //! The pre-flight check of a tree restore ([`crate::TreePlan::check`]): before anything is
 //! created, is the source a dedup volume whose stubs can find their chunk store?
 //!
-//! Each dedup reparse point names the chunk store its chunks live in by GUID (spec
-//! `dedup-format.md` §1.7: the store GUID field of every layout), and that store is the folder
+//! Each dedup reparse point names the chunk store its chunks live in by GUID (docs/dedup-format.md
+//! §1.7: the store GUID field of every layout), and that store is the folder
 //! `\System Volume Information\Dedup\ChunkStore\{GUID}.ddp` (upper-case, with braces; §2: one
 //! per volume). A source with neither stubs nor a store is not a dedup volume (a plain folder
 //! would only be copied); stubs whose store folder is missing would each fail with

@@ -1,6 +1,6 @@
 //! The CRC-64 variant that Windows' chunk store uses ("CsCrc64").
 //!
-//! Parameters (spec `dedup-format.md` §4.3, CONFIRMED on the WS2019 sample and matching
+//! Parameters (docs/dedup-format.md §4.3, CONFIRMED on the WS2019 sample and matching
 //! Stefano Moioli's ManagedDedup port): reflected polynomial `0x9A6C9329AC4BC9B5` (normal form
 //! `0xAD93D23594C93659`), register initialised to 0, result complemented. Check value for
 //! `"123456789"` is `0x87FF3F9B2B57C87B`. This is *not* CRC-64/NVME, which starts from all ones.

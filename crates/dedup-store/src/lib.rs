@@ -46,8 +46,8 @@ pub use reader::{
     verify_hash, verify_payload_crc,
 };
 pub use smap::{
-    SMAP_ENTRY_SIZE, SMAP_HEADER_SIZE, SMAP_VERSION, SmapEntry, StreamMap, StreamMapError,
-    StreamMapRef,
+    MapCoverageError, SMAP_ENTRY_SIZE, SMAP_HEADER_SIZE, SMAP_VERSION, SmapEntry, StreamMap,
+    StreamMapError, StreamMapRef, check_map,
 };
 pub use writer::{
     AppendedChunk, CompressionPolicy, ContainerWriter, DEFAULT_SIZE_LIMIT, MovedChunk,

@@ -234,9 +234,108 @@ impl StreamMap {
     }
 }
 
+/// Why a stream map does not cover its reference entry's range ([`check_map`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MapCoverageError {
+    /// An entry does not end after the previous one (an empty or negative chunk).
+    #[error("stream map entry {entry} ends at {end:#x}, not after {prev:#x}")]
+    NotIncreasing {
+        /// Entry index.
+        entry: usize,
+        /// Its end.
+        end: u64,
+        /// The previous end (the range's begin for the first entry).
+        prev: u64,
+    },
+    /// The last entry ends elsewhere than the range.
+    #[error("stream map covers {begin:#x}..{end:#x}, expected {begin:#x}..{expected:#x}")]
+    Coverage {
+        /// Start of the range.
+        begin: u64,
+        /// Where the map ends.
+        end: u64,
+        /// Where the range ends.
+        expected: u64,
+    },
+}
+
+/// Checks that `map` covers exactly `range` (the file range of the reference entry that names
+/// it) with no empty chunk: the first chunk starts at the range's begin and every entry's end
+/// is past the previous one (docs/dedup-format.md §3.5). [`StreamMapRef::parse`] only checks
+/// that ends never go backwards, as it does not know the range.
+///
+/// # Errors
+/// [`MapCoverageError::NotIncreasing`] for the first entry that does not move forward,
+/// [`MapCoverageError::Coverage`] when the map ends before or after the range.
+pub fn check_map(range: std::ops::Range<u64>, map: &[SmapEntry]) -> Result<(), MapCoverageError> {
+    let mut prev = range.start;
+    for (i, s) in map.iter().enumerate() {
+        if s.end <= prev {
+            return Err(MapCoverageError::NotIncreasing {
+                entry: i,
+                end: s.end,
+                prev,
+            });
+        }
+        prev = s.end;
+    }
+    if prev != range.end {
+        return Err(MapCoverageError::Coverage {
+            begin: range.start,
+            end: prev,
+            expected: range.end,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ends(ends: &[u64]) -> Vec<SmapEntry> {
+        ends.iter()
+            .map(|&end| SmapEntry {
+                local_id: 1,
+                container_id: 1,
+                offset_hint: 0x5000,
+                generation: 1,
+                end,
+                hash: [0; 32],
+                stored_size: 1,
+                unknown_3c: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn map_must_cover_its_range() {
+        assert_eq!(check_map(10..30, &ends(&[20, 30])), Ok(()));
+        assert_eq!(
+            check_map(10..30, &ends(&[20, 20, 30])),
+            Err(MapCoverageError::NotIncreasing {
+                entry: 1,
+                end: 20,
+                prev: 20
+            })
+        );
+        assert_eq!(
+            check_map(10..30, &ends(&[10])),
+            Err(MapCoverageError::NotIncreasing {
+                entry: 0,
+                end: 10,
+                prev: 10
+            })
+        );
+        assert_eq!(
+            check_map(10..30, &ends(&[20])),
+            Err(MapCoverageError::Coverage {
+                begin: 10,
+                end: 20,
+                expected: 30
+            })
+        );
+    }
 
     #[test]
     fn round_trip_and_errors() {

@@ -1,4 +1,5 @@
-//! String-valued enums of the documents (docs/vss-restore.md §1.2 table "Enumerated string values").
+//! String-valued enums of the documents (docs/vss-restore.md §1.2 table "Enumerated string
+//! values").
 //!
 //! Each has an `Unrecognised` variant that keeps the text, so a value this crate does not know
 //! survives a round trip and is reported rather than guessed. Spellings marked *ours* are not
@@ -69,7 +70,8 @@ text_enum! {
     RestoreMethod {
         /// VSS_RME_UNDEFINED — spelling *ours*; also what a missing `RESTORE_METHOD` means.
         Undefined => "UNDEFINED",
-        /// VSS_RME_RESTORE_IF_NOT_THERE (spelling from the SDK test writer, spec conf. M).
+        /// VSS_RME_RESTORE_IF_NOT_THERE (spelling from the SDK test writer, docs/vss-restore.md
+        /// confidence M).
         RestoreIfNotThere => "RESTORE_IF_NONE_THERE",
         /// VSS_RME_RESTORE_IF_CAN_REPLACE (real SQL/ASR WMDs).
         RestoreIfCanReplace => "RESTORE_IF_CAN_BE_REPLACED",
@@ -121,7 +123,7 @@ text_enum! {
     DataSource {
         /// VSS_ST_TRANSACTEDDB.
         TransactedDb => "TRANSACTION_DB",
-        /// VSS_ST_NONTRANSACTEDDB — unverified spelling, *ours* (spec conf. L).
+        /// VSS_ST_NONTRANSACTEDDB — unverified spelling, *ours* (docs/vss-restore.md confidence L).
         NonTransactedDb => "NONTRANSACTION_DB",
         /// VSS_ST_OTHER.
         Other => "OTHER",

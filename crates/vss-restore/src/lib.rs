@@ -1,4 +1,4 @@
-//! The VSS requester's restore executor (spec `docs/vss-restore.md` §3).
+//! The VSS requester's restore executor (docs/vss-restore.md §3).
 //!
 //! [`restore`] takes the saved Writer Metadata Documents and Backup Components Document, a
 //! [`BackupSource`] holding the backed-up files (and, for dedup files, a
@@ -9,9 +9,9 @@
 //! 1. select the components (restore-set generation, `vss_model::restore_set`) and mark them
 //!    selected in the BCD;
 //! 2. PreRestore to the components of writers whose `writerRestore` is `always` or
-//!    `ifReplaceFails` (never to `never` writers, nor to CUSTOM writers without a handler); apply what the writers changed (restore
-//!    target, directed targets; failure messages) to the BCD and generate the restore set
-//!    again from it; set every component's status to NONE;
+//!    `ifReplaceFails` (never to `never` writers, nor to CUSTOM writers without a handler); apply
+//!    what the writers changed (restore target, directed targets; failure messages) to the BCD
+//!    and generate the restore set again from it; set every component's status to NONE;
 //! 3. stop the services of STOP_RESTORE_START writers;
 //! 4. copy each component by its method and target (decision table §3.2): see [`rules`] for
 //!    every rule with its Microsoft source and every choice made where the documentation is

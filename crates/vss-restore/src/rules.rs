@@ -10,7 +10,8 @@
 //! Sources (learn.microsoft.com, Win32 VSS documentation):
 //! * \[RM\] `VSS_RESTOREMETHOD_ENUM` (vswriter.h) and "Setting VSS Restore Methods";
 //! * \[RT\] `VSS_RESTORE_TARGET` (vswriter.h) and "Setting VSS Restore Targets";
-//! * \[RS\] `VSS_FILE_RESTORE_STATUS` (vswriter.h) and `IVssBackupComponents::SetFileRestoreStatus`;
+//! * \[RS\] `VSS_FILE_RESTORE_STATUS` (vswriter.h) and
+//!   `IVssBackupComponents::SetFileRestoreStatus`;
 //! * \[WRE\] `VSS_WRITERRESTORE_ENUM` (vswriter.h);
 //! * \[AALM\] `IVssBackupComponents::AddAlternativeLocationMapping`;
 //! * \[ALT\] "Working with Alternate Locations during Restore";
@@ -28,7 +29,7 @@
 //!   status other than ALL, whatever the method (PostRestore is per component).
 //! * SetFileRestoreStatus for every component explicitly selected, between PreRestore and
 //!   PostRestore \[RS\]: NONE after PreRestore, FAILED at the first change to the disk, ALL
-//!   after the last byte (BETest's practice, spec §3.9).
+//!   after the last byte (BETest's practice, docs/vss-restore.md §3.9).
 //! * STOP_RESTORE_START: stop the writer's service after PreRestore, copy, start it before
 //!   PostRestore \[RM, STOP\]. RESTORE_STOP_START: copy, PostRestore, then stop and start the
 //!   service \[RM\]. **Choice**: RESTORE_STOP_START restarts only a component restored ALL; a
@@ -49,7 +50,7 @@
 //!   original location, none is restored there; with alternate location mappings the files go
 //!   to the alternate location, each only if no version exists there \[RM\]. "A version on
 //!   disk" is whatever occupies the path, a file or a directory (issue 18 item 1); checked
-//!   with exclusive `CREATE_NEW` opens before anything is written (spec §3.2).
+//!   with exclusive `CREATE_NEW` opens before anything is written (docs/vss-restore.md §3.2).
 //! * RESTORE_IF_CAN_REPLACE: if any file cannot be overwritten, none is restored in place;
 //!   with mappings all go to the alternate location \[RM\]. **Choice**: "cannot be
 //!   overwritten" is an exclusive open (read, write, delete, no sharing) that fails: a file in

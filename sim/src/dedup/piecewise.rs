@@ -17,9 +17,9 @@ use platform::{
 
 use super::DedupError;
 
-/// Largest stored payload read into memory (the restore engine's default logical bound, spec
-/// §4.1: real chunks are at most ~128 KiB; stream maps of large files are larger). A record
-/// claiming more is reported, never allocated.
+/// Largest stored payload read into memory (the restore engine's default logical bound,
+/// docs/dedup-format.md §4.1: real chunks are at most ~128 KiB; stream maps of large files are
+/// larger). A record claiming more is reported, never allocated.
 pub const MAX_PAYLOAD: u32 = 64 << 20;
 
 /// The longest record header (a stream-map record's, docs/dedup-format.md §3.3).

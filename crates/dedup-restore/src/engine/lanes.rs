@@ -10,7 +10,9 @@ use std::sync::atomic::Ordering;
 use dedup_store::{ChunkHash, ReadOptions, RecordHeader, RecordType};
 use rayon::prelude::*;
 
-use super::{ContainerRef, Fail, Need, NeedState, Scratch, check_record};
+use super::fetch::Scratch;
+use super::job::{ContainerRef, Fail, Need, NeedState};
+use super::records::check_record;
 
 /// Most chunks one worker decodes before hashing them together: enough to keep every lane of
 /// the widest kernel (8) busy while messages of different lengths finish and are refilled,

@@ -30,10 +30,9 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, Write};
-use std::os::unix::fs::MetadataExt;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use xattr::FileExt as _;
@@ -42,19 +41,26 @@ use names::Lookup;
 
 use crate::path::eq_name;
 
+mod attrs;
 mod beneath;
 mod file;
 #[cfg(test)]
 mod handles;
 mod names;
+mod pending;
 #[cfg(test)]
 mod race;
+mod share;
 
 use crate::{
-    Access, DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename,
-    ShareMode, Volume, WinPath, attr,
+    Access, DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename, Volume,
+    WinPath, attr,
 };
 pub use file::HostFile;
+pub use pending::PendingOutcome;
+
+use attrs::{STORED_BITS, compose_attrs, is_unsupported, reparse_of, stored_attrs_of};
+use share::OpenRecord;
 
 /// Extended attribute holding a reparse point written by us (read and write).
 pub const REPARSE_XATTR_USER: &str = "user.ntfs_reparse_data";
@@ -66,17 +72,6 @@ pub const ATTRIBUTES_XATTR: &str = "user.rehydrate.attributes";
 pub const STATE_DIR: &str = ".rehydrate";
 /// Name of the pending-rename list inside [`STATE_DIR`].
 pub const PENDING_FILE: &str = "PendingFileRenameOperations";
-
-/// Bits kept in [`ATTRIBUTES_XATTR`].
-const STORED_BITS: u32 = (attr::SETTABLE & !attr::NORMAL) | attr::SPARSE_FILE;
-
-#[derive(Debug)]
-struct OpenRecord {
-    key: String,
-    path: WinPath,
-    access: Access,
-    share: ShareMode,
-}
 
 /// Case-folded name → stored name of one host directory.
 type NameIndex = HashMap<String, String>;
@@ -113,15 +108,6 @@ pub struct HostVolume {
     shared: Arc<Shared>,
 }
 
-/// Result of one operation of [`HostVolume::apply_pending_renames`].
-#[derive(Debug)]
-pub struct PendingOutcome {
-    /// The operation.
-    pub op: PendingRename,
-    /// `None` if it was carried out, else why not.
-    pub error: Option<Error>,
-}
-
 /// [`Error::from_io`], except that meeting a symbolic link (`ELOOP` from `O_NOFOLLOW`) is the
 /// refusal the lookup gives for one.
 fn host_err(path: &WinPath, e: io::Error) -> Error {
@@ -133,55 +119,6 @@ fn host_err(path: &WinPath, e: io::Error) -> Error {
     } else {
         Error::from_io(path, e)
     }
-}
-
-fn is_unsupported(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::Unsupported
-        || e.raw_os_error() == Some(95)
-        || e.raw_os_error() == Some(45)
-}
-
-/// An extended attribute of `host` (not a link: lookups refuse those), in one system call for
-/// the small values this volume keeps.
-#[cfg(any(target_os = "linux", target_os = "macos"))]
-fn get_xattr(host: &Path, name: &str) -> io::Result<Option<Vec<u8>>> {
-    crate::host_source::read_xattr(host, name)
-}
-
-/// An extended attribute of `host`.
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-fn get_xattr(host: &Path, name: &str) -> io::Result<Option<Vec<u8>>> {
-    xattr::get(host, name)
-}
-
-fn stored_attrs_of(get: impl Fn(&str) -> io::Result<Option<Vec<u8>>>) -> Option<u32> {
-    match get(ATTRIBUTES_XATTR) {
-        Ok(Some(v)) if v.len() == 4 => {
-            Some(u32::from_le_bytes([v[0], v[1], v[2], v[3]]) & STORED_BITS)
-        }
-        _ => None,
-    }
-}
-
-fn reparse_of(get: impl Fn(&str) -> io::Result<Option<Vec<u8>>>) -> Option<(Vec<u8>, bool)> {
-    for (name, user) in [(REPARSE_XATTR_USER, true), (REPARSE_XATTR_SYSTEM, false)] {
-        if let Ok(Some(v)) = get(name) {
-            return Some((v, user));
-        }
-    }
-    None
-}
-
-fn compose_attrs(is_dir: bool, stored: Option<u32>, has_reparse: bool) -> u32 {
-    let mut a = match (is_dir, stored) {
-        (true, s) => attr::DIRECTORY | s.unwrap_or(0),
-        (false, Some(s)) => s,
-        (false, None) => attr::ARCHIVE,
-    };
-    if has_reparse {
-        a |= attr::REPARSE_POINT;
-    }
-    if a == 0 { attr::NORMAL } else { a }
 }
 
 impl HostVolume {
@@ -241,144 +178,6 @@ impl HostVolume {
         Ok(ok)
     }
 
-    fn host_metadata(path: &WinPath, host: &Path) -> Result<Metadata, Error> {
-        let md = fs::metadata(host).map_err(|e| Error::from_io(path, e))?;
-        Ok(Self::host_metadata_with(host, &md))
-    }
-
-    /// [`Metadata`] of `host`, whose `stat` is `md`.
-    fn host_metadata_with(host: &Path, md: &fs::Metadata) -> Metadata {
-        let get = |name: &str| get_xattr(host, name);
-        let attributes = compose_attrs(
-            md.is_dir(),
-            stored_attrs_of(get),
-            !md.is_dir() && reparse_of(get).is_some(),
-        );
-        let len = if md.is_dir() { 0 } else { md.len() };
-        Metadata {
-            attributes,
-            len,
-            allocated: if md.is_dir() { 0 } else { md.blocks() * 512 },
-        }
-    }
-
-    fn state_path(&self) -> (WinPath, PathBuf) {
-        let wp = WinPath::root()
-            .join(STATE_DIR)
-            .and_then(|p| p.join(PENDING_FILE))
-            .unwrap_or_else(|_| WinPath::root());
-        (wp, self.root.join(STATE_DIR).join(PENDING_FILE))
-    }
-
-    /// Carries out the pending reboot operations in order, as the next boot would (failures are
-    /// reported per operation and do not stop the others), then clears the list. Call it with
-    /// no handles open, as after a reboot.
-    pub fn apply_pending_renames(&self) -> Result<Vec<PendingOutcome>, Error> {
-        let _guard = self
-            .shared
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let ops = self.read_pending()?;
-        let mut out = Vec::with_capacity(ops.len());
-        for op in ops {
-            let r = match &op.destination {
-                Some(dst) => self.rename(&op.source, dst, op.replace_existing),
-                None => match self.metadata(&op.source) {
-                    Ok(md) if md.is_dir() => self.remove_dir(&op.source),
-                    Ok(_) => self.delete_file(&op.source),
-                    Err(e) => Err(e),
-                },
-            };
-            out.push(PendingOutcome { op, error: r.err() });
-        }
-        let (wp, host) = self.state_path();
-        match fs::remove_file(&host) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::from_io(&wp, e)),
-        }
-        Ok(out)
-    }
-
-    fn read_pending(&self) -> Result<Vec<PendingRename>, Error> {
-        let (wp, host) = self.state_path();
-        let text = match fs::read_to_string(&host) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::from_io(&wp, e)),
-        };
-        let bad = |reason: &str| Error::Io {
-            path: wp.clone(),
-            source: io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("malformed pending-rename list: {reason}"),
-            ),
-        };
-        let mut lines = text.lines();
-        let mut ops = Vec::new();
-        while let Some(src) = lines.next() {
-            let dst = lines
-                .next()
-                .ok_or_else(|| bad("source without a destination line"))?;
-            let source = WinPath::new(src).map_err(|_| bad("invalid source path"))?;
-            let (replace_existing, dst) = match dst.strip_prefix('!') {
-                Some(d) => (true, d),
-                None => (false, dst),
-            };
-            let destination = if dst.is_empty() {
-                None
-            } else {
-                Some(WinPath::new(dst).map_err(|_| bad("invalid destination path"))?)
-            };
-            ops.push(PendingRename {
-                source,
-                destination,
-                replace_existing,
-            });
-        }
-        Ok(ops)
-    }
-
-    /// Records a handle on `path` in the table, after checking (`check_share`) that no open
-    /// handle's share mode forbids this one; the record's id. A failed open gives it back
-    /// through [`Self::unless_failed`].
-    fn reserve(
-        &self,
-        path: &WinPath,
-        access: Access,
-        share: ShareMode,
-        check_share: bool,
-    ) -> Result<u64, Error> {
-        let mut handles = self.shared.handles();
-        let key = path.folded();
-        if check_share && let Some(detail) = Self::share_conflict(&handles, &key, access, share) {
-            return Err(Error::SharingViolation {
-                path: path.clone(),
-                detail,
-            });
-        }
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        handles.insert(
-            id,
-            OpenRecord {
-                key,
-                path: path.clone(),
-                access,
-                share,
-            },
-        );
-        Ok(id)
-    }
-
-    /// `opened`, or its error after the reservation `id` is dropped.
-    fn unless_failed(&self, id: u64, opened: Result<File, Error>) -> Result<File, Error> {
-        if opened.is_err() {
-            self.shared.handles().remove(&id);
-        }
-        opened
-    }
-
     /// Opens the existing file `host` (of `path`) without following a link, refusing write
     /// or delete access to a read-only one.
     fn open_found(
@@ -400,22 +199,6 @@ impl HostVolume {
         self.beneath
             .open_file(&at, access.write, truncating)
             .map_err(|e| host_err(path, e))
-    }
-
-    fn share_conflict(
-        handles: &HashMap<u64, OpenRecord>,
-        key: &str,
-        access: Access,
-        share: ShareMode,
-    ) -> Option<String> {
-        handles
-            .values()
-            .filter(|r| r.key == key)
-            .find_map(|r| ShareMode::conflict(r.access, r.share, access, share))
-    }
-
-    fn stored_attrs_path(host: &Path) -> Option<u32> {
-        stored_attrs_of(|n| get_xattr(host, n))
     }
 }
 
@@ -756,35 +539,10 @@ impl Volume for HostVolume {
     }
 
     fn add_pending_rename(&self, op: &PendingRename) -> Result<(), Error> {
-        let _guard = self
-            .shared
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let (wp, host) = self.state_path();
-        if let Some(dir) = host.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::from_io(&wp, e))?;
-        }
-        let dst = match &op.destination {
-            None => String::new(),
-            Some(d) if op.replace_existing => format!("!{d}"),
-            Some(d) => d.to_string(),
-        };
-        let mut f = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&host)
-            .map_err(|e| Error::from_io(&wp, e))?;
-        writeln!(f, "{}\n{dst}", op.source).map_err(|e| Error::from_io(&wp, e))?;
-        f.sync_data().map_err(|e| Error::from_io(&wp, e))
+        self.append_pending(op)
     }
 
     fn pending_renames(&self) -> Result<Vec<PendingRename>, Error> {
-        let _guard = self
-            .shared
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.read_pending()
+        self.list_pending()
     }
 }

@@ -3,10 +3,10 @@
 //! BCD saved on another system, or WMDs of another backup, plan nothing or plan the wrong
 //! writer's files; a requester reports that before it writes anything.
 //!
-//! Sources (spec §1.3, §3.1): file sets never appear in a BCD, so a restore set always needs the
-//! saved WMDs [D-BCDC, D-SELB]; a selected component belongs to the writer instance that backed
-//! it up — restoring it into another instance is `SetSelectedForRestoreEx` with the
-//! RESTORE_WITH_MOVE schema bit [D-SSFR], which this project does not do. Pairing, as
+//! Sources (docs/vss-restore.md §1.3, §3.1): file sets never appear in a BCD, so a restore set
+//! always needs the saved WMDs [D-BCDC, D-SELB]; a selected component belongs to the writer
+//! instance that backed it up — restoring it into another instance is `SetSelectedForRestoreEx`
+//! with the RESTORE_WITH_MOVE schema bit [D-SSFR], which this project does not do. Pairing, as
 //! restore-set generation does it: by instance id when the BCD gives one, else by writer class
 //! id when exactly one WMD has it; a WMD that names no instance fits any instance of its class.
 

@@ -1,6 +1,6 @@
 //! Copying one component: its files prepared as jobs, then carried out by the unit's restore
-//! method and target (spec §3.2), checking first which destinations exist or are locked
-//! (§3.4) so a component that cannot be restored is left untouched.
+//! method and target (docs/vss-restore.md §3.2), checking first which destinations exist or are
+//! locked (§3.4) so a component that cannot be restored is left untouched.
 
 use std::sync::Arc;
 
@@ -192,7 +192,7 @@ impl Copier<'_, '_> {
         r.errors.push(e);
     }
 
-    /// Destinations that exist and cannot be opened exclusively (spec §3.4).
+    /// Destinations that exist and cannot be opened exclusively (docs/vss-restore.md §3.4).
     fn blocked(
         &self,
         who: Who<'_>,

@@ -1,12 +1,12 @@
-//! The executor: sequence (spec §3.1), method × target rules (§3.2), files that exist or are
-//! locked (§3.4), reboot staging (§3.5), partial and directed files (§5), file restore status
-//! (§3.9) and rollback.
+//! The executor: sequence (docs/vss-restore.md §3.1), method × target rules (§3.2), files that
+//! exist or are locked (§3.4), reboot staging (§3.5), partial and directed files (§5), file restore
+//! status (§3.9) and rollback.
 //!
 //! * `units`: the restore plan grouped into units, one per explicitly selected component;
 //! * `sequence`: [`restore`], the steps in their order (select, PreRestore, stop services,
 //!   copy, start services, PostRestore, restart services);
 //! * `prepare`: what the backup holds for one planned file and where it goes (a job);
-//! * `copy`: one component's jobs by its method and target (spec §3.2, §3.4);
+//! * `copy`: one component's jobs by its method and target (docs/vss-restore.md §3.2, §3.4);
 //! * `write`: writing the jobs in a transaction, rehydrating dedup files, staging for reboot;
 //! * `transaction`: every change to the volume with its undo.
 
@@ -82,8 +82,8 @@ pub struct CustomRestore<'a> {
     pub files: &'a [(String, WinPath)],
 }
 
-/// A handler for a writer whose restore method is CUSTOM (spec §3.2: writer-specific, e.g.
-/// COM+ REGDB). `Err` says why it failed.
+/// A handler for a writer whose restore method is CUSTOM (docs/vss-restore.md §3.2:
+/// writer-specific, e.g. COM+ REGDB). `Err` says why it failed.
 pub type CustomHandler = Arc<dyn Fn(&CustomRestore<'_>) -> Result<(), CustomError> + Send + Sync>;
 
 /// Options.

@@ -1,6 +1,6 @@
-//! The sequence (spec §3.1): [`restore`] and its steps, one function each, in the order they
-//! run. Each step records what it did to the writers and services in the event log and what it
-//! changed in the BCD, so the report tells the whole story in order.
+//! The sequence (docs/vss-restore.md §3.1): [`restore`] and its steps, one function each, in the
+//! order they run. Each step records what it did to the writers and services in the event log and
+//! what it changed in the BCD, so the report tells the whole story in order.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! Writing a component's jobs: in one transaction (committed only when every file is written
-//! and every dedup file rehydrated, rolled back otherwise), or staged for reboot (spec §3.5).
+//! and every dedup file rehydrated, rolled back otherwise), or staged for reboot
+//! (docs/vss-restore.md §3.5).
 
 use std::sync::Arc;
 
@@ -117,7 +118,8 @@ impl Copier<'_, '_> {
         }
     }
 
-    /// Restores a partial file's ranges file beside `dest` before its data (spec §5).
+    /// Restores a partial file's ranges file beside `dest` before its data (docs/vss-restore.md
+    /// §5).
     fn put_ranges_file(
         &self,
         tx: &mut Tx<'_>,
@@ -189,7 +191,7 @@ impl Copier<'_, '_> {
     }
 
     /// Stages every job for reboot: a temporary file in the destination's directory and a
-    /// pending rename with replace (spec §3.5).
+    /// pending rename with replace (docs/vss-restore.md §3.5).
     pub(super) fn stage_all(&self, who: Who<'_>, jobs: &[Job], r: &mut ComponentReport) {
         let mut tx = Tx::new(self.v());
         let mut temps: Vec<(usize, WinPath)> = Vec::new();

@@ -1,0 +1,77 @@
+//! Share modes among the handles of one volume: the in-process table of open handles, checked
+//! before each open.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::sync::atomic::Ordering;
+
+use super::HostVolume;
+use crate::{Access, Error, ShareMode, WinPath};
+
+/// One open handle: the folded path it is keyed by, the path, its access and share mode.
+#[derive(Debug)]
+pub(super) struct OpenRecord {
+    pub(super) key: String,
+    pub(super) path: WinPath,
+    pub(super) access: Access,
+    pub(super) share: ShareMode,
+}
+
+impl HostVolume {
+    /// Records a handle on `path` in the table, after checking (`check_share`) that no open
+    /// handle's share mode forbids this one; the record's id. A failed open gives it back
+    /// through [`Self::unless_failed`].
+    pub(super) fn reserve(
+        &self,
+        path: &WinPath,
+        access: Access,
+        share: ShareMode,
+        check_share: bool,
+    ) -> Result<u64, Error> {
+        let mut handles = self.shared.handles();
+        let key = path.folded();
+        if check_share && let Some(detail) = Self::share_conflict(&handles, &key, access, share) {
+            return Err(Error::SharingViolation {
+                path: path.clone(),
+                detail,
+            });
+        }
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        handles.insert(
+            id,
+            OpenRecord {
+                key,
+                path: path.clone(),
+                access,
+                share,
+            },
+        );
+        Ok(id)
+    }
+
+    /// `opened`, or its error after the reservation `id` is dropped.
+    pub(super) fn unless_failed(
+        &self,
+        id: u64,
+        opened: Result<File, Error>,
+    ) -> Result<File, Error> {
+        if opened.is_err() {
+            self.shared.handles().remove(&id);
+        }
+        opened
+    }
+
+    /// Why an open of `key` with `access` and `share` conflicts with a handle already open on
+    /// it (`None` when none does).
+    pub(super) fn share_conflict(
+        handles: &HashMap<u64, OpenRecord>,
+        key: &str,
+        access: Access,
+        share: ShareMode,
+    ) -> Option<String> {
+        handles
+            .values()
+            .filter(|r| r.key == key)
+            .find_map(|r| ShareMode::conflict(r.access, r.share, access, share))
+    }
+}
