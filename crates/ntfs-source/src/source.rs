@@ -23,8 +23,9 @@ const UPCASE_RECORD: u64 = 10;
 const FIRST_USER_RECORD: u64 = 16;
 /// `$UpCase` maps every UTF-16 unit: 65,536 entries of 2 bytes.
 const UPCASE_LEN: u64 = 2 * 65_536;
-/// The largest `REPARSE_DATA_BUFFER` (Microsoft `MAXIMUM_REPARSE_DATA_BUFFER_SIZE`, 16 KiB).
-pub const MAX_REPARSE_BUFFER: u64 = 16 * 1024;
+/// The largest `REPARSE_DATA_BUFFER` (Microsoft `MAXIMUM_REPARSE_DATA_BUFFER_SIZE`), as a
+/// byte count of the `$REPARSE_POINT` value: the one definition is `platform`'s.
+pub const MAX_REPARSE_BUFFER: u64 = platform::MAX_REPARSE_BUFFER as u64;
 /// The index name of a directory's file-name index.
 const I30: [u16; 4] = [b'$' as u16, b'I' as u16, b'3' as u16, b'0' as u16];
 /// Deepest index B-tree followed in a lookup (real trees are a handful of levels deep; a cycle
