@@ -147,6 +147,10 @@ fn required<T>(
 
 impl ReparseV3 {
     /// Parses v3 reparse data. `base` is the offset of `data` in the caller's input.
+    //
+    // One piece on purpose: it reads the FeRp slots, then the DdRp slots, in the order of the
+    // slot indices (`fe_index`, `dd_index`), one `slot` call per field (rustfmt spreads each over
+    // eight lines). Splitting it would only pass the half-read fields between functions.
     pub fn parse(data: &[u8], base: usize) -> Result<Self, ParseError> {
         let v = View::new(data, base);
         crate::check_version_and_length(v, V3_MAGIC)?;
@@ -456,6 +460,9 @@ impl ReparseV3 {
     /// Encodes the reparse data (without the 8-byte buffer header), CRC included. Typed fields
     /// are written into their slots; chunk CRCs are resealed per [`PropertyChunk`]'s rule (the
     /// span detected on read, else bytes `08..size` if anything changed).
+    //
+    // One piece on purpose, like `parse`: one `put` per typed field, in layout order, then the
+    // reseals; the nested `put` is what makes it long.
     pub fn to_bytes(&self) -> Result<Vec<u8>, BuildError> {
         fn put(
             chunk: &PropertyChunk,
