@@ -34,7 +34,8 @@ fn every_committed_input_replays_without_panicking() {
         ("e01", fuzzing::e01),
         ("partition", fuzzing::disk),
     ] {
-        for (_, data) in inputs(target) {
+        for (name, data) in inputs(target) {
+            eprintln!("{target}/{name}");
             call(&data);
         }
     }
@@ -47,7 +48,11 @@ fn the_real_tool_seeds_open_with_their_sizes() {
     assert!(v.is_dynamic());
     // qemu rounds 1 MiB up to its CHS geometry.
     assert!(v.size().unwrap() >= 1 << 20);
-    let (_, e01) = &inputs("e01")[0];
+    let e01 = inputs("e01");
+    let (_, e01) = e01
+        .iter()
+        .find(|(n, _)| n.starts_with("ewfacquire"))
+        .unwrap();
     let e = E01::from_segments(vec![Arc::from(e01.as_slice())], "seed.E01").unwrap();
     assert_eq!(e.size().unwrap(), 256 << 10);
     let mut first = [0u8; 300];
