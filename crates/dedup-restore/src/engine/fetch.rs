@@ -194,7 +194,11 @@ impl Engine<'_> {
                     break;
                 };
                 let len = (r.end - r.start) as usize;
-                let result = self.read(&containers[ci].path, r.start, read_buf(&mut buf, len));
+                let result = self.read(
+                    &containers[ci].path,
+                    r.start,
+                    read_buf(&mut buf, len, self.opts.window),
+                );
                 (ci, r, result)
             };
             if let Err(e) = result {
@@ -213,7 +217,7 @@ impl Engine<'_> {
             }
             if let Some((next_ci, next)) = self.next_read(&mut st, containers, needs, &states) {
                 let len = (next.end - next.start) as usize;
-                let into = read_buf(&mut next_buf, len);
+                let into = read_buf(&mut next_buf, len, self.opts.window);
                 let (containers, needs) = (&*containers, &*needs);
                 let ((), result) = rayon::join(
                     || Self::run_batch(containers, needs, &states, &work, &scratch, process),
@@ -448,12 +452,19 @@ impl Engine<'_> {
 }
 
 /// The first `len` bytes of `buf`, grown (never shrunk, so not zeroed again) as needed; what
-/// it held is not kept.
-pub(super) fn read_buf(buf: &mut Vec<u8>, len: usize) -> &mut [u8] {
+/// it held is not kept. A buffer that must grow takes at least twice its size and, once reads
+/// are large, the whole `window` at once, up to which coalesced reads grow: growing to each
+/// slightly larger read (up to 8 times per buffer in a 1 GiB restore) faulted in ~240 MB of
+/// fresh pages, 6 % of the restore's CPU time (`perf record -e page-faults`).
+pub(super) fn read_buf(buf: &mut Vec<u8>, len: usize, window: usize) -> &mut [u8] {
     if buf.len() < len {
+        let grown = (buf.len().saturating_mul(2))
+            .max(if len >= window / 2 { window } else { 0 })
+            .min(window)
+            .max(len);
         // A fresh zeroed allocation rather than `resize`: the old bytes need not be kept (no
         // copy), and a large one comes straight from the kernel already zeroed (no memset).
-        *buf = vec![0u8; len];
+        *buf = vec![0u8; grown];
     }
     &mut buf[..len]
 }
