@@ -15,7 +15,7 @@ use super::Engine;
 use super::fetch::Process;
 use super::job::{ContainerRef, Fail, FileJob, Need, NeedKind, NeedState};
 use super::lanes::ChunkSink;
-use super::output::HandleCache;
+use super::output::Temps;
 use super::resolve::Resolved;
 use crate::error::{FileError, RecordKind};
 
@@ -114,15 +114,10 @@ impl Engine<'_> {
                 Err(fail) => f.fail(fail),
             }
         }
-        let files_temp = self.create_temps();
-        let handles = HandleCache {
-            volume: self.volume,
-            open: std::sync::Mutex::new(HashMap::new()),
-            cap: 256,
-        };
-        let states = self.fetch_chunks(&mut plan, &files_temp, &handles);
+        let temps = Temps::new(self.volume, self.files.len(), 256);
+        let states = self.fetch_chunks(&mut plan, &temps);
         self.fail_files(&plan, &states);
-        self.commit_files(files_temp, &handles);
+        self.commit_files(&temps);
     }
 
     /// Every chunk use of one file, in file order, with its data container resolved: all or
@@ -173,12 +168,7 @@ impl Engine<'_> {
     }
 
     /// Reads, checks, decodes and places every chunk of the plan; returns each need's state.
-    fn fetch_chunks(
-        &self,
-        plan: &mut DataPlan,
-        files_temp: &[Option<WinPath>],
-        handles: &HandleCache<'_>,
-    ) -> Vec<NeedState> {
+    fn fetch_chunks(&self, plan: &mut DataPlan, temps: &Temps<'_>) -> Vec<NeedState> {
         let verify = ReadOptions {
             verify_hash: self.opts.verify_hash,
             payload_crc: self.opts.payload_crc,
@@ -211,7 +201,7 @@ impl Engine<'_> {
                 return Err(Fail::new(FileError::Internal("need kind")));
             };
             self.chunks_decoded.fetch_add(1, Ordering::Relaxed);
-            self.place_chunk(dests, data, files_temp, handles);
+            self.place_chunk(dests, data, temps);
             Ok(())
         };
         let sink = ChunkSink {
