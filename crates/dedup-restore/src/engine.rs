@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use platform::{Volume, WinPath};
+use rayon::prelude::*;
 
 mod api;
 mod data;
@@ -115,13 +116,17 @@ pub fn restore_files(
     // The same file named twice is restored once; both entries get its result.
     let mut first_of: HashMap<String, usize> = HashMap::new();
     let mut job_of_path = Vec::with_capacity(paths.len());
+    let mut unique: Vec<&WinPath> = Vec::new();
     for p in paths {
         let idx = *first_of.entry(p.folded()).or_insert_with(|| {
-            engine.files.push(engine.load_file(p));
-            engine.files.len() - 1
+            unique.push(p);
+            unique.len() - 1
         });
         job_of_path.push(idx);
     }
+    // Each stub's metadata and reparse point, read in parallel (one after another, they were
+    // the longest serial stretch of a batch of small files).
+    engine.files = unique.par_iter().map(|p| engine.load_file(p)).collect();
     engine.bytes_total = engine
         .files
         .iter()

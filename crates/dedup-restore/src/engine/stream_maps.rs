@@ -19,6 +19,9 @@ impl Engine<'_> {
         let mut containers: Vec<ContainerRef> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut needs = Vec::new();
+        // Stream containers resolved so far, by store and container id (once, not per file; a
+        // failure is tried again for the next file, as a store's listing may fail once).
+        let mut resolved: HashMap<(dedup_reparse::Guid, u32), usize> = HashMap::new();
         let mut maps: Vec<Vec<Option<Vec<SmapEntry>>>> = self
             .files
             .iter()
@@ -29,25 +32,26 @@ impl Engine<'_> {
             if f.is_failed() {
                 continue;
             }
-            let dir = Self::store_dir(&r.guid(), dedup_store::ContainerKind::Stream);
             for (ei, e) in r.entries().iter().enumerate() {
-                let (path, id, _) = match self.resolve_container(&dir, e.container_id, None, 1) {
-                    Ok(v) => v,
-                    Err(fail) => {
-                        f.fail(Fail::new(FileError::StreamMap(Box::new(fail.error))));
-                        continue;
-                    }
+                let key = (r.guid(), e.container_id);
+                let ci = match resolved.get(&key) {
+                    Some(&ci) => ci,
+                    None => match self.stream_container(
+                        &r.guid(),
+                        e.container_id,
+                        &mut containers,
+                        &mut index,
+                    ) {
+                        Ok(ci) => {
+                            resolved.insert(key, ci);
+                            ci
+                        }
+                        Err(fail) => {
+                            f.fail(Fail::new(FileError::StreamMap(Box::new(fail.error))));
+                            continue;
+                        }
+                    },
                 };
-                let ci = *index.entry(path.folded()).or_insert_with(|| {
-                    containers.push(ContainerRef {
-                        name: Arc::from(path.to_string()),
-                        path,
-                        expected_id: id,
-                        fixed: None,
-                        failure: None,
-                    });
-                    containers.len() - 1
-                });
                 needs.push(Need {
                     container: ci,
                     local_id: e.local_id,
@@ -121,5 +125,28 @@ impl Engine<'_> {
             }
         }
         maps
+    }
+
+    /// The index in `containers` of stream container `id` of store `guid` (added on first
+    /// sight; `index` maps folded paths to indices).
+    fn stream_container(
+        &self,
+        guid: &dedup_reparse::Guid,
+        id: u32,
+        containers: &mut Vec<ContainerRef>,
+        index: &mut HashMap<String, usize>,
+    ) -> Result<usize, Fail> {
+        let dir = Self::store_dir(guid, dedup_store::ContainerKind::Stream);
+        let (path, id, _) = self.resolve_container(&dir, id, None, 1)?;
+        Ok(*index.entry(path.folded()).or_insert_with(|| {
+            containers.push(ContainerRef {
+                name: Arc::from(path.to_string()),
+                path,
+                expected_id: id,
+                fixed: None,
+                failure: None,
+            });
+            containers.len() - 1
+        }))
     }
 }
