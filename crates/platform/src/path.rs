@@ -27,15 +27,21 @@ pub struct WinPath {
 }
 
 pub(crate) fn fold(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            let mut up = c.to_uppercase();
-            match (up.next(), up.next()) {
-                (Some(u), None) => u,
-                _ => c,
-            }
-        })
-        .collect()
+    if s.is_ascii() {
+        return s.to_ascii_uppercase();
+    }
+    s.chars().map(fold_char).collect()
+}
+
+/// One character as [`fold`] maps it: its uppercase form when that is a single character,
+/// else itself. (A non-ASCII character may fold to an ASCII one: `ı` and `ſ` fold to `I`
+/// and `S`.)
+fn fold_char(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
 }
 
 fn invalid(path: &str, reason: &'static str) -> Error {
@@ -176,7 +182,13 @@ impl WinPath {
 /// Case-insensitive comparison of two names, as [`WinPath`] compares components.
 #[must_use]
 pub fn eq_name(a: &str, b: &str) -> bool {
-    a == b || fold(a) == fold(b)
+    // Without allocating: name comparisons run for every open handle on every rename.
+    a == b
+        || if a.is_ascii() && b.is_ascii() {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a.chars().map(fold_char).eq(b.chars().map(fold_char))
+        }
 }
 
 impl PartialEq for WinPath {

@@ -54,6 +54,47 @@ fn compares_case_insensitively_and_keeps_case() {
     assert!(p("\\x").starts_with(&WinPath::root()));
 }
 
+/// `eq_name` (allocation-free) agrees with comparing the `folded` forms, for ASCII names,
+/// non-ASCII ones, and non-ASCII letters that fold to ASCII (`ı`, `ſ`) or to two letters (`ß`,
+/// which then stays itself).
+#[test]
+fn name_comparison_agrees_with_the_folded_forms() {
+    let names = [
+        "file.txt",
+        "FILE.TXT",
+        "File.Txt",
+        "file.tx",
+        "fıle.txt",
+        "FILE.TXT ",
+        "ſ",
+        "S",
+        "s",
+        "ß",
+        "SS",
+        "ss",
+        "Äpfel",
+        "äPFEL",
+        "APFEL",
+        "",
+        "é",
+        "É",
+        "e",
+    ];
+    for a in names {
+        for b in names {
+            let by_fold = platform::WinPath::new(&format!("x\\{a}z"))
+                .unwrap()
+                .folded()
+                == platform::WinPath::new(&format!("x\\{b}z"))
+                    .unwrap()
+                    .folded();
+            assert_eq!(platform::eq_name(a, b), by_fold, "{a:?} vs {b:?}");
+        }
+    }
+    assert!(platform::eq_name("fıle.txt", "FILE.TXT"));
+    assert!(!platform::eq_name("ß", "SS"));
+}
+
 #[test]
 fn rejects_invalid_paths() {
     for bad in [
