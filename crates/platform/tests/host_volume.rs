@@ -194,3 +194,39 @@ fn name_index_meets_changes_behind_its_back() {
     create(&v, "docs\\final.txt", b"three");
     assert_eq!(read_all(&v, "DOCS\\FINAL.TXT"), b"three");
 }
+
+/// `set_times` sets the two times given and leaves one that is `None`, before 1970 as after,
+/// with nanoseconds, on a file in a folder and on a folder; a link is refused, not followed.
+#[test]
+fn set_times_sets_what_is_given_and_never_follows_a_link() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let (dir, v) = vol();
+    v.create_dir(&p("docs")).unwrap();
+    create(&v, "docs\\a.txt", b"a");
+    let host = dir.path().join("docs/a.txt");
+    let times = |h: &std::path::Path| {
+        let md = std::fs::symlink_metadata(h).unwrap();
+        (md.modified().unwrap(), md.accessed().unwrap())
+    };
+    let before_1970 = UNIX_EPOCH - Duration::new(86_400 * 365, 250_000_000);
+    let in_2020 = UNIX_EPOCH + Duration::new(1_600_000_000, 123_456_789);
+    v.set_times(&p("DOCS\\A.TXT"), Some(before_1970), Some(in_2020))
+        .unwrap();
+    assert_eq!(times(&host), (before_1970, in_2020));
+    v.set_times(&p("docs\\a.txt"), Some(in_2020), None).unwrap();
+    assert_eq!(times(&host), (in_2020, in_2020), "accessed left as it was");
+    v.set_times(&p("docs"), Some(before_1970), None).unwrap();
+    assert_eq!(times(&dir.path().join("docs")).0, before_1970);
+
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("t.txt");
+    std::fs::write(&target, b"t").unwrap();
+    let untouched = times(&target);
+    std::os::unix::fs::symlink(&target, dir.path().join("docs/link")).unwrap();
+    let r = v.set_times(&p("docs\\link"), Some(UNIX_EPOCH), Some(UNIX_EPOCH));
+    assert!(
+        matches!(&r, Err(Error::AccessDenied { .. })),
+        "a link is refused: {r:?}"
+    );
+    assert_eq!(times(&target), untouched, "nothing set through the link");
+}

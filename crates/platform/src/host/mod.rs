@@ -343,8 +343,8 @@ impl Volume for HostVolume {
         }
     }
 
-    /// Through a descriptor opened without following a link (`futimens`), for files and
-    /// folders alike.
+    /// Without following a link: `utimensat(AT_SYMLINK_NOFOLLOW)` on the name in its folder
+    /// (reached as every write is, see [`beneath`]), or `futimens` on the root itself.
     fn set_times(
         &self,
         path: &WinPath,
@@ -352,24 +352,25 @@ impl Volume for HostVolume {
         accessed: Option<std::time::SystemTime>,
     ) -> Result<(), Error> {
         let (host, _) = self.found(path)?;
-        let f = if path.is_root() {
-            File::from(
+        if path.is_root() {
+            let f = File::from(
                 self.beneath
                     .open_dir(&host)
                     .map_err(|e| host_err(path, e))?,
-            )
-        } else {
-            let at = self.at(path, &host)?;
-            self.beneath.open_any(&at).map_err(|e| host_err(path, e))?
-        };
-        let mut t = fs::FileTimes::new();
-        if let Some(m) = modified {
-            t = t.set_modified(m);
+            );
+            let mut t = fs::FileTimes::new();
+            if let Some(m) = modified {
+                t = t.set_modified(m);
+            }
+            if let Some(a) = accessed {
+                t = t.set_accessed(a);
+            }
+            return f.set_times(t).map_err(|e| Error::from_io(path, e));
         }
-        if let Some(a) = accessed {
-            t = t.set_accessed(a);
-        }
-        f.set_times(t).map_err(|e| Error::from_io(path, e))
+        let at = self.at(path, &host)?;
+        self.beneath
+            .set_times(&at, modified, accessed)
+            .map_err(|e| host_err(path, e))
     }
 
     /// `syncfs` of the file system holding the root (`sync` on other Unix hosts).
@@ -472,7 +473,14 @@ impl Volume for HostVolume {
             });
         }
         let name = to.file_name().unwrap_or_default().to_owned();
-        let target = match self.lookup(to)? {
+        // A rename within one folder (a temporary file over its original, the common case)
+        // looks up only the new name there.
+        let same_folder = from.parent() == to.parent();
+        let to_lookup = match src.parent() {
+            Some(dir) if same_folder => self.lookup_in(dir, to)?,
+            _ => self.lookup(to)?,
+        };
+        let target = match to_lookup {
             Lookup::Found(dst, _) if dst == src => dst.with_file_name(&name),
             Lookup::Found(dst, dst_md) => {
                 if !replace {
@@ -509,10 +517,16 @@ impl Volume for HostVolume {
             }
             Lookup::Missing { parent, name } => parent.join(name),
         };
-        let (src_at, target_at) = (self.at(from, &src)?, self.at(to, &target)?);
-        self.beneath
-            .rename(&src_at, &target_at)
-            .map_err(|e| host_err(from, e))?;
+        let src_at = self.at(from, &src)?;
+        if src.parent() == target.parent() {
+            // One folder: one walk to it.
+            let to_name = target.file_name().unwrap_or_default();
+            self.beneath.rename_within(&src_at, to_name)
+        } else {
+            let target_at = self.at(to, &target)?;
+            self.beneath.rename(&src_at, &target_at)
+        }
+        .map_err(|e| host_err(from, e))?;
         if src_is_dir {
             // Indexes of folders below the old path are keyed by host paths that no longer
             // exist: drop them all (renaming a folder is rare; they are rebuilt on demand).

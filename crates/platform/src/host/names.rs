@@ -39,35 +39,16 @@ impl HostVolume {
                 });
             }
             so_far = so_far.join(comp)?;
-            let exact = cur.join(comp);
-            // One `lstat` per component: its answer both proves the name exists and says
-            // what it is.
-            let found = match fs::symlink_metadata(&exact) {
-                Ok(md) => Some((exact, md)),
-                Err(_) => self.indexed(&cur, comp, &so_far)?,
-            };
-            let last = i + 1 == n;
-            // A symbolic link under the root is never followed, at any depth: what it points at
-            // may be outside the volume (a link planted in an output folder would otherwise
-            // have files written through it).
-            if found
-                .as_ref()
-                .is_some_and(|(_, m)| m.file_type().is_symlink())
-            {
-                return Err(Error::AccessDenied {
-                    path: so_far,
-                    reason: "a symbolic link is never followed",
-                });
-            }
+            let found = self.child(&cur, comp, &so_far)?;
             match found {
-                Some((p, md)) if last => return Ok(Lookup::Found(p, md)),
+                Some((p, md)) if i + 1 == n => return Ok(Lookup::Found(p, md)),
                 Some((p, md)) => {
                     if !md.is_dir() {
                         return Err(Error::NotADirectory { path: so_far });
                     }
                     cur = p;
                 }
-                None if last => {
+                None if i + 1 == n => {
                     return Ok(Lookup::Missing {
                         parent: cur,
                         name: comp.to_owned(),
@@ -77,6 +58,54 @@ impl HostVolume {
             }
         }
         unreachable!("loop returns on the last component")
+    }
+
+    /// Resolves `path`, whose folder is known to be the host folder `dir` (found by a lookup
+    /// of a sibling just before): only its final name is looked up.
+    pub(super) fn lookup_in(&self, dir: &Path, path: &WinPath) -> Result<Lookup, Error> {
+        let Some(name) = path.file_name() else {
+            return self.lookup(path);
+        };
+        if path.components().len() == 1 && eq_name(name, STATE_DIR) {
+            return self.lookup(path);
+        }
+        Ok(match self.child(dir, name, path)? {
+            Some((p, md)) => Lookup::Found(p, md),
+            None => Lookup::Missing {
+                parent: dir.to_owned(),
+                name: name.to_owned(),
+            },
+        })
+    }
+
+    /// The entry `comp` of host folder `cur` (`so_far`: the Windows path up to it), matched
+    /// case-insensitively; a symbolic link is refused.
+    fn child(
+        &self,
+        cur: &Path,
+        comp: &str,
+        so_far: &WinPath,
+    ) -> Result<Option<(PathBuf, fs::Metadata)>, Error> {
+        let exact = cur.join(comp);
+        // One `lstat` per component: its answer both proves the name exists and says what it
+        // is.
+        let found = match fs::symlink_metadata(&exact) {
+            Ok(md) => Some((exact, md)),
+            Err(_) => self.indexed(cur, comp, so_far)?,
+        };
+        // A symbolic link under the root is never followed, at any depth: what it points at
+        // may be outside the volume (a link planted in an output folder would otherwise have
+        // files written through it).
+        if found
+            .as_ref()
+            .is_some_and(|(_, m)| m.file_type().is_symlink())
+        {
+            return Err(Error::AccessDenied {
+                path: so_far.clone(),
+                reason: "a symbolic link is never followed",
+            });
+        }
+        Ok(found)
     }
 
     /// The entry of host directory `dir` whose name equals `name` case-insensitively, through

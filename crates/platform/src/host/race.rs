@@ -112,7 +112,7 @@ fn truncating_an_existing_file_through_a_swapped_folder_is_refused() {
 #[test]
 fn folders_links_deletions_renames_and_times_through_a_swapped_folder_are_refused() {
     type Op = fn(&HostVolume) -> Result<(), Error>;
-    let ops: [(&str, Op); 6] = [
+    let ops: [(&str, Op); 7] = [
         ("create_dir", |v| v.create_dir(&wp("docs\\sub"))),
         ("create_symlink", |v| {
             v.create_symlink(&wp("docs\\link"), "target")
@@ -120,6 +120,9 @@ fn folders_links_deletions_renames_and_times_through_a_swapped_folder_are_refuse
         ("delete_file", |v| v.delete_file(&wp("docs\\old.txt"))),
         ("rename into", |v| {
             v.rename(&wp("top.txt"), &wp("docs\\top.txt"), false)
+        }),
+        ("rename within", |v| {
+            v.rename(&wp("docs\\old.txt"), &wp("docs\\new.txt"), false)
         }),
         ("rename out of", |v| {
             v.rename(&wp("docs\\old.txt"), &wp("stolen.txt"), false)
