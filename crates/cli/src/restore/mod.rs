@@ -203,7 +203,8 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
             ..RestoreOptions::default()
         },
     };
-    let (plan, warnings) = plan(&*source, &opts, &args.paths)?;
+    // The walk lists folders in parallel: on the pool, with the threads asked for.
+    let (plan, warnings) = pool.install(|| plan(&*source, &opts, &args.paths))?;
     // A dry run creates nothing: a missing output folder is an empty one.
     let dest: Box<dyn Volume> = if args.dry_run && !to.exists() {
         Box::new(NullVolume::default())
@@ -258,7 +259,8 @@ pub(crate) fn run_verify(args: &VerifyArgs) -> Result<(), Failure> {
         },
         ..TreeOptions::default()
     };
-    let (plan, warnings) = plan(&*source, &opts, &args.paths)?;
+    // The walk lists folders in parallel: on the pool, with the threads asked for.
+    let (plan, warnings) = pool.install(|| plan(&*source, &opts, &args.paths))?;
     let bar = Bar::new("verify");
     opts.restore.progress = Some(bar.callback());
     let sink = NullVolume::default();
