@@ -13,7 +13,7 @@
 //! is still read, CRC-checked, decoded and hash-checked before it is "written").
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use platform::{
     DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename, Volume,
@@ -36,7 +36,7 @@ pub(crate) struct Stub {
 /// Stubs in memory over a target volume (see the module docs).
 pub(crate) struct StagedVolume<'a> {
     inner: &'a dyn Volume,
-    stubs: Mutex<HashMap<String, (WinPath, Stub)>>,
+    stubs: RwLock<HashMap<String, (WinPath, Stub)>>,
     /// What to do when a file is already at a stub's path when the rebuilt one is renamed
     /// there (see [`Overwrite`]).
     overwrite: Overwrite,
@@ -75,7 +75,7 @@ impl<'a> StagedVolume<'a> {
     ) -> Self {
         Self {
             inner,
-            stubs: Mutex::new(
+            stubs: RwLock::new(
                 stubs
                     .into_iter()
                     .map(|(p, s)| (p.folded(), (p, s)))
@@ -126,20 +126,34 @@ impl<'a> StagedVolume<'a> {
         }
     }
 
+    // The key is folded before the lock is taken, and a check for a stub clones nothing:
+    // every open, rename and metadata call of the restore's workers comes through here.
+
     fn stub(&self, path: &WinPath) -> Option<Stub> {
+        let key = path.folded();
         self.stubs
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&path.folded())
+            .get(&key)
             .map(|(_, s)| s.clone())
     }
 
-    fn drop_stub(&self, path: &WinPath) -> bool {
+    fn has_stub(&self, path: &WinPath) -> bool {
+        let key = path.folded();
         self.stubs
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&path.folded())
-            .is_some()
+            .contains_key(&key)
+    }
+
+    fn drop_stub(&self, path: &WinPath) -> bool {
+        let key = path.folded();
+        let removed = self
+            .stubs
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&key);
+        removed.is_some()
     }
 }
 
@@ -194,13 +208,13 @@ impl Volume for StagedVolume<'_> {
     }
 
     fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), Error> {
-        if self.stub(from).is_some() {
+        if self.has_stub(from) {
             return Err(Error::Unsupported {
                 path: from.clone(),
                 what: "renaming a staged stub".into(),
             });
         }
-        let onto_stub = self.stub(to).is_some();
+        let onto_stub = self.has_stub(to);
         if onto_stub && !replace {
             return Err(Error::AlreadyExists { path: to.clone() });
         }

@@ -73,16 +73,21 @@ impl<'v> Temps<'v> {
     /// Keeps `h` open for file `fi` (evicting another when full); returns the handle to use
     /// (another thread's, if it got there first).
     fn keep(&self, fi: usize, h: Arc<dyn FileHandle>) -> Arc<dyn FileHandle> {
-        let mut g = self.cache();
-        if let Some(other) = g.get(&fi) {
-            return other.clone();
-        }
-        if g.len() >= self.cap
-            && let Some(k) = g.keys().next().copied()
+        let evicted;
         {
-            g.remove(&k);
+            let mut g = self.cache();
+            if let Some(other) = g.get(&fi) {
+                return other.clone();
+            }
+            evicted = if g.len() >= self.cap {
+                g.keys().next().copied().and_then(|k| g.remove(&k))
+            } else {
+                None
+            };
+            g.insert(fi, h.clone());
         }
-        g.insert(fi, h.clone());
+        // Closed outside the lock (a close is a system call and a lock of the volume's own).
+        drop(evicted);
         h
     }
 
@@ -105,7 +110,8 @@ impl<'v> Temps<'v> {
     }
 
     fn close(&self, fi: usize) {
-        self.cache().remove(&fi);
+        let h = self.cache().remove(&fi);
+        drop(h);
     }
 }
 
