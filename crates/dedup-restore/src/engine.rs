@@ -10,9 +10,11 @@
 //!    coalesced.
 //! 3. Data: the same for every data container the stream maps name (2 of 2). Each chunk record
 //!    is read once, decoded once (in parallel) and written to every place that uses it.
-//! 4. Each file is rebuilt in a temporary sibling file; only when every byte is written and
-//!    verified does it replace the stub (which carries the reparse point). On any failure the
-//!    stub is left exactly as it was and the file gets its error code.
+//! 4. Each file is rebuilt in a temporary sibling file, created at its first chunk; only when
+//!    every byte is written and verified does it replace the stub (which carries the reparse
+//!    point), committed right then by the worker that wrote the last byte (files with nothing to
+//!    write, and failed ones, after the data phase). On any failure the stub is left exactly as
+//!    it was and the file gets its error code.
 //!
 //! Where Windows' exact behaviour is unknown (docs/dedup-format.md §9: read sizes and order,
 //! fall-backs), the choices are ours and documented on [`RestoreOptions`] and in the crate docs.

@@ -1,5 +1,6 @@
 //! The data phase: every data chunk the stream maps name, each read and decoded once and written
-//! to every place that uses it, then each file committed or rolled back.
+//! to every place that uses it; each file committed as its last byte is written, and the rest
+//! (nothing to write, or failed) committed or rolled back at the end.
 
 use std::collections::HashMap;
 use std::sync::Arc;
