@@ -149,7 +149,7 @@ pub struct RestoreStats {
     pub elapsed_us: u64,
 }
 
-/// The report of [`restore_files`].
+/// The report of [`restore_files`](crate::restore_files).
 #[derive(Debug, Clone)]
 pub struct RestoreReport {
     /// The overall HRESULT: S_OK when every dedup file was restored (files that are not dedup
