@@ -30,7 +30,7 @@ struct Sparse {
     pieces: Vec<(u64, Vec<u8>)>,
 }
 
-/// The size of a [`Sparse`] file.
+/// The size of a `Sparse` file.
 pub const SPARSE_LEN: u64 = 16 << 20;
 
 impl Sparse {
@@ -70,7 +70,7 @@ impl ReadAt for Sparse {
     }
 }
 
-/// Encodes a file's non-zero 4 KiB pages (in its first [`SPARSE_LEN`] bytes) as a [`Sparse`]
+/// Encodes a file's non-zero 4 KiB pages (in its first [`SPARSE_LEN`] bytes) as a `Sparse`
 /// input: how fuzz seeds are made from real VHDX files.
 #[must_use]
 pub fn sparse_encode(file: &[u8]) -> Vec<u8> {
@@ -89,7 +89,7 @@ pub fn sparse_encode(file: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `data` as a VHDX (a file with no parent), decoded as a [`Sparse`] file.
+/// `data` as a VHDX (a file with no parent), decoded as a `Sparse` file.
 pub fn vhdx(data: &[u8]) {
     if let Ok(v) = Vhdx::open(Arc::new(Sparse::decode(data)), "fuzz.vhdx") {
         read_some(&v);

@@ -55,7 +55,7 @@ pub struct Attribute<'a> {
     pub ty: u32,
     /// Name (UTF-16 units), empty for the unnamed stream.
     pub name: Vec<u16>,
-    /// Flags ([`attr_flags`]).
+    /// Flags ([`attr_flags`](crate::record::attr_flags)).
     pub flags: u16,
     /// Instance number.
     pub instance: u16,

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{Access, Error, FileHandle, WinPath, attr};
 
-/// An open file of a [`HostVolume`].
+/// An open file of a [`HostVolume`](super::HostVolume).
 #[derive(Debug)]
 pub struct HostFile {
     pub(super) file: File,

@@ -344,7 +344,7 @@ impl Volume for HostVolume {
     }
 
     /// Without following a link: `utimensat(AT_SYMLINK_NOFOLLOW)` on the name in its folder
-    /// (reached as every write is, see [`beneath`]), or `futimens` on the root itself.
+    /// (reached as every write is, see the `beneath` module), or `futimens` on the root itself.
     fn set_times(
         &self,
         path: &WinPath,
