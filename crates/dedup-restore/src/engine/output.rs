@@ -73,21 +73,19 @@ impl<'v> Temps<'v> {
     /// Keeps `h` open for file `fi` (evicting another when full); returns the handle to use
     /// (another thread's, if it got there first).
     fn keep(&self, fi: usize, h: Arc<dyn FileHandle>) -> Arc<dyn FileHandle> {
-        let evicted;
-        {
-            let mut g = self.cache();
-            if let Some(other) = g.get(&fi) {
-                return other.clone();
-            }
-            evicted = if g.len() >= self.cap {
-                g.keys().next().copied().and_then(|k| g.remove(&k))
-            } else {
-                None
-            };
-            g.insert(fi, h.clone());
+        let mut g = self.cache();
+        if let Some(other) = g.get(&fi) {
+            return other.clone();
         }
-        // Closed outside the lock (a close is a system call and a lock of the volume's own).
-        drop(evicted);
+        if g.len() >= self.cap
+            && let Some(k) = g.keys().next().copied()
+        {
+            // Closed under the lock: closed any later, the evicted file could be committed
+            // meanwhile (reopened from the cache's miss), and its rename would meet this
+            // handle still open, which does not share delete.
+            g.remove(&k);
+        }
+        g.insert(fi, h.clone());
         h
     }
 
@@ -109,6 +107,8 @@ impl<'v> Temps<'v> {
         Ok(self.keep(fi, h))
     }
 
+    /// Closes file `fi`'s cached handle (outside the lock: only the committing thread closes
+    /// its own file, just before renaming it).
     fn close(&self, fi: usize) {
         let h = self.cache().remove(&fi);
         drop(h);
