@@ -399,6 +399,10 @@ fn optimize(args: &OptimizeArgs) -> Result<(), Failure> {
     for u in &unsupported {
         outln!("skipped {u}");
     }
+    // `-q`: what was skipped (above) and nothing else.
+    if crate::output::quiet() {
+        return Ok(());
+    }
     outln!(
         "imported {} files in {} folders ({}) from {}",
         done.files,

@@ -479,3 +479,30 @@ fn bad_input_gives_one_line_reasons() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!tmp.path().join("o").exists(), "nothing claimed as output");
 }
+
+/// `-q` prints nothing on success (the summary is for the default output), and still makes the
+/// volume; without it the summary ends with the volume written.
+#[test]
+fn quiet_optimize_prints_nothing_and_still_writes_the_volume() {
+    let Some(dir) = tempdir_with_xattrs() else {
+        return;
+    };
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(src.join("big.bin"), &body).unwrap();
+    let (quiet, loud) = (dir.path().join("quiet"), dir.path().join("loud"));
+    let printed = ok(&[
+        "-q",
+        "sim",
+        "optimize",
+        "--source",
+        s(&src),
+        "--to",
+        s(&quiet),
+    ]);
+    assert_eq!(printed, "", "-q printed: {printed}");
+    assert!(xattr::get(quiet.join("big.bin"), XATTR).unwrap().is_some());
+    let printed = ok(&["sim", "optimize", "--source", s(&src), "--to", s(&loud)]);
+    assert!(printed.contains("wrote "), "{printed}");
+}
