@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod vss;
+
 use platform::WinPath;
 use winsim::SimVolume;
 use winsim::dedup::{OptimizeOptions, optimize};
