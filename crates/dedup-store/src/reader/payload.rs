@@ -105,13 +105,7 @@ pub fn check_chunk_hash(
         return Ok(());
     }
     verify_payload_crc(name, rec, stored)?;
-    Err(ContainerError::HashMismatch {
-        container: name.clone(),
-        offset: rec.offset.into(),
-        local_id: rec.local_id,
-        expected: hex(&rec.hash),
-        actual: hex(computed),
-    })
+    Err(hash_mismatch(name, rec, computed))
 }
 
 /// [`decode_payload`] after (or without) the payload CRC-64.
@@ -165,13 +159,18 @@ pub fn verify_hash(
     if actual == rec.hash {
         Ok(())
     } else {
-        Err(ContainerError::HashMismatch {
-            container: name.clone(),
-            offset: rec.offset.into(),
-            local_id: rec.local_id,
-            expected: hex(&rec.hash),
-            actual: hex(&actual),
-        })
+        Err(hash_mismatch(name, rec, &actual))
+    }
+}
+
+/// The error for a chunk of record `rec` whose hash came out as `actual`.
+fn hash_mismatch(name: &Arc<str>, rec: &RecordHeader, actual: &ChunkHash) -> ContainerError {
+    ContainerError::HashMismatch {
+        container: name.clone(),
+        offset: rec.offset.into(),
+        local_id: rec.local_id,
+        expected: hex(&rec.hash),
+        actual: hex(actual),
     }
 }
 
