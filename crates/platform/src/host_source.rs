@@ -68,15 +68,7 @@ impl HostSource {
     }
 
     fn entry(dir: &WinPath, host: &Path, name: &std::ffi::OsStr) -> SourceEntry {
-        let unsupported = |name: String, why| SourceEntry {
-            name,
-            kind: EntryKind::Unsupported(why),
-            len: 0,
-            attributes: 0,
-            modified: None,
-            accessed: None,
-            reparse: None,
-        };
+        let unsupported = SourceEntry::unsupported;
         let Some(name) = name.to_str().map(str::to_owned) else {
             return unsupported(
                 name.to_string_lossy().into_owned(),

@@ -78,6 +78,22 @@ pub struct SourceEntry {
     pub reparse: Option<Vec<u8>>,
 }
 
+impl SourceEntry {
+    /// An entry listed with what it is but not restorable: `why`, nothing else known.
+    #[must_use]
+    pub fn unsupported(name: String, why: Unsupported) -> Self {
+        Self {
+            name,
+            kind: EntryKind::Unsupported(why),
+            len: 0,
+            attributes: 0,
+            modified: None,
+            accessed: None,
+            reparse: None,
+        }
+    }
+}
+
 impl fmt::Debug for SourceEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SourceEntry")

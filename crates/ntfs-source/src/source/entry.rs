@@ -95,15 +95,7 @@ impl<R: ReadAt> Inner<R> {
         reference: u64,
         key: &FileName,
     ) -> Option<SourceEntry> {
-        let unsupported = |name: String, why| SourceEntry {
-            name,
-            kind: EntryKind::Unsupported(why),
-            len: 0,
-            attributes: 0,
-            modified: None,
-            accessed: None,
-            reparse: None,
-        };
+        let unsupported = SourceEntry::unsupported;
         let Ok(name) = String::from_utf16(&key.name) else {
             return Some(unsupported(key.name_lossy(), Unsupported::NameNotUtf8));
         };
