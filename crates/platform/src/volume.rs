@@ -241,6 +241,24 @@ pub struct PendingRename {
     pub replace_existing: bool,
 }
 
+impl PendingRename {
+    /// Does on `volume` what the next boot does with this operation: the rename, or the
+    /// deletion of the file or (empty) folder.
+    ///
+    /// # Errors
+    /// The rename's, the lookup's or the deletion's.
+    pub fn carry_out(&self, volume: &(impl Volume + ?Sized)) -> Result<(), Error> {
+        match &self.destination {
+            Some(dst) => volume.rename(&self.source, dst, self.replace_existing),
+            None => match volume.metadata(&self.source) {
+                Ok(md) if md.is_dir() => volume.remove_dir(&self.source),
+                Ok(_) => volume.delete_file(&self.source),
+                Err(e) => Err(e),
+            },
+        }
+    }
+}
+
 /// An open file on a [`Volume`]. All methods take `&self`, so one handle can serve positioned
 /// reads and writes from many threads at once (engines write decoded chunks from rayon workers).
 /// Dropping the handle closes it and releases its share-mode claim.

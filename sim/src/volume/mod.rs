@@ -316,14 +316,7 @@ impl SimVolume {
         };
         ops.into_iter()
             .map(|op| {
-                let r = match &op.destination {
-                    Some(dst) => self.rename(&op.source, dst, op.replace_existing),
-                    None => match self.metadata(&op.source) {
-                        Ok(md) if md.is_dir() => self.remove_dir(&op.source),
-                        Ok(_) => self.delete_file(&op.source),
-                        Err(e) => Err(e),
-                    },
-                };
+                let r = op.carry_out(self);
                 RebootOutcome { op, error: r.err() }
             })
             .collect()

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::PoisonError;
 
 use super::{HostVolume, PENDING_FILE, STATE_DIR};
-use crate::{Error, PendingRename, Volume, WinPath};
+use crate::{Error, PendingRename, WinPath};
 
 /// Result of one operation of [`HostVolume::apply_pending_renames`].
 #[derive(Debug)]
@@ -39,14 +39,7 @@ impl HostVolume {
         let ops = self.read_pending()?;
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
-            let r = match &op.destination {
-                Some(dst) => self.rename(&op.source, dst, op.replace_existing),
-                None => match self.metadata(&op.source) {
-                    Ok(md) if md.is_dir() => self.remove_dir(&op.source),
-                    Ok(_) => self.delete_file(&op.source),
-                    Err(e) => Err(e),
-                },
-            };
+            let r = op.carry_out(self);
             out.push(PendingOutcome { op, error: r.err() });
         }
         let (wp, host) = self.state_path();
