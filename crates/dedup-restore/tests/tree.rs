@@ -8,39 +8,13 @@ mod common;
 
 use std::path::Path;
 
+use common::tree::{read_host, restore_into, volume_folder};
 use common::*;
-use dedup_reparse::LayoutVersion;
 use dedup_restore::{
     BackupStore, EntryStatus, FileError, FilterKind, Hresult, Overwrite, SourceError, SourceStore,
     TreeError, TreeOptions, TreeReport, plan_tree, restore_planned, restore_tree,
 };
 use platform::{HostSource, HostVolume, NullVolume, Volume, WinPath};
-
-/// A volume folder: dedup files (from `seeded_files`, optimized), small plain files and a
-/// nested folder; returns the originals by path.
-fn volume_folder(dir: &Path, seed: u64) -> Vec<(WinPath, Vec<u8>)> {
-    let mut originals = seeded_files(seed, 4, 300 * 1024);
-    let vol = optimized_volume(seed, &originals, LayoutVersion::V3);
-    for (p, bytes) in [
-        (
-            "\\plain\\small.txt",
-            b"a small file, left alone by the optimizer".to_vec(),
-        ),
-        ("\\plain\\deep\\er\\empty.dat", Vec::new()),
-    ] {
-        let p = wp(p);
-        vol.write_file(&p, &bytes).unwrap();
-        originals.push((p, bytes));
-    }
-    winsim::host::export_volume(&vol, dir).unwrap();
-    originals
-}
-
-fn read_host(root: &Path, p: &WinPath) -> Vec<u8> {
-    let mut h = root.to_owned();
-    h.extend(p.components());
-    std::fs::read(&h).unwrap_or_else(|e| panic!("{}: {e}", h.display()))
-}
 
 /// Every file below `root`, relative, sorted.
 fn files_below(root: &Path) -> Vec<String> {
@@ -58,12 +32,6 @@ fn files_below(root: &Path) -> Vec<String> {
     }
     out.sort();
     out
-}
-
-fn restore_into(src: &Path, dest: &dyn Volume, opts: &TreeOptions) -> TreeReport {
-    let source = HostSource::new(src).unwrap();
-    let store = SourceStore::new(&source);
-    restore_tree(&source, &store, dest, opts).unwrap()
 }
 
 #[test]
@@ -682,91 +650,4 @@ fn a_dry_run_writes_nothing_and_tells_what_a_run_does() {
     let plan = plan_tree(&source, &TreeOptions::default()).unwrap();
     let r = restore_planned(plan, &source, &store, &dest, &TreeOptions::default()).unwrap();
     assert_eq!(r.count(EntryStatus::Skipped), originals.len());
-}
-
-/// A destination that counts the opens of each path (folded), passing everything through.
-struct CountingOpens<'a> {
-    inner: &'a dyn Volume,
-    opens: std::sync::Mutex<std::collections::HashMap<String, usize>>,
-}
-
-impl Volume for CountingOpens<'_> {
-    fn open(
-        &self,
-        path: &WinPath,
-        options: platform::OpenOptions,
-    ) -> Result<Box<dyn platform::FileHandle>, platform::Error> {
-        *self.opens.lock().unwrap().entry(path.folded()).or_default() += 1;
-        self.inner.open(path, options)
-    }
-    fn metadata(&self, path: &WinPath) -> Result<platform::Metadata, platform::Error> {
-        self.inner.metadata(path)
-    }
-    fn read_dir(&self, path: &WinPath) -> Result<Vec<platform::DirEntry>, platform::Error> {
-        self.inner.read_dir(path)
-    }
-    fn create_dir(&self, path: &WinPath) -> Result<(), platform::Error> {
-        self.inner.create_dir(path)
-    }
-    fn remove_dir(&self, path: &WinPath) -> Result<(), platform::Error> {
-        self.inner.remove_dir(path)
-    }
-    fn delete_file(&self, path: &WinPath) -> Result<(), platform::Error> {
-        self.inner.delete_file(path)
-    }
-    fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), platform::Error> {
-        self.inner.rename(from, to, replace)
-    }
-    fn add_pending_rename(&self, op: &platform::PendingRename) -> Result<(), platform::Error> {
-        self.inner.add_pending_rename(op)
-    }
-    fn pending_renames(&self) -> Result<Vec<platform::PendingRename>, platform::Error> {
-        self.inner.pending_renames()
-    }
-    fn set_times(
-        &self,
-        path: &WinPath,
-        modified: Option<std::time::SystemTime>,
-        accessed: Option<std::time::SystemTime>,
-    ) -> Result<(), platform::Error> {
-        self.inner.set_times(path, modified, accessed)
-    }
-}
-
-/// What a small file costs the destination: its temporary sibling is opened once (created),
-/// written and committed through that one handle, and the restored file is not opened again.
-/// (Three opens a file, each a case-insensitive lookup and a walk from the root, were a third
-/// of the time of a restore of 20,000 small files.)
-#[test]
-fn each_rebuilt_file_is_opened_once_by_the_restore() {
-    let src = tempfile::tempdir().unwrap();
-    let originals = volume_folder(src.path(), 67);
-    let out = tempfile::tempdir().unwrap();
-    let host = HostVolume::new(out.path()).unwrap();
-    let dest = CountingOpens {
-        inner: &host,
-        opens: std::sync::Mutex::default(),
-    };
-    let report = restore_into(src.path(), &dest, &TreeOptions::default());
-    assert_eq!(
-        report.count(EntryStatus::Restored),
-        4,
-        "{:#?}",
-        report.entries
-    );
-    let opens = dest.opens.into_inner().unwrap();
-    for (p, bytes) in &originals[..4] {
-        assert_eq!(&read_host(out.path(), p), bytes, "{p}");
-        let temp = format!("{}.REHYDRATE~0", p.folded());
-        assert_eq!(
-            opens.get(&temp),
-            Some(&1),
-            "{p}: opens of its temporary file"
-        );
-        assert_eq!(
-            opens.get(&p.folded()),
-            None,
-            "{p}: opened after the restore"
-        );
-    }
 }

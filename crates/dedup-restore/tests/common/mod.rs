@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod tree;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use dedup_reparse::{DedupReparse, LayoutVersion};

@@ -1,0 +1,42 @@
+//! Out-of-place restore fixtures: a `sim optimize`-style volume folder, reading a restored
+//! file back, and a restore of a folder into a destination.
+
+use std::path::Path;
+
+use dedup_reparse::LayoutVersion;
+use dedup_restore::{SourceStore, TreeOptions, TreeReport, restore_tree};
+use platform::{HostSource, Volume, WinPath};
+
+use super::{optimized_volume, seeded_files, wp};
+
+/// A volume folder: dedup files (from `seeded_files`, optimized), small plain files and a
+/// nested folder; returns the originals by path.
+pub fn volume_folder(dir: &Path, seed: u64) -> Vec<(WinPath, Vec<u8>)> {
+    let mut originals = seeded_files(seed, 4, 300 * 1024);
+    let vol = optimized_volume(seed, &originals, LayoutVersion::V3);
+    for (p, bytes) in [
+        (
+            "\\plain\\small.txt",
+            b"a small file, left alone by the optimizer".to_vec(),
+        ),
+        ("\\plain\\deep\\er\\empty.dat", Vec::new()),
+    ] {
+        let p = wp(p);
+        vol.write_file(&p, &bytes).unwrap();
+        originals.push((p, bytes));
+    }
+    winsim::host::export_volume(&vol, dir).unwrap();
+    originals
+}
+
+pub fn read_host(root: &Path, p: &WinPath) -> Vec<u8> {
+    let mut h = root.to_owned();
+    h.extend(p.components());
+    std::fs::read(&h).unwrap_or_else(|e| panic!("{}: {e}", h.display()))
+}
+
+pub fn restore_into(src: &Path, dest: &dyn Volume, opts: &TreeOptions) -> TreeReport {
+    let source = HostSource::new(src).unwrap();
+    let store = SourceStore::new(&source);
+    restore_tree(&source, &store, dest, opts).unwrap()
+}
