@@ -1,32 +1,16 @@
 //! `rehydrate restore` / `verify` as people use them (issue 15): the wrong source refused in
-//! one line before anything is created, safe re-runs and `--overwrite`, paths as people type
-//! them, `--include` / `--exclude`, and `--dry-run`. Each test asserts the exit code, the
-//! output and the file system.
+//! one line before anything is created, safe re-runs and `--overwrite`, `--dry-run`, `--help`,
+//! `-q` / `-v` and the times kept (choosing what to restore: `restore_select.rs`). Each test
+//! asserts the exit code, the output and the file system.
 #![cfg(unix)]
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::Output;
 
 mod common;
 
+use common::ux::{one_line, stderr, stdout, tree};
 use common::*;
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The one line on stderr of a refused run (and nothing on stdout).
-fn one_line(o: &Output) -> String {
-    let err = stderr(o);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(o.stdout.is_empty(), "{}", stdout(o));
-    err.trim_end().to_owned()
-}
 
 fn store_dir(src: &Path) -> std::path::PathBuf {
     std::fs::read_dir(src.join("System Volume Information/Dedup/ChunkStore"))
@@ -35,14 +19,6 @@ fn store_dir(src: &Path) -> std::path::PathBuf {
         .unwrap()
         .unwrap()
         .path()
-}
-
-/// Every path of the output (relative, with `/`), for comparisons.
-fn tree(root: &Path) -> Vec<String> {
-    if !root.exists() {
-        return Vec::new();
-    }
-    list(root)
 }
 
 #[test]
@@ -314,175 +290,6 @@ fn conflicts_are_listed_up_to_ten_then_counted() {
             b"mine"
         );
     }
-}
-
-#[test]
-fn paths_as_people_type_them() {
-    let src = fast_tempdir();
-    let files = make_volume(src.path());
-    let abs_docs = src.path().join("docs");
-    let abs_slash = format!("{}/", abs_docs.display());
-    let want_docs = [
-        "\\docs\\copy of report.txt",
-        "\\docs\\report.txt",
-        "\\docs\\sub\\notes.txt",
-    ];
-    for form in [
-        "docs",
-        "docs/",
-        "./docs",
-        "/docs",
-        "\\docs",
-        "\\docs\\",
-        "DOCS",
-        "Docs/",
-        abs_docs.to_str().unwrap(),
-        abs_slash.as_str(),
-    ] {
-        let out = fast_tempdir();
-        let o = rehydrate(&[
-            "restore",
-            "--source",
-            s(src.path()),
-            "--to",
-            s(out.path()),
-            form,
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{form}: {}", stderr(&o));
-        assert_eq!(tree(out.path()), want_docs, "{form}");
-    }
-    for form in [
-        "docs\\sub\\notes.txt",
-        "./DOCS/SUB/NOTES.TXT",
-        "/docs/sub/notes.txt",
-    ] {
-        let out = fast_tempdir();
-        let o = rehydrate(&[
-            "restore",
-            "--source",
-            s(src.path()),
-            "--to",
-            s(out.path()),
-            form,
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{form}: {}", stderr(&o));
-        assert_eq!(tree(out.path()), ["\\docs\\sub\\notes.txt"], "{form}");
-        assert_eq!(
-            std::fs::read(out.path().join("docs/sub/notes.txt")).unwrap(),
-            files["\\docs\\sub\\notes.txt"]
-        );
-    }
-    // verify takes them too.
-    let o = rehydrate(&["verify", "--source", s(src.path()), "./Docs/", "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(json(&o)["verified"], 2);
-}
-
-#[test]
-fn include_and_exclude_globs() {
-    let src = fast_tempdir();
-    make_volume(src.path());
-    let run = |extra: &[&str]| {
-        let out = fast_tempdir();
-        let mut args = vec!["restore", "--source", s(src.path()), "--to", s(out.path())];
-        args.extend(extra);
-        let o = rehydrate(&args);
-        assert_eq!(o.status.code(), Some(0), "{extra:?}: {}", stderr(&o));
-        tree(out.path())
-    };
-    assert_eq!(
-        run(&["--include", "*.TXT"]),
-        [
-            "\\docs\\copy of report.txt",
-            "\\docs\\report.txt",
-            "\\docs\\sub\\notes.txt",
-            "\\misc\\Top level.txt"
-        ]
-    );
-    assert_eq!(
-        run(&["--include", "docs/*.txt", "--include", "media"]),
-        [
-            "\\docs\\copy of report.txt",
-            "\\docs\\report.txt",
-            "\\media\\clip.mp4",
-            "\\media\\empty.dat"
-        ]
-    );
-    assert_eq!(
-        run(&[
-            "--include",
-            "docs/**",
-            "--exclude",
-            "copy*",
-            "--exclude",
-            "SUB"
-        ]),
-        ["\\docs\\report.txt"]
-    );
-    assert_eq!(
-        run(&["--exclude", "*.txt", "--exclude", "/vm/", "--exclude", "a"]),
-        ["\\media\\clip.mp4", "\\media\\empty.dat"]
-    );
-    // With a path: the glob applies within it.
-    assert_eq!(run(&["docs", "--exclude", "*.txt"]), Vec::<String>::new());
-    // verify takes them too.
-    let o = rehydrate(&[
-        "verify",
-        "--source",
-        s(src.path()),
-        "--include",
-        "*.mp4",
-        "--json",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(json(&o)["verified"], 1);
-}
-
-#[test]
-fn a_filter_matching_nothing_is_one_line_and_exit_1() {
-    let src = fast_tempdir();
-    make_volume(src.path());
-    let out = fast_tempdir();
-    let to = out.path().join("r");
-    for (extra, want) in [
-        (
-            vec!["docs/nope/"],
-            "\"docs/nope/\" matches nothing in the source",
-        ),
-        (
-            vec!["docs", "NOWHERE"],
-            "\"NOWHERE\" matches nothing in the source",
-        ),
-        (
-            vec!["--include", "*.pdf"],
-            "\"*.pdf\" matches nothing in the source",
-        ),
-    ] {
-        for cmd in ["restore", "verify"] {
-            let mut args = vec![cmd, "--source", s(src.path())];
-            if cmd == "restore" {
-                args.extend(["--to", s(&to)]);
-            }
-            args.extend(&extra);
-            let o = rehydrate(&args);
-            assert_eq!(o.status.code(), Some(1), "{args:?}");
-            assert_eq!(one_line(&o), format!("rehydrate: {want}"), "{args:?}");
-            assert!(!to.exists(), "{args:?}");
-        }
-    }
-    // A bad glob is a usage error.
-    let o = rehydrate(&[
-        "restore",
-        "--source",
-        s(src.path()),
-        "--to",
-        s(&to),
-        "--exclude",
-        "a[",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(one_line(&o).contains("--exclude \"a[\""));
-    assert!(!to.exists());
 }
 
 /// The plan's (path, status, replaced) triples, sorted.
