@@ -128,11 +128,16 @@ pub fn store_path(guid: &Guid) -> WinPath {
 }
 
 /// The `{GUID}.ddp` folders of the source's chunk store (names compared case-insensitively, as
-/// Windows would). A source without the folders has none; one whose folders cannot be listed
-/// is treated the same (the restore then reports each file's error).
-pub(crate) fn stores_of(source: &dyn Source) -> BTreeSet<Guid> {
-    let mut dir = WinPath::root();
-    for want in dedup_store::CHUNK_STORE_COMPONENTS {
+/// Windows would), below `system_dir`, the root's `System Volume Information` folder as the
+/// walk found it spelled: the root is not listed again (in a volume of 20,000 files in its root
+/// that second listing, a `stat` and extended-attribute reads per entry, showed in profiles).
+/// A source without the folders has none; one whose folders cannot be listed is treated the
+/// same (the restore then reports each file's error).
+pub(crate) fn stores_of(source: &dyn Source, system_dir: Option<&str>) -> BTreeSet<Guid> {
+    let Some(mut dir) = system_dir.and_then(|name| WinPath::root().join(name).ok()) else {
+        return BTreeSet::new();
+    };
+    for want in &dedup_store::CHUNK_STORE_COMPONENTS[1..] {
         let Ok(listing) = source.read_dir(&dir) else {
             return BTreeSet::new();
         };

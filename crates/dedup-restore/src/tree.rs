@@ -347,7 +347,7 @@ pub fn plan_tree(source: &dyn Source, opts: &TreeOptions) -> Result<TreePlan, Tr
         });
     }
     let mut survey = walked.survey;
-    survey.stores = crate::preflight::stores_of(source);
+    survey.stores = crate::preflight::stores_of(source, walked.system_dir.as_deref());
     Ok(TreePlan {
         items: walked.items,
         total: walked.total,

@@ -27,6 +27,9 @@ pub(crate) struct Walked {
     pub(crate) unmatched_paths: Vec<usize>,
     /// Indexes of the include globs that match nothing.
     pub(crate) unmatched_includes: Vec<usize>,
+    /// The root's `System Volume Information` folder as the listing spells it (the first
+    /// folder whose name matches), where the chunk store is looked for.
+    pub(crate) system_dir: Option<String>,
 }
 
 /// Walks the source depth first in name order, keeping what `sel` selects. Folders that
@@ -46,6 +49,7 @@ pub(crate) fn walk(
     let mut exc_hit = vec![false; sel.exclude.len()];
     // (folder, whether an include glob matched it or one of its folders)
     let mut stack = vec![(WinPath::root(), false)];
+    let mut system_dir = None;
     while let Some((dir, dir_included)) = stack.pop() {
         let listing = match source.read_dir(&dir) {
             Ok(l) => l,
@@ -66,6 +70,9 @@ pub(crate) fn walk(
         let mut subdirs = Vec::new();
         for mut entry in listing {
             if dir.is_root() && eq_name(&entry.name, SYSTEM_DIR) {
+                if entry.kind == EntryKind::Dir && system_dir.is_none() {
+                    system_dir = Some(entry.name);
+                }
                 continue;
             }
             let Ok(path) = dir.join(&entry.name) else {
@@ -136,6 +143,7 @@ pub(crate) fn walk(
         survey,
         unmatched_paths: (0..filters.len()).filter(|&i| !matched[i]).collect(),
         unmatched_includes: (0..inc_hit.len()).filter(|&i| !inc_hit[i]).collect(),
+        system_dir,
     })
 }
 

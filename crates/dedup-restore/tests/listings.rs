@@ -1,0 +1,71 @@
+//! What a restore costs its source, counted: the listings of each folder.
+#![cfg(unix)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use common::tree::{read_host, volume_folder};
+use dedup_restore::{EntryStatus, SourceStore, TreeOptions, plan_tree, restore_planned};
+use platform::{HostSource, HostVolume, Source, SourceEntry, SourceFile, WinPath};
+
+/// A source that counts the listings of each folder (folded), passing everything through.
+struct CountingListings<'a> {
+    inner: &'a dyn Source,
+    listings: Mutex<HashMap<String, usize>>,
+}
+
+impl Source for CountingListings<'_> {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn read_dir(&self, dir: &WinPath) -> Result<Vec<SourceEntry>, platform::Error> {
+        *self
+            .listings
+            .lock()
+            .unwrap()
+            .entry(dir.folded())
+            .or_default() += 1;
+        self.inner.read_dir(dir)
+    }
+    fn open_file(&self, path: &WinPath) -> Result<Box<dyn SourceFile>, platform::Error> {
+        self.inner.open_file(path)
+    }
+    fn reparse_point(&self, path: &WinPath) -> Result<Option<Vec<u8>>, platform::Error> {
+        self.inner.reparse_point(path)
+    }
+}
+
+/// The root is listed once: the chunk store is looked for below the `System Volume
+/// Information` folder the walk saw. (Looked for from a second listing of the root, a volume
+/// of 20,000 files in its root had every one of them `stat`ed and its extended attributes read
+/// twice.) The store is still found: the plan's check passes and the files restore.
+#[test]
+fn the_root_is_listed_once_and_the_store_is_still_found() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 71);
+    let host_source = HostSource::new(src.path()).unwrap();
+    let source = CountingListings {
+        inner: &host_source,
+        listings: Mutex::default(),
+    };
+    let opts = TreeOptions::default();
+    let plan = plan_tree(&source, &opts).unwrap();
+    assert_eq!(plan.check(), Ok(Vec::new()), "the store was not found");
+    let listings = source.listings.lock().unwrap().clone();
+    assert_eq!(listings.get("\\"), Some(&1), "{listings:?}");
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let store = SourceStore::new(&host_source);
+    let report = restore_planned(plan, &source, &store, &dest, &opts).unwrap();
+    assert_eq!(
+        report.count(EntryStatus::Restored),
+        4,
+        "{:#?}",
+        report.entries
+    );
+    for (p, bytes) in &originals {
+        assert_eq!(&read_host(out.path(), p), bytes, "{p}");
+    }
+}
