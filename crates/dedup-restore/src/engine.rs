@@ -41,6 +41,7 @@ mod output;
 mod records;
 mod resolve;
 mod stream_maps;
+mod writes;
 
 pub use api::{
     DEDUP_RECONSTRUCT_UNOPTIMIZED, FileResult, MAX_FILES, Phase, Progress, ProgressFn,

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use super::Engine;
 use super::api::{Phase, Progress};
 use super::job::{Fail, FileJob};
+use super::writes::FileWrites;
 use crate::error::{FileError, Stage};
 
 /// Creates a new temporary sibling of `path` (`NAME.rehydrate~N`) open for reading and writing.
@@ -51,6 +52,8 @@ pub(super) struct Temps<'v> {
     settled: Vec<AtomicBool>,
     open: Mutex<HashMap<usize, Arc<dyn FileHandle>>>,
     cap: usize,
+    /// Who is writing each file (one worker at a time; the others queue their chunks).
+    writes: FileWrites,
 }
 
 impl<'v> Temps<'v> {
@@ -61,6 +64,7 @@ impl<'v> Temps<'v> {
             settled: (0..files).map(|_| AtomicBool::new(false)).collect(),
             open: Mutex::new(HashMap::new()),
             cap,
+            writes: FileWrites::new(files),
         }
     }
 
@@ -118,55 +122,73 @@ impl<'v> Temps<'v> {
 impl Engine<'_> {
     /// Writes a verified chunk to each file that wants it (at its offset in the temporary
     /// file), or notes a hole where it is all zeros; counts and reports progress, and commits
-    /// each file whose last byte this was.
+    /// each file whose last byte this was. A file another worker is writing gets the chunk
+    /// queued for that worker ([`FileWrites`]).
     pub(super) fn place_chunk(&self, dests: &[(usize, u64)], data: &[u8], temps: &Temps<'_>) {
         let zero = self.opts.sparse_zeros && all_zero(data);
         for &(fi, off) in dests {
-            let f = &self.files[fi];
-            if f.is_failed() || temps.settled[fi].load(Ordering::Acquire) {
+            if self.files[fi].is_failed() || temps.settled[fi].load(Ordering::Acquire) {
                 continue;
             }
             if zero {
-                f.holes.store(true, Ordering::Relaxed);
-            } else if let Err(e) = self
-                .temp_handle(fi, temps)
-                .and_then(|h| h.write_all_at(off, data).map_err(Some))
-            {
-                if let Some(e) = e {
-                    f.fail(Fail::platform(
-                        Stage::Writing {
-                            offset: off,
-                            len: data.len() as u64,
-                        },
-                        e,
-                    ));
+                self.files[fi].holes.store(true, Ordering::Relaxed);
+                self.count_written(fi, data.len() as u64, temps);
+            } else if temps.writes.begin(fi, off, data) {
+                self.write_chunk(fi, off, data, temps);
+                while let Some(queued) = temps.writes.next(fi) {
+                    for (off, data) in queued {
+                        self.write_chunk(fi, off, &data, temps);
+                    }
                 }
-                continue;
             }
-            // Counted after the write: the count reaches the size only once every write of the
-            // file is done.
-            let written =
-                f.written.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
-            let files_done = if written == f.logical_size {
-                self.settle(fi, temps);
-                self.files_done.fetch_add(1, Ordering::Relaxed) + 1
-            } else {
-                self.files_done.load(Ordering::Relaxed)
-            };
-            self.chunk_writes.fetch_add(1, Ordering::Relaxed);
-            let done = self
-                .bytes_done
-                .fetch_add(data.len() as u64, Ordering::Relaxed)
-                + data.len() as u64;
-            if let Some(p) = &self.opts.progress {
-                p(Progress {
-                    bytes_done: done,
-                    bytes_total: self.bytes_total,
-                    files_done,
-                    files_total: self.files.len() as u64,
-                    phase: Phase::Rebuilding,
-                });
-            }
+        }
+    }
+
+    /// Writes `data` at `off` of file `fi`'s temporary file and counts it (nothing when the
+    /// file failed or was settled meanwhile); a failed write fails the file.
+    fn write_chunk(&self, fi: usize, off: u64, data: &[u8], temps: &Temps<'_>) {
+        let f = &self.files[fi];
+        if f.is_failed() || temps.settled[fi].load(Ordering::Acquire) {
+            return;
+        }
+        match self
+            .temp_handle(fi, temps)
+            .and_then(|h| h.write_all_at(off, data).map_err(Some))
+        {
+            Ok(()) => self.count_written(fi, data.len() as u64, temps),
+            Err(Some(e)) => f.fail(Fail::platform(
+                Stage::Writing {
+                    offset: off,
+                    len: data.len() as u64,
+                },
+                e,
+            )),
+            Err(None) => {}
+        }
+    }
+
+    /// Counts `len` bytes of file `fi` written (or left as a hole), commits the file when
+    /// that was its last byte, and reports progress. Counted after the write: the count
+    /// reaches the size only once every write of the file is done.
+    fn count_written(&self, fi: usize, len: u64, temps: &Temps<'_>) {
+        let f = &self.files[fi];
+        let written = f.written.fetch_add(len, Ordering::Relaxed) + len;
+        let files_done = if written == f.logical_size {
+            self.settle(fi, temps);
+            self.files_done.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.files_done.load(Ordering::Relaxed)
+        };
+        self.chunk_writes.fetch_add(1, Ordering::Relaxed);
+        let done = self.bytes_done.fetch_add(len, Ordering::Relaxed) + len;
+        if let Some(p) = &self.opts.progress {
+            p(Progress {
+                bytes_done: done,
+                bytes_total: self.bytes_total,
+                files_done,
+                files_total: self.files.len() as u64,
+                phase: Phase::Rebuilding,
+            });
         }
     }
 
