@@ -227,7 +227,11 @@ pub(crate) fn copy_file(
     let (temp, out) = crate::engine::create_temp(dest, &item.path)
         .map_err(|e| FileError::platform(Stage::Creating, e))?;
     let result = (|| {
-        let mut buf = vec![0u8; COPY_BUF];
+        // Sized to the file (one byte more, so that the read finding its end is the second):
+        // most plain files of a dedup volume are the small ones the optimizer left, and a
+        // zeroed 1 MiB buffer for each was a memset of 2.3 GB on a volume of 20,000 files.
+        let size = usize::try_from(item.entry.len.saturating_add(1)).unwrap_or(COPY_BUF);
+        let mut buf = vec![0u8; size.clamp(4096, COPY_BUF)];
         let mut at = 0u64;
         loop {
             let n = src
