@@ -34,6 +34,9 @@ struct Slot {
     busy: bool,
     queue: Queued,
     queued_bytes: usize,
+    /// Workers waiting for room in the queue (only then is the condition variable signalled:
+    /// a signal is a system call, and most writes have nobody waiting).
+    waiting: usize,
 }
 
 impl FileWrites {
@@ -65,10 +68,12 @@ impl FileWrites {
                 slot.queued_bytes += data.len();
                 return false;
             }
+            slot.waiting += 1;
             slot = self
                 .freed
                 .wait(slot)
                 .unwrap_or_else(PoisonError::into_inner);
+            slot.waiting -= 1;
         }
     }
 
@@ -83,9 +88,12 @@ impl FileWrites {
             slot.queued_bytes = 0;
             Some(std::mem::take(&mut slot.queue))
         };
+        let waiting = slot.waiting > 0;
         drop(slot);
         // Either way there is room now: a worker waiting on the full queue goes on.
-        self.freed.notify_all();
+        if waiting {
+            self.freed.notify_all();
+        }
         taken
     }
 }
