@@ -193,11 +193,12 @@ fn each_rebuilt_file_is_opened_once_by_the_restore() {
 /// first's inode lock, spinning in the kernel (9 % of the CPU time of a restore of a few large
 /// files). The one writing takes the other's chunk instead. Four workers rebuild one file of
 /// many chunks, each write taking 2 ms: without the hand-over they meet on most writes.
-#[test]
-fn a_file_is_written_by_one_worker_at_a_time() {
+/// A volume folder holding one dedup file of `mib` MiB of random bytes (many chunks); returns
+/// its path and bytes.
+fn one_big_file(src: &std::path::Path, mib: usize) -> (WinPath, Vec<u8>) {
     let mut data = Vec::new();
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    while data.len() < 6 << 20 {
+    while data.len() < mib << 20 {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -205,8 +206,14 @@ fn a_file_is_written_by_one_worker_at_a_time() {
     }
     let path = wp("\\big.bin");
     let vol = optimized_volume(5, &[(path.clone(), data.clone())], LayoutVersion::V3);
+    winsim::host::export_volume(&vol, src).unwrap();
+    (path, data)
+}
+
+#[test]
+fn a_file_is_written_by_one_worker_at_a_time() {
     let src = tempfile::tempdir().unwrap();
-    winsim::host::export_volume(&vol, src.path()).unwrap();
+    let (path, data) = one_big_file(src.path(), 6);
     let out = tempfile::tempdir().unwrap();
     let host = HostVolume::new(out.path()).unwrap();
     let dest = CountingOpens::new(&host);
@@ -231,4 +238,46 @@ fn a_file_is_written_by_one_worker_at_a_time() {
         "only {writes} writes: not a file of many chunks"
     );
     assert_eq!(dest.writes.most_at_once.load(Ordering::SeqCst), 1);
+}
+
+/// A progress callback that panics while workers hand chunks to one file's writer: the panic
+/// reaches the caller, and no worker is left waiting for room in that file's queue (the
+/// writer lets the file go as it unwinds). The callback first waits, so that the other workers
+/// fill the queue and wait for room; without the letting go the restore never returns.
+#[test]
+fn a_panicking_progress_callback_reaches_the_caller() {
+    let src = tempfile::tempdir().unwrap();
+    // More than a read window of chunks, so that more than a queue's worth waits.
+    one_big_file(src.path(), 12);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let progress: dedup_restore::ProgressFn = {
+        let calls = calls.clone();
+        Arc::new(move |_| {
+            if calls.fetch_add(1, Ordering::SeqCst) == 2 {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                panic!("the progress callback panics");
+            }
+        })
+    };
+    let mut opts = TreeOptions::default();
+    opts.restore.progress = Some(progress);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let src_path = src.path().to_owned();
+    std::thread::spawn(move || {
+        let out = tempfile::tempdir().unwrap();
+        let host = HostVolume::new(out.path()).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| restore_into(&src_path, &host, &opts))
+        }));
+        tx.send(r.is_err()).unwrap();
+    });
+    let panicked = rx
+        .recv_timeout(std::time::Duration::from_mins(2))
+        .expect("the restore hung: a worker waits for a file whose writer panicked");
+    assert!(panicked, "the restore did not panic");
+    assert!(calls.load(Ordering::SeqCst) > 2);
 }

@@ -134,6 +134,7 @@ impl Engine<'_> {
                 self.files[fi].holes.store(true, Ordering::Relaxed);
                 self.count_written(fi, data.len() as u64, temps);
             } else if temps.writes.begin(fi, off, data) {
+                let _held = temps.writes.held(fi);
                 self.write_chunk(fi, off, data, temps);
                 while let Some(queued) = temps.writes.next(fi) {
                     for (off, data) in queued {

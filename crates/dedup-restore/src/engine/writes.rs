@@ -96,6 +96,39 @@ impl FileWrites {
         }
         taken
     }
+
+    /// Whether file `fi` has a writer (for tests: `begin` on a busy file with a full queue
+    /// would wait).
+    #[cfg(test)]
+    fn busy(&self, fi: usize) -> bool {
+        self.slot(fi).busy
+    }
+
+    /// To be held by file `fi`'s writer while it writes: should the writer unwind (a panicking
+    /// progress callback or volume), the file is let go, its queue dropped, so that no worker
+    /// waits for it forever and the panic reaches the caller instead of a hang.
+    pub(super) fn held(&self, fi: usize) -> Held<'_> {
+        Held { writes: self, fi }
+    }
+}
+
+/// See [`FileWrites::held`].
+pub(super) struct Held<'w> {
+    writes: &'w FileWrites,
+    fi: usize,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut slot = self.writes.slot(self.fi);
+            slot.busy = false;
+            slot.queue = Vec::new();
+            slot.queued_bytes = 0;
+            drop(slot);
+            self.writes.freed.notify_all();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +150,27 @@ mod tests {
         assert!(w.begin(0, 11, b"third"));
         assert_eq!(w.next(0), None);
         assert_eq!(w.next(1), None);
+    }
+
+    #[test]
+    fn a_writer_that_panics_lets_the_file_go() {
+        let w = Arc::new(FileWrites::new(1));
+        let panicked = {
+            let w = w.clone();
+            std::thread::spawn(move || {
+                assert!(w.begin(0, 0, b"x"));
+                let _held = w.held(0);
+                assert!(!w.begin(0, 1, &vec![1u8; QUEUE_MAX]));
+                panic!("a callback panics while the file is written");
+            })
+            .join()
+        };
+        assert!(panicked.is_err());
+        // Not left busy with a full queue (where the next worker would wait forever): it
+        // writes itself at once.
+        assert!(!w.busy(0), "the file is still held");
+        assert!(w.begin(0, 9, b"y"));
+        assert_eq!(w.next(0), None);
     }
 
     #[test]
