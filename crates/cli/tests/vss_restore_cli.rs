@@ -8,22 +8,13 @@ use serde_json::Value;
 mod common;
 
 use common::rehydrate;
-use common::vss::{BCD, backup as setup};
+use common::vss::{BCD, backup as setup, restore_args};
 
 #[test]
 fn restores_a_component_and_reports_it() {
     let t = tempfile::tempdir().unwrap();
     let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
-    let o = rehydrate(&[
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-    ]);
+    let o = rehydrate(&restore_args(&meta, &bcd, &backup));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),
@@ -44,17 +35,7 @@ fn restores_a_component_and_reports_it() {
         "{out}"
     );
 
-    let o = rehydrate(&[
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-        "--json",
-    ]);
+    let o = rehydrate(&[&restore_args(&meta, &bcd, &backup)[..], &["--json"]].concat());
     assert!(o.status.success());
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let c = &v["report"]["components"][0];
@@ -72,17 +53,7 @@ fn restores_a_component_and_reports_it() {
 fn dry_run_restores_nothing() {
     let t = tempfile::tempdir().unwrap();
     let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
-    let o = rehydrate(&[
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-        "--dry-run",
-    ]);
+    let o = rehydrate(&[&restore_args(&meta, &bcd, &backup)[..], &["--dry-run"]].concat());
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}");
     assert!(out.starts_with("dry run: nothing restored"), "{out}");
@@ -101,18 +72,13 @@ fn if_not_there_with_files_present_in_the_state_folder_exits_1() {
     std::fs::create_dir_all(&state).unwrap();
     std::fs::write(state.join("master.mdf"), b"live").unwrap();
     let state = t.path().join("state").display().to_string();
-    let o = rehydrate(&[
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-        "--state",
-        &state,
-    ]);
+    let o = rehydrate(
+        &[
+            &restore_args(&meta, &bcd, &backup)[..],
+            &["--state", &state],
+        ]
+        .concat(),
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("NotRestored, status NONE"), "{out}");
@@ -148,18 +114,7 @@ fn dedup_backup_from_sim_optimize_is_restored_byte_identical() {
     let out = t.path().join("restored");
     let backup = backup.display().to_string();
     let outs = out.display().to_string();
-    let o = rehydrate(&[
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-        "--out",
-        &outs,
-    ]);
+    let o = rehydrate(&[&restore_args(&meta, &bcd, &backup)[..], &["--out", &outs]].concat());
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),
@@ -177,16 +132,7 @@ fn dedup_backup_from_sim_optimize_is_restored_byte_identical() {
 fn human_output_has_no_debug_formatting() {
     let t = tempfile::tempdir().unwrap();
     let [meta, bcd, backup] = setup(t.path(), "RESTORE_IF_CAN_BE_REPLACED");
-    let base = [
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-    ];
+    let base = restore_args(&meta, &bcd, &backup);
     let mut dry = base.to_vec();
     dry.push("--dry-run");
     for args in [&base[..], &dry[..]] {
@@ -259,18 +205,8 @@ fn dry_run_json_lists_every_file_of_the_real_no_sql_restore_set() {
     let meta = docs.display().to_string();
     let bcd = docs.join("BCDocument.xml").display().to_string();
     let backup = t.path().join("backup").display().to_string();
-    let base = [
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-        "--dry-run",
-    ];
-    let mut args = base.to_vec();
+    let base = [&restore_args(&meta, &bcd, &backup)[..], &["--dry-run"]].concat();
+    let mut args = base.clone();
     args.push("--json");
     let o = rehydrate(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -358,18 +294,8 @@ fn dry_run_shows_partial_file_ranges() {
     );
     assert_ne!(partial, BCD);
     std::fs::write(&bcd, partial).unwrap();
-    let base = [
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-        "--dry-run",
-    ];
-    let mut args = base.to_vec();
+    let base = [&restore_args(&meta, &bcd, &backup)[..], &["--dry-run"]].concat();
+    let mut args = base.clone();
     args.push("--json");
     let o = rehydrate(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -11,7 +11,7 @@ use serde_json::Value;
 mod common;
 
 use common::rehydrate;
-use common::vss::{BCD, WMD, backup as setup};
+use common::vss::{BCD, WMD, backup as setup, restore_args};
 
 /// `--out` inside `--backup` (or holding it) is refused before anything is read or written:
 /// the backup is never written.
@@ -27,18 +27,13 @@ fn an_output_folder_overlapping_the_backup_is_refused() {
         t.path().join("backup"),
         t.path().to_owned(),
     ] {
-        let o = rehydrate(&[
-            "vss",
-            "restore",
-            "--metadata",
-            &meta,
-            "--bcd",
-            &bcd,
-            "--backup",
-            &backup,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = rehydrate(
+            &[
+                &restore_args(&meta, &bcd, &backup)[..],
+                &["--out", out.to_str().unwrap()],
+            ]
+            .concat(),
+        );
         assert_eq!(o.status.code(), Some(2), "{}", out.display());
         assert!(
             String::from_utf8_lossy(&o.stderr).contains("overlap"),
@@ -71,20 +66,18 @@ fn links_in_the_backup_are_never_dereferenced() {
     let state = t.path().join("state");
     std::fs::create_dir_all(state.join("DATA")).unwrap();
     let out = t.path().join("out");
-    let o = rehydrate(&[
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-        "--state",
-        state.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = rehydrate(
+        &[
+            &restore_args(&meta, &bcd, &backup)[..],
+            &[
+                "--state",
+                state.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
         o.status.code(),
@@ -130,16 +123,7 @@ fn hostile_directed_ranges_are_refused_by_the_dry_run_and_the_restore() {
     );
     assert_ne!(directed, BCD);
     std::fs::write(&bcd, directed).unwrap();
-    let base = [
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-    ];
+    let base = restore_args(&meta, &bcd, &backup);
     let o = rehydrate(&[&base[..], &["--dry-run", "--json"]].concat());
     assert_eq!(
         o.status.code(),
@@ -215,18 +199,7 @@ fn a_file_set_on_a_drive_the_restore_does_not_cover_fails_the_component() {
     let f = t.path().join("backup/F/DATA");
     std::fs::create_dir_all(&f).unwrap();
     std::fs::write(f.join("mastlog.ldf"), b"backed-up log").unwrap();
-    let base = [
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-        "--drive",
-        "E:",
-    ];
+    let base = [&restore_args(&meta, &bcd, &backup)[..], &["--drive", "E:"]].concat();
     for extra in [&["--dry-run"][..], &[][..]] {
         let o = rehydrate(&[&base[..], extra].concat());
         let out = String::from_utf8_lossy(&o.stdout);
@@ -264,18 +237,7 @@ fn a_bcd_and_wmds_of_different_backups_are_refused_unless_forced() {
         }
         let out_dir = t.path().join("out");
         let out = out_dir.display().to_string();
-        let base = [
-            "vss",
-            "restore",
-            "--metadata",
-            &meta,
-            "--bcd",
-            &bcd,
-            "--backup",
-            &backup,
-            "--out",
-            &out,
-        ];
+        let base = [&restore_args(&meta, &bcd, &backup)[..], &["--out", &out]].concat();
         let o = rehydrate(&base);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{case}: {err}");
@@ -338,16 +300,7 @@ fn an_unknown_variable_names_the_option_that_defines_it() {
         r#"path="%SQLDATA%" filespec="master.mdf""#,
     );
     std::fs::write(Path::new(&meta).join("WM4.xml"), wmd).unwrap();
-    let base = [
-        "vss",
-        "restore",
-        "--metadata",
-        &meta,
-        "--bcd",
-        &bcd,
-        "--backup",
-        &backup,
-    ];
+    let base = restore_args(&meta, &bcd, &backup);
     for extra in [&["--dry-run"][..], &[][..]] {
         let o = rehydrate(&[&base[..], extra].concat());
         let err = String::from_utf8_lossy(&o.stderr);

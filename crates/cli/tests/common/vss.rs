@@ -27,3 +27,18 @@ pub fn backup(dir: &Path, method: &str) -> [String; 3] {
         dir.join("backup").display().to_string(),
     ]
 }
+
+/// `rehydrate vss restore` of the backup [`backup`] wrote (its metadata folder, BCD and backup
+/// folder), before any other argument.
+pub fn restore_args<'a>(meta: &'a str, bcd: &'a str, backup: &'a str) -> [&'a str; 8] {
+    [
+        "vss",
+        "restore",
+        "--metadata",
+        meta,
+        "--bcd",
+        bcd,
+        "--backup",
+        backup,
+    ]
+}
