@@ -39,8 +39,10 @@ use crate::store::BackupStore;
 pub(crate) use crate::walk::is_dedup;
 use crate::walk::{Selection, walk};
 
-/// `\System Volume Information`: the chunk store and other system state, never restored.
-pub const SYSTEM_DIR: &str = "System Volume Information";
+/// `\System Volume Information`: the chunk store and other system state, never restored. The
+/// first component of the chunk store's path: the walk notes this folder, and the store is
+/// looked for below it.
+pub const SYSTEM_DIR: &str = dedup_store::CHUNK_STORE_COMPONENTS[0];
 
 /// What a restore does with a file already at an entry's path in the destination
 /// (restic's `--overwrite` vocabulary). Whatever the policy, an identical file is never
