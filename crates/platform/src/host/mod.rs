@@ -33,7 +33,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use xattr::FileExt as _;
 
@@ -76,6 +76,9 @@ pub const PENDING_FILE: &str = "PendingFileRenameOperations";
 /// Case-folded name → stored name of one host directory.
 type NameIndex = HashMap<String, String>;
 
+/// Most folders [`Shared::folders`] remembers; past it, it starts again empty.
+const FOLDERS_KEPT: usize = 4096;
+
 #[derive(Debug, Default)]
 struct Shared {
     handles: Mutex<HashMap<u64, OpenRecord>>,
@@ -86,6 +89,13 @@ struct Shared {
     /// deletions: a name that does not exist yet costs one hash lookup instead of a scan of
     /// the directory (restoring a folder of N files was O(N²)).
     names: Mutex<HashMap<PathBuf, NameIndex>>,
+    /// Folders resolved before: the case-folded Windows path of a folder → its host path, so
+    /// that a name in a folder already met costs one `lstat`, not one per component of its
+    /// path (a restore looks up each of its files about five times). Only lookups use it:
+    /// every write still walks from the root without following links (see [`beneath`]), and
+    /// a listing resolves its folder afresh. Cleared when this volume removes or renames a
+    /// folder; bounded by [`FOLDERS_KEPT`].
+    folders: RwLock<HashMap<String, PathBuf>>,
 }
 
 impl Shared {
@@ -275,7 +285,12 @@ impl Volume for HostVolume {
     }
 
     fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {
-        let (host, md) = self.found(path)?;
+        // Resolved afresh, a component at a time: the listing reads the folder by its host
+        // path, so a folder replaced by a link since it was remembered must be seen here.
+        let (host, md) = match self.lookup_walk(path)? {
+            Lookup::Found(p, md) => (p, md),
+            Lookup::Missing { .. } => return Err(Error::NotFound { path: path.clone() }),
+        };
         if !md.is_dir() {
             return Err(Error::NotADirectory { path: path.clone() });
         }
@@ -406,6 +421,7 @@ impl Volume for HostVolume {
             .map_err(|e| host_err(path, e))?;
         self.note_removed(&host);
         self.shared.names().remove(&host);
+        self.forget_folders();
         Ok(())
     }
 
@@ -531,6 +547,7 @@ impl Volume for HostVolume {
             // Indexes of folders below the old path are keyed by host paths that no longer
             // exist: drop them all (renaming a folder is rare; they are rebuilt on demand).
             self.shared.names().clear();
+            self.forget_folders();
         } else {
             self.note_removed(&src);
         }

@@ -5,8 +5,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::PoisonError;
 
-use super::{HostVolume, NameIndex, STATE_DIR};
+use super::{FOLDERS_KEPT, HostVolume, NameIndex, STATE_DIR};
 use crate::path::{eq_name, fold};
 use crate::{Error, WinPath};
 
@@ -22,8 +23,20 @@ pub(super) enum Lookup {
 }
 
 impl HostVolume {
-    /// Resolves `path` case-insensitively.
+    /// Resolves `path` case-insensitively; its folder from [`Shared::folders`](super::Shared)
+    /// when it was resolved before.
     pub(super) fn lookup(&self, path: &WinPath) -> Result<Lookup, Error> {
+        if path.components().len() > 1
+            && let Some(dir) = path.parent().and_then(|p| self.known_folder(&p))
+        {
+            return self.lookup_in(&dir, path);
+        }
+        self.lookup_walk(path)
+    }
+
+    /// Resolves `path` case-insensitively, one `lstat` per component (refusing a symbolic link
+    /// at any depth), and remembers its folder.
+    pub(super) fn lookup_walk(&self, path: &WinPath) -> Result<Lookup, Error> {
         let n = path.components().len();
         let mut cur = self.root.clone();
         let mut so_far = WinPath::root();
@@ -45,6 +58,9 @@ impl HostVolume {
                 Some((p, md)) => {
                     if !md.is_dir() {
                         return Err(Error::NotADirectory { path: so_far });
+                    }
+                    if i + 2 == n {
+                        self.remember_folder(&so_far, &p);
                     }
                     cur = p;
                 }
@@ -87,6 +103,8 @@ impl HostVolume {
         so_far: &WinPath,
     ) -> Result<Option<(PathBuf, fs::Metadata)>, Error> {
         let exact = cur.join(comp);
+        #[cfg(test)]
+        tests::LSTATS.with(|n| n.set(n.get() + 1));
         // One `lstat` per component: its answer both proves the name exists and says what it
         // is.
         let found = match fs::symlink_metadata(&exact) {
@@ -166,10 +184,114 @@ impl HostVolume {
         }
     }
 
+    /// The host path of folder `dir`, if a lookup resolved it before.
+    fn known_folder(&self, dir: &WinPath) -> Option<PathBuf> {
+        let folders = self
+            .shared
+            .folders
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        folders.get(&dir.folded()).cloned()
+    }
+
+    fn remember_folder(&self, dir: &WinPath, host: &Path) {
+        let mut folders = self
+            .shared
+            .folders
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if folders.len() >= FOLDERS_KEPT {
+            folders.clear();
+        }
+        folders.insert(dir.folded(), host.to_owned());
+    }
+
+    /// Forgets every folder resolved so far (this volume removed or renamed one).
+    pub(super) fn forget_folders(&self) {
+        self.shared
+            .folders
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     pub(super) fn found(&self, path: &WinPath) -> Result<(PathBuf, fs::Metadata), Error> {
         match self.lookup(path)? {
             Lookup::Found(p, md) => Ok((p, md)),
             Lookup::Missing { .. } => Err(Error::NotFound { path: path.clone() }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::fs;
+
+    use super::*;
+    use crate::{Access, Disposition, OpenOptions, ShareMode, Volume};
+
+    thread_local! {
+        /// `lstat`s of names by this thread's lookups.
+        pub(super) static LSTATS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn lstats_of(f: impl FnOnce()) -> usize {
+        LSTATS.with(|n| n.set(0));
+        f();
+        LSTATS.with(Cell::get)
+    }
+
+    fn wp(s: &str) -> WinPath {
+        WinPath::new(s).unwrap()
+    }
+
+    #[test]
+    fn a_name_in_a_folder_met_before_costs_one_lstat() {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir_all(t.path().join("A/b/C")).unwrap();
+        fs::write(t.path().join("A/b/C/f.txt"), b"f").unwrap();
+        let v = HostVolume::new(t.path()).unwrap();
+        let file = wp("a\\B\\c\\F.TXT");
+        let first = lstats_of(|| assert_eq!(v.metadata(&file).unwrap().len, 1));
+        assert!(
+            first >= 4,
+            "every component looked up the first time: {first}"
+        );
+        let again = lstats_of(|| assert_eq!(v.metadata(&file).unwrap().len, 1));
+        assert_eq!(again, 1, "only the final name once its folder is known");
+        let sibling = lstats_of(|| {
+            assert!(matches!(
+                v.lookup(&wp("A\\B\\C\\new.txt")).unwrap(),
+                Lookup::Missing { .. }
+            ));
+        });
+        assert_eq!(sibling, 1, "a new name in a known folder");
+    }
+
+    #[test]
+    fn a_folder_removed_and_made_again_in_another_case_is_found_again() {
+        let t = tempfile::tempdir().unwrap();
+        let v = HostVolume::new(t.path()).unwrap();
+        v.create_dir(&wp("Docs")).unwrap();
+        let create = OpenOptions::new(
+            Access::READ_WRITE,
+            ShareMode::READ_WRITE,
+            Disposition::CreateNew,
+        );
+        drop(v.open(&wp("docs\\x.txt"), create).unwrap());
+        v.delete_file(&wp("DOCS\\x.txt")).unwrap();
+        v.remove_dir(&wp("docs")).unwrap();
+        v.create_dir(&wp("DOCS")).unwrap();
+        drop(v.open(&wp("docs\\y.txt"), create).unwrap());
+        assert!(t.path().join("DOCS/y.txt").is_file());
+        // Renamed by this volume: the old spelling is forgotten too.
+        v.rename(&wp("docs"), &wp("Papers"), false).unwrap();
+        drop(v.open(&wp("papers\\z.txt"), create).unwrap());
+        assert!(t.path().join("Papers/z.txt").is_file());
+        assert!(matches!(
+            v.open(&wp("docs\\w.txt"), create),
+            Err(Error::NotFound { .. })
+        ));
     }
 }

@@ -39,17 +39,21 @@ fn setup() -> (tempfile::TempDir, HostVolume) {
 /// Arms the hook: at the next use, `out/docs` is moved away and a link to `elsewhere` put in
 /// its place.
 fn swap_docs_for_link(base: &Path) {
+    let swap = swap_now(base);
+    HOOK.with(|h| *h.borrow_mut() = Some(Box::new(swap)));
+}
+
+/// Moves `out/docs` away and puts a link to `elsewhere` in its place, when called.
+fn swap_now(base: &Path) -> impl FnMut() + 'static {
     let (docs, moved, elsewhere) = (
         base.join("out/docs"),
         base.join("out/docs.moved"),
         base.join("elsewhere"),
     );
-    HOOK.with(|h| {
-        *h.borrow_mut() = Some(Box::new(move || {
-            fs::rename(&docs, &moved).unwrap();
-            symlink(&elsewhere, &docs).unwrap();
-        }));
-    });
+    move || {
+        fs::rename(&docs, &moved).unwrap();
+        symlink(&elsewhere, &docs).unwrap();
+    }
 }
 
 fn wp(s: &str) -> WinPath {
@@ -131,22 +135,40 @@ fn folders_links_deletions_renames_and_times_through_a_swapped_folder_are_refuse
             v.set_times(&wp("docs\\old.txt"), Some(std::time::UNIX_EPOCH), None)
         }),
     ];
+    // The swap comes between the lookup and the use, or before both, once the volume has
+    // remembered `docs` (its lookups then `lstat` only the final name, through the link).
     for (what, op) in ops {
-        let (t, v) = setup();
-        fs::write(t.path().join("out/top.txt"), b"top").unwrap();
-        swap_docs_for_link(t.path());
-        let r = op(&v);
-        assert!(
-            matches!(&r, Err(Error::AccessDenied { reason, .. }) if *reason == "a symbolic link is never followed"),
-            "{what}: {r:?}"
-        );
-        assert_outside_untouched(t.path());
-        let mtime = fs::metadata(t.path().join("elsewhere/old.txt"))
-            .unwrap()
-            .modified()
-            .unwrap();
-        assert_ne!(mtime, std::time::UNIX_EPOCH, "{what}: times set outside");
+        for remembered in [false, true] {
+            let (t, v) = setup();
+            fs::write(t.path().join("out/top.txt"), b"top").unwrap();
+            if remembered {
+                v.metadata(&wp("docs\\old.txt")).unwrap();
+                swap_now(t.path())();
+            } else {
+                swap_docs_for_link(t.path());
+            }
+            let what = format!("{what} (docs remembered: {remembered})");
+            let r = op(&v);
+            assert!(
+                matches!(&r, Err(Error::AccessDenied { reason, .. }) if *reason == "a symbolic link is never followed"),
+                "{what}: {r:?}"
+            );
+            assert_outside_untouched(t.path());
+            let mtime = fs::metadata(t.path().join("elsewhere/old.txt"))
+                .unwrap()
+                .modified()
+                .unwrap();
+            assert_ne!(mtime, std::time::UNIX_EPOCH, "{what}: times set outside");
+        }
     }
+}
+
+#[test]
+fn a_remembered_folder_replaced_by_a_link_is_not_listed() {
+    let (t, v) = setup();
+    v.metadata(&wp("docs\\old.txt")).unwrap();
+    swap_now(t.path())();
+    assert_refused(v.read_dir(&wp("docs")));
 }
 
 #[test]
