@@ -125,6 +125,8 @@ impl DryRun<'_> {
                             reparse,
                             attributes,
                             logical,
+                            // Nothing is written: no times to give.
+                            times: (None, None),
                         },
                     ));
                     if batch.len() == MAX_FILES {

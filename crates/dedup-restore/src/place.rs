@@ -140,6 +140,7 @@ pub(crate) fn stage_stub(
             & !attr::DIRECTORY
             & !attr::READONLY,
         logical,
+        times: (item.entry.modified, item.entry.accessed),
     }))
 }
 

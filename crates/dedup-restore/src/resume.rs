@@ -24,6 +24,16 @@ pub fn is_temporary_name(name: &str) -> bool {
     })
 }
 
+/// The path whose temporary sibling `path` is (`None` when its name is not a temporary one).
+pub(crate) fn original_of(path: &WinPath) -> Option<WinPath> {
+    let name = path.file_name()?;
+    if !is_temporary_name(name) {
+        return None;
+    }
+    let (stem, _) = name.rsplit_once(".rehydrate~")?;
+    path.parent()?.join(stem).ok()
+}
+
 /// Removes the files with temporary names from folder `dir` of `dest`; returns their paths.
 /// A folder that cannot be listed yields nothing (the restore into it reports its own error).
 pub(crate) fn sweep(dest: &dyn Volume, dir: &WinPath) -> Vec<WinPath> {

@@ -13,7 +13,8 @@
 //! is still read, CRC-checked, decoded and hash-checked before it is "written").
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::SystemTime;
 
 use platform::{
     DirEntry, Disposition, Error, FileHandle, Metadata, OpenOptions, PendingRename, Volume,
@@ -31,7 +32,12 @@ pub(crate) struct Stub {
     pub(crate) attributes: u32,
     /// Logical size (from the reparse point).
     pub(crate) logical: u64,
+    /// The source file's times, given to the rebuilt file when the engine finishes it.
+    pub(crate) times: Times,
 }
+
+/// A file's last modification and access times (`None`: left as they are).
+pub(crate) type Times = (Option<SystemTime>, Option<SystemTime>);
 
 /// Stubs in memory over a target volume (see the module docs).
 pub(crate) struct StagedVolume<'a> {
@@ -46,6 +52,8 @@ pub(crate) struct StagedVolume<'a> {
     conflicts: Mutex<HashSet<String>>,
     /// Folded paths: existing file replaced by the rebuilt one.
     replaced: Mutex<HashSet<String>>,
+    /// Folded paths: rebuilt files given their source times through their handle.
+    timed: Arc<Mutex<HashSet<String>>>,
 }
 
 /// Which of the [`StagedVolume`]'s paths met an existing file, and what became of it.
@@ -54,6 +62,8 @@ pub(crate) struct Met {
     pub(crate) skipped: HashSet<String>,
     pub(crate) conflicts: HashSet<String>,
     pub(crate) replaced: HashSet<String>,
+    /// Rebuilt files that have their source times already (the others get them by path).
+    pub(crate) timed: HashSet<String>,
 }
 
 fn take(set: &Mutex<HashSet<String>>) -> HashSet<String> {
@@ -85,6 +95,7 @@ impl<'a> StagedVolume<'a> {
             skipped: Mutex::new(HashSet::new()),
             conflicts: Mutex::new(HashSet::new()),
             replaced: Mutex::new(HashSet::new()),
+            timed: Arc::default(),
         }
     }
 
@@ -94,6 +105,7 @@ impl<'a> StagedVolume<'a> {
             skipped: take(&self.skipped),
             conflicts: take(&self.conflicts),
             replaced: take(&self.replaced),
+            timed: take(&self.timed),
         }
     }
 
@@ -178,7 +190,19 @@ impl Volume for StagedVolume<'_> {
                 stub,
             }));
         }
-        Ok(Box::new(Tolerant(self.inner.open(path, options)?)))
+        let inner = self.inner.open(path, options)?;
+        // The temporary sibling of a stub: it gets the stub's source times when the engine
+        // finishes it, through this handle (no lookup of its path, as setting them on the
+        // path after the rename would take).
+        let finish = crate::resume::original_of(path).and_then(|original| {
+            let times = self.stub(&original)?.times;
+            Some(Finish {
+                times,
+                key: original.folded(),
+                timed: Arc::clone(&self.timed),
+            })
+        });
+        Ok(Box::new(Tolerant { inner, finish }))
     }
 
     fn metadata(&self, path: &WinPath) -> Result<Metadata, Error> {
@@ -223,20 +247,28 @@ impl Volume for StagedVolume<'_> {
         // meanwhile) is dealt with by the overwrite policy: kept when identical, replaced only
         // when the policy says so, otherwise a conflict.
         match self.inner.rename(from, to, replace && !onto_stub) {
-            Err(Error::AlreadyExists { .. }) if onto_stub => match self.overwrite {
-                Overwrite::Always => self.replace(from, to)?,
-                policy => {
-                    if self.same_as_existing(from, to) {
-                        self.inner.delete_file(from)?;
-                        record(&self.skipped, to);
-                    } else if policy == Overwrite::IfChanged {
-                        self.replace(from, to)?;
-                    } else {
-                        record(&self.conflicts, to);
-                        return Err(Error::AlreadyExists { path: to.clone() });
+            Err(Error::AlreadyExists { .. }) if onto_stub => {
+                // Comparing with the file there reads the rebuilt one, which may move its
+                // access time: the tree sets the times again, on the path.
+                self.timed
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&to.folded());
+                match self.overwrite {
+                    Overwrite::Always => self.replace(from, to)?,
+                    policy => {
+                        if self.same_as_existing(from, to) {
+                            self.inner.delete_file(from)?;
+                            record(&self.skipped, to);
+                        } else if policy == Overwrite::IfChanged {
+                            self.replace(from, to)?;
+                        } else {
+                            record(&self.conflicts, to);
+                            return Err(Error::AlreadyExists { path: to.clone() });
+                        }
                     }
                 }
-            },
+            }
             other => other?,
         }
         if onto_stub {
@@ -336,9 +368,22 @@ impl FileHandle for StubHandle {
 
 /// A target handle whose Windows-only metadata (sparse flag, attributes) is dropped when the host
 /// file system cannot store it (no `user.*` extended attributes: exFAT, some NFS, old tmpfs):
-/// the data is what matters on a host restore.
+/// the data is what matters on a host restore. On a stub's temporary sibling it also gives the
+/// file its source times when the engine finishes it (see [`Tolerant::flush`]).
 #[derive(Debug)]
-struct Tolerant(Box<dyn FileHandle>);
+struct Tolerant {
+    inner: Box<dyn FileHandle>,
+    finish: Option<Finish>,
+}
+
+/// The source times of the stub a temporary sibling rebuilds, and where to note them set.
+#[derive(Debug)]
+struct Finish {
+    times: Times,
+    /// The stub's folded path.
+    key: String,
+    timed: Arc<Mutex<HashSet<String>>>,
+}
 
 fn tolerate(r: Result<(), Error>) -> Result<(), Error> {
     match r {
@@ -349,45 +394,66 @@ fn tolerate(r: Result<(), Error>) -> Result<(), Error> {
 
 impl FileHandle for Tolerant {
     fn path(&self) -> WinPath {
-        self.0.path()
+        self.inner.path()
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        self.0.read_at(offset, buf)
+        self.inner.read_at(offset, buf)
     }
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize, Error> {
-        self.0.write_at(offset, buf)
+        self.inner.write_at(offset, buf)
     }
     fn write_all_at(&self, offset: u64, buf: &[u8]) -> Result<(), Error> {
-        self.0.write_all_at(offset, buf)
+        self.inner.write_all_at(offset, buf)
     }
     fn len(&self) -> Result<u64, Error> {
-        self.0.len()
+        self.inner.len()
     }
     fn set_len(&self, len: u64) -> Result<(), Error> {
-        self.0.set_len(len)
+        self.inner.set_len(len)
     }
     fn attributes(&self) -> Result<u32, Error> {
-        self.0.attributes()
+        self.inner.attributes()
     }
     fn set_attributes(&self, attributes: u32) -> Result<(), Error> {
-        tolerate(self.0.set_attributes(attributes))
+        tolerate(self.inner.set_attributes(attributes))
     }
     fn set_sparse(&self, sparse: bool) -> Result<(), Error> {
-        tolerate(self.0.set_sparse(sparse))
+        tolerate(self.inner.set_sparse(sparse))
     }
     fn reparse_point(&self) -> Result<Vec<u8>, Error> {
-        self.0.reparse_point()
+        self.inner.reparse_point()
     }
     fn set_reparse_point(&self, buffer: &[u8]) -> Result<(), Error> {
-        self.0.set_reparse_point(buffer)
+        self.inner.set_reparse_point(buffer)
     }
     fn remove_reparse_point(&self) -> Result<(), Error> {
-        self.0.remove_reparse_point()
+        self.inner.remove_reparse_point()
     }
-    /// Deferred: the restore syncs the destination once at the end ([`Volume::sync_all`])
-    /// instead of once per file (an fsync per file makes a restore of many
-    /// small files take milliseconds per file).
+    /// The engine's last call on a file before renaming it into place, once every byte is
+    /// written: a stub's temporary sibling gets the stub's source times here (where the handle
+    /// cannot set them, the tree sets them on the path afterwards). The flush itself is
+    /// deferred: the restore syncs the destination once at the end ([`Volume::sync_all`])
+    /// instead of once per file (an fsync per file makes a restore of many small files take
+    /// milliseconds per file).
     fn flush(&self) -> Result<(), Error> {
+        if let Some(f) = &self.finish {
+            let (modified, accessed) = f.times;
+            let set = (modified.is_none() && accessed.is_none())
+                || self.inner.set_times(modified, accessed).is_ok();
+            if set {
+                f.timed
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(f.key.clone());
+            }
+        }
         Ok(())
+    }
+    fn set_times(
+        &self,
+        modified: Option<SystemTime>,
+        accessed: Option<SystemTime>,
+    ) -> Result<(), Error> {
+        self.inner.set_times(modified, accessed)
     }
 }

@@ -27,6 +27,12 @@ struct WriteCounts {
     under_way: Mutex<HashMap<String, usize>>,
     most_at_once: AtomicUsize,
     total: AtomicUsize,
+    /// Whether the handles pass `set_times` on (else they cannot set times, the default).
+    handles_set_times: bool,
+    /// `FileHandle::set_times` calls by the path the handle was opened with (folded).
+    times_by_handle: Mutex<HashMap<String, usize>>,
+    /// `Volume::set_times` calls by path (folded).
+    times_by_path: Mutex<HashMap<String, usize>>,
 }
 
 impl<'a> CountingOpens<'a> {
@@ -37,6 +43,22 @@ impl<'a> CountingOpens<'a> {
             writes: Arc::default(),
         }
     }
+
+    /// Like [`Self::new`], with handles that set times.
+    fn setting_times(inner: &'a dyn Volume) -> Self {
+        Self {
+            inner,
+            opens: Mutex::default(),
+            writes: Arc::new(WriteCounts {
+                handles_set_times: true,
+                ..WriteCounts::default()
+            }),
+        }
+    }
+}
+
+fn count(map: &Mutex<HashMap<String, usize>>, key: &str) {
+    *map.lock().unwrap().entry(key.to_owned()).or_default() += 1;
 }
 
 /// A handle of [`CountingOpens`]: each write is counted while under way, and takes a little
@@ -104,6 +126,20 @@ impl FileHandle for CountingWrites {
     fn flush(&self) -> Result<(), platform::Error> {
         self.inner.flush()
     }
+    fn set_times(
+        &self,
+        modified: Option<std::time::SystemTime>,
+        accessed: Option<std::time::SystemTime>,
+    ) -> Result<(), platform::Error> {
+        if !self.counts.handles_set_times {
+            return Err(platform::Error::Unsupported {
+                path: self.path(),
+                what: "file times through a handle".into(),
+            });
+        }
+        count(&self.counts.times_by_handle, &self.key);
+        self.inner.set_times(modified, accessed)
+    }
 }
 
 impl Volume for CountingOpens<'_> {
@@ -150,6 +186,7 @@ impl Volume for CountingOpens<'_> {
         modified: Option<std::time::SystemTime>,
         accessed: Option<std::time::SystemTime>,
     ) -> Result<(), platform::Error> {
+        count(&self.writes.times_by_path, &path.folded());
         self.inner.set_times(path, modified, accessed)
     }
 }
@@ -186,6 +223,58 @@ fn each_rebuilt_file_is_opened_once_by_the_restore() {
             None,
             "{p}: opened after the restore"
         );
+    }
+}
+
+/// A rebuilt file gets its source times through the handle it was written with, as the engine
+/// finishes it, not by a lookup of its path afterwards; a destination whose handles cannot set
+/// times gets them on the path instead. Either way the times are the source's.
+#[test]
+fn rebuilt_files_get_their_times_through_their_handle() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 68);
+    let host_of = |root: &std::path::Path, p: &WinPath| {
+        let mut h = root.to_owned();
+        h.extend(p.components());
+        h
+    };
+    let times = |h: &std::path::Path| {
+        let md = std::fs::metadata(h).unwrap();
+        (md.modified().unwrap(), md.accessed().unwrap())
+    };
+    for through_handles in [true, false] {
+        let out = tempfile::tempdir().unwrap();
+        let host = HostVolume::new(out.path()).unwrap();
+        let dest = if through_handles {
+            CountingOpens::setting_times(&host)
+        } else {
+            CountingOpens::new(&host)
+        };
+        let report = restore_into(src.path(), &dest, &TreeOptions::default());
+        assert_eq!(
+            report.count(EntryStatus::Restored),
+            4,
+            "{:#?}",
+            report.entries
+        );
+        let by_handle = std::mem::take(&mut *dest.writes.times_by_handle.lock().unwrap());
+        let by_path = std::mem::take(&mut *dest.writes.times_by_path.lock().unwrap());
+        for (p, bytes) in &originals[..4] {
+            let temp = format!("{}.REHYDRATE~0", p.folded());
+            let (handle, path) = (by_handle.get(&temp), by_path.get(&p.folded()));
+            if through_handles {
+                assert_eq!((handle, path), (Some(&1), None), "{p}: times set how often");
+            } else {
+                assert_eq!((handle, path), (None, Some(&1)), "{p}: times set how often");
+            }
+            assert_eq!(
+                times(&host_of(out.path(), p)),
+                times(&host_of(src.path(), p)),
+                "{p}: the source's times (handles: {through_handles})"
+            );
+            // Read after the times are compared: reading moves the access time.
+            assert_eq!(&read_host(out.path(), p), bytes, "{p}");
+        }
     }
 }
 

@@ -219,4 +219,13 @@ impl FileHandle for NullHandle {
     fn flush(&self) -> Result<(), Error> {
         Ok(())
     }
+
+    /// Kept nowhere, like the data; refused without write access.
+    fn set_times(
+        &self,
+        _modified: Option<std::time::SystemTime>,
+        _accessed: Option<std::time::SystemTime>,
+    ) -> Result<(), Error> {
+        self.need_write()
+    }
 }

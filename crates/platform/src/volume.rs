@@ -345,6 +345,21 @@ pub trait FileHandle: Send + Sync + std::fmt::Debug {
     /// Flushes written data to stable storage.
     fn flush(&self) -> Result<(), Error>;
 
+    /// Sets the file's last modification and access times (`None` leaves one as it is), as
+    /// `SetFileTime` does on a handle: no lookup of the path. Needs write access. Default:
+    /// [`Error::Unsupported`] (then [`Volume::set_times`] on the path may still work).
+    fn set_times(
+        &self,
+        modified: Option<std::time::SystemTime>,
+        accessed: Option<std::time::SystemTime>,
+    ) -> Result<(), Error> {
+        let _ = (modified, accessed);
+        Err(Error::Unsupported {
+            path: self.path(),
+            what: "file times through a handle".into(),
+        })
+    }
+
     /// The byte ranges of the data that hold allocated clusters (`FSCTL_QUERY_ALLOCATED_RANGES`),
     /// merged and in order; everything else reads as zeros. `None` when the implementation
     /// cannot tell (then the whole file must be read).

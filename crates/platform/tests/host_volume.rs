@@ -230,3 +230,33 @@ fn set_times_sets_what_is_given_and_never_follows_a_link() {
     );
     assert_eq!(times(&target), untouched, "nothing set through the link");
 }
+
+/// A handle's `set_times` sets the file's times (before 1970 as after, one left as it is), and
+/// they follow the file through a rename; a handle without write access is refused.
+#[test]
+fn set_times_through_a_handle_sets_the_file_itself() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let (dir, v) = vol();
+    let times = |h: &std::path::Path| {
+        let md = std::fs::symlink_metadata(h).unwrap();
+        (md.modified().unwrap(), md.accessed().unwrap())
+    };
+    let before_1970 = UNIX_EPOCH - Duration::new(86_400 * 365, 250_000_000);
+    let in_2020 = UNIX_EPOCH + Duration::new(1_600_000_000, 123_456_789);
+    let f = v
+        .open(
+            &p("a.tmp"),
+            OpenOptions::new(Access::READ_WRITE, ShareMode::ALL, Disposition::CreateNew),
+        )
+        .unwrap();
+    f.write_all_at(0, b"a").unwrap();
+    f.set_times(Some(before_1970), Some(in_2020)).unwrap();
+    f.set_times(None, Some(before_1970)).unwrap();
+    drop(f);
+    v.rename(&p("a.tmp"), &p("A.txt"), false).unwrap();
+    assert_eq!(times(&dir.path().join("A.txt")), (before_1970, before_1970));
+    let read_only = v.open(&p("a.txt"), OpenOptions::READ_EXISTING).unwrap();
+    let r = read_only.set_times(Some(in_2020), None);
+    assert!(matches!(&r, Err(Error::AccessDenied { .. })), "{r:?}");
+    assert_eq!(times(&dir.path().join("A.txt")).0, before_1970);
+}

@@ -5,7 +5,7 @@
 use std::iter::Peekable;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use platform::{
     Access, Disposition, EntryKind, OpenOptions, ShareMode, Source, SourceEntry, Volume, WinPath,
@@ -24,7 +24,7 @@ use crate::engine::{Phase, Progress, ProgressFn, RestoreOptions};
 use crate::error::{FileError, Stage};
 use crate::hresult::Hresult;
 use crate::place::{Folders, Placed, Slot, copy_file, prepare_slot, stage_stub};
-use crate::staged::{StagedVolume, Stub};
+use crate::staged::{StagedVolume, Stub, Times};
 use crate::store::BackupStore;
 
 /// Carries out `plan` (from [`plan_tree`](super::plan_tree) over the same `source` and
@@ -255,13 +255,16 @@ impl Run<'_> {
         report.engine_time += t.elapsed();
         crate::batch::add(&mut report.stats, &r.stats);
         let met = volume.met();
-        // Per file (an open and a futimens each): in parallel.
+        // Most rebuilt files got their times through their handle as the engine finished them
+        // (`met.timed`); the others, and the read-only ones, are finished here, in parallel.
         r.files
             .par_iter()
             .zip(&times)
             .for_each(|(f, &(times, attributes))| {
                 let key = f.path.folded();
+                let finished = met.timed.contains(&key) && attributes & attr::READONLY == 0;
                 if f.result == Hresult::S_OK
+                    && !finished
                     && !met.skipped.contains(&key)
                     && !met.conflicts.contains(&key)
                 {
@@ -339,9 +342,6 @@ fn place_file(
         Err(e) => EntryResult::failed(path, e),
     })
 }
-
-/// A source entry's modification and access times.
-type Times = (Option<SystemTime>, Option<SystemTime>);
 
 fn times_of(e: &SourceEntry) -> Times {
     (e.modified, e.accessed)

@@ -223,7 +223,7 @@ impl Root {
 }
 
 /// `t` as `utimensat` takes it (`UTIME_OMIT` for `None`), times before 1970 included.
-fn timespec(t: Option<SystemTime>) -> Timespec {
+pub(super) fn timespec(t: Option<SystemTime>) -> Timespec {
     let Some(t) = t else {
         return Timespec {
             tv_sec: 0,

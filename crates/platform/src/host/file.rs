@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use xattr::FileExt as _;
 
+use super::beneath::timespec;
 use super::{
     ATTRIBUTES_XATTR, REPARSE_XATTR_USER, STORED_BITS, Shared, compose_attrs, is_unsupported,
     reparse_of, stored_attrs_of,
@@ -187,5 +188,19 @@ impl FileHandle for HostFile {
 
     fn flush(&self) -> Result<(), Error> {
         self.file.sync_data().map_err(|e| self.io(e))
+    }
+
+    /// `futimens` on the open file: it is the file itself, whatever its name became.
+    fn set_times(
+        &self,
+        modified: Option<std::time::SystemTime>,
+        accessed: Option<std::time::SystemTime>,
+    ) -> Result<(), Error> {
+        self.need(true)?;
+        let times = rustix::fs::Timestamps {
+            last_access: timespec(accessed),
+            last_modification: timespec(modified),
+        };
+        rustix::fs::futimens(&self.file, &times).map_err(|e| self.io(e.into()))
     }
 }
