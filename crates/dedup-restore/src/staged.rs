@@ -420,6 +420,9 @@ impl FileHandle for Tolerant {
     fn set_sparse(&self, sparse: bool) -> Result<(), Error> {
         tolerate(self.inner.set_sparse(sparse))
     }
+    fn set_sparse_and_attributes(&self, sparse: bool, attributes: u32) -> Result<(), Error> {
+        tolerate(self.inner.set_sparse_and_attributes(sparse, attributes))
+    }
     fn reparse_point(&self) -> Result<Vec<u8>, Error> {
         self.inner.reparse_point()
     }

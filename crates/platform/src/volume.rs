@@ -329,6 +329,14 @@ pub trait FileHandle: Send + Sync + std::fmt::Debug {
     /// Marks the file sparse or not (`FSCTL_SET_SPARSE`). Needs write access.
     fn set_sparse(&self, sparse: bool) -> Result<(), Error>;
 
+    /// [`set_sparse`](Self::set_sparse) then [`set_attributes`](Self::set_attributes), what a
+    /// file gets once it is written; an implementation that keeps both in one place may do it
+    /// in one step. Needs write access.
+    fn set_sparse_and_attributes(&self, sparse: bool, attributes: u32) -> Result<(), Error> {
+        self.set_sparse(sparse)?;
+        self.set_attributes(attributes)
+    }
+
     /// The reparse point as a full `REPARSE_DATA_BUFFER` (tag, length, reserved, data), or
     /// [`Error::NotAReparsePoint`].
     fn reparse_point(&self) -> Result<Vec<u8>, Error>;

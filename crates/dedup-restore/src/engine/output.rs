@@ -287,13 +287,13 @@ impl Engine<'_> {
                 what: "incomplete restore".into(),
             });
         }
-        if !f.holes.load(Ordering::Relaxed) {
-            h.set_sparse(false)?;
-        }
         // Never READONLY before the rename: a read-only temporary file could not be deleted if
-        // the rename failed (read-only stubs are refused up front).
+        // the rename failed (read-only stubs are refused up front). Sparse only with holes.
         let keep = f.attributes & attr::SETTABLE & !attr::NORMAL & !attr::READONLY;
-        h.set_attributes(if keep == 0 { attr::NORMAL } else { keep })?;
+        h.set_sparse_and_attributes(
+            f.holes.load(Ordering::Relaxed),
+            if keep == 0 { attr::NORMAL } else { keep },
+        )?;
         h.flush()
     }
 }

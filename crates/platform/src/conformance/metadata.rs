@@ -66,6 +66,11 @@ pub(super) fn read_handle_cannot_change_metadata(s: &mut dyn Subject) {
     );
     let e = r.set_sparse(true).unwrap_err();
     assert!(matches!(e, Error::AccessDenied { .. }), "set_sparse: {e}");
+    let e = r.set_sparse_and_attributes(true, attr::HIDDEN).unwrap_err();
+    assert!(
+        matches!(e, Error::AccessDenied { .. }),
+        "set_sparse_and_attributes: {e}"
+    );
     let e = r.set_reparse_point(&dedup_buffer(1)).unwrap_err();
     assert!(
         matches!(e, Error::AccessDenied { .. }),
@@ -172,6 +177,13 @@ pub(super) fn sparse_attribute(s: &mut dyn Subject) {
     assert!(v.metadata(&p("\\SP.BIN")).unwrap().is_sparse());
     f.set_sparse(false).unwrap();
     assert_eq!(f.attributes().unwrap(), attr::ARCHIVE);
+    assert!(!v.metadata(&p("\\sp.bin")).unwrap().is_sparse());
+    // Both at once, as the two calls would set them.
+    f.set_sparse_and_attributes(true, attr::HIDDEN | attr::DIRECTORY)
+        .unwrap();
+    assert_eq!(f.attributes().unwrap(), attr::HIDDEN | attr::SPARSE_FILE);
+    f.set_sparse_and_attributes(false, attr::NORMAL).unwrap();
+    assert_eq!(f.attributes().unwrap(), attr::NORMAL);
     assert!(!v.metadata(&p("\\sp.bin")).unwrap().is_sparse());
 }
 

@@ -146,6 +146,14 @@ impl FileHandle for HostFile {
         self.write_stored_attrs(keep | (attributes & attr::SETTABLE & !attr::NORMAL))
     }
 
+    /// One write of the stored bits, without reading them first (both parts are given).
+    fn set_sparse_and_attributes(&self, sparse: bool, attributes: u32) -> Result<(), Error> {
+        self.need(true)?;
+        self.mode_follows_read_only(attributes & attr::READONLY != 0)?;
+        let sparse = if sparse { attr::SPARSE_FILE } else { 0 };
+        self.write_stored_attrs(sparse | (attributes & attr::SETTABLE & !attr::NORMAL))
+    }
+
     fn set_sparse(&self, sparse: bool) -> Result<(), Error> {
         self.need(true)?;
         let cur = self.stored_attrs().unwrap_or(attr::ARCHIVE);
