@@ -142,12 +142,18 @@ impl<'a> StagedVolume<'a> {
     // every open, rename and metadata call of the restore's workers comes through here.
 
     fn stub(&self, path: &WinPath) -> Option<Stub> {
+        self.with_stub(path, Stub::clone)
+    }
+
+    /// `f` of the stub at `path`, without cloning it (a reparse buffer is ~400 bytes, and a
+    /// restore asks about every stub several times).
+    fn with_stub<R>(&self, path: &WinPath, f: impl FnOnce(&Stub) -> R) -> Option<R> {
         let key = path.folded();
         self.stubs
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
-            .map(|(_, s)| s.clone())
+            .map(|(_, s)| f(s))
     }
 
     fn has_stub(&self, path: &WinPath) -> bool {
@@ -195,7 +201,7 @@ impl Volume for StagedVolume<'_> {
         // finishes it, through this handle (no lookup of its path, as setting them on the
         // path after the rename would take).
         let finish = crate::resume::original_of(path).and_then(|original| {
-            let times = self.stub(&original)?.times;
+            let times = self.with_stub(&original, |s| s.times)?;
             Some(Finish {
                 times,
                 key: original.folded(),
@@ -206,8 +212,8 @@ impl Volume for StagedVolume<'_> {
     }
 
     fn metadata(&self, path: &WinPath) -> Result<Metadata, Error> {
-        match self.stub(path) {
-            Some(s) => Ok(stub_metadata(&s)),
+        match self.with_stub(path, stub_metadata) {
+            Some(m) => Ok(m),
             None => self.inner.metadata(path),
         }
     }
