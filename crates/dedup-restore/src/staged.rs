@@ -120,6 +120,32 @@ impl<'a> StagedVolume<'a> {
         crate::resume::same_files(a.as_ref(), b.as_ref()).unwrap_or(false)
     }
 
+    /// The rebuilt `from` met a file already at its stub's path `to`: kept when identical,
+    /// replaced when the overwrite policy says so, otherwise a conflict.
+    fn onto_existing(&self, from: &WinPath, to: &WinPath) -> Result<(), Error> {
+        // Comparing with the file there reads the rebuilt one, which may move its access
+        // time: the tree sets the times again, on the path.
+        self.timed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&to.folded());
+        match self.overwrite {
+            Overwrite::Always => self.replace(from, to),
+            policy => {
+                if self.same_as_existing(from, to) {
+                    self.inner.delete_file(from)?;
+                    record(&self.skipped, to);
+                    Ok(())
+                } else if policy == Overwrite::IfChanged {
+                    self.replace(from, to)
+                } else {
+                    record(&self.conflicts, to);
+                    Err(Error::AlreadyExists { path: to.clone() })
+                }
+            }
+        }
+    }
+
     /// Puts the rebuilt `from` over the existing file at `to`, which must be a plain file (a
     /// folder or a link, or anything with a reparse point, is never replaced): one rename, so
     /// a failure leaves the old file in place.
@@ -253,28 +279,7 @@ impl Volume for StagedVolume<'_> {
         // meanwhile) is dealt with by the overwrite policy: kept when identical, replaced only
         // when the policy says so, otherwise a conflict.
         match self.inner.rename(from, to, replace && !onto_stub) {
-            Err(Error::AlreadyExists { .. }) if onto_stub => {
-                // Comparing with the file there reads the rebuilt one, which may move its
-                // access time: the tree sets the times again, on the path.
-                self.timed
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&to.folded());
-                match self.overwrite {
-                    Overwrite::Always => self.replace(from, to)?,
-                    policy => {
-                        if self.same_as_existing(from, to) {
-                            self.inner.delete_file(from)?;
-                            record(&self.skipped, to);
-                        } else if policy == Overwrite::IfChanged {
-                            self.replace(from, to)?;
-                        } else {
-                            record(&self.conflicts, to);
-                            return Err(Error::AlreadyExists { path: to.clone() });
-                        }
-                    }
-                }
-            }
+            Err(Error::AlreadyExists { .. }) if onto_stub => self.onto_existing(from, to)?,
             other => other?,
         }
         if onto_stub {
