@@ -3,7 +3,8 @@
 //! How Windows state is kept on a POSIX file system:
 //!
 //! * **Names**: looked up case-insensitively (an exact host match first, else the folder's
-//!   case-folded name index); created in the case given. Host names that are not valid
+//!   case-folded name index; a folder resolved once is remembered until this volume removes or
+//!   renames a folder); created in the case given. Host names that are not valid
 //!   Windows names are not listed. Symbolic links are never followed, at any depth (a path
 //!   through one is refused with [`Error::AccessDenied`]); a listing shows one as a file with a
 //!   reparse point. The folder
@@ -91,10 +92,11 @@ struct Shared {
     names: Mutex<HashMap<PathBuf, NameIndex>>,
     /// Folders resolved before: the case-folded Windows path of a folder → its host path, so
     /// that a name in a folder already met costs one `lstat`, not one per component of its
-    /// path (a restore looks up each of its files about five times). Only lookups use it:
-    /// every write still walks from the root without following links (see [`beneath`]), and
-    /// a listing resolves its folder afresh. Cleared when this volume removes or renames a
-    /// folder; bounded by [`FOLDERS_KEPT`].
+    /// path (a restore looks up each of its files about five times). Only the lookups of
+    /// operations that then act through [`beneath`] use it (every write walks from the root
+    /// without following links, refusing a folder replaced by a link since); `metadata` and
+    /// listings, which read the host path itself, resolve it afresh. Cleared when this volume
+    /// removes or renames a folder; bounded by [`FOLDERS_KEPT`].
     folders: RwLock<HashMap<String, PathBuf>>,
 }
 
@@ -164,9 +166,10 @@ impl HostVolume {
         &self.root
     }
 
-    /// The host path of an existing file or directory (`None` if it does not exist).
+    /// The host path of an existing file or directory (`None` if it does not exist), resolved
+    /// afresh (the caller uses the path itself).
     pub fn host_path(&self, path: &WinPath) -> Result<Option<PathBuf>, Error> {
-        match self.lookup(path) {
+        match self.lookup_walk(path) {
             Ok(Lookup::Found(p, _)) => Ok(Some(p)),
             Ok(Lookup::Missing { .. }) | Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -280,17 +283,16 @@ impl Volume for HostVolume {
     }
 
     fn metadata(&self, path: &WinPath) -> Result<Metadata, Error> {
-        let (host, md) = self.found(path)?;
+        // Resolved afresh, a component at a time, as a listing is: what it answers comes from
+        // the host path itself, not through a descriptor reached without following links.
+        let (host, md) = self.found_walk(path)?;
         Ok(Self::host_metadata_with(&host, &md))
     }
 
     fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {
         // Resolved afresh, a component at a time: the listing reads the folder by its host
         // path, so a folder replaced by a link since it was remembered must be seen here.
-        let (host, md) = match self.lookup_walk(path)? {
-            Lookup::Found(p, md) => (p, md),
-            Lookup::Missing { .. } => return Err(Error::NotFound { path: path.clone() }),
-        };
+        let (host, md) = self.found_walk(path)?;
         if !md.is_dir() {
             return Err(Error::NotADirectory { path: path.clone() });
         }

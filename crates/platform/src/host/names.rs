@@ -215,6 +215,14 @@ impl HostVolume {
             .clear();
     }
 
+    /// [`Self::found`] through [`Self::lookup_walk`]: never through a remembered folder.
+    pub(super) fn found_walk(&self, path: &WinPath) -> Result<(PathBuf, fs::Metadata), Error> {
+        match self.lookup_walk(path)? {
+            Lookup::Found(p, md) => Ok((p, md)),
+            Lookup::Missing { .. } => Err(Error::NotFound { path: path.clone() }),
+        }
+    }
+
     pub(super) fn found(&self, path: &WinPath) -> Result<(PathBuf, fs::Metadata), Error> {
         match self.lookup(path)? {
             Lookup::Found(p, md) => Ok((p, md)),
@@ -253,13 +261,19 @@ mod tests {
         fs::write(t.path().join("A/b/C/f.txt"), b"f").unwrap();
         let v = HostVolume::new(t.path()).unwrap();
         let file = wp("a\\B\\c\\F.TXT");
-        let first = lstats_of(|| assert_eq!(v.metadata(&file).unwrap().len, 1));
+        let found = |v: &HostVolume| match v.lookup(&file).unwrap() {
+            Lookup::Found(host, _) => assert!(host.ends_with("A/b/C/f.txt"), "{host:?}"),
+            Lookup::Missing { .. } => panic!("{file} not found"),
+        };
+        let first = lstats_of(|| found(&v));
         assert!(
             first >= 4,
             "every component looked up the first time: {first}"
         );
-        let again = lstats_of(|| assert_eq!(v.metadata(&file).unwrap().len, 1));
+        let again = lstats_of(|| found(&v));
         assert_eq!(again, 1, "only the final name once its folder is known");
+        let walked = lstats_of(|| assert_eq!(v.metadata(&file).unwrap().len, 1));
+        assert_eq!(walked, 4, "metadata resolves every component afresh");
         let sibling = lstats_of(|| {
             assert!(matches!(
                 v.lookup(&wp("A\\B\\C\\new.txt")).unwrap(),

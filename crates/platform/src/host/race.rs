@@ -142,7 +142,7 @@ fn folders_links_deletions_renames_and_times_through_a_swapped_folder_are_refuse
             let (t, v) = setup();
             fs::write(t.path().join("out/top.txt"), b"top").unwrap();
             if remembered {
-                v.metadata(&wp("docs\\old.txt")).unwrap();
+                v.set_times(&wp("docs\\old.txt"), None, None).unwrap();
                 swap_now(t.path())();
             } else {
                 swap_docs_for_link(t.path());
@@ -164,11 +164,14 @@ fn folders_links_deletions_renames_and_times_through_a_swapped_folder_are_refuse
 }
 
 #[test]
-fn a_remembered_folder_replaced_by_a_link_is_not_listed() {
+fn a_remembered_folder_replaced_by_a_link_is_not_listed_or_looked_into() {
     let (t, v) = setup();
-    v.metadata(&wp("docs\\old.txt")).unwrap();
+    v.set_times(&wp("docs\\old.txt"), None, None).unwrap();
     swap_now(t.path())();
     assert_refused(v.read_dir(&wp("docs")));
+    assert_refused(v.metadata(&wp("docs\\old.txt")));
+    assert_refused(v.host_path(&wp("docs\\old.txt")));
+    assert_refused(v.open(&wp("docs\\old.txt"), OpenOptions::READ_EXISTING));
 }
 
 #[test]
