@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use platform::{EntryKind, Source, SourceEntry, Volume, WinPath};
 
+mod rebuild;
 mod run;
 
 pub use run::restore_planned;
@@ -92,6 +93,10 @@ pub struct TreeOptions {
     /// dedup files that are not there yet are not rebuilt, so a damaged store shows only in a
     /// real run (or `verify`).
     pub dry_run: bool,
+    /// The most dedup files the engine rebuilds at once: at most, and by default,
+    /// [`MAX_FILES`](crate::MAX_FILES), the `RestoreFiles` limit (0 counts as 1). Fewer bound
+    /// a batch's memory more tightly. Each batch is rebuilt while the next one is staged.
+    pub batch_files: usize,
 }
 
 impl Default for TreeOptions {
@@ -104,6 +109,7 @@ impl Default for TreeOptions {
             restore: RestoreOptions::default(),
             overwrite: Overwrite::Never,
             dry_run: false,
+            batch_files: crate::MAX_FILES,
         }
     }
 }

@@ -278,6 +278,121 @@ fn rebuilt_files_get_their_times_through_their_handle() {
     }
 }
 
+/// A destination whose rename of `first` into place waits (up to 10 s) until the slot of
+/// `second` has been looked at, and says whether it was.
+struct WaitsForTheNextBatch<'a> {
+    inner: &'a dyn Volume,
+    first: String,
+    second: String,
+    looked_at: Mutex<bool>,
+    signal: std::sync::Condvar,
+    seen_while_waiting: std::sync::atomic::AtomicBool,
+}
+
+impl Volume for WaitsForTheNextBatch<'_> {
+    fn open(
+        &self,
+        path: &WinPath,
+        options: platform::OpenOptions,
+    ) -> Result<Box<dyn platform::FileHandle>, platform::Error> {
+        self.inner.open(path, options)
+    }
+    fn metadata(&self, path: &WinPath) -> Result<platform::Metadata, platform::Error> {
+        if path.folded() == self.second {
+            *self.looked_at.lock().unwrap() = true;
+            self.signal.notify_all();
+        }
+        self.inner.metadata(path)
+    }
+    fn read_dir(&self, path: &WinPath) -> Result<Vec<platform::DirEntry>, platform::Error> {
+        self.inner.read_dir(path)
+    }
+    fn create_dir(&self, path: &WinPath) -> Result<(), platform::Error> {
+        self.inner.create_dir(path)
+    }
+    fn remove_dir(&self, path: &WinPath) -> Result<(), platform::Error> {
+        self.inner.remove_dir(path)
+    }
+    fn delete_file(&self, path: &WinPath) -> Result<(), platform::Error> {
+        self.inner.delete_file(path)
+    }
+    fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), platform::Error> {
+        if to.folded() == self.first {
+            let (seen, _) = self
+                .signal
+                .wait_timeout_while(
+                    self.looked_at.lock().unwrap(),
+                    std::time::Duration::from_secs(10),
+                    |seen| !*seen,
+                )
+                .unwrap();
+            self.seen_while_waiting.store(*seen, Ordering::SeqCst);
+        }
+        self.inner.rename(from, to, replace)
+    }
+    fn add_pending_rename(&self, op: &platform::PendingRename) -> Result<(), platform::Error> {
+        self.inner.add_pending_rename(op)
+    }
+    fn pending_renames(&self) -> Result<Vec<platform::PendingRename>, platform::Error> {
+        self.inner.pending_renames()
+    }
+    fn set_times(
+        &self,
+        path: &WinPath,
+        modified: Option<std::time::SystemTime>,
+        accessed: Option<std::time::SystemTime>,
+    ) -> Result<(), platform::Error> {
+        self.inner.set_times(path, modified, accessed)
+    }
+}
+
+/// The next batch is staged while the engine rebuilds the current one: with batches of one
+/// file, the second file's slot is looked at while the first file's rename into place waits
+/// for exactly that (one batch after the other, it waited in vain and the files came back
+/// all the same).
+#[test]
+fn the_next_batch_is_staged_while_the_engine_rebuilds_this_one() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 70);
+    let out = tempfile::tempdir().unwrap();
+    let host = HostVolume::new(out.path()).unwrap();
+    // The first two dedup files in walk order (sorted, folders in place).
+    let mut dedup: Vec<String> = originals[..4].iter().map(|(p, _)| p.folded()).collect();
+    dedup.sort();
+    let dest = WaitsForTheNextBatch {
+        inner: &host,
+        first: dedup[0].clone(),
+        second: dedup[1].clone(),
+        looked_at: Mutex::new(false),
+        signal: std::sync::Condvar::new(),
+        seen_while_waiting: std::sync::atomic::AtomicBool::new(false),
+    };
+    let opts = TreeOptions {
+        batch_files: 1,
+        ..TreeOptions::default()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let report = pool.install(|| restore_into(src.path(), &dest, &opts));
+    assert_eq!(
+        report.count(EntryStatus::Restored),
+        4,
+        "{:#?}",
+        report.entries
+    );
+    for (p, bytes) in &originals {
+        assert_eq!(&read_host(out.path(), p), bytes, "{p}");
+    }
+    assert!(
+        dest.seen_while_waiting.load(Ordering::SeqCst),
+        "{} was not looked at while {} waited to be renamed into place",
+        dedup[1],
+        dedup[0]
+    );
+}
+
 /// Two workers never write one file at once: a host file system makes the second wait for the
 /// first's inode lock, spinning in the kernel (9 % of the CPU time of a restore of a few large
 /// files). The one writing takes the other's chunk instead. Four workers rebuild one file of

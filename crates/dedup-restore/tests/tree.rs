@@ -65,6 +65,64 @@ fn a_volume_folder_is_restored_out_of_place_into_a_host_folder() {
     assert_eq!(report.stats.bytes_restored, logical);
 }
 
+/// In batches smaller than the tree (each rebuilt while the next is staged, and sharing chunks
+/// with the others): every file comes back once, whole, with its times, and nothing else is
+/// left in the output.
+#[test]
+fn a_tree_restored_in_several_batches_comes_back_whole() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 69);
+    let times = |h: &Path| {
+        let md = std::fs::metadata(h).unwrap();
+        (md.modified().unwrap(), md.accessed().unwrap())
+    };
+    let rel = |p: &WinPath| p.components().collect::<Vec<_>>().join("/");
+    for batch_files in [1, 3] {
+        let out = tempfile::tempdir().unwrap();
+        let dest = HostVolume::new(out.path()).unwrap();
+        let opts = TreeOptions {
+            batch_files,
+            ..TreeOptions::default()
+        };
+        // The source's times as the walk sees them (copying a plain file reads it, which may
+        // move its access time afterwards).
+        let before: Vec<_> = originals
+            .iter()
+            .map(|(p, _)| times(&src.path().join(rel(p))))
+            .collect();
+        let report = restore_into(src.path(), &dest, &opts);
+        let what = format!("batches of {batch_files}: {:#?}", report.entries);
+        assert_eq!(report.count(EntryStatus::Failed), 0, "{what}");
+        assert_eq!(report.count(EntryStatus::Restored), 4, "{what}");
+        assert_eq!(report.count(EntryStatus::Copied), 2, "{what}");
+        let mut reported: Vec<&str> = report.entries.iter().map(|e| e.path.as_str()).collect();
+        reported.sort_unstable();
+        reported.dedup();
+        assert_eq!(
+            (report.entries.len(), reported.len()),
+            (originals.len(), originals.len()),
+            "each file reported once: {what}"
+        );
+        for ((p, bytes), source_times) in originals.iter().zip(before) {
+            let o = out.path().join(rel(p));
+            assert_eq!(
+                times(&o),
+                source_times,
+                "{p}: times (batches of {batch_files})"
+            );
+            assert_eq!(&read_host(out.path(), p), bytes, "{p}");
+        }
+        let mut want: Vec<String> = originals.iter().map(|(p, _)| rel(p)).collect();
+        want.sort();
+        assert_eq!(files_below(out.path()), want, "batches of {batch_files}");
+        let logical: u64 = originals[..4].iter().map(|(_, d)| d.len() as u64).sum();
+        assert_eq!(
+            report.stats.bytes_restored, logical,
+            "batches of {batch_files}"
+        );
+    }
+}
+
 #[test]
 fn a_verify_run_into_a_sink_checks_every_dedup_file_and_names_the_damaged_record() {
     let src = tempfile::tempdir().unwrap();

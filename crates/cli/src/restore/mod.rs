@@ -202,6 +202,7 @@ pub(crate) fn run_restore(args: &RestoreArgs) -> Result<(), Failure> {
             verify_hash: !args.no_verify_hash,
             ..RestoreOptions::default()
         },
+        ..TreeOptions::default()
     };
     // The walk lists folders in parallel: on the pool, with the threads asked for.
     let (plan, warnings) = pool.install(|| plan(&*source, &opts, &args.paths))?;

@@ -1,30 +1,24 @@
 //! Carrying out a tree plan: folders and links placed in walk order, plain files copied and
 //! dedup files staged in parallel runs, the staged stubs rebuilt by the engine in batches of
-//! up to [`MAX_FILES`], then the folders' times and a sync.
+//! up to [`TreeOptions::batch_files`] (each while the next is staged; see [`super::rebuild`]),
+//! then the folders' times and a sync.
 
+use platform::{EntryKind, Source, SourceEntry, Volume, WinPath};
+use rayon::prelude::*;
 use std::iter::Peekable;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
-use platform::{
-    Access, Disposition, EntryKind, OpenOptions, ShareMode, Source, SourceEntry, Volume, WinPath,
-    attr,
-};
-use rayon::prelude::*;
-
+use super::rebuild::{Batch, Rebuilder, Rebuilt, finish_restored, set_times};
 use super::{
     EntryResult, EntryStatus, Item, Overwrite, TreeError, TreeOptions, TreePlan, TreeReport,
-    engine_outcome,
 };
 use crate::MAX_FILES;
-use crate::batch::restore_in_place;
 use crate::dry_run::dry_run;
 use crate::engine::{Phase, Progress, ProgressFn, RestoreOptions};
 use crate::error::{FileError, Stage};
-use crate::hresult::Hresult;
 use crate::place::{Folders, Placed, Slot, copy_file, prepare_slot, stage_stub};
-use crate::staged::{StagedVolume, Stub, Times};
+use crate::staged::{Stub, Times};
 use crate::store::BackupStore;
 
 /// Carries out `plan` (from [`plan_tree`](super::plan_tree) over the same `source` and
@@ -87,8 +81,8 @@ pub fn restore_planned(
         engine_opts,
         tell: &tell,
         folders: Folders::default(),
-        batch: Vec::new(),
-        batch_times: Vec::new(),
+        batch: Batch::default(),
+        batch_files: opts.batch_files.clamp(1, MAX_FILES),
         dir_times: Vec::new(),
         report,
     };
@@ -130,11 +124,12 @@ struct Run<'a> {
     /// Adds finished bytes and files to the progress and reports it.
     tell: &'a (dyn Fn(u64, u64, Phase) + Sync),
     folders: Folders,
-    /// Dedup stubs staged for the engine's next batch.
-    batch: Vec<(WinPath, Stub)>,
-    /// The source times (and attributes) of the files in the batch and the times of every
-    /// folder, set once each is complete (folders last, after their contents).
-    batch_times: Vec<(Times, u32)>,
+    /// Dedup stubs staged for the engine's next batch, with their source times and attributes.
+    batch: Batch,
+    /// The most files a batch holds ([`TreeOptions::batch_files`], within `1..=MAX_FILES`).
+    batch_files: usize,
+    /// The times of every folder, set once each is complete (folders last, after their
+    /// contents).
     dir_times: Vec<(WinPath, Times)>,
     report: TreeReport,
 }
@@ -151,20 +146,36 @@ impl Run<'_> {
         // a time: per file that is a lookup of its slot, its reparse point or its bytes, and for
         // a copy the placement and times (many small files were bound by doing these one by
         // one). Folders, links and the engine's batches keep the walk's order.
+        //
+        // Each full batch is rebuilt by the engine while the items after it are placed and the
+        // next batch staged: the two share the workers, so that neither's serial stretches
+        // (the engine's start and end, the staging's bookkeeping) leave a core idle.
         let mut items = items.into_iter().peekable();
-        while let Some(item) = items.next() {
-            let path = item.path.to_string();
-            match &item.entry.kind {
-                EntryKind::Dir => self.place_dir(&item),
-                EntryKind::Symlink { target } => self.place_symlink(&item, target),
-                EntryKind::File => self.place_files(item, &mut items),
-                EntryKind::Unsupported(why) => self.report.entries.push(EntryResult::failed(
-                    path,
-                    FileError::Unsupported(why.clone()),
-                )),
+        let engine_opts = self.engine_opts.clone();
+        let rebuilder = Rebuilder {
+            dest,
+            store: self.store,
+            opts: &engine_opts,
+            overwrite: self.opts.overwrite,
+        };
+        let mut full: Option<Batch> = None;
+        loop {
+            let (rebuilt, ()) = rayon::join(
+                || full.take().map(|b| rebuilder.rebuild(b)),
+                || self.place_until_full(&mut items),
+            );
+            if let Some(r) = rebuilt {
+                self.report_rebuilt(r);
             }
+            if self.batch.len() < self.batch_files {
+                break;
+            }
+            full = Some(std::mem::take(&mut self.batch));
         }
-        self.flush();
+        if !self.batch.is_empty() {
+            let r = rebuilder.rebuild(std::mem::take(&mut self.batch));
+            self.report_rebuilt(r);
+        }
         // Deepest folders first: setting a folder's times after its last child is placed.
         for (path, times) in std::mem::take(&mut self.dir_times).into_iter().rev() {
             set_times(dest, &path, times);
@@ -172,6 +183,31 @@ impl Run<'_> {
         (self.tell)(0, 0, Phase::Syncing);
         dest.sync_all().map_err(TreeError::Sync)?;
         Ok(self.report)
+    }
+
+    /// Places the items in walk order until the batch is full or none is left.
+    fn place_until_full(&mut self, items: &mut Peekable<std::vec::IntoIter<Item>>) {
+        while self.batch.len() < self.batch_files
+            && let Some(item) = items.next()
+        {
+            let path = item.path.to_string();
+            match &item.entry.kind {
+                EntryKind::Dir => self.place_dir(&item),
+                EntryKind::Symlink { target } => self.place_symlink(&item, target),
+                EntryKind::File => self.place_files(item, items),
+                EntryKind::Unsupported(why) => self.report.entries.push(EntryResult::failed(
+                    path,
+                    FileError::Unsupported(why.clone()),
+                )),
+            }
+        }
+    }
+
+    /// Adds a rebuilt batch to the report and its bytes and files to the progress.
+    fn report_rebuilt(&mut self, rebuilt: Rebuilt) {
+        let (logical, files) = (rebuilt.logical, rebuilt.files);
+        rebuilt.report_into(&mut self.report);
+        (self.tell)(logical, files, Phase::Copying);
     }
 
     fn place_dir(&mut self, item: &Item) {
@@ -206,9 +242,9 @@ impl Run<'_> {
     }
 
     /// Places file `item` and the files right after it, up to what the current batch can
-    /// still take, in parallel; a full batch is rebuilt at once.
+    /// still take, in parallel.
     fn place_files(&mut self, item: Item, items: &mut Peekable<std::vec::IntoIter<Item>>) {
-        let room = MAX_FILES - self.batch.len();
+        let room = self.batch_files - self.batch.len();
         let mut run = vec![item];
         while run.len() < room
             && items
@@ -226,66 +262,14 @@ impl Run<'_> {
         for (item, p) in run.into_iter().zip(placed) {
             match p {
                 FilePlaced::Staged(stub) => {
-                    self.batch_times
+                    self.batch
+                        .times
                         .push((times_of(&item.entry), item.entry.attributes));
-                    self.batch.push((item.path, stub));
+                    self.batch.stubs.push((item.path, stub));
                 }
                 FilePlaced::Done(e) => self.report.entries.push(e),
             }
         }
-        if self.batch.len() == MAX_FILES {
-            self.flush();
-        }
-    }
-
-    /// Rebuilds the staged batch with the engine, finishes each rebuilt file (attributes,
-    /// times) and reports every file of the batch.
-    fn flush(&mut self) {
-        if self.batch.is_empty() {
-            return;
-        }
-        let (dest, report) = (self.dest, &mut self.report);
-        let t = Instant::now();
-        let logical: u64 = self.batch.iter().map(|(_, s)| s.logical).sum();
-        let staged = std::mem::take(&mut self.batch);
-        let times = std::mem::take(&mut self.batch_times);
-        let paths: Vec<WinPath> = staged.iter().map(|(p, _)| p.clone()).collect();
-        let volume = StagedVolume::new(dest, staged, self.opts.overwrite);
-        let r = restore_in_place(&volume, &paths, self.store, &self.engine_opts);
-        report.engine_time += t.elapsed();
-        crate::batch::add(&mut report.stats, &r.stats);
-        let met = volume.met();
-        // Most rebuilt files got their times through their handle as the engine finished them
-        // (`met.timed`); the others, and the read-only ones, are finished here, in parallel.
-        r.files
-            .par_iter()
-            .zip(&times)
-            .for_each(|(f, &(times, attributes))| {
-                let key = f.path.folded();
-                let finished = met.timed.contains(&key) && attributes & attr::READONLY == 0;
-                if f.result == Hresult::S_OK
-                    && !finished
-                    && !met.skipped.contains(&key)
-                    && !met.conflicts.contains(&key)
-                {
-                    finish_restored(dest, &f.path, times, attributes);
-                }
-            });
-        report.entries.extend(r.files.into_iter().map(|f| {
-            let key = f.path.folded();
-            let kept = met.skipped.contains(&key);
-            if met.conflicts.contains(&key) {
-                return EntryResult::placed(&f.path, EntryStatus::Restored, Placed::Conflict);
-            }
-            let mut e = engine_outcome(f);
-            if kept && e.status == EntryStatus::Restored {
-                e.status = EntryStatus::Skipped;
-                e.bytes = 0;
-            }
-            e.replaced = e.status == EntryStatus::Restored && met.replaced.contains(&key);
-            e
-        }));
-        (self.tell)(logical, times.len() as u64, Phase::Copying);
     }
 }
 
@@ -345,32 +329,4 @@ fn place_file(
 
 fn times_of(e: &SourceEntry) -> Times {
     (e.modified, e.accessed)
-}
-
-/// Gives a placed file or folder its source times. Best effort: a destination that cannot
-/// hold times (or refuses) keeps the restore time; the file's bytes are what is vouched for.
-fn set_times(dest: &dyn Volume, path: &WinPath, (modified, accessed): Times) {
-    if modified.is_some() || accessed.is_some() {
-        let _ = dest.set_times(path, modified, accessed);
-    }
-}
-
-/// What a rebuilt or copied file gets once it is in place: `FILE_ATTRIBUTE_READONLY` when the
-/// source file has it (kept off while the file is written: the engine refuses read-only stubs,
-/// and a read-only temporary file could not be removed on failure), then its source times.
-/// Best effort, like [`set_times`].
-fn finish_restored(dest: &dyn Volume, path: &WinPath, times: Times, attributes: u32) {
-    if attributes & attr::READONLY != 0 {
-        let write = OpenOptions::new(
-            Access::READ_WRITE,
-            ShareMode::READ,
-            Disposition::OpenExisting,
-        );
-        if let Ok(h) = dest.open(path, write)
-            && let Ok(now) = h.attributes()
-        {
-            let _ = h.set_attributes(now | attr::READONLY);
-        }
-    }
-    set_times(dest, path, times);
 }

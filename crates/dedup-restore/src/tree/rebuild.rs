@@ -1,0 +1,142 @@
+//! One engine batch of a tree restore: the staged stubs rebuilt by the engine on a
+//! [`StagedVolume`], each rebuilt file finished (read-only bit, times), and what the batch
+//! adds to the report. It borrows nothing of the run that staged it, so that the run can stage
+//! the next batch while this one is rebuilt (see `Run::place_all`).
+
+use std::time::{Duration, Instant};
+
+use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath, attr};
+use rayon::prelude::*;
+
+use super::{EntryResult, EntryStatus, Overwrite, TreeReport, engine_outcome};
+use crate::batch::restore_in_place;
+use crate::engine::{RestoreOptions, RestoreReport};
+use crate::hresult::Hresult;
+use crate::place::Placed;
+use crate::staged::{Met, StagedVolume, Stub, Times};
+use crate::store::BackupStore;
+
+/// Dedup stubs staged for one engine batch, with their source times and attributes.
+#[derive(Default)]
+pub(super) struct Batch {
+    pub(super) stubs: Vec<(WinPath, Stub)>,
+    pub(super) times: Vec<(Times, u32)>,
+}
+
+impl Batch {
+    pub(super) fn len(&self) -> usize {
+        self.stubs.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.stubs.is_empty()
+    }
+}
+
+/// What the engine needs to rebuild a batch; shared by the batches of a run.
+#[derive(Clone, Copy)]
+pub(super) struct Rebuilder<'a> {
+    pub(super) dest: &'a dyn Volume,
+    pub(super) store: &'a dyn BackupStore,
+    pub(super) opts: &'a RestoreOptions,
+    pub(super) overwrite: Overwrite,
+}
+
+/// A rebuilt batch, for [`Rebuilt::report_into`].
+pub(super) struct Rebuilt {
+    report: RestoreReport,
+    met: Met,
+    /// Logical bytes and files of the batch (for the progress).
+    pub(super) logical: u64,
+    pub(super) files: u64,
+    took: Duration,
+}
+
+impl Rebuilder<'_> {
+    /// Rebuilds `batch` with the engine and finishes each rebuilt file that did not get its
+    /// times through its handle (and each read-only one), in parallel.
+    pub(super) fn rebuild(&self, batch: Batch) -> Rebuilt {
+        let t = Instant::now();
+        let logical: u64 = batch.stubs.iter().map(|(_, s)| s.logical).sum();
+        let paths: Vec<WinPath> = batch.stubs.iter().map(|(p, _)| p.clone()).collect();
+        let volume = StagedVolume::new(self.dest, batch.stubs, self.overwrite);
+        let report = restore_in_place(&volume, &paths, self.store, self.opts);
+        let took = t.elapsed();
+        let met = volume.met();
+        report
+            .files
+            .par_iter()
+            .zip(&batch.times)
+            .for_each(|(f, &(times, attributes))| {
+                let key = f.path.folded();
+                let finished = met.timed.contains(&key) && attributes & attr::READONLY == 0;
+                if f.result == Hresult::S_OK
+                    && !finished
+                    && !met.skipped.contains(&key)
+                    && !met.conflicts.contains(&key)
+                {
+                    finish_restored(self.dest, &f.path, times, attributes);
+                }
+            });
+        Rebuilt {
+            report,
+            met,
+            logical,
+            files: batch.times.len() as u64,
+            took,
+        }
+    }
+}
+
+impl Rebuilt {
+    /// Adds the batch's engine time, statistics and one entry per file to `report`.
+    pub(super) fn report_into(self, report: &mut TreeReport) {
+        report.engine_time += self.took;
+        crate::batch::add(&mut report.stats, &self.report.stats);
+        let met = self.met;
+        report
+            .entries
+            .extend(self.report.files.into_iter().map(|f| {
+                let key = f.path.folded();
+                let kept = met.skipped.contains(&key);
+                if met.conflicts.contains(&key) {
+                    return EntryResult::placed(&f.path, EntryStatus::Restored, Placed::Conflict);
+                }
+                let mut e = engine_outcome(f);
+                if kept && e.status == EntryStatus::Restored {
+                    e.status = EntryStatus::Skipped;
+                    e.bytes = 0;
+                }
+                e.replaced = e.status == EntryStatus::Restored && met.replaced.contains(&key);
+                e
+            }));
+    }
+}
+
+/// What a rebuilt or copied file gets once it is in place: `FILE_ATTRIBUTE_READONLY` when the
+/// source file has it (kept off while the file is written: the engine refuses read-only stubs,
+/// and a read-only temporary file could not be removed on failure), then its source times.
+/// Best effort, like [`set_times`].
+pub(super) fn finish_restored(dest: &dyn Volume, path: &WinPath, times: Times, attributes: u32) {
+    if attributes & attr::READONLY != 0 {
+        let write = OpenOptions::new(
+            Access::READ_WRITE,
+            ShareMode::READ,
+            Disposition::OpenExisting,
+        );
+        if let Ok(h) = dest.open(path, write)
+            && let Ok(now) = h.attributes()
+        {
+            let _ = h.set_attributes(now | attr::READONLY);
+        }
+    }
+    set_times(dest, path, times);
+}
+
+/// Gives a placed file or folder its source times. Best effort: a destination that cannot
+/// hold times (or refuses) keeps the restore time; the file's bytes are what is vouched for.
+pub(super) fn set_times(dest: &dyn Volume, path: &WinPath, (modified, accessed): Times) {
+    if modified.is_some() || accessed.is_some() {
+        let _ = dest.set_times(path, modified, accessed);
+    }
+}
