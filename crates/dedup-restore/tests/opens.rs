@@ -1,5 +1,6 @@
-//! What a restore costs its destination, counted: the opens of each path, and the writes to
-//! one file under way at once.
+//! What a restore costs its destination, counted: the opens of each path, the writes to one
+//! file under way at once, how each rebuilt file gets its times; and the next batch staged
+//! while the engine rebuilds the current one.
 #![cfg(unix)]
 
 mod common;
@@ -20,6 +21,41 @@ struct CountingOpens<'a> {
     inner: &'a dyn Volume,
     opens: Mutex<HashMap<String, usize>>,
     writes: Arc<WriteCounts>,
+    gate: Option<Gate>,
+}
+
+/// Makes the rename of `first` into place wait (up to 10 s) until the slot of `second` has been
+/// looked at (`metadata`), and notes whether it was.
+#[derive(Default)]
+struct Gate {
+    first: String,
+    second: String,
+    looked_at: Mutex<bool>,
+    signal: std::sync::Condvar,
+    seen_while_waiting: std::sync::atomic::AtomicBool,
+}
+
+impl Gate {
+    fn looking_at(&self, path: &WinPath) {
+        if path.folded() == self.second {
+            *self.looked_at.lock().unwrap() = true;
+            self.signal.notify_all();
+        }
+    }
+
+    fn renaming_into(&self, path: &WinPath) {
+        if path.folded() == self.first {
+            let (seen, _) = self
+                .signal
+                .wait_timeout_while(
+                    self.looked_at.lock().unwrap(),
+                    std::time::Duration::from_secs(10),
+                    |seen| !*seen,
+                )
+                .unwrap();
+            self.seen_while_waiting.store(*seen, Ordering::SeqCst);
+        }
+    }
 }
 
 #[derive(Default, Debug)]
@@ -41,6 +77,7 @@ impl<'a> CountingOpens<'a> {
             inner,
             opens: Mutex::default(),
             writes: Arc::default(),
+            gate: None,
         }
     }
 
@@ -53,6 +90,7 @@ impl<'a> CountingOpens<'a> {
                 handles_set_times: true,
                 ..WriteCounts::default()
             }),
+            gate: None,
         }
     }
 }
@@ -157,6 +195,9 @@ impl Volume for CountingOpens<'_> {
         }))
     }
     fn metadata(&self, path: &WinPath) -> Result<platform::Metadata, platform::Error> {
+        if let Some(g) = &self.gate {
+            g.looking_at(path);
+        }
         self.inner.metadata(path)
     }
     fn read_dir(&self, path: &WinPath) -> Result<Vec<platform::DirEntry>, platform::Error> {
@@ -172,6 +213,9 @@ impl Volume for CountingOpens<'_> {
         self.inner.delete_file(path)
     }
     fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), platform::Error> {
+        if let Some(g) = &self.gate {
+            g.renaming_into(to);
+        }
         self.inner.rename(from, to, replace)
     }
     fn add_pending_rename(&self, op: &platform::PendingRename) -> Result<(), platform::Error> {
@@ -278,74 +322,6 @@ fn rebuilt_files_get_their_times_through_their_handle() {
     }
 }
 
-/// A destination whose rename of `first` into place waits (up to 10 s) until the slot of
-/// `second` has been looked at, and says whether it was.
-struct WaitsForTheNextBatch<'a> {
-    inner: &'a dyn Volume,
-    first: String,
-    second: String,
-    looked_at: Mutex<bool>,
-    signal: std::sync::Condvar,
-    seen_while_waiting: std::sync::atomic::AtomicBool,
-}
-
-impl Volume for WaitsForTheNextBatch<'_> {
-    fn open(
-        &self,
-        path: &WinPath,
-        options: platform::OpenOptions,
-    ) -> Result<Box<dyn platform::FileHandle>, platform::Error> {
-        self.inner.open(path, options)
-    }
-    fn metadata(&self, path: &WinPath) -> Result<platform::Metadata, platform::Error> {
-        if path.folded() == self.second {
-            *self.looked_at.lock().unwrap() = true;
-            self.signal.notify_all();
-        }
-        self.inner.metadata(path)
-    }
-    fn read_dir(&self, path: &WinPath) -> Result<Vec<platform::DirEntry>, platform::Error> {
-        self.inner.read_dir(path)
-    }
-    fn create_dir(&self, path: &WinPath) -> Result<(), platform::Error> {
-        self.inner.create_dir(path)
-    }
-    fn remove_dir(&self, path: &WinPath) -> Result<(), platform::Error> {
-        self.inner.remove_dir(path)
-    }
-    fn delete_file(&self, path: &WinPath) -> Result<(), platform::Error> {
-        self.inner.delete_file(path)
-    }
-    fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), platform::Error> {
-        if to.folded() == self.first {
-            let (seen, _) = self
-                .signal
-                .wait_timeout_while(
-                    self.looked_at.lock().unwrap(),
-                    std::time::Duration::from_secs(10),
-                    |seen| !*seen,
-                )
-                .unwrap();
-            self.seen_while_waiting.store(*seen, Ordering::SeqCst);
-        }
-        self.inner.rename(from, to, replace)
-    }
-    fn add_pending_rename(&self, op: &platform::PendingRename) -> Result<(), platform::Error> {
-        self.inner.add_pending_rename(op)
-    }
-    fn pending_renames(&self) -> Result<Vec<platform::PendingRename>, platform::Error> {
-        self.inner.pending_renames()
-    }
-    fn set_times(
-        &self,
-        path: &WinPath,
-        modified: Option<std::time::SystemTime>,
-        accessed: Option<std::time::SystemTime>,
-    ) -> Result<(), platform::Error> {
-        self.inner.set_times(path, modified, accessed)
-    }
-}
-
 /// The next batch is staged while the engine rebuilds the current one: with batches of one
 /// file, the second file's slot is looked at while the first file's rename into place waits
 /// for exactly that (one batch after the other, it waited in vain and the files came back
@@ -359,13 +335,13 @@ fn the_next_batch_is_staged_while_the_engine_rebuilds_this_one() {
     // The first two dedup files in walk order (sorted, folders in place).
     let mut dedup: Vec<String> = originals[..4].iter().map(|(p, _)| p.folded()).collect();
     dedup.sort();
-    let dest = WaitsForTheNextBatch {
-        inner: &host,
-        first: dedup[0].clone(),
-        second: dedup[1].clone(),
-        looked_at: Mutex::new(false),
-        signal: std::sync::Condvar::new(),
-        seen_while_waiting: std::sync::atomic::AtomicBool::new(false),
+    let dest = CountingOpens {
+        gate: Some(Gate {
+            first: dedup[0].clone(),
+            second: dedup[1].clone(),
+            ..Gate::default()
+        }),
+        ..CountingOpens::new(&host)
     };
     let opts = TreeOptions {
         batch_files: 1,
@@ -386,7 +362,11 @@ fn the_next_batch_is_staged_while_the_engine_rebuilds_this_one() {
         assert_eq!(&read_host(out.path(), p), bytes, "{p}");
     }
     assert!(
-        dest.seen_while_waiting.load(Ordering::SeqCst),
+        dest.gate
+            .as_ref()
+            .unwrap()
+            .seen_while_waiting
+            .load(Ordering::SeqCst),
         "{} was not looked at while {} waited to be renamed into place",
         dedup[1],
         dedup[0]
