@@ -3,11 +3,12 @@
 //! up to [`TreeOptions::batch_files`] (each while the next is staged; see [`super::rebuild`]),
 //! then the folders' times and a sync.
 
-use platform::{EntryKind, Source, SourceEntry, Volume, WinPath};
-use rayon::prelude::*;
 use std::iter::Peekable;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use platform::{EntryKind, Source, SourceEntry, Volume, WinPath};
+use rayon::prelude::*;
 
 use super::rebuild::{Batch, Rebuilder, Rebuilt, finish_restored, set_times};
 use super::{
@@ -146,14 +147,25 @@ impl Run<'_> {
         // a time: per file that is a lookup of its slot, its reparse point or its bytes, and for
         // a copy the placement and times (many small files were bound by doing these one by
         // one). Folders, links and the engine's batches keep the walk's order.
-        //
-        // Each full batch is rebuilt by the engine while the items after it are placed and the
-        // next batch staged: the two share the workers, so that neither's serial stretches
-        // (the engine's start and end, the staging's bookkeeping) leave a core idle.
+        self.place_and_rebuild(items);
+        // Deepest folders first: setting a folder's times after its last child is placed.
+        for (path, times) in std::mem::take(&mut self.dir_times).into_iter().rev() {
+            set_times(dest, &path, times);
+        }
+        (self.tell)(0, 0, Phase::Syncing);
+        dest.sync_all().map_err(TreeError::Sync)?;
+        Ok(self.report)
+    }
+
+    /// Places every item and rebuilds the batches of dedup files: each full batch is rebuilt
+    /// by the engine while the items after it are placed and the next batch staged. The two
+    /// share the workers, so that neither's serial stretches (the engine's start and end, the
+    /// staging's bookkeeping) leave a core idle.
+    fn place_and_rebuild(&mut self, items: Vec<Item>) {
         let mut items = items.into_iter().peekable();
         let engine_opts = self.engine_opts.clone();
         let rebuilder = Rebuilder {
-            dest,
+            dest: self.dest,
             store: self.store,
             opts: &engine_opts,
             overwrite: self.opts.overwrite,
@@ -176,13 +188,6 @@ impl Run<'_> {
             let r = rebuilder.rebuild(std::mem::take(&mut self.batch));
             self.report_rebuilt(r);
         }
-        // Deepest folders first: setting a folder's times after its last child is placed.
-        for (path, times) in std::mem::take(&mut self.dir_times).into_iter().rev() {
-            set_times(dest, &path, times);
-        }
-        (self.tell)(0, 0, Phase::Syncing);
-        dest.sync_all().map_err(TreeError::Sync)?;
-        Ok(self.report)
     }
 
     /// Places the items in walk order until the batch is full or none is left.
