@@ -7,8 +7,8 @@ mod common;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use common::tree::{read_host, volume_folder};
-use dedup_restore::{EntryStatus, SourceStore, TreeOptions, plan_tree, restore_planned};
+use common::tree::{assert_all_back, read_host, volume_folder};
+use dedup_restore::{SourceStore, TreeOptions, plan_tree, restore_planned};
 use platform::{HostSource, HostVolume, Source, SourceEntry, SourceFile, WinPath};
 
 /// A source that counts the listings of each folder (folded), passing everything through.
@@ -60,15 +60,7 @@ fn the_root_is_listed_once_and_the_store_is_still_found() {
     let dest = HostVolume::new(out.path()).unwrap();
     let store = SourceStore::new(&host_source);
     let report = restore_planned(plan, &source, &store, &dest, &opts).unwrap();
-    assert_eq!(
-        report.count(EntryStatus::Restored),
-        4,
-        "{:#?}",
-        report.entries
-    );
-    for (p, bytes) in &originals {
-        assert_eq!(&read_host(out.path(), p), bytes, "{p}");
-    }
+    assert_all_back(&report, 4, out.path(), &originals);
 }
 
 /// A plain file is copied with a buffer sized by its listed length (a zeroed 1 MiB buffer per

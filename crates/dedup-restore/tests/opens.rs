@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::tree::{read_host, restore_into, volume_folder};
+use common::tree::{assert_all_back, read_host, restore_into, volume_folder};
 use common::{optimized_volume, wp};
 use dedup_reparse::LayoutVersion;
 use dedup_restore::{EntryStatus, TreeOptions};
@@ -352,15 +352,7 @@ fn the_next_batch_is_staged_while_the_engine_rebuilds_this_one() {
         .build()
         .unwrap();
     let report = pool.install(|| restore_into(src.path(), &dest, &opts));
-    assert_eq!(
-        report.count(EntryStatus::Restored),
-        4,
-        "{:#?}",
-        report.entries
-    );
-    for (p, bytes) in &originals {
-        assert_eq!(&read_host(out.path(), p), bytes, "{p}");
-    }
+    assert_all_back(&report, 4, out.path(), &originals);
     assert!(
         dest.gate
             .as_ref()

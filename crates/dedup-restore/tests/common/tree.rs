@@ -35,6 +35,25 @@ pub fn read_host(root: &Path, p: &WinPath) -> Vec<u8> {
     std::fs::read(&h).unwrap_or_else(|e| panic!("{}: {e}", h.display()))
 }
 
+/// `report` restored `restored` dedup files, and every original is back under `out` byte for
+/// byte.
+pub fn assert_all_back(
+    report: &TreeReport,
+    restored: usize,
+    out: &Path,
+    originals: &[(WinPath, Vec<u8>)],
+) {
+    assert_eq!(
+        report.count(dedup_restore::EntryStatus::Restored),
+        restored,
+        "{:#?}",
+        report.entries
+    );
+    for (p, bytes) in originals {
+        assert_eq!(&read_host(out, p), bytes, "{p}");
+    }
+}
+
 pub fn restore_into(src: &Path, dest: &dyn Volume, opts: &TreeOptions) -> TreeReport {
     let source = HostSource::new(src).unwrap();
     let store = SourceStore::new(&source);
