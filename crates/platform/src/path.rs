@@ -23,7 +23,12 @@ pub const MAX_COMPONENT_LEN: usize = 255;
 ///   are rejected with [`Error::InvalidPath`].
 #[derive(Clone)]
 pub struct WinPath {
-    components: Vec<String>,
+    /// The components joined by `\`, without a leading one (empty for the root). One string
+    /// per path, where a vector of names took an allocation per component: a restore makes,
+    /// joins and folds paths several times for every file.
+    text: String,
+    /// How many components `text` holds.
+    count: usize,
 }
 
 pub(crate) fn fold(s: &str) -> String {
@@ -51,43 +56,55 @@ fn invalid(path: &str, reason: &'static str) -> Error {
     }
 }
 
-/// Checks one path component.
+/// Checks one path component (`whole`: the path it is part of, for the error).
 pub(crate) fn check_component(whole: &str, c: &str) -> Result<(), Error> {
+    component_fault(c).map_or(Ok(()), |reason| Err(invalid(whole, reason)))
+}
+
+/// What is wrong with path component `c`, if anything.
+fn component_fault(c: &str) -> Option<&'static str> {
     if c.is_empty() {
-        return Err(invalid(whole, "empty component"));
+        return Some("empty component");
     }
     if c == "." || c == ".." {
-        return Err(invalid(whole, "`.` and `..` components are not allowed"));
+        return Some("`.` and `..` components are not allowed");
     }
     if let Some(bad) = c.chars().find(|&ch| ch < ' ' || "<>:\"|?*\\/".contains(ch)) {
-        return Err(if bad == ':' {
-            invalid(whole, "`:` (drive letters and stream names) is not allowed")
+        return Some(if bad == ':' {
+            "`:` (drive letters and stream names) is not allowed"
         } else if bad < ' ' {
-            invalid(whole, "control characters are not allowed")
+            "control characters are not allowed"
         } else {
-            invalid(whole, "one of < > \" | ? * is not allowed")
+            "one of < > \" | ? * is not allowed"
         });
     }
     if c.ends_with(' ') || c.ends_with('.') {
-        return Err(invalid(
-            whole,
-            "a component may not end in a space or a dot",
-        ));
+        return Some("a component may not end in a space or a dot");
     }
     if c.encode_utf16().count() > MAX_COMPONENT_LEN {
-        return Err(invalid(whole, "component longer than 255 UTF-16 units"));
+        return Some("component longer than 255 UTF-16 units");
     }
-    let stem = fold(c.split('.').next().unwrap_or(c));
-    let stem = stem.trim_end();
-    let reserved = matches!(stem, "CON" | "PRN" | "AUX" | "NUL")
-        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
-            && stem.len() == 4
-            && stem.as_bytes()[3].is_ascii_digit()
-            && stem.as_bytes()[3] != b'0');
-    if reserved {
-        return Err(invalid(whole, "reserved device name"));
+    is_reserved_stem(c.split('.').next().unwrap_or(c)).then_some("reserved device name")
+}
+
+/// `CON`, `PRN`, `AUX`, `NUL`, `COM1`–`COM9`, `LPT1`–`LPT9`, compared as [`fold`] compares
+/// (trailing spaces ignored), without building the folded string: every component of every
+/// path made is checked.
+fn is_reserved_stem(stem: &str) -> bool {
+    let mut folded = ['\0'; 4];
+    let mut n = 0;
+    for c in stem.trim_end().chars().map(fold_char) {
+        if n == folded.len() {
+            return false;
+        }
+        folded[n] = c;
+        n += 1;
     }
-    Ok(())
+    match &folded[..n] {
+        ['C', 'O', 'N'] | ['P', 'R', 'N'] | ['A', 'U', 'X'] | ['N', 'U', 'L'] => true,
+        ['C', 'O', 'M', d] | ['L', 'P', 'T', d] => matches!(d, '1'..='9'),
+        _ => false,
+    }
 }
 
 impl WinPath {
@@ -95,7 +112,8 @@ impl WinPath {
     #[must_use]
     pub fn root() -> Self {
         Self {
-            components: Vec::new(),
+            text: String::new(),
+            count: 0,
         }
     }
 
@@ -105,79 +123,152 @@ impl WinPath {
         if body.is_empty() {
             return Ok(Self::root());
         }
-        let mut components = Vec::new();
+        let mut text = String::with_capacity(body.len());
+        let mut count = 0;
         for c in body.split(['\\', '/']) {
             check_component(s, c)?;
-            components.push(c.to_owned());
+            if count > 0 {
+                text.push('\\');
+            }
+            text.push_str(c);
+            count += 1;
         }
-        Ok(Self { components })
+        Ok(Self { text, count })
     }
 
     /// This path with one more component.
     pub fn join(&self, name: &str) -> Result<Self, Error> {
-        let mut shown = self.to_string();
-        if !self.is_root() {
-            shown.push('\\');
+        if let Some(reason) = component_fault(name) {
+            let mut shown = self.to_string();
+            if !self.is_root() {
+                shown.push('\\');
+            }
+            shown.push_str(name);
+            return Err(invalid(&shown, reason));
         }
-        shown.push_str(name);
-        check_component(&shown, name)?;
-        let mut components = self.components.clone();
-        components.push(name.to_owned());
-        Ok(Self { components })
+        let mut text = String::with_capacity(self.text.len() + 1 + name.len());
+        text.push_str(&self.text);
+        if !self.is_root() {
+            text.push('\\');
+        }
+        text.push_str(name);
+        Ok(Self {
+            text,
+            count: self.count + 1,
+        })
     }
 
     /// This path followed by every component of `rel`.
     #[must_use]
     pub fn join_path(&self, rel: &WinPath) -> Self {
-        let mut components = self.components.clone();
-        components.extend(rel.components.iter().cloned());
-        Self { components }
+        if self.is_root() {
+            return rel.clone();
+        }
+        if rel.is_root() {
+            return self.clone();
+        }
+        let mut text = String::with_capacity(self.text.len() + 1 + rel.text.len());
+        text.push_str(&self.text);
+        text.push('\\');
+        text.push_str(&rel.text);
+        Self {
+            text,
+            count: self.count + rel.count,
+        }
     }
 
     /// True for the volume root.
     #[must_use]
     pub fn is_root(&self) -> bool {
-        self.components.is_empty()
+        self.count == 0
     }
 
     /// The parent directory (`None` for the root).
     #[must_use]
     pub fn parent(&self) -> Option<Self> {
-        let (_, rest) = self.components.split_last()?;
+        if self.is_root() {
+            return None;
+        }
+        let end = self.text.rfind('\\').unwrap_or(0);
         Some(Self {
-            components: rest.to_vec(),
+            text: self.text[..end].to_owned(),
+            count: self.count - 1,
         })
     }
 
     /// The last component (`None` for the root).
     #[must_use]
     pub fn file_name(&self) -> Option<&str> {
-        self.components.last().map(String::as_str)
+        if self.is_root() {
+            return None;
+        }
+        let start = self.text.rfind('\\').map_or(0, |i| i + 1);
+        Some(&self.text[start..])
     }
 
     /// The components, root first.
+    #[must_use]
     pub fn components(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.components.iter().map(String::as_str)
+        Components {
+            rest: (!self.is_root()).then_some(self.text.as_str()),
+            left: self.count,
+        }
     }
 
     /// Case-insensitive prefix test on whole components (`\a` is an ancestor of `\A\b` and of
     /// itself; not of `\ab`).
     #[must_use]
     pub fn starts_with(&self, prefix: &WinPath) -> bool {
-        prefix.components.len() <= self.components.len()
+        prefix.count <= self.count
             && prefix
-                .components
-                .iter()
-                .zip(&self.components)
+                .components()
+                .zip(self.components())
                 .all(|(a, b)| eq_name(a, b))
     }
 
     /// The case-folded form used for comparison and hashing (`\A\B`).
     #[must_use]
     pub fn folded(&self) -> String {
-        fold(&self.to_string())
+        let mut out = String::with_capacity(self.text.len() + 1);
+        out.push('\\');
+        if self.text.is_ascii() {
+            out.push_str(&self.text);
+            out.make_ascii_uppercase();
+        } else {
+            out.extend(self.text.chars().map(fold_char));
+        }
+        out
     }
 }
+
+/// The components of a [`WinPath`], split off its text as they are asked for.
+struct Components<'a> {
+    /// The components not yet given (`None` when none are left).
+    rest: Option<&'a str>,
+    left: usize,
+}
+
+impl<'a> Iterator for Components<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        self.left -= 1;
+        if let Some((first, tail)) = rest.split_once('\\') {
+            self.rest = Some(tail);
+            Some(first)
+        } else {
+            self.rest = None;
+            Some(rest)
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Components<'_> {}
 
 /// Case-insensitive comparison of two names, as [`WinPath`] compares components.
 #[must_use]
@@ -192,37 +283,43 @@ pub fn eq_name(a: &str, b: &str) -> bool {
 }
 
 impl PartialEq for WinPath {
+    /// Component by component, case-insensitively; on the whole text at once, since `\`
+    /// matches only itself when folded.
     fn eq(&self, other: &Self) -> bool {
-        self.components.len() == other.components.len()
-            && self
-                .components
-                .iter()
-                .zip(&other.components)
-                .all(|(a, b)| eq_name(a, b))
+        self.count == other.count && eq_name(&self.text, &other.text)
     }
 }
 
 impl Eq for WinPath {}
 
 impl Hash for WinPath {
+    /// The bytes of the folded text, a stack buffer at a time: paths that compare equal fold
+    /// to the same bytes, so they hash alike, and nothing is allocated.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        for c in &self.components {
-            fold(c).hash(state);
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        for c in self.text.chars() {
+            if n + 4 > buf.len() {
+                state.write(&buf[..n]);
+                n = 0;
+            }
+            n += if c.is_ascii() {
+                buf[n] = c.to_ascii_uppercase() as u8;
+                1
+            } else {
+                fold_char(c).encode_utf8(&mut buf[n..]).len()
+            };
         }
-        self.components.len().hash(state);
+        state.write(&buf[..n]);
+        state.write_u8(0xff);
     }
 }
 
 impl fmt::Display for WinPath {
     /// `\a\b`; the root is `\`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.components.is_empty() {
-            return f.write_str("\\");
-        }
-        for c in &self.components {
-            write!(f, "\\{c}")?;
-        }
-        Ok(())
+        f.write_str("\\")?;
+        f.write_str(&self.text)
     }
 }
 

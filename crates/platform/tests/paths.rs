@@ -145,3 +145,84 @@ fn rejects_invalid_paths() {
         Err(Error::InvalidPath { .. })
     ));
 }
+
+/// Paths that compare equal hash alike, whatever their case and length (the hash folds its
+/// text through a 64-byte buffer, so names cross that buffer's edge here, ASCII and not), and
+/// a path's parts read back as they were joined.
+#[test]
+fn equal_paths_hash_alike_and_keep_their_parts() {
+    use std::hash::BuildHasher;
+    let state = std::collections::hash_map::RandomState::new();
+    let long = "d".repeat(61);
+    let pairs = [
+        (
+            format!("{long}\\ſ\\fıle.txt"),
+            format!("{long}\\S\\FILE.TXT"),
+        ),
+        (format!("{long}x\\Äpfel"), format!("{long}X\\äPFEL")),
+        (format!("é{long}\\b"), format!("É{long}\\B")),
+        ("a".into(), "A".into()),
+    ];
+    for (a, b) in &pairs {
+        let (a, b) = (p(a), p(b));
+        assert_eq!(a, b);
+        assert_eq!(a.folded(), b.folded());
+        assert_eq!(state.hash_one(&a), state.hash_one(&b), "{a} vs {b}");
+    }
+    assert_ne!(p("a\\b"), p("a\\b\\c"));
+    assert_ne!(p("ab"), p("a\\b"));
+    assert_eq!(state.hash_one(WinPath::root()), state.hash_one(p("\\")));
+
+    let deep = WinPath::root()
+        .join("One")
+        .unwrap()
+        .join("twO")
+        .unwrap()
+        .join_path(&p("x\\Y.z"));
+    assert_eq!(deep.to_string(), "\\One\\twO\\x\\Y.z");
+    assert_eq!(deep.components().len(), 4);
+    assert_eq!(
+        deep.components().collect::<Vec<_>>(),
+        ["One", "twO", "x", "Y.z"]
+    );
+    assert_eq!(deep.file_name(), Some("Y.z"));
+    assert_eq!(deep.parent().unwrap().to_string(), "\\One\\twO\\x");
+    assert_eq!(deep.parent().unwrap().components().len(), 3);
+    assert_eq!(p("a").join_path(&WinPath::root()), p("a"));
+    assert!(WinPath::root().components().next().is_none());
+    assert_eq!(WinPath::root().folded(), "\\");
+    // A rejected name is reported with the whole path it would have made.
+    match deep.join("nul.txt") {
+        Err(Error::InvalidPath { path, reason }) => {
+            assert_eq!(path, "\\One\\twO\\x\\Y.z\\nul.txt");
+            assert_eq!(reason, "reserved device name");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Device names are reserved whatever their case, extension or trailing spaces; near misses
+/// are not.
+#[test]
+fn reserved_device_names_are_matched_as_windows_folds_them() {
+    for bad in [
+        "Com7",
+        "lPt1.x.y",
+        "CON .txt",
+        "prn  .log",
+        "Aux.log",
+        "NUL.tar.gz",
+    ] {
+        match WinPath::new(bad) {
+            Err(Error::InvalidPath { reason, .. }) => {
+                assert_eq!(reason, "reserved device name", "{bad:?}");
+            }
+            other => panic!("{bad:?} gave {other:?}"),
+        }
+    }
+    for ok in [
+        "COM", "LPT", "CO", "COMA", "LPT¹", "CONS.txt", "NULL", "PRNx", "ÀUX",
+    ] {
+        assert!(WinPath::new(ok).is_ok(), "{ok:?}");
+    }
+}
