@@ -42,7 +42,9 @@ pub(crate) type Times = (Option<SystemTime>, Option<SystemTime>);
 /// Stubs in memory over a target volume (see the module docs).
 pub(crate) struct StagedVolume<'a> {
     inner: &'a dyn Volume,
-    stubs: RwLock<HashMap<String, (WinPath, Stub)>>,
+    /// Keyed by path, compared case-insensitively (a lookup folds nothing into a new string:
+    /// every open, rename and metadata call of the restore's workers asks here first).
+    stubs: RwLock<HashMap<WinPath, Stub>>,
     /// What to do when a file is already at a stub's path when the rebuilt one is renamed
     /// there (see [`Overwrite`]).
     overwrite: Overwrite,
@@ -85,12 +87,7 @@ impl<'a> StagedVolume<'a> {
     ) -> Self {
         Self {
             inner,
-            stubs: RwLock::new(
-                stubs
-                    .into_iter()
-                    .map(|(p, s)| (p.folded(), (p, s)))
-                    .collect(),
-            ),
+            stubs: RwLock::new(stubs.into_iter().collect()),
             overwrite,
             skipped: Mutex::new(HashSet::new()),
             conflicts: Mutex::new(HashSet::new()),
@@ -164,9 +161,6 @@ impl<'a> StagedVolume<'a> {
         }
     }
 
-    // The key is folded before the lock is taken, and a check for a stub clones nothing:
-    // every open, rename and metadata call of the restore's workers comes through here.
-
     fn stub(&self, path: &WinPath) -> Option<Stub> {
         self.with_stub(path, Stub::clone)
     }
@@ -174,29 +168,26 @@ impl<'a> StagedVolume<'a> {
     /// `f` of the stub at `path`, without cloning it (a reparse buffer is ~400 bytes, and a
     /// restore asks about every stub several times).
     fn with_stub<R>(&self, path: &WinPath, f: impl FnOnce(&Stub) -> R) -> Option<R> {
-        let key = path.folded();
         self.stubs
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            .map(|(_, s)| f(s))
+            .get(path)
+            .map(f)
     }
 
     fn has_stub(&self, path: &WinPath) -> bool {
-        let key = path.folded();
         self.stubs
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .contains_key(&key)
+            .contains_key(path)
     }
 
     fn drop_stub(&self, path: &WinPath) -> bool {
-        let key = path.folded();
         let removed = self
             .stubs
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&key);
+            .remove(path);
         removed.is_some()
     }
 }

@@ -90,14 +90,15 @@ struct Shared {
     /// deletions: a name that does not exist yet costs one hash lookup instead of a scan of
     /// the directory (restoring a folder of N files was O(N²)).
     names: Mutex<HashMap<PathBuf, NameIndex>>,
-    /// Folders resolved before: the case-folded Windows path of a folder → its host path, so
+    /// Folders resolved before: the Windows path of a folder (compared case-insensitively) →
+    /// its host path, so
     /// that a name in a folder already met costs one `lstat`, not one per component of its
     /// path (a restore looks up each of its files about five times). Only the lookups of
     /// operations that then act through [`beneath`] use it (every write walks from the root
     /// without following links, refusing a folder replaced by a link since); `metadata` and
     /// listings, which read the host path itself, resolve it afresh. Cleared when this volume
     /// removes or renames a folder; bounded by [`FOLDERS_KEPT`].
-    folders: RwLock<HashMap<String, PathBuf>>,
+    folders: RwLock<HashMap<WinPath, PathBuf>>,
 }
 
 impl Shared {
@@ -433,8 +434,7 @@ impl Volume for HostVolume {
         if md.is_dir() {
             return Err(Error::IsADirectory { path: path.clone() });
         }
-        let key = path.folded();
-        if let Some(r) = handles.values().find(|r| r.key == key && !r.share.delete) {
+        if let Some(r) = handles.values().find(|r| r.is_on(path) && !r.share.delete) {
             return Err(Error::SharingViolation {
                 path: path.clone(),
                 detail: format!("an open handle shares {:?}, delete requested", r.share),
@@ -452,9 +452,9 @@ impl Volume for HostVolume {
             .map_err(|e| host_err(path, e))?;
         self.note_removed(&host);
         // Handles that shared delete stay usable but no longer own the name.
-        for (id, r) in handles.iter_mut() {
-            if r.key == key {
-                r.key = format!("<deleted {id}>");
+        for r in handles.values_mut() {
+            if r.is_on(path) {
+                r.deleted = true;
             }
         }
         Ok(())
@@ -476,12 +476,11 @@ impl Volume for HostVolume {
         let mut handles = self.shared.handles();
         let (src, src_md) = self.found(from)?;
         let src_is_dir = src_md.is_dir();
-        let from_key = from.folded();
         let blocking = handles.values().find(|r| {
             if src_is_dir {
-                !r.key.starts_with('<') && r.path.starts_with(from)
+                !r.deleted && r.path.starts_with(from)
             } else {
-                r.key == from_key && !r.share.delete
+                r.is_on(from) && !r.share.delete
             }
         });
         if let Some(r) = blocking {
@@ -510,10 +509,9 @@ impl Volume for HostVolume {
                         reason: "a directory cannot be replaced",
                     });
                 }
-                let to_key = to.folded();
                 // MS-FSCC 2.4.42 FileRenameInformation: STATUS_ACCESS_DENIED when "the target
                 // file was open and ReplaceIfExists is nonzero", whatever it shares.
-                if handles.values().any(|r| r.key == to_key) {
+                if handles.values().any(|r| r.is_on(to)) {
                     return Err(Error::AccessDenied {
                         path: to.clone(),
                         reason: "the file to replace is open",
@@ -558,13 +556,12 @@ impl Volume for HostVolume {
             self.note_created(dir, n);
         }
         for r in handles.values_mut() {
-            if r.path.starts_with(from) && !r.key.starts_with('<') {
+            if r.path.starts_with(from) && !r.deleted {
                 let rel: Vec<&str> = r.path.components().skip(from.components().len()).collect();
                 let mut p = to.clone();
                 for c in rel {
                     p = p.join(c)?;
                 }
-                r.key = p.folded();
                 r.path = p;
             }
         }

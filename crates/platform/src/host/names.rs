@@ -191,10 +191,24 @@ impl HostVolume {
             .folders
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        folders.get(&dir.folded()).cloned()
+        folders.get(dir).cloned()
+    }
+
+    /// Whether folder `dir` is remembered already, at `host` (a walk through a folder met
+    /// before then takes no write lock).
+    fn known_folder_is(&self, dir: &WinPath, host: &Path) -> bool {
+        let folders = self
+            .shared
+            .folders
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        folders.get(dir).is_some_and(|known| known == host)
     }
 
     fn remember_folder(&self, dir: &WinPath, host: &Path) {
+        if self.known_folder_is(dir, host) {
+            return;
+        }
         let mut folders = self
             .shared
             .folders
@@ -203,7 +217,7 @@ impl HostVolume {
         if folders.len() >= FOLDERS_KEPT {
             folders.clear();
         }
-        folders.insert(dir.folded(), host.to_owned());
+        folders.insert(dir.clone(), host.to_owned());
     }
 
     /// Forgets every folder resolved so far (this volume removed or renamed one).

@@ -8,13 +8,22 @@ use std::sync::atomic::Ordering;
 use super::HostVolume;
 use crate::{Access, Error, ShareMode, WinPath};
 
-/// One open handle: the folded path it is keyed by, the path, its access and share mode.
+/// One open handle: its path, whether that was deleted since (a handle that shared delete
+/// stays usable but no longer owns the name), its access and share mode.
 #[derive(Debug)]
 pub(super) struct OpenRecord {
-    pub(super) key: String,
     pub(super) path: WinPath,
+    pub(super) deleted: bool,
     pub(super) access: Access,
     pub(super) share: ShareMode,
+}
+
+impl OpenRecord {
+    /// Whether this handle holds the name `path` (compared case-insensitively, without
+    /// allocating: every open, rename and delete asks it of every open handle).
+    pub(super) fn is_on(&self, path: &WinPath) -> bool {
+        !self.deleted && self.path == *path
+    }
 }
 
 impl HostVolume {
@@ -29,8 +38,7 @@ impl HostVolume {
         check_share: bool,
     ) -> Result<u64, Error> {
         let mut handles = self.shared.handles();
-        let key = path.folded();
-        if check_share && let Some(detail) = Self::share_conflict(&handles, &key, access, share) {
+        if check_share && let Some(detail) = Self::share_conflict(&handles, path, access, share) {
             return Err(Error::SharingViolation {
                 path: path.clone(),
                 detail,
@@ -40,8 +48,8 @@ impl HostVolume {
         handles.insert(
             id,
             OpenRecord {
-                key,
                 path: path.clone(),
+                deleted: false,
                 access,
                 share,
             },
@@ -61,17 +69,17 @@ impl HostVolume {
         opened
     }
 
-    /// Why an open of `key` with `access` and `share` conflicts with a handle already open on
+    /// Why an open of `path` with `access` and `share` conflicts with a handle already open on
     /// it (`None` when none does).
     pub(super) fn share_conflict(
         handles: &HashMap<u64, OpenRecord>,
-        key: &str,
+        path: &WinPath,
         access: Access,
         share: ShareMode,
     ) -> Option<String> {
         handles
             .values()
-            .filter(|r| r.key == key)
+            .filter(|r| r.is_on(path))
             .find_map(|r| ShareMode::conflict(r.access, r.share, access, share))
     }
 }
