@@ -229,7 +229,11 @@ impl Volume for HostVolume {
         // The lookup and the system calls run outside the handle table's lock, so that
         // threads opening different files do not wait for each other: only the share check
         // and the record it guards are under the lock (`reserve`).
-        let lookup = self.lookup(path)?;
+        let lookup = if disposition == Disposition::CreateNew {
+            self.lookup_new(path)?
+        } else {
+            self.lookup(path)?
+        };
         let truncating = matches!(
             disposition,
             Disposition::TruncateExisting | Disposition::CreateAlways

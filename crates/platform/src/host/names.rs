@@ -34,6 +34,36 @@ impl HostVolume {
         self.lookup_walk(path)
     }
 
+    /// Resolves `path` for a create that fails when the name exists (`CreateNew`): in a folder
+    /// resolved before whose name index holds no spelling of the name, it is missing without an
+    /// `lstat`. What the index cannot know, the same name made by another process since it was
+    /// built, the create itself refuses (`O_EXCL`, which also never follows a link); a name
+    /// another process made in another case is missed here as the `lstat` of the exact
+    /// spelling would miss it.
+    pub(super) fn lookup_new(&self, path: &WinPath) -> Result<Lookup, Error> {
+        if path.components().len() > 1
+            && let (Some(dir), Some(name)) = (
+                path.parent().and_then(|p| self.known_folder(&p)),
+                path.file_name(),
+            )
+            && self.index_lacks(&dir, name)
+        {
+            return Ok(Lookup::Missing {
+                parent: dir,
+                name: name.to_owned(),
+            });
+        }
+        self.lookup(path)
+    }
+
+    /// Whether host folder `dir` has a name index and it holds no spelling of `name`.
+    fn index_lacks(&self, dir: &Path, name: &str) -> bool {
+        self.shared
+            .names()
+            .get(dir)
+            .is_some_and(|index| !index.contains_key(&fold(name)))
+    }
+
     /// Resolves `path` case-insensitively, one `lstat` per component (refusing a symbolic link
     /// at any depth), and remembers its folder.
     pub(super) fn lookup_walk(&self, path: &WinPath) -> Result<Lookup, Error> {
@@ -321,5 +351,48 @@ mod tests {
             v.open(&wp("docs\\w.txt"), create),
             Err(Error::NotFound { .. })
         ));
+    }
+
+    /// A file created new in an indexed folder met before costs no `lstat`; the names the
+    /// index cannot know of (made by another process since) are still refused, in any form.
+    #[test]
+    fn a_new_name_in_an_indexed_folder_is_created_without_an_lstat() {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir_all(t.path().join("D")).unwrap();
+        fs::write(t.path().join("D/Old.txt"), b"old").unwrap();
+        let v = HostVolume::new(t.path()).unwrap();
+        let create = OpenOptions::new(
+            Access::READ_WRITE,
+            ShareMode::READ_WRITE,
+            Disposition::CreateNew,
+        );
+        // A miss in D builds its index; D is remembered.
+        assert!(matches!(
+            v.lookup(&wp("d\\absent")).unwrap(),
+            Lookup::Missing { .. }
+        ));
+        let lstats = lstats_of(|| drop(v.open(&wp("d\\new.txt"), create).unwrap()));
+        assert_eq!(lstats, 0, "the index says the name is free");
+        assert!(t.path().join("D/new.txt").is_file());
+        let refused = |name: &str| {
+            let r = v.open(&wp(name), create);
+            assert!(
+                matches!(r, Err(Error::AlreadyExists { .. })),
+                "{name}: {r:?}"
+            );
+        };
+        refused("d\\OLD.TXT");
+        refused("D\\NEW.txt");
+        // Made behind the volume's back after the index was built: a file, and a link to a
+        // file outside, which must not be written through.
+        fs::write(t.path().join("D/later.txt"), b"later").unwrap();
+        refused("d\\later.txt");
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("secret");
+        fs::write(&target, b"secret").unwrap();
+        std::os::unix::fs::symlink(&target, t.path().join("D/link")).unwrap();
+        assert!(v.open(&wp("d\\link"), create).is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"secret");
+        assert_eq!(fs::read(t.path().join("D/later.txt")).unwrap(), b"later");
     }
 }
