@@ -19,7 +19,7 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -116,7 +116,7 @@ impl Root {
         self.open_folder(&at.dir, at.name)
     }
 
-    fn dir_fd<'f>(&'f self, dir: &'f Dir) -> std::os::fd::BorrowedFd<'f> {
+    fn dir_fd<'f>(&'f self, dir: &'f Dir) -> BorrowedFd<'f> {
         match dir {
             Dir::Root => self.fd.as_fd(),
             Dir::Opened(fd) => fd.as_fd(),
@@ -205,21 +205,54 @@ impl Root {
     }
 
     /// Renames `from` to `to` (replacing a file there, as `rename(2)` does).
-    pub(super) fn rename(&self, from: &At<'_>, to: &At<'_>) -> io::Result<()> {
-        Ok(rustix::fs::renameat(
+    pub(super) fn rename(&self, from: &At<'_>, to: &At<'_>, fresh: bool) -> io::Result<()> {
+        rename_at(
             self.dir_fd(&from.dir),
             from.name,
             self.dir_fd(&to.dir),
             to.name,
-        )?)
+            fresh,
+        )
     }
 
-    /// Renames `from` to `to_name` in the same folder (replacing a file there, as `rename(2)`
-    /// does).
-    pub(super) fn rename_within(&self, from: &At<'_>, to_name: &OsStr) -> io::Result<()> {
+    /// Renames `from` to `to_name` in the same folder (see [`rename_at`] for `fresh`).
+    pub(super) fn rename_within(
+        &self,
+        from: &At<'_>,
+        to_name: &OsStr,
+        fresh: bool,
+    ) -> io::Result<()> {
         let dir = self.dir_fd(&from.dir);
-        Ok(rustix::fs::renameat(dir, from.name, dir, to_name)?)
+        rename_at(dir, from.name, dir, to_name, fresh)
     }
+}
+
+/// `renameat`; when the name is `fresh` (nothing was there when it was looked up), one made
+/// there since is never replaced (`RENAME_NOREPLACE`, `EEXIST`), where the file system
+/// supports it (where it does not, `EINVAL`, a plain rename).
+fn rename_at(
+    from_dir: BorrowedFd<'_>,
+    from: &OsStr,
+    to_dir: BorrowedFd<'_>,
+    to: &OsStr,
+    fresh: bool,
+) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if fresh {
+        match rustix::fs::renameat_with(
+            from_dir,
+            from,
+            to_dir,
+            to,
+            rustix::fs::RenameFlags::NOREPLACE,
+        ) {
+            Err(rustix::io::Errno::INVAL) => {}
+            other => return Ok(other?),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = fresh;
+    Ok(rustix::fs::renameat(from_dir, from, to_dir, to)?)
 }
 
 /// `t` as `utimensat` takes it (`UTIME_OMIT` for `None`), times before 1970 included.

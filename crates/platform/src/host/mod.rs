@@ -51,6 +51,7 @@ mod names;
 mod pending;
 #[cfg(test)]
 mod race;
+mod rename;
 mod share;
 
 use crate::{
@@ -465,111 +466,7 @@ impl Volume for HostVolume {
     }
 
     fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), Error> {
-        if from.is_root() || to.is_root() {
-            return Err(Error::AccessDenied {
-                path: from.clone(),
-                reason: "the root cannot be renamed",
-            });
-        }
-        if to.starts_with(from) && to != from {
-            return Err(Error::AccessDenied {
-                path: to.clone(),
-                reason: "cannot move a directory into itself",
-            });
-        }
-        let mut handles = self.shared.handles();
-        let (src, src_md) = self.found(from)?;
-        let src_is_dir = src_md.is_dir();
-        let blocking = handles.values().find(|r| {
-            if src_is_dir {
-                !r.deleted && r.path.starts_with(from)
-            } else {
-                r.is_on(from) && !r.share.delete
-            }
-        });
-        if let Some(r) = blocking {
-            return Err(Error::SharingViolation {
-                path: from.clone(),
-                detail: format!("an open handle on {} does not allow rename", r.path),
-            });
-        }
-        let name = to.file_name().unwrap_or_default().to_owned();
-        // A rename within one folder (a temporary file over its original, the common case)
-        // looks up only the new name there.
-        let same_folder = from.parent() == to.parent();
-        let to_lookup = match src.parent() {
-            Some(dir) if same_folder => self.lookup_in(dir, to)?,
-            _ => self.lookup(to)?,
-        };
-        let target = match to_lookup {
-            Lookup::Found(dst, _) if dst == src => dst.with_file_name(&name),
-            Lookup::Found(dst, dst_md) => {
-                if !replace {
-                    return Err(Error::AlreadyExists { path: to.clone() });
-                }
-                if dst_md.is_dir() {
-                    return Err(Error::AccessDenied {
-                        path: to.clone(),
-                        reason: "a directory cannot be replaced",
-                    });
-                }
-                // MS-FSCC 2.4.42 FileRenameInformation: STATUS_ACCESS_DENIED when "the target
-                // file was open and ReplaceIfExists is nonzero", whatever it shares.
-                if handles.values().any(|r| r.is_on(to)) {
-                    return Err(Error::AccessDenied {
-                        path: to.clone(),
-                        reason: "the file to replace is open",
-                    });
-                }
-                if Self::stored_attrs_path(&dst).is_some_and(|a| a & attr::READONLY != 0) {
-                    return Err(Error::AccessDenied {
-                        path: to.clone(),
-                        reason: "the destination is read-only",
-                    });
-                }
-                let target = dst.with_file_name(&name);
-                if target != dst {
-                    let at = self.at(to, &dst)?;
-                    self.beneath.remove_file(&at).map_err(|e| host_err(to, e))?;
-                    self.note_removed(&dst);
-                }
-                target
-            }
-            Lookup::Missing { parent, name } => parent.join(name),
-        };
-        let src_at = self.at(from, &src)?;
-        if src.parent() == target.parent() {
-            // One folder: one walk to it.
-            let to_name = target.file_name().unwrap_or_default();
-            self.beneath.rename_within(&src_at, to_name)
-        } else {
-            let target_at = self.at(to, &target)?;
-            self.beneath.rename(&src_at, &target_at)
-        }
-        .map_err(|e| host_err(from, e))?;
-        if src_is_dir {
-            // Indexes of folders below the old path are keyed by host paths that no longer
-            // exist: drop them all (renaming a folder is rare; they are rebuilt on demand).
-            self.shared.names().clear();
-            self.forget_folders();
-        } else {
-            self.note_removed(&src);
-        }
-        if let (Some(dir), Some(n)) = (target.parent(), target.file_name().and_then(|n| n.to_str()))
-        {
-            self.note_created(dir, n);
-        }
-        for r in handles.values_mut() {
-            if r.path.starts_with(from) && !r.deleted {
-                let rel: Vec<&str> = r.path.components().skip(from.components().len()).collect();
-                let mut p = to.clone();
-                for c in rel {
-                    p = p.join(c)?;
-                }
-                r.path = p;
-            }
-        }
-        Ok(())
+        self.rename_entry(from, to, replace)
     }
 
     fn add_pending_rename(&self, op: &PendingRename) -> Result<(), Error> {

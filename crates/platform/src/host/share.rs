@@ -44,7 +44,7 @@ impl HostVolume {
                 detail,
             });
         }
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.next_handle_id();
         handles.insert(
             id,
             OpenRecord {
@@ -55,6 +55,11 @@ impl HostVolume {
             },
         );
         Ok(id)
+    }
+
+    /// A new handle record's id.
+    pub(super) fn next_handle_id(&self) -> u64 {
+        self.shared.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// `opened`, or its error after the reservation `id` is dropped.
