@@ -117,11 +117,12 @@ pub fn restore_files(
         listings: Mutex::new(HashMap::new()),
     };
     // The same file named twice is restored once; both entries get its result.
-    let mut first_of: HashMap<String, usize> = HashMap::new();
+    // (`WinPath` compares and hashes case-insensitively, without a folded copy of each path.)
+    let mut first_of: HashMap<&WinPath, usize> = HashMap::with_capacity(paths.len());
     let mut job_of_path = Vec::with_capacity(paths.len());
-    let mut unique: Vec<&WinPath> = Vec::new();
+    let mut unique: Vec<&WinPath> = Vec::with_capacity(paths.len());
     for p in paths {
-        let idx = *first_of.entry(p.folded()).or_insert_with(|| {
+        let idx = *first_of.entry(p).or_insert_with(|| {
             unique.push(p);
             unique.len() - 1
         });

@@ -39,21 +39,20 @@ pub(crate) fn slot(dest: &dyn Volume, path: &WinPath) -> Result<Slot, platform::
 /// is made once per folder and not checked again for each of its files (20,000 files cost
 /// 20,000 lookups of their folder otherwise).
 #[derive(Debug, Default)]
-pub(crate) struct Folders(Mutex<HashSet<String>>);
+pub(crate) struct Folders(Mutex<HashSet<WinPath>>);
 
 impl Folders {
     /// Makes `dir` and its ancestors in `dest` unless this restore did already.
     pub(crate) fn make(&self, dest: &dyn Volume, dir: &WinPath) -> Result<(), platform::Error> {
-        let key = dir.folded();
-        if self.known().contains(&key) {
+        if self.known().contains(dir) {
             return Ok(());
         }
         dest.create_dir_all(dir)?;
-        self.known().insert(key);
+        self.known().insert(dir.clone());
         Ok(())
     }
 
-    fn known(&self) -> MutexGuard<'_, HashSet<String>> {
+    fn known(&self) -> MutexGuard<'_, HashSet<WinPath>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

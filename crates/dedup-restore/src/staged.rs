@@ -48,34 +48,35 @@ pub(crate) struct StagedVolume<'a> {
     /// What to do when a file is already at a stub's path when the rebuilt one is renamed
     /// there (see [`Overwrite`]).
     overwrite: Overwrite,
-    /// Folded paths: existing file identical to the rebuilt one, kept.
-    skipped: Mutex<HashSet<String>>,
-    /// Folded paths: existing file different, kept (a conflict).
-    conflicts: Mutex<HashSet<String>>,
-    /// Folded paths: existing file replaced by the rebuilt one.
-    replaced: Mutex<HashSet<String>>,
-    /// Folded paths: rebuilt files given their source times through their handle.
-    timed: Arc<Mutex<HashSet<String>>>,
+    /// Paths (compared case-insensitively, as every set here): existing file identical to the
+    /// rebuilt one, kept.
+    skipped: Mutex<HashSet<WinPath>>,
+    /// Existing file different, kept (a conflict).
+    conflicts: Mutex<HashSet<WinPath>>,
+    /// Existing file replaced by the rebuilt one.
+    replaced: Mutex<HashSet<WinPath>>,
+    /// Rebuilt files given their source times through their handle.
+    timed: Arc<Mutex<HashSet<WinPath>>>,
 }
 
 /// Which of the [`StagedVolume`]'s paths met an existing file, and what became of it.
 #[derive(Debug, Default)]
 pub(crate) struct Met {
-    pub(crate) skipped: HashSet<String>,
-    pub(crate) conflicts: HashSet<String>,
-    pub(crate) replaced: HashSet<String>,
+    pub(crate) skipped: HashSet<WinPath>,
+    pub(crate) conflicts: HashSet<WinPath>,
+    pub(crate) replaced: HashSet<WinPath>,
     /// Rebuilt files that have their source times already (the others get them by path).
-    pub(crate) timed: HashSet<String>,
+    pub(crate) timed: HashSet<WinPath>,
 }
 
-fn take(set: &Mutex<HashSet<String>>) -> HashSet<String> {
+fn take(set: &Mutex<HashSet<WinPath>>) -> HashSet<WinPath> {
     std::mem::take(&mut *set.lock().unwrap_or_else(PoisonError::into_inner))
 }
 
-fn record(set: &Mutex<HashSet<String>>, path: &WinPath) {
+fn record(set: &Mutex<HashSet<WinPath>>, path: &WinPath) {
     set.lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(path.folded());
+        .insert(path.clone());
 }
 
 impl<'a> StagedVolume<'a> {
@@ -125,7 +126,7 @@ impl<'a> StagedVolume<'a> {
         self.timed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&to.folded());
+            .remove(to);
         match self.overwrite {
             Overwrite::Always => self.replace(from, to),
             policy => {
@@ -221,7 +222,7 @@ impl Volume for StagedVolume<'_> {
             let times = self.with_stub(&original, |s| s.times)?;
             Some(Finish {
                 times,
-                key: original.folded(),
+                key: original,
                 timed: Arc::clone(&self.timed),
             })
         });
@@ -382,9 +383,9 @@ struct Tolerant {
 #[derive(Debug)]
 struct Finish {
     times: Times,
-    /// The stub's folded path.
-    key: String,
-    timed: Arc<Mutex<HashSet<String>>>,
+    /// The stub's path.
+    key: WinPath,
+    timed: Arc<Mutex<HashSet<WinPath>>>,
 }
 
 fn tolerate(r: Result<(), Error>) -> Result<(), Error> {

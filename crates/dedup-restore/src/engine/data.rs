@@ -25,8 +25,8 @@ use crate::error::{FileError, RecordKind};
 #[derive(Default)]
 struct DataPlan {
     containers: Vec<ContainerRef>,
-    /// Container path (folded) → index into `containers`.
-    index: HashMap<String, usize>,
+    /// Container path (compared case-insensitively) → index into `containers`.
+    index: HashMap<WinPath, usize>,
     needs: Vec<Need>,
     /// (container, local id, hash) → index into `needs`: a chunk used many times is read once.
     need_of: HashMap<(usize, u32, [u8; 32]), usize>,
@@ -43,16 +43,18 @@ type ChunkUse = (usize, SmapEntry, u64, u64, Option<FileError>);
 impl DataPlan {
     /// The index of the container at `path` (header id `id`), added on first sight.
     fn container(&mut self, path: WinPath, id: u32) -> usize {
-        *self.index.entry(path.folded()).or_insert_with(|| {
-            self.containers.push(ContainerRef {
-                name: Arc::from(path.to_string()),
-                path,
-                expected_id: id,
-                fixed: None,
-                failure: None,
-            });
-            self.containers.len() - 1
-        })
+        if let Some(&i) = self.index.get(&path) {
+            return i;
+        }
+        self.index.insert(path.clone(), self.containers.len());
+        self.containers.push(ContainerRef {
+            name: Arc::from(path.to_string()),
+            path,
+            expected_id: id,
+            fixed: None,
+            failure: None,
+        });
+        self.containers.len() - 1
     }
 
     /// Adds file `fi`'s chunk uses: a need per distinct record (shared with other uses), with

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use dedup_store::{
     ContainerError, ReadOptions, RecordType, SmapEntry, StreamMapRef, decode_payload,
 };
+use platform::WinPath;
 
 use super::Engine;
 use super::fetch::{Process, RecordFn};
@@ -17,7 +18,7 @@ use crate::error::{FileError, RecordKind};
 impl Engine<'_> {
     pub(super) fn stream_map_phase(&self) -> Vec<Vec<Option<Vec<SmapEntry>>>> {
         let mut containers: Vec<ContainerRef> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut index: HashMap<WinPath, usize> = HashMap::new();
         let mut needs = Vec::new();
         // Stream containers resolved so far, by store and container id (once, not per file; a
         // failure is tried again for the next file, as a store's listing may fail once).
@@ -128,25 +129,27 @@ impl Engine<'_> {
     }
 
     /// The index in `containers` of stream container `id` of store `guid` (added on first
-    /// sight; `index` maps folded paths to indices).
+    /// sight; `index` maps paths, compared case-insensitively, to indices).
     fn stream_container(
         &self,
         guid: &dedup_reparse::Guid,
         id: u32,
         containers: &mut Vec<ContainerRef>,
-        index: &mut HashMap<String, usize>,
+        index: &mut HashMap<WinPath, usize>,
     ) -> Result<usize, Fail> {
         let dir = Self::store_dir(guid, dedup_store::ContainerKind::Stream);
         let (path, id, _) = self.resolve_container(&dir, id, None, 1)?;
-        Ok(*index.entry(path.folded()).or_insert_with(|| {
-            containers.push(ContainerRef {
-                name: Arc::from(path.to_string()),
-                path,
-                expected_id: id,
-                fixed: None,
-                failure: None,
-            });
-            containers.len() - 1
-        }))
+        if let Some(&i) = index.get(&path) {
+            return Ok(i);
+        }
+        index.insert(path.clone(), containers.len());
+        containers.push(ContainerRef {
+            name: Arc::from(path.to_string()),
+            path,
+            expected_id: id,
+            fixed: None,
+            failure: None,
+        });
+        Ok(containers.len() - 1)
     }
 }

@@ -68,12 +68,12 @@ impl Rebuilder<'_> {
             .par_iter()
             .zip(&batch.times)
             .for_each(|(f, &(times, attributes))| {
-                let key = f.path.folded();
-                let finished = met.timed.contains(&key) && attributes & attr::READONLY == 0;
+                let key = &f.path;
+                let finished = met.timed.contains(key) && attributes & attr::READONLY == 0;
                 if f.result == Hresult::S_OK
                     && !finished
-                    && !met.skipped.contains(&key)
-                    && !met.conflicts.contains(&key)
+                    && !met.skipped.contains(key)
+                    && !met.conflicts.contains(key)
                 {
                     finish_restored(self.dest, &f.path, times, attributes);
                 }
@@ -97,17 +97,17 @@ impl Rebuilt {
         report
             .entries
             .extend(self.report.files.into_iter().map(|f| {
-                let key = f.path.folded();
-                let kept = met.skipped.contains(&key);
-                if met.conflicts.contains(&key) {
+                let kept = met.skipped.contains(&f.path);
+                if met.conflicts.contains(&f.path) {
                     return EntryResult::placed(&f.path, EntryStatus::Restored, Placed::Conflict);
                 }
+                let replaced = met.replaced.contains(&f.path);
                 let mut e = engine_outcome(f);
                 if kept && e.status == EntryStatus::Restored {
                     e.status = EntryStatus::Skipped;
                     e.bytes = 0;
                 }
-                e.replaced = e.status == EntryStatus::Restored && met.replaced.contains(&key);
+                e.replaced = e.status == EntryStatus::Restored && replaced;
                 e
             }));
     }
