@@ -273,13 +273,16 @@ impl ExactSizeIterator for Components<'_> {}
 /// Case-insensitive comparison of two names, as [`WinPath`] compares components.
 #[must_use]
 pub fn eq_name(a: &str, b: &str) -> bool {
-    // Without allocating: name comparisons run for every open handle on every rename.
-    a == b
-        || if a.is_ascii() && b.is_ascii() {
-            a.eq_ignore_ascii_case(b)
-        } else {
-            a.chars().map(fold_char).eq(b.chars().map(fold_char))
-        }
+    // Without allocating, and the common answers first: name comparisons run for every open
+    // handle on every open and rename. Equal lengths and bytes equal but for ASCII case mean
+    // equal folded forms; names of ASCII only are equal in no other way.
+    if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return false;
+    }
+    a.chars().map(fold_char).eq(b.chars().map(fold_char))
 }
 
 impl PartialEq for WinPath {
