@@ -426,6 +426,13 @@ impl FileHandle for Tolerant {
     fn set_sparse_and_attributes(&self, sparse: bool, attributes: u32) -> Result<(), Error> {
         tolerate(self.inner.set_sparse_and_attributes(sparse, attributes))
     }
+    fn extend_unallocated(&self, len: u64) -> Result<(), Error> {
+        match self.inner.extend_unallocated(len) {
+            // The sparse flag refused (as `set_sparse` is tolerated): the length still counts.
+            Err(Error::Unsupported { .. }) => self.inner.set_len(len),
+            other => other,
+        }
+    }
     fn reparse_point(&self) -> Result<Vec<u8>, Error> {
         self.inner.reparse_point()
     }

@@ -337,6 +337,18 @@ pub trait FileHandle: Send + Sync + std::fmt::Debug {
         self.set_attributes(attributes)
     }
 
+    /// Extends a new, empty file to `len` as a range that will be written in pieces and may keep
+    /// holes (the restore's temporary files). The default marks the file sparse first
+    /// (`FSCTL_SET_SPARSE`: otherwise Windows allocates and zeroes the whole range) and then
+    /// sets the length. A volume on which an extended range is a hole whatever the flag says
+    /// may only set the length: the file's sparse flag is then what the writer sets once the
+    /// file is written ([`set_sparse_and_attributes`](Self::set_sparse_and_attributes)). Needs
+    /// write access.
+    fn extend_unallocated(&self, len: u64) -> Result<(), Error> {
+        self.set_sparse(true)?;
+        self.set_len(len)
+    }
+
     /// The reparse point as a full `REPARSE_DATA_BUFFER` (tag, length, reserved, data), or
     /// [`Error::NotAReparsePoint`].
     fn reparse_point(&self) -> Result<Vec<u8>, Error>;

@@ -116,6 +116,41 @@ fn set_len_leaves_a_hole_without_the_sparse_flag() {
     assert!(md.allocated < 1024 * 1024, "allocated {}", md.allocated);
 }
 
+/// Extending a new file for piecewise writing is one `ftruncate`: no attribute is stored until
+/// the file is written and given its attributes (the restore then writes them once a file, not
+/// three times).
+#[test]
+fn extending_for_piecewise_writes_stores_no_attribute() {
+    let (d, v) = vol();
+    if !xattrs_or_skip(&v, "extending_for_piecewise_writes_stores_no_attribute") {
+        return;
+    }
+    let f = v
+        .open(
+            &p("\\temp~0"),
+            OpenOptions::new(Access::READ_WRITE, ShareMode::NONE, Disposition::CreateNew),
+        )
+        .unwrap();
+    f.extend_unallocated(1 << 20).unwrap();
+    let host = d.path().join("temp~0");
+    assert_eq!(
+        xattr::get(&host, "user.rehydrate.attributes").unwrap(),
+        None
+    );
+    assert_eq!(v.metadata(&p("\\temp~0")).unwrap().len, 1 << 20);
+    assert!(v.metadata(&p("\\temp~0")).unwrap().allocated < 1 << 20);
+    f.set_sparse_and_attributes(true, platform::attr::ARCHIVE)
+        .unwrap();
+    assert_eq!(
+        xattr::get(&host, "user.rehydrate.attributes").unwrap(),
+        Some(
+            (platform::attr::ARCHIVE | platform::attr::SPARSE_FILE)
+                .to_le_bytes()
+                .to_vec()
+        )
+    );
+}
+
 /// The `.rehydrate` state folder is not part of the volume: hidden from listings, refused to
 /// opens.
 #[test]

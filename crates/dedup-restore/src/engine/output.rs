@@ -270,8 +270,7 @@ impl Engine<'_> {
         volume: &dyn Volume,
     ) -> Result<(WinPath, Box<dyn FileHandle>), platform::Error> {
         let (temp, h) = create_temp(volume, &f.path)?;
-        h.set_sparse(true)?;
-        h.set_len(f.logical_size)?;
+        h.extend_unallocated(f.logical_size)?;
         Ok((temp, h))
     }
 

@@ -1,7 +1,7 @@
 //! Attributes, the read-only and sparse flags, and reparse points.
 
 use super::{Subject, create, metadata_supported, open_existing, opts, p, read_all};
-use crate::{Access, Disposition, Error, ShareMode, attr};
+use crate::{Access, Disposition, Error, OpenOptions, ShareMode, attr};
 
 /// `SetFileAttributes`
 /// (<https://learn.microsoft.com/en-us/windows/win32/api/fileapi/nf-fileapi-setfileattributesw>)
@@ -185,6 +185,26 @@ pub(super) fn sparse_attribute(s: &mut dyn Subject) {
     f.set_sparse_and_attributes(false, attr::NORMAL).unwrap();
     assert_eq!(f.attributes().unwrap(), attr::NORMAL);
     assert!(!v.metadata(&p("\\sp.bin")).unwrap().is_sparse());
+    // A new file extended for piecewise writing reads as zeros of its length; once written,
+    // its sparse flag is the one it is given then, whatever the extension did.
+    let g = v
+        .open(
+            &p("\\ext.bin"),
+            OpenOptions::new(Access::READ_WRITE, ShareMode::ALL, Disposition::CreateNew),
+        )
+        .unwrap();
+    g.extend_unallocated(3 * 4096).unwrap();
+    assert_eq!(g.len().unwrap(), 3 * 4096);
+    g.write_all_at(4096, b"middle").unwrap();
+    let mut back = vec![1u8; 3 * 4096];
+    assert_eq!(g.read_at(0, &mut back).unwrap(), back.len());
+    assert!(back[..4096].iter().all(|&b| b == 0));
+    assert_eq!(&back[4096..4102], b"middle");
+    assert!(back[4102..].iter().all(|&b| b == 0));
+    for sparse in [true, false] {
+        g.set_sparse_and_attributes(sparse, attr::ARCHIVE).unwrap();
+        assert_eq!(v.metadata(&p("\\EXT.bin")).unwrap().is_sparse(), sparse);
+    }
 }
 
 /// A dedup reparse buffer: `IO_REPARSE_TAG_DEDUP` (0x80000013), 16 data bytes of `fill`.
