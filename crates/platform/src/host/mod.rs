@@ -92,13 +92,12 @@ struct Shared {
     /// the directory (restoring a folder of N files was O(N²)).
     names: Mutex<HashMap<PathBuf, NameIndex>>,
     /// Folders resolved before: the Windows path of a folder (compared case-insensitively) →
-    /// its host path, so
-    /// that a name in a folder already met costs one `lstat`, not one per component of its
-    /// path (a restore looks up each of its files about five times). Only the lookups of
-    /// operations that then act through [`beneath`] use it (every write walks from the root
-    /// without following links, refusing a folder replaced by a link since); `metadata` and
-    /// listings, which read the host path itself, resolve it afresh. Cleared when this volume
-    /// removes or renames a folder; bounded by [`FOLDERS_KEPT`].
+    /// its host path, so that a name in a folder already met costs one `lstat`, not one per
+    /// component of its path (a restore looks up each of its files about five times). Only the
+    /// lookups of operations that then act through [`beneath`] use it (every write walks from
+    /// the root without following links, refusing a folder replaced by a link since);
+    /// `metadata` and listings, which read the host path itself, resolve it afresh. Cleared
+    /// when this volume removes or renames a folder; bounded by [`FOLDERS_KEPT`].
     folders: RwLock<HashMap<WinPath, PathBuf>>,
 }
 
