@@ -31,11 +31,23 @@ pub struct WinPath {
     count: usize,
 }
 
+/// `s` case-folded (see [`fold_into`]); the host volume's name index is keyed by it.
+#[cfg(unix)]
 pub(crate) fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    fold_into(s, &mut out);
+    out
+}
+
+/// Appends `s` case-folded to `out`: each character upper-cased with [`fold_char`].
+fn fold_into(s: &str, out: &mut String) {
     if s.is_ascii() {
-        return s.to_ascii_uppercase();
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_uppercase();
+    } else {
+        out.extend(s.chars().map(fold_char));
     }
-    s.chars().map(fold_char).collect()
 }
 
 /// One character as [`fold`] maps it: its uppercase form when that is a single character,
@@ -231,12 +243,7 @@ impl WinPath {
     pub fn folded(&self) -> String {
         let mut out = String::with_capacity(self.text.len() + 1);
         out.push('\\');
-        if self.text.is_ascii() {
-            out.push_str(&self.text);
-            out.make_ascii_uppercase();
-        } else {
-            out.extend(self.text.chars().map(fold_char));
-        }
+        fold_into(&self.text, &mut out);
         out
     }
 }

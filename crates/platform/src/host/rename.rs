@@ -11,7 +11,6 @@
 use std::path::{Path, PathBuf};
 
 use super::names::Lookup;
-use super::share::OpenRecord;
 use super::{HostVolume, host_err};
 use crate::{Access, Error, ShareMode, WinPath, attr};
 
@@ -145,19 +144,7 @@ impl HostVolume {
                 reason: "the file to replace is open",
             });
         }
-        Ok([from, to].map(|path| {
-            let id = self.next_handle_id();
-            handles.insert(
-                id,
-                OpenRecord {
-                    path: path.clone(),
-                    deleted: false,
-                    access: RENAMING,
-                    share: ShareMode::ALL,
-                },
-            );
-            id
-        }))
+        Ok([from, to].map(|path| self.insert_record(&mut handles, path, RENAMING, ShareMode::ALL)))
     }
 
     /// Drops the rename's records and, when it `moved` the file, renames the records of the

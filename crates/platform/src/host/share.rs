@@ -44,7 +44,18 @@ impl HostVolume {
                 detail,
             });
         }
-        let id = self.next_handle_id();
+        Ok(self.insert_record(&mut handles, path, access, share))
+    }
+
+    /// Records a handle on `path` in `handles` (the locked table); its new id.
+    pub(super) fn insert_record(
+        &self,
+        handles: &mut HashMap<u64, OpenRecord>,
+        path: &WinPath,
+        access: Access,
+        share: ShareMode,
+    ) -> u64 {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         handles.insert(
             id,
             OpenRecord {
@@ -54,12 +65,7 @@ impl HostVolume {
                 share,
             },
         );
-        Ok(id)
-    }
-
-    /// A new handle record's id.
-    pub(super) fn next_handle_id(&self) -> u64 {
-        self.shared.next_id.fetch_add(1, Ordering::Relaxed)
+        id
     }
 
     /// `opened`, or its error after the reservation `id` is dropped.
