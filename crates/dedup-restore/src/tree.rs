@@ -273,8 +273,8 @@ pub enum FilterKind {
 pub(crate) struct Item {
     pub(crate) path: WinPath,
     pub(crate) entry: SourceEntry,
-    /// The entry carries a dedup reparse point (its buffer is dropped after the walk and read
-    /// again when the file is staged).
+    /// The entry carries a dedup reparse point (its buffer is kept by the walk, or, past what
+    /// the walk keeps, left empty and read again when the file is staged).
     pub(crate) dedup: bool,
 }
 
@@ -339,7 +339,13 @@ pub fn plan_tree(source: &dyn Source, opts: &TreeOptions) -> Result<TreePlan, Tr
         exclude: &exclude,
     };
     let mut failed = Vec::new();
-    let walked = walk(source, &sel, opts.copy_plain, &mut failed)?;
+    let walked = walk(
+        source,
+        &sel,
+        opts.copy_plain,
+        crate::walk::KEPT_REPARSE_BYTES,
+        &mut failed,
+    )?;
     if let Some(&i) = walked.unmatched_paths.first() {
         return Err(TreeError::NoMatch {
             kind: FilterKind::Path,
@@ -394,7 +400,7 @@ pub fn dedup_files(
         include: &none,
         exclude: &none,
     };
-    let walked = walk(source, &sel, false, &mut failed)?;
+    let walked = walk(source, &sel, false, 0, &mut failed)?;
     for i in walked.unmatched_paths {
         failed.push(EntryResult::failed(
             paths[i].to_string(),

@@ -17,6 +17,12 @@ pub(crate) struct Selection<'a> {
     pub(crate) exclude: &'a Globs,
 }
 
+/// Most bytes of dedup reparse buffers a restore's walk keeps for the staging (about 80,000
+/// stubs): a kept buffer saves the staging a read of the stub (an extended attribute by path on
+/// a host folder). Past it, buffers are dropped and read again when their batch is staged, so
+/// that the walk of a volume of millions of files holds no more than this.
+pub(crate) const KEPT_REPARSE_BYTES: usize = 32 << 20;
+
 /// What [`walk`] found.
 pub(crate) struct Walked {
     pub(crate) items: Vec<Item>,
@@ -32,12 +38,14 @@ pub(crate) struct Walked {
     pub(crate) system_dir: Option<String>,
 }
 
-/// Walks the source depth first in name order, keeping what `sel` selects. Folders that
-/// cannot be listed (but the root) go straight to `failed`.
+/// Walks the source depth first in name order, keeping what `sel` selects, and the dedup
+/// reparse buffers up to `keep_reparse` bytes (the others are left empty, to be read again).
+/// Folders that cannot be listed (but the root) go straight to `failed`.
 pub(crate) fn walk(
     source: &dyn Source,
     sel: &Selection<'_>,
     copy_plain: bool,
+    keep_reparse: usize,
     failed: &mut Vec<EntryResult>,
 ) -> Result<Walked, TreeError> {
     let filters = sel.paths;
@@ -50,6 +58,7 @@ pub(crate) fn walk(
     // (folder, whether an include glob matched it or one of its folders)
     let mut stack = vec![(WinPath::root(), false)];
     let mut system_dir = None;
+    let mut kept = 0usize;
     while let Some((dir, dir_included)) = stack.pop() {
         let listing = match source.read_dir(&dir) {
             Ok(l) => l,
@@ -121,8 +130,13 @@ pub(crate) fn walk(
                     } else {
                         survey.other_files += 1;
                     }
-                    // The buffer is read again when the file's batch is staged.
-                    entry.reparse = Some(Vec::new());
+                    let len = entry.reparse.as_ref().map_or(0, Vec::len);
+                    if dedup && kept + len <= keep_reparse {
+                        kept += len;
+                    } else {
+                        // Read again when the file's batch is staged.
+                        entry.reparse = Some(Vec::new());
+                    }
                 }
                 EntryKind::File | EntryKind::Symlink { .. } => {
                     survey.other_files += 1;
@@ -175,5 +189,85 @@ fn mark(p: &WinPath, filters: &[WinPath], matched: &mut [bool]) {
         if p.starts_with(f) {
             *m = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use platform::{EntryKind, Error, Source, SourceEntry, SourceFile, WinPath};
+
+    use super::*;
+    use crate::place::read_stub;
+
+    /// A root of three dedup stubs; counts the reparse points read one at a time.
+    struct Stubs {
+        reads: Mutex<usize>,
+    }
+
+    /// Stub `i`'s reparse buffer: `IO_REPARSE_TAG_DEDUP`, 16 data bytes of `i`.
+    fn buffer(i: u8) -> Vec<u8> {
+        let mut b = vec![0x13, 0x00, 0x00, 0x80, 0x10, 0x00, 0x00, 0x00];
+        b.extend_from_slice(&[i; 16]);
+        b
+    }
+
+    impl Source for Stubs {
+        fn describe(&self) -> String {
+            "three stubs".into()
+        }
+        fn read_dir(&self, _dir: &WinPath) -> Result<Vec<SourceEntry>, Error> {
+            Ok((0..3u8)
+                .map(|i| SourceEntry {
+                    name: format!("f{i}"),
+                    kind: EntryKind::File,
+                    len: 100,
+                    attributes: 0,
+                    modified: None,
+                    accessed: None,
+                    reparse: Some(buffer(i)),
+                })
+                .collect())
+        }
+        fn open_file(&self, path: &WinPath) -> Result<Box<dyn SourceFile>, Error> {
+            Err(Error::NotFound { path: path.clone() })
+        }
+        fn reparse_point(&self, path: &WinPath) -> Result<Option<Vec<u8>>, Error> {
+            *self.reads.lock().unwrap() += 1;
+            let i = path.file_name().and_then(|n| n[1..].parse().ok()).unwrap();
+            Ok(Some(buffer(i)))
+        }
+    }
+
+    /// The walk keeps reparse buffers up to its budget and leaves the rest empty; the staging
+    /// reads those again, and gets every stub's own buffer either way.
+    #[test]
+    fn reparse_buffers_are_kept_up_to_the_budget_and_read_again_past_it() {
+        let source = Stubs {
+            reads: Mutex::new(0),
+        };
+        let none = Globs::new("--include", &[]).unwrap();
+        let sel = Selection {
+            paths: &[],
+            include: &none,
+            exclude: &none,
+        };
+        let budget = 2 * buffer(0).len();
+        let walked = walk(&source, &sel, false, budget, &mut Vec::new()).unwrap();
+        let kept: Vec<bool> = walked
+            .items
+            .iter()
+            .map(|i| i.entry.reparse.as_ref().is_some_and(|r| !r.is_empty()))
+            .collect();
+        assert_eq!(kept, [true, true, false]);
+        for (i, item) in walked.items.iter().enumerate() {
+            assert_eq!(read_stub(&source, item).unwrap(), buffer(i as u8));
+        }
+        assert_eq!(
+            *source.reads.lock().unwrap(),
+            1,
+            "only the stub past the budget"
+        );
     }
 }

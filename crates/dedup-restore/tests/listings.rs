@@ -1,5 +1,5 @@
-//! What a restore costs its source: the listings of each folder, counted; the reads of a plain
-//! file, sized by its listing but carried on to its end.
+//! What a restore costs its source: the listings of each folder and the reads of reparse
+//! points, counted; the reads of a plain file, sized by its listing but carried on to its end.
 #![cfg(unix)]
 
 mod common;
@@ -11,10 +11,12 @@ use common::tree::{assert_all_back, read_host, volume_folder};
 use dedup_restore::{SourceStore, TreeOptions, plan_tree, restore_planned};
 use platform::{HostSource, HostVolume, Source, SourceEntry, SourceFile, WinPath};
 
-/// A source that counts the listings of each folder (folded), passing everything through.
+/// A source that counts the listings of each folder (folded) and the reparse points read one
+/// at a time, passing everything through.
 struct CountingListings<'a> {
     inner: &'a dyn Source,
     listings: Mutex<HashMap<String, usize>>,
+    reparse_reads: Mutex<usize>,
 }
 
 impl Source for CountingListings<'_> {
@@ -34,6 +36,7 @@ impl Source for CountingListings<'_> {
         self.inner.open_file(path)
     }
     fn reparse_point(&self, path: &WinPath) -> Result<Option<Vec<u8>>, platform::Error> {
+        *self.reparse_reads.lock().unwrap() += 1;
         self.inner.reparse_point(path)
     }
 }
@@ -50,6 +53,7 @@ fn the_root_is_listed_once_and_the_store_is_still_found() {
     let source = CountingListings {
         inner: &host_source,
         listings: Mutex::default(),
+        reparse_reads: Mutex::default(),
     };
     let opts = TreeOptions::default();
     let plan = plan_tree(&source, &opts).unwrap();
@@ -61,6 +65,28 @@ fn the_root_is_listed_once_and_the_store_is_still_found() {
     let store = SourceStore::new(&host_source);
     let report = restore_planned(plan, &source, &store, &dest, &opts).unwrap();
     assert_all_back(&report, 4, out.path(), &originals);
+}
+
+/// A stub's reparse point is read once, by the walk's listing: the staging uses the buffer the
+/// walk kept (reading it again was an extended attribute by path and a parse a file).
+#[test]
+fn a_stub_is_read_once_by_the_walk() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 79);
+    let host_source = HostSource::new(src.path()).unwrap();
+    let source = CountingListings {
+        inner: &host_source,
+        listings: Mutex::default(),
+        reparse_reads: Mutex::default(),
+    };
+    let opts = TreeOptions::default();
+    let plan = plan_tree(&source, &opts).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let store = SourceStore::new(&host_source);
+    let report = restore_planned(plan, &source, &store, &dest, &opts).unwrap();
+    assert_all_back(&report, 4, out.path(), &originals);
+    assert_eq!(*source.reparse_reads.lock().unwrap(), 0);
 }
 
 /// A plain file is copied with a buffer sized by its listed length (a zeroed 1 MiB buffer per
