@@ -119,7 +119,10 @@ pub(crate) fn stage_stub(
     policy: Overwrite,
 ) -> Result<Option<Stub>, FileError> {
     let reparse = read_stub(source, item)?;
-    let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
+    // The walk's parse of the buffer it kept, else this one's.
+    let logical = item
+        .logical
+        .unwrap_or_else(|| DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size()));
     match prepare_slot(dest, folders, &item.path)
         .map_err(|e| FileError::platform(Stage::Placing, e))?
     {
@@ -143,9 +146,9 @@ pub(crate) fn stage_stub(
     }))
 }
 
-/// A source file's reparse point, checked to be a dedup reparse point: the entry's buffer, or
-/// read again from the source when the walk dropped it (a plan keeps no buffers, so that its
-/// size does not grow with the stubs' reparse data).
+/// A source file's reparse point, checked to be a dedup reparse point: the buffer the walk kept,
+/// or read again from the source when the walk did not keep it (past its budget, so that a
+/// plan's size does not grow without bound with the stubs' reparse data).
 pub(crate) fn read_stub(source: &dyn Source, item: &Item) -> Result<Vec<u8>, FileError> {
     let reparse = match &item.entry.reparse {
         Some(r) if !r.is_empty() => r.clone(),

@@ -276,6 +276,9 @@ pub(crate) struct Item {
     /// The entry carries a dedup reparse point (its buffer is kept by the walk, or, past what
     /// the walk keeps, left empty and read again when the file is staged).
     pub(crate) dedup: bool,
+    /// The logical size the walk parsed from the reparse buffer it kept (`None`: not kept, or
+    /// not parsed), so that the staging does not parse the same bytes again.
+    pub(crate) logical: Option<u64>,
 }
 
 /// The walk of a source: what a restore of it would do, before anything is written

@@ -114,6 +114,7 @@ pub(crate) fn walk(
                 continue;
             }
             let dedup = entry.reparse.as_deref().is_some_and(is_dedup);
+            let mut logical = None;
             match &entry.kind {
                 EntryKind::File if entry.reparse.is_some() => {
                     if let Some(r) = entry
@@ -124,6 +125,7 @@ pub(crate) fn walk(
                     {
                         total += r.logical_size();
                         survey.referenced.insert(r.guid());
+                        logical = Some(r.logical_size());
                     }
                     if dedup {
                         survey.dedup_files += 1;
@@ -134,8 +136,9 @@ pub(crate) fn walk(
                     if dedup && kept + len <= keep_reparse {
                         kept += len;
                     } else {
-                        // Read again when the file's batch is staged.
+                        // Read again (and parsed again) when the file's batch is staged.
                         entry.reparse = Some(Vec::new());
+                        logical = None;
                     }
                 }
                 EntryKind::File | EntryKind::Symlink { .. } => {
@@ -147,7 +150,12 @@ pub(crate) fn walk(
                 }
                 _ => {}
             }
-            items.push(Item { path, entry, dedup });
+            items.push(Item {
+                path,
+                entry,
+                dedup,
+                logical,
+            });
         }
         stack.extend(subdirs.into_iter().rev());
     }
