@@ -209,9 +209,20 @@ impl HostVolume {
                 reason: "the file is read-only",
             });
         }
-        let at = self.at(path, host)?;
+        #[cfg(test)]
+        race::between_lookup_and_use();
         self.beneath
-            .open_file(&at, access.write, truncating)
+            .open_file_below(host, access.write, truncating)
+            .map_err(|e| host_err(path, e))
+    }
+
+    /// Creates the new file `host` (the host path of `path`) without following a link on
+    /// the way.
+    fn create_below(&self, path: &WinPath, host: &Path) -> Result<File, Error> {
+        #[cfg(test)]
+        race::between_lookup_and_use();
+        self.beneath
+            .create_file_below(host)
             .map_err(|e| host_err(path, e))
     }
 }
@@ -271,9 +282,7 @@ impl Volume for HostVolume {
                 }
                 let id = self.reserve(path, access, share, false)?;
                 let host = parent.join(&name);
-                let created = self
-                    .at(path, &host)
-                    .and_then(|at| self.beneath.create_file(&at).map_err(|e| host_err(path, e)));
+                let created = self.create_below(path, &host);
                 let file = self.unless_failed(id, created)?;
                 self.note_created(&parent, &name);
                 (file, id)

@@ -87,30 +87,41 @@ fn assert_refused<T: std::fmt::Debug>(r: Result<T, Error>) {
     }
 }
 
-#[test]
-fn creating_a_file_through_a_swapped_folder_is_refused() {
-    let (t, v) = setup();
-    swap_docs_for_link(t.path());
+/// An open through a folder swapped for a link, with the swap between the lookup and the use
+/// or (once the volume has remembered the folder and indexed it) before both, through
+/// `openat2` and through the walk it falls back to.
+fn open_through_a_swapped_folder_is_refused(name: &str, disposition: Disposition) {
     let opts = OpenOptions {
         access: Access::READ_WRITE,
         share: ShareMode::NONE,
-        disposition: Disposition::CreateNew,
+        disposition,
     };
-    assert_refused(v.open(&wp("docs\\new.txt"), opts));
-    assert_outside_untouched(t.path());
+    for walk in [false, true] {
+        for remembered in [false, true] {
+            super::beneath::FORCE_WALK.with(|f| f.set(walk));
+            let (t, v) = setup();
+            if remembered {
+                v.set_times(&wp("docs\\old.txt"), None, None).unwrap();
+                assert!(v.metadata(&wp("docs\\absent")).is_err());
+                swap_now(t.path())();
+            } else {
+                swap_docs_for_link(t.path());
+            }
+            assert_refused(v.open(&wp(name), opts));
+            assert_outside_untouched(t.path());
+            super::beneath::FORCE_WALK.with(|f| f.set(false));
+        }
+    }
+}
+
+#[test]
+fn creating_a_file_through_a_swapped_folder_is_refused() {
+    open_through_a_swapped_folder_is_refused("docs\\new.txt", Disposition::CreateNew);
 }
 
 #[test]
 fn truncating_an_existing_file_through_a_swapped_folder_is_refused() {
-    let (t, v) = setup();
-    swap_docs_for_link(t.path());
-    let opts = OpenOptions {
-        access: Access::READ_WRITE,
-        share: ShareMode::NONE,
-        disposition: Disposition::TruncateExisting,
-    };
-    assert_refused(v.open(&wp("docs\\old.txt"), opts));
-    assert_outside_untouched(t.path());
+    open_through_a_swapped_folder_is_refused("docs\\old.txt", Disposition::TruncateExisting);
 }
 
 #[test]
