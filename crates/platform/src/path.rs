@@ -201,11 +201,25 @@ impl WinPath {
         if self.is_root() {
             return None;
         }
-        let end = self.text.rfind('\\').unwrap_or(0);
         Some(Self {
-            text: self.text[..end].to_owned(),
+            text: self.folder_text().to_owned(),
             count: self.count - 1,
         })
+    }
+
+    /// Whether this path and `other` are in the same folder (compared case-insensitively; the
+    /// root is in none), without making either parent.
+    #[must_use]
+    pub fn same_parent(&self, other: &WinPath) -> bool {
+        !self.is_root()
+            && !other.is_root()
+            && self.count == other.count
+            && eq_name(self.folder_text(), other.folder_text())
+    }
+
+    /// The text of the parent folder (empty for a name in the root).
+    fn folder_text(&self) -> &str {
+        self.text.rfind('\\').map_or("", |i| &self.text[..i])
     }
 
     /// The last component (`None` for the root).

@@ -189,6 +189,12 @@ fn equal_paths_hash_alike_and_keep_their_parts() {
     assert_eq!(deep.parent().unwrap().to_string(), "\\One\\twO\\x");
     assert_eq!(deep.parent().unwrap().components().len(), 3);
     assert_eq!(p("a").join_path(&WinPath::root()), p("a"));
+    assert!(p("Dir\\x").same_parent(&p("dIR\\y.txt")));
+    assert!(p("x").same_parent(&p("Y")));
+    assert!(!p("a\\x").same_parent(&p("b\\x")));
+    assert!(!p("a\\x").same_parent(&p("a\\b\\x")));
+    assert!(!p("ab\\x").same_parent(&p("a\\bx")));
+    assert!(!WinPath::root().same_parent(&WinPath::root()));
     assert!(WinPath::root().components().next().is_none());
     assert_eq!(WinPath::root().folded(), "\\");
     // A rejected name is reported with the whole path it would have made.

@@ -57,7 +57,7 @@ impl HostVolume {
     }
 
     /// Whether host folder `dir` has a name index and it holds no spelling of `name`.
-    fn index_lacks(&self, dir: &Path, name: &str) -> bool {
+    pub(super) fn index_lacks(&self, dir: &Path, name: &str) -> bool {
         self.shared
             .names()
             .get(dir)
@@ -394,5 +394,27 @@ mod tests {
         assert!(v.open(&wp("d\\link"), create).is_err());
         assert_eq!(fs::read(&target).unwrap(), b"secret");
         assert_eq!(fs::read(t.path().join("D/later.txt")).unwrap(), b"later");
+    }
+
+    /// A rename within an indexed folder to a name the index does not hold looks up only its
+    /// source; a name taken in another case is still found and refused.
+    #[test]
+    fn a_rename_to_a_new_name_in_an_indexed_folder_looks_up_only_its_source() {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir_all(t.path().join("D")).unwrap();
+        fs::write(t.path().join("D/a.tmp"), b"a").unwrap();
+        fs::write(t.path().join("D/Taken.txt"), b"taken").unwrap();
+        let v = HostVolume::new(t.path()).unwrap();
+        assert!(matches!(
+            v.lookup(&wp("d\\absent")).unwrap(),
+            Lookup::Missing { .. }
+        ));
+        let lstats = lstats_of(|| v.rename(&wp("d\\a.tmp"), &wp("d\\A.txt"), false).unwrap());
+        assert_eq!(lstats, 1, "the source only");
+        assert_eq!(fs::read(t.path().join("D/A.txt")).unwrap(), b"a");
+        fs::write(t.path().join("D/b.tmp"), b"b").unwrap();
+        let r = v.rename(&wp("d\\b.tmp"), &wp("d\\TAKEN.TXT"), false);
+        assert!(matches!(r, Err(Error::AlreadyExists { .. })), "{r:?}");
+        assert_eq!(fs::read(t.path().join("D/Taken.txt")).unwrap(), b"taken");
     }
 }

@@ -84,9 +84,20 @@ impl HostVolume {
         replace: bool,
     ) -> Result<Target, Error> {
         // A rename within one folder (a temporary file over its original, the common case)
-        // looks up only the new name there.
-        let lookup = match src.parent() {
-            Some(dir) if from.parent() == to.parent() => self.lookup_in(dir, to)?,
+        // looks up only the new name there, and not even that when the folder's name index
+        // holds no spelling of it: the rename itself then refuses a name made since
+        // (`RENAME_NOREPLACE`), as a create does (`lookup_new`).
+        let lookup = match (src.parent(), to.file_name()) {
+            (Some(dir), Some(name)) if from.same_parent(to) => {
+                if self.index_lacks(dir, name) {
+                    Lookup::Missing {
+                        parent: dir.to_owned(),
+                        name: name.to_owned(),
+                    }
+                } else {
+                    self.lookup_in(dir, to)?
+                }
+            }
             _ => self.lookup(to)?,
         };
         Ok(match lookup {
