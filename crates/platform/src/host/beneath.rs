@@ -31,17 +31,18 @@ use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps, UTIME_OMIT};
 
 #[cfg(test)]
 thread_local! {
-    /// Tests: this thread's opens take the walk, as where `openat2` is missing.
-    pub(super) static FORCE_WALK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Tests: this thread's opens and renames take the portable paths, as where `openat2` and
+    /// `RENAME_NOREPLACE` are missing (the walk; a look at the new name before the rename).
+    pub(super) static FORCE_PORTABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-#[cfg(test)]
-fn walk_forced() -> bool {
-    FORCE_WALK.with(std::cell::Cell::get)
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+fn portable_forced() -> bool {
+    FORCE_PORTABLE.with(std::cell::Cell::get)
 }
 
-#[cfg(not(test))]
-fn walk_forced() -> bool {
+#[cfg(all(not(test), any(target_os = "linux", target_os = "android")))]
+fn portable_forced() -> bool {
     false
 }
 
@@ -142,7 +143,7 @@ impl Root {
         use rustix::fs::ResolveFlags;
         use rustix::io::Errno;
         use std::sync::atomic::Ordering;
-        if OPENAT2_REFUSED.load(Ordering::Relaxed) || walk_forced() {
+        if OPENAT2_REFUSED.load(Ordering::Relaxed) || portable_forced() {
             return None;
         }
         let rel = match host.strip_prefix(&self.path) {
@@ -326,9 +327,10 @@ impl Root {
     }
 }
 
-/// `renameat`; when the name is `fresh` (nothing was there when it was looked up), one made
-/// there since is never replaced (`RENAME_NOREPLACE`, `EEXIST`), where the file system
-/// supports it (where it does not, `EINVAL`, a plain rename).
+/// `renameat`; when the name is `fresh` (nothing was there when it was looked up, or the name
+/// index holds no spelling of it), one made there since is not replaced: `RENAME_NOREPLACE`
+/// (`EEXIST`) where the file system supports it; elsewhere a look at the name just before a
+/// plain rename.
 fn rename_at(
     from_dir: BorrowedFd<'_>,
     from: &OsStr,
@@ -337,7 +339,7 @@ fn rename_at(
     fresh: bool,
 ) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    if fresh {
+    if fresh && !portable_forced() {
         match rustix::fs::renameat_with(
             from_dir,
             from,
@@ -349,8 +351,9 @@ fn rename_at(
             other => return Ok(other?),
         }
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let _ = fresh;
+    if fresh && rustix::fs::statat(to_dir, to, AtFlags::SYMLINK_NOFOLLOW).is_ok() {
+        return Err(rustix::io::Errno::EXIST.into());
+    }
     Ok(rustix::fs::renameat(from_dir, from, to_dir, to)?)
 }
 

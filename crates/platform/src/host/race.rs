@@ -98,7 +98,7 @@ fn open_through_a_swapped_folder_is_refused(name: &str, disposition: Disposition
     };
     for walk in [false, true] {
         for remembered in [false, true] {
-            super::beneath::FORCE_WALK.with(|f| f.set(walk));
+            super::beneath::FORCE_PORTABLE.with(|f| f.set(walk));
             let (t, v) = setup();
             if remembered {
                 v.set_times(&wp("docs\\old.txt"), None, None).unwrap();
@@ -109,7 +109,7 @@ fn open_through_a_swapped_folder_is_refused(name: &str, disposition: Disposition
             }
             assert_refused(v.open(&wp(name), opts));
             assert_outside_untouched(t.path());
-            super::beneath::FORCE_WALK.with(|f| f.set(false));
+            super::beneath::FORCE_PORTABLE.with(|f| f.set(false));
         }
     }
 }

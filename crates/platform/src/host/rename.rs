@@ -270,9 +270,18 @@ mod tests {
     }
 
     /// A file made at the new name after it was looked up (by another process, here by hand)
-    /// is never replaced: the rename fails with the new name, and both files are intact.
+    /// is not replaced, with `RENAME_NOREPLACE` or without: the rename fails with the new name,
+    /// and both files are intact.
     #[test]
     fn a_name_taken_after_its_lookup_is_not_replaced() {
+        for portable in [false, true] {
+            super::super::beneath::FORCE_PORTABLE.with(|f| f.set(portable));
+            a_name_taken_after_its_lookup_is_not_replaced_here();
+            super::super::beneath::FORCE_PORTABLE.with(|f| f.set(false));
+        }
+    }
+
+    fn a_name_taken_after_its_lookup_is_not_replaced_here() {
         let t = tempfile::tempdir().unwrap();
         fs::write(t.path().join("tmp~0"), b"rebuilt").unwrap();
         let v = HostVolume::new(t.path()).unwrap();
