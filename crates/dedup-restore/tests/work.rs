@@ -299,3 +299,67 @@ fn swapped_id_and_generation_names_are_tried() {
     let [_, data] = check_protocol(&rec.calls());
     assert_eq!(data.order, vec![swapped]);
 }
+
+/// Chunks of reads that deliver too few to fill the hashing lanes are held for the next read's.
+/// When every read after them fails (here, every record read of the last data container the
+/// restore reads), the held chunks still reach their files: exactly the files that use a chunk
+/// of that container fail, and every other one comes back whole. (Containers of two records make
+/// every other read a held one, and the last before the failures is.)
+#[test]
+fn held_chunks_reach_their_files_when_the_reads_after_them_fail() {
+    let fixture = || fixture_of(58, seeded_files(58, 5, 300 * 1024), &many_containers(2)).0;
+    // One restore to see the order of the data reads; the same fixture again to fail the last.
+    let probe = fixture();
+    let recording = RecordingStore::new(&probe.store);
+    let whole = restore(&probe.vol, &probe.paths(), &recording);
+    let [_, data] = check_protocol(&recording.calls());
+    let last = data.groups.last().expect("data reads").path.clone();
+    let name = last.file_name().unwrap().to_owned();
+    let id = u32::from_str_radix(&name[..8], 16).expect("container id");
+    let fx = fixture();
+    let failing = last.clone();
+    // Its records only: its fixed area is read, so the records' reads are the restore's last.
+    let store = RecordingStore::new(&fx.store)
+        .failing_reads(move |p, off, _| *p == failing && off >= FIXED_AREA_LEN as u64);
+    let report = restore(&fx.vol, &fx.paths(), &store);
+    let users: Vec<usize> = (0..fx.uses.len())
+        .filter(|&i| fx.uses[i].data_containers().contains(&id))
+        .collect();
+    assert!(
+        !users.is_empty() && users.len() < fx.originals.len(),
+        "{users:?}"
+    );
+    for (i, (p, d)) in fx.originals.iter().enumerate() {
+        if users.contains(&i) {
+            assert_ne!(report.files[i].result, Hresult::S_OK, "{p} uses {last}");
+        } else {
+            assert_eq!(
+                report.files[i].result,
+                Hresult::S_OK,
+                "{p}: {:?}",
+                report.files[i]
+            );
+            assert_restored(&fx.vol, p, d);
+        }
+    }
+    // Every chunk but the failed container's was decoded (a held chunk left behind would be
+    // missing here: its files may fail anyway when they use that container too), and no read
+    // was made twice.
+    let lost: std::collections::BTreeSet<(u32, u32)> = fx
+        .uses
+        .iter()
+        .flat_map(|u| u.chunks.iter().copied())
+        .filter(|c| c.0 == id)
+        .collect();
+    assert_eq!(
+        report.stats.chunks_decoded,
+        whole.stats.chunks_decoded - lost.len() as u64
+    );
+    let [_, data] = check_protocol(&store.calls());
+    let mut seen = std::collections::BTreeSet::new();
+    for r in data.reads() {
+        if data.order[r.0] != last {
+            assert!(seen.insert(r), "read {r:x?} repeated");
+        }
+    }
+}
