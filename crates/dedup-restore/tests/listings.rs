@@ -44,9 +44,11 @@ impl Source for CountingListings<'_> {
 /// The root is listed once: the chunk store is looked for below the `System Volume
 /// Information` folder the walk saw. (Looked for from a second listing of the root, a volume
 /// of 20,000 files in its root had every one of them `stat`ed and its extended attributes read
-/// twice.) The store is still found: the plan's check passes and the files restore.
+/// twice.) The store is still found: the plan's check passes and the files restore. And a
+/// stub's reparse point is read once, by the walk's listing: the staging uses the buffer the
+/// walk kept (reading it again was an extended attribute by path and a parse a file).
 #[test]
-fn the_root_is_listed_once_and_the_store_is_still_found() {
+fn the_root_is_listed_once_the_stubs_read_once_and_the_store_is_still_found() {
     let src = tempfile::tempdir().unwrap();
     let originals = volume_folder(src.path(), 71);
     let host_source = HostSource::new(src.path()).unwrap();
@@ -65,28 +67,7 @@ fn the_root_is_listed_once_and_the_store_is_still_found() {
     let store = SourceStore::new(&host_source);
     let report = restore_planned(plan, &source, &store, &dest, &opts).unwrap();
     assert_all_back(&report, 4, out.path(), &originals);
-}
-
-/// A stub's reparse point is read once, by the walk's listing: the staging uses the buffer the
-/// walk kept (reading it again was an extended attribute by path and a parse a file).
-#[test]
-fn a_stub_is_read_once_by_the_walk() {
-    let src = tempfile::tempdir().unwrap();
-    let originals = volume_folder(src.path(), 79);
-    let host_source = HostSource::new(src.path()).unwrap();
-    let source = CountingListings {
-        inner: &host_source,
-        listings: Mutex::default(),
-        reparse_reads: Mutex::default(),
-    };
-    let opts = TreeOptions::default();
-    let plan = plan_tree(&source, &opts).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let dest = HostVolume::new(out.path()).unwrap();
-    let store = SourceStore::new(&host_source);
-    let report = restore_planned(plan, &source, &store, &dest, &opts).unwrap();
-    assert_all_back(&report, 4, out.path(), &originals);
-    assert_eq!(*source.reparse_reads.lock().unwrap(), 0);
+    assert_eq!(*source.reparse_reads.lock().unwrap(), 0, "stubs read again");
 }
 
 /// A plain file is copied with a buffer sized by its listed length (a zeroed 1 MiB buffer per
