@@ -27,12 +27,11 @@ pub(crate) enum Slot {
 
 /// What is at `path` in `dest`, without creating anything.
 pub(crate) fn slot(dest: &dyn Volume, path: &WinPath) -> Result<Slot, platform::Error> {
-    match dest.metadata(path) {
-        Err(platform::Error::NotFound { .. }) => Ok(Slot::Free),
-        Ok(m) if !m.is_dir() && !m.is_reparse_point() => Ok(Slot::File(m.len)),
-        Ok(_) => Ok(Slot::Other),
-        Err(e) => Err(e),
-    }
+    Ok(match dest.existing(path)? {
+        None => Slot::Free,
+        Some(m) if !m.is_dir() && !m.is_reparse_point() => Slot::File(m.len),
+        Some(_) => Slot::Other,
+    })
 }
 
 /// The destination folders this restore has made (or found) already, so that a file's folder

@@ -236,6 +236,13 @@ impl Volume for StagedVolume<'_> {
         }
     }
 
+    fn existing(&self, path: &WinPath) -> Result<Option<Metadata>, Error> {
+        match self.with_stub(path, stub_metadata) {
+            Some(m) => Ok(Some(m)),
+            None => self.inner.existing(path),
+        }
+    }
+
     fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {
         self.inner.read_dir(path)
     }

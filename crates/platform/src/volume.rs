@@ -388,6 +388,15 @@ pub trait FileHandle: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// A metadata lookup's answer with a missing name as `None`.
+pub(crate) fn present(found: Result<Metadata, Error>) -> Result<Option<Metadata>, Error> {
+    match found {
+        Ok(m) => Ok(Some(m)),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A volume with Windows file semantics. Paths are [`WinPath`]s relative to the volume root.
 /// Implementations are shared between threads (`Send + Sync`) and used as `dyn Volume`.
 pub trait Volume: Send + Sync {
@@ -406,6 +415,16 @@ pub trait Volume: Send + Sync {
             Err(Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// What is at `path` before something is made there: `None` when nothing is. Where
+    /// [`Volume::metadata`] always asks the file system, a volume may answer `None` from what
+    /// it knows of its own changes (a host volume: a folder's name index holds no spelling of
+    /// the name), so a name made behind its back since may be missed, as
+    /// [`Disposition::CreateNew`] misses it; whatever is then made there refuses such a name
+    /// (a create that fails when the name exists, a rename that does not replace).
+    fn existing(&self, path: &WinPath) -> Result<Option<Metadata>, Error> {
+        present(self.metadata(path))
     }
 
     /// Lists a directory (names in stored case, sorted case-insensitively).

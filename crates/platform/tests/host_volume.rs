@@ -295,3 +295,54 @@ fn set_times_through_a_handle_sets_the_file_itself() {
     assert!(matches!(&r, Err(Error::AccessDenied { .. })), "{r:?}");
     assert_eq!(times(&dir.path().join("A.txt")).0, before_1970);
 }
+
+/// A file this volume created keeps its owner's write bit until a handle makes it read-only;
+/// attributes without `READONLY` then give the bit back through any handle, also one that
+/// created the file (and so may skip looking at its mode while no file was made read-only).
+#[test]
+fn clearing_read_only_gives_the_owner_write_bit_back_through_the_creating_handle() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (dir, v) = vol();
+    if !xattrs_or_skip(&v, "clearing_read_only_gives_the_owner_write_bit_back") {
+        return;
+    }
+    let mode = |name: &str| {
+        std::fs::symlink_metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+    };
+    let rw = OpenOptions::new(
+        Access::READ_WRITE,
+        ShareMode::READ_WRITE,
+        Disposition::CreateNew,
+    );
+    let fresh = v.open(&p("fresh.txt"), rw).unwrap();
+    fresh
+        .set_sparse_and_attributes(false, platform::attr::ARCHIVE)
+        .unwrap();
+    assert_ne!(mode("fresh.txt") & 0o200, 0);
+    let created = v.open(&p("a.txt"), rw).unwrap();
+    let other = v
+        .open(
+            &p("A.TXT"),
+            OpenOptions::new(
+                Access::READ_WRITE,
+                ShareMode::READ_WRITE,
+                Disposition::OpenExisting,
+            ),
+        )
+        .unwrap();
+    other.set_attributes(platform::attr::READONLY).unwrap();
+    assert_eq!(mode("a.txt") & 0o222, 0, "read-only: no write bits");
+    created
+        .set_sparse_and_attributes(false, platform::attr::ARCHIVE)
+        .unwrap();
+    assert_ne!(mode("a.txt") & 0o200, 0, "the owner's write bit is back");
+    assert_eq!(
+        created.attributes().unwrap() & platform::attr::READONLY,
+        0,
+        "{:#x}",
+        created.attributes().unwrap()
+    );
+}

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use xattr::FileExt as _;
 
@@ -22,6 +23,11 @@ pub struct HostFile {
     pub(super) id: u64,
     pub(super) access: Access,
     pub(super) shared: Arc<Shared>,
+    /// Created by this handle with its owner's write bit (see `HostVolume`'s
+    /// `creates_owner_writable`). Its mode changes only through a handle of this volume, and
+    /// only to read-only, which `Shared::made_read_only` records: while that is unset, the
+    /// bit is still there.
+    pub(super) owner_writable: bool,
 }
 
 impl Drop for HostFile {
@@ -84,6 +90,9 @@ impl HostFile {
             return Ok(());
         }
         let mode = md.permissions().mode() & 0o7777;
+        if read_only {
+            self.shared.made_read_only.store(true, Ordering::Release);
+        }
         let want = if read_only {
             mode & !0o222
         } else {
@@ -146,10 +155,17 @@ impl FileHandle for HostFile {
         self.write_stored_attrs(keep | (attributes & attr::SETTABLE & !attr::NORMAL))
     }
 
-    /// One write of the stored bits, without reading them first (both parts are given).
+    /// One write of the stored bits, without reading them first (both parts are given); the
+    /// mode is not looked at when the file is not to be read-only and this handle created it
+    /// with its owner's write bit (a restored file's temporary sibling: one `fstat` a file).
     fn set_sparse_and_attributes(&self, sparse: bool, attributes: u32) -> Result<(), Error> {
         self.need(true)?;
-        self.mode_follows_read_only(attributes & attr::READONLY != 0)?;
+        let read_only = attributes & attr::READONLY != 0;
+        let still_writable =
+            self.owner_writable && !self.shared.made_read_only.load(Ordering::Acquire);
+        if read_only || !still_writable {
+            self.mode_follows_read_only(read_only)?;
+        }
         let sparse = if sparse { attr::SPARSE_FILE } else { 0 };
         self.write_stored_attrs(sparse | (attributes & attr::SETTABLE & !attr::NORMAL))
     }

@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use xattr::FileExt as _;
@@ -99,6 +99,10 @@ struct Shared {
     /// `metadata` and listings, which read the host path itself, resolve it afresh. Cleared
     /// when this volume removes or renames a folder; bounded by [`FOLDERS_KEPT`].
     folders: RwLock<HashMap<WinPath, PathBuf>>,
+    /// Set (for good) before a handle of this volume first takes a file's write bits away: a
+    /// file this volume created is then no longer known to keep its owner's write bit (see
+    /// `HostFile::owner_writable`).
+    made_read_only: AtomicBool,
 }
 
 impl Shared {
@@ -119,6 +123,20 @@ pub struct HostVolume {
     /// (see [`beneath`]).
     beneath: Arc<beneath::Root>,
     shared: Arc<Shared>,
+    /// Files this volume creates (mode `0o666` less the process's file mode creation mask,
+    /// read when the volume was made) have their owner's write bit: clearing
+    /// `FILE_ATTRIBUTE_READONLY` on them then needs no look at their mode. False where the
+    /// mask could not be read.
+    creates_owner_writable: bool,
+}
+
+/// The process's file mode creation mask, from `/proc/self/status` (Linux 4.7 and later):
+/// reading it there changes nothing, where `umask(2)` can only read it by setting it, racing
+/// every other thread that creates a file meanwhile. `None` where it cannot be read.
+fn umask() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(line.trim(), 8).ok()
 }
 
 /// [`Error::from_io`], except that meeting a symbolic link (`ELOOP` from `O_NOFOLLOW`) is the
@@ -150,6 +168,7 @@ impl HostVolume {
             root,
             beneath: Arc::new(beneath),
             shared: Arc::default(),
+            creates_owner_writable: umask().is_some_and(|m| m & 0o200 == 0),
         })
     }
 
@@ -249,7 +268,7 @@ impl Volume for HostVolume {
             disposition,
             Disposition::TruncateExisting | Disposition::CreateAlways
         );
-        let (file, id) = match lookup {
+        let (file, id, owner_writable) = match lookup {
             Lookup::Found(host, md) => {
                 if md.is_dir() {
                     return Err(Error::IsADirectory { path: path.clone() });
@@ -265,7 +284,7 @@ impl Volume for HostVolume {
                 }
                 let id = self.reserve(path, access, share, true)?;
                 let opened = self.open_found(path, &host, access, truncating);
-                (self.unless_failed(id, opened)?, id)
+                (self.unless_failed(id, opened)?, id, false)
             }
             Lookup::Missing { parent, name } => {
                 if matches!(
@@ -285,7 +304,7 @@ impl Volume for HostVolume {
                 let created = self.create_below(path, &host);
                 let file = self.unless_failed(id, created)?;
                 self.note_created(&parent, &name);
-                (file, id)
+                (file, id, self.creates_owner_writable)
             }
         };
         Ok(Box::new(HostFile {
@@ -293,6 +312,7 @@ impl Volume for HostVolume {
             id,
             access,
             shared: Arc::clone(&self.shared),
+            owner_writable,
         }))
     }
 
@@ -301,6 +321,16 @@ impl Volume for HostVolume {
         // the host path itself, not through a descriptor reached without following links.
         let (host, md) = self.found_walk(path)?;
         Ok(Self::host_metadata_with(&host, &md))
+    }
+
+    /// `None` without a system call for a name that the index of its folder (resolved before)
+    /// does not hold, as a create of a new file decides; otherwise [`Volume::metadata`]'s
+    /// answer.
+    fn existing(&self, path: &WinPath) -> Result<Option<Metadata>, Error> {
+        if self.known_missing(path).is_some() {
+            return Ok(None);
+        }
+        crate::volume::present(self.metadata(path))
     }
 
     fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {

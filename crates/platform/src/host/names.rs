@@ -41,19 +41,25 @@ impl HostVolume {
     /// another process made in another case is missed here as the `lstat` of the exact
     /// spelling would miss it.
     pub(super) fn lookup_new(&self, path: &WinPath) -> Result<Lookup, Error> {
-        if path.components().len() > 1
-            && let (Some(dir), Some(name)) = (
-                path.parent().and_then(|p| self.known_folder(&p)),
-                path.file_name(),
-            )
-            && self.index_lacks(&dir, name)
-        {
-            return Ok(Lookup::Missing {
+        match self.known_missing(path) {
+            Some((dir, name)) => Ok(Lookup::Missing {
                 parent: dir,
                 name: name.to_owned(),
-            });
+            }),
+            None => self.lookup(path),
         }
-        self.lookup(path)
+    }
+
+    /// The host folder and name of `path` when its folder was resolved before and the
+    /// folder's name index holds no spelling of the name (see [`Self::lookup_new`] for what
+    /// this cannot know).
+    pub(super) fn known_missing<'p>(&self, path: &'p WinPath) -> Option<(PathBuf, &'p str)> {
+        if path.components().len() < 2 {
+            return None;
+        }
+        let dir = path.parent().and_then(|p| self.known_folder(&p))?;
+        let name = path.file_name()?;
+        self.index_lacks(&dir, name).then_some((dir, name))
     }
 
     /// Whether host folder `dir` has a name index and it holds no spelling of `name`.
@@ -393,6 +399,63 @@ mod tests {
         std::os::unix::fs::symlink(&target, t.path().join("D/link")).unwrap();
         assert!(v.open(&wp("d\\link"), create).is_err());
         assert_eq!(fs::read(&target).unwrap(), b"secret");
+        assert_eq!(fs::read(t.path().join("D/later.txt")).unwrap(), b"later");
+    }
+
+    /// The file mode creation mask read from `/proc/self/status` is the one the kernel
+    /// applies (a file created with `0o666` gets `0o666` less it).
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_umask_read_is_the_one_applied() {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("f");
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o666)
+            .open(&f)
+            .unwrap();
+        let mask = crate::host::umask().expect("Linux has /proc/self/status");
+        let mode = fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !mask, "mask {mask:o}");
+    }
+
+    /// `existing`, a restore's question before it writes a file: a name the index of a folder
+    /// met before does not hold is free without an `lstat`; any other is looked up as
+    /// `metadata` does. A file made behind the volume's back since is missed, as by a create
+    /// of a new file, and the create refuses it.
+    #[test]
+    fn existing_answers_a_new_name_in_an_indexed_folder_without_an_lstat() {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir_all(t.path().join("D")).unwrap();
+        fs::write(t.path().join("D/Old.txt"), b"old").unwrap();
+        let v = HostVolume::new(t.path()).unwrap();
+        let before = lstats_of(|| assert!(v.existing(&wp("d\\new.txt")).unwrap().is_none()));
+        assert!(
+            before >= 2,
+            "the first miss walks and builds the index: {before}"
+        );
+        let known = lstats_of(|| assert!(v.existing(&wp("d\\other.txt")).unwrap().is_none()));
+        assert_eq!(known, 0, "the index says the name is free");
+        let old = v
+            .existing(&wp("D\\OLD.TXT"))
+            .unwrap()
+            .expect("Old.txt is there");
+        assert_eq!(old.len, 3);
+        assert!(v.existing(&wp("d")).unwrap().expect("D is there").is_dir());
+        let r = v.existing(&wp("d\\old.txt\\x"));
+        assert!(matches!(r, Err(Error::NotADirectory { .. })), "{r:?}");
+        fs::write(t.path().join("D/later.txt"), b"later").unwrap();
+        assert!(v.existing(&wp("d\\later.txt")).unwrap().is_none());
+        assert_eq!(v.metadata(&wp("d\\later.txt")).unwrap().len, 5);
+        let create = OpenOptions::new(
+            Access::READ_WRITE,
+            ShareMode::READ_WRITE,
+            Disposition::CreateNew,
+        );
+        let r = v.open(&wp("d\\later.txt"), create);
+        assert!(matches!(r, Err(Error::AlreadyExists { .. })), "{r:?}");
         assert_eq!(fs::read(t.path().join("D/later.txt")).unwrap(), b"later");
     }
 
