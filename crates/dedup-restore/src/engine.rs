@@ -24,7 +24,7 @@
 //! scheduler; [`records`] fixed areas, record checks and the container walk; [`lanes`] grouped
 //! chunk decoding; [`output`] temporary files and committing them.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt as _};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;

@@ -1,7 +1,7 @@
 //! Placing one entry in the destination: the slot checked (what is there, under which
 //! overwrite policy), a dedup stub staged, an ordinary file copied through a temporary sibling.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use dedup_reparse::DedupReparse;

@@ -12,7 +12,7 @@
 //! simulated volume, or a [`platform::NullVolume`] that keeps no data (verification: every chunk
 //! is still read, CRC-checked, decoded and hash-checked before it is "written").
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt as _};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 

@@ -2,7 +2,7 @@
 //! to every place that uses it; each file committed as its last byte is written, and the rest
 //! (nothing to write, or failed) committed or rolled back at the end.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 

@@ -1,7 +1,7 @@
 //! The output side: temporary sibling files, their open handles, placing verified chunks and
 //! committing (or rolling back) each file.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 

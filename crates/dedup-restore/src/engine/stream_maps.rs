@@ -1,7 +1,7 @@
 //! The stream-map phase: every file's stream maps, read from the stream containers, checked
 //! against their reparse entries' hashes and decoded.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt as _};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 

@@ -29,7 +29,7 @@
 //!   "delete", prefixed with `!` for "replace existing". [`HostVolume::apply_pending_renames`]
 //!   does what the next boot would.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};

@@ -174,7 +174,7 @@ impl HostVolume {
     ) -> Result<Option<(PathBuf, fs::Metadata)>, Error> {
         let mut names = self.shared.names();
         if !names.contains_key(dir) {
-            let mut index = NameIndex::new();
+            let mut index = NameIndex::default();
             for ent in fs::read_dir(dir).map_err(|e| Error::from_io(so_far, e))? {
                 let ent = ent.map_err(|e| Error::from_io(so_far, e))?;
                 if let Some(stored) = ent.file_name().to_str() {

@@ -1,7 +1,7 @@
 //! Share modes among the handles of one volume: the in-process table of open handles, checked
 //! before each open.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fs::File;
 use std::sync::atomic::Ordering;
 
