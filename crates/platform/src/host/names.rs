@@ -54,11 +54,14 @@ impl HostVolume {
     /// folder's name index holds no spelling of the name (see [`Self::lookup_new`] for what
     /// this cannot know).
     pub(super) fn known_missing<'p>(&self, path: &'p WinPath) -> Option<(PathBuf, &'p str)> {
-        if path.components().len() < 2 {
-            return None;
-        }
-        let dir = path.parent().and_then(|p| self.known_folder(&p))?;
         let name = path.file_name()?;
+        let dir = match path.components().len() {
+            // The root's own folder is always known; the name of this volume's state folder
+            // there is left to the lookup, which refuses it.
+            1 if eq_name(name, STATE_DIR) => return None,
+            1 => self.root.clone(),
+            _ => path.parent().and_then(|p| self.known_folder(&p))?,
+        };
         self.index_lacks(&dir, name).then_some((dir, name))
     }
 
@@ -446,6 +449,12 @@ mod tests {
         assert!(v.existing(&wp("d")).unwrap().expect("D is there").is_dir());
         let r = v.existing(&wp("d\\old.txt\\x"));
         assert!(matches!(r, Err(Error::NotADirectory { .. })), "{r:?}");
+        // At the root too, where the state folder's name stays refused.
+        assert!(v.existing(&wp("absent")).unwrap().is_none());
+        let root = lstats_of(|| assert!(v.existing(&wp("new.txt")).unwrap().is_none()));
+        assert_eq!(root, 0, "the root's index says the name is free");
+        let r = v.existing(&wp(".REHYDRATE"));
+        assert!(matches!(r, Err(Error::AccessDenied { .. })), "{r:?}");
         fs::write(t.path().join("D/later.txt"), b"later").unwrap();
         assert!(v.existing(&wp("d\\later.txt")).unwrap().is_none());
         assert_eq!(v.metadata(&wp("d\\later.txt")).unwrap().len, 5);
