@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use platform::{EntryKind, Source, SourceEntry, Volume, WinPath};
 
+mod progress;
 mod rebuild;
 mod run;
 
@@ -95,7 +96,8 @@ pub struct TreeOptions {
     pub dry_run: bool,
     /// The most dedup files the engine rebuilds at once: at most, and by default,
     /// [`MAX_FILES`](crate::MAX_FILES), the `RestoreFiles` limit (0 counts as 1). Fewer bound
-    /// a batch's memory more tightly. Each batch is rebuilt while the next one is staged.
+    /// a batch's memory more tightly. Each batch is rebuilt while the next one is staged,
+    /// and that one, once staged, beside it: the memory of two batches at most.
     pub batch_files: usize,
 }
 

@@ -187,6 +187,9 @@ impl Volume for CountingOpens<'_> {
         options: platform::OpenOptions,
     ) -> Result<Box<dyn platform::FileHandle>, platform::Error> {
         *self.opens.lock().unwrap().entry(path.folded()).or_default() += 1;
+        if let Some(g) = &self.gate {
+            g.looking_at(path);
+        }
         let inner = self.inner.open(path, options)?;
         Ok(Box::new(CountingWrites {
             inner,
@@ -322,23 +325,24 @@ fn rebuilt_files_get_their_times_through_their_handle() {
     }
 }
 
-/// The next batch is staged while the engine rebuilds the current one: with batches of one
-/// file, the second file's slot is looked at while the first file's rename into place waits
-/// for exactly that (one batch after the other, it waited in vain and the files came back
-/// all the same).
-#[test]
-fn the_next_batch_is_staged_while_the_engine_rebuilds_this_one() {
+/// Restores a volume folder in batches of one file on two workers, the first dedup file's
+/// rename into place held (up to 10 s) until the destination is asked about the path
+/// `awaited` names (from the dedup files' folded paths in walk order), by a slot check or an
+/// open; every file must come back all the same. Whether it was asked while the rename
+/// waited, and the two paths.
+fn first_rename_waits_for(awaited: impl Fn(&[String]) -> String) -> (bool, String, String) {
     let src = tempfile::tempdir().unwrap();
     let originals = volume_folder(src.path(), 70);
     let out = tempfile::tempdir().unwrap();
     let host = HostVolume::new(out.path()).unwrap();
-    // The first two dedup files in walk order (sorted, folders in place).
+    // The dedup files in walk order (sorted, folders in place).
     let mut dedup: Vec<String> = originals[..4].iter().map(|(p, _)| p.folded()).collect();
     dedup.sort();
+    let (first, second) = (dedup[0].clone(), awaited(&dedup));
     let dest = CountingOpens {
         gate: Some(Gate {
-            first: dedup[0].clone(),
-            second: dedup[1].clone(),
+            first: first.clone(),
+            second: second.clone(),
             ..Gate::default()
         }),
         ..CountingOpens::new(&host)
@@ -353,15 +357,38 @@ fn the_next_batch_is_staged_while_the_engine_rebuilds_this_one() {
         .unwrap();
     let report = pool.install(|| restore_into(src.path(), &dest, &opts));
     assert_all_back(&report, 4, out.path(), &originals);
+    let seen = dest
+        .gate
+        .as_ref()
+        .unwrap()
+        .seen_while_waiting
+        .load(Ordering::SeqCst);
+    (seen, first, second)
+}
+
+/// The next batch is staged while the engine rebuilds the current one: with batches of one
+/// file, the second file's slot is looked at while the first file's rename into place waits
+/// for exactly that (one batch after the other, it waited in vain and the files came back
+/// all the same).
+#[test]
+fn the_next_batch_is_staged_while_the_engine_rebuilds_this_one() {
+    let (seen, first, second) = first_rename_waits_for(|dedup| dedup[1].clone());
     assert!(
-        dest.gate
-            .as_ref()
-            .unwrap()
-            .seen_while_waiting
-            .load(Ordering::SeqCst),
-        "{} was not looked at while {} waited to be renamed into place",
-        dedup[1],
-        dedup[0]
+        seen,
+        "{second} was not looked at while {first} waited to be renamed into place"
+    );
+}
+
+/// Two batches are rebuilt at once: with batches of one file, the engine of the second
+/// creates its file's temporary sibling while the first file's rename into place waits for
+/// exactly that (the second batch's engine starting only after the first's end, it waited in
+/// vain).
+#[test]
+fn two_engine_batches_are_rebuilt_at_once() {
+    let (seen, first, second) = first_rename_waits_for(|dedup| format!("{}.REHYDRATE~0", dedup[1]));
+    assert!(
+        seen,
+        "{second} was not created while {first} waited to be renamed into place"
     );
 }
 

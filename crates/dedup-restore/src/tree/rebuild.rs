@@ -1,7 +1,7 @@
 //! One engine batch of a tree restore: the staged stubs rebuilt by the engine on a
 //! [`StagedVolume`], each rebuilt file finished (read-only bit, times), and what the batch
 //! adds to the report. It borrows nothing of the run that staged it, so that the run can stage
-//! the next batch while this one is rebuilt (see `Run::place_all`).
+//! the next batch, and rebuild it, while this one is rebuilt (see `Run::place_and_rebuild`).
 
 use std::time::{Duration, Instant};
 

@@ -1,22 +1,21 @@
 //! Carrying out a tree plan: folders and links placed in walk order, plain files copied and
 //! dedup files staged in parallel runs, the staged stubs rebuilt by the engine in batches of
-//! up to [`TreeOptions::batch_files`] (each while the next is staged; see [`super::rebuild`]),
-//! then the folders' times and a sync.
+//! up to [`TreeOptions::batch_files`] (each while the next is staged, two at a time; see
+//! [`super::rebuild`] and `Run::place_and_rebuild`), then the folders' times and a sync.
 
 use std::iter::Peekable;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use platform::{EntryKind, Source, SourceEntry, Volume, WinPath};
 use rayon::prelude::*;
 
+use super::progress::TreeProgress;
 use super::rebuild::{Batch, Rebuilder, Rebuilt, finish_restored, set_times};
 use super::{
     EntryResult, EntryStatus, Item, Overwrite, TreeError, TreeOptions, TreePlan, TreeReport,
 };
 use crate::MAX_FILES;
 use crate::dry_run::dry_run;
-use crate::engine::{Phase, Progress, ProgressFn, RestoreOptions};
+use crate::engine::{Phase, RestoreOptions};
 use crate::error::{FileError, Stage};
 use crate::place::{Folders, Placed, Slot, copy_file, prepare_slot, stage_stub};
 use crate::staged::{Stub, Times};
@@ -42,26 +41,15 @@ pub fn restore_planned(
         .iter()
         .filter(|i| !matches!(i.entry.kind, EntryKind::Dir))
         .count() as u64;
-    // Bytes and files of the finished engine batches and of the files placed otherwise; the
-    // engine's own progress is added to them while a batch runs.
-    let done = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
-    let tell = |bytes: u64, files: u64, phase: Phase| {
-        let b = done.0.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        let f = done.1.fetch_add(files, Ordering::Relaxed) + files;
-        if let Some(p) = &opts.restore.progress {
-            p(Progress {
-                bytes_done: b,
-                bytes_total: total,
-                files_done: f,
-                files_total,
-                phase,
-            });
-        }
-    };
-    let mut engine_opts = engine_options(opts, &done, total, files_total);
+    let progress = TreeProgress::new(opts.restore.progress.clone(), total, files_total);
+    let tell = |bytes: u64, files: u64, phase: Phase| progress.add(bytes, files, phase);
+    let engine_opts = [0, 1].map(|slot| progress.engine_options(&opts.restore, slot));
     if opts.dry_run {
         // Every byte compared: no chunk may become a hole that leaves a range unchecked.
+        let [mut engine_opts, _] = engine_opts;
         engine_opts.sparse_zeros = false;
+        // Its only report is of a compared batch, one at a time, in the first slot.
+        let batch_done = |bytes: u64, files: u64, _: Phase| progress.batch_done(0, bytes, files);
         dry_run(
             items,
             source,
@@ -70,7 +58,7 @@ pub fn restore_planned(
             opts,
             &engine_opts,
             &mut report,
-            &tell,
+            &batch_done,
         );
         return Ok(report);
     }
@@ -80,6 +68,7 @@ pub fn restore_planned(
         dest,
         opts,
         engine_opts,
+        progress: &progress,
         tell: &tell,
         folders: Folders::default(),
         batch: Batch::default(),
@@ -90,38 +79,16 @@ pub fn restore_planned(
     run.place_all(items)
 }
 
-/// The engine's options for a tree: the tree's, with a progress callback that adds the
-/// engine's figures to those of the batches and files already done (`done`).
-fn engine_options(
-    opts: &TreeOptions,
-    done: &Arc<(AtomicU64, AtomicU64)>,
-    total: u64,
-    files_total: u64,
-) -> RestoreOptions {
-    let mut engine_opts = opts.restore.clone();
-    if let Some(outer) = opts.restore.progress.clone() {
-        let base = done.clone();
-        let f: ProgressFn = Arc::new(move |p: Progress| {
-            outer(Progress {
-                bytes_done: base.0.load(Ordering::Relaxed) + p.bytes_done,
-                bytes_total: total,
-                files_done: base.1.load(Ordering::Relaxed) + p.files_done,
-                files_total,
-                phase: p.phase,
-            });
-        });
-        engine_opts.progress = Some(f);
-    }
-    engine_opts
-}
-
 /// A tree restore under way (not a dry run).
 struct Run<'a> {
     source: &'a dyn Source,
     store: &'a dyn BackupStore,
     dest: &'a dyn Volume,
     opts: &'a TreeOptions,
-    engine_opts: RestoreOptions,
+    /// The engine's options for each of the two batches that may be rebuilt at once.
+    engine_opts: [RestoreOptions; 2],
+    /// The progress, where a rebuilt batch's figures are added.
+    progress: &'a TreeProgress,
     /// Adds finished bytes and files to the progress and reports it.
     tell: &'a (dyn Fn(u64, u64, Phase) + Sync),
     folders: Folders,
@@ -157,36 +124,47 @@ impl Run<'_> {
         Ok(self.report)
     }
 
-    /// Places every item and rebuilds the batches of dedup files: each full batch is rebuilt
-    /// by the engine while the items after it are placed and the next batch staged. The two
-    /// share the workers, so that neither's serial stretches (the engine's start and end, the
-    /// staging's bookkeeping) leave a core idle.
+    /// Places every item and rebuilds the batches of dedup files. Each full batch is rebuilt
+    /// by the engine while the items after it are placed and the next batch staged; that next
+    /// batch, once full (or the last), is rebuilt at once beside it. Two engine batches and
+    /// the staging share the workers, so that no one's serial stretches (an engine's start and
+    /// end, the staging's bookkeeping) leave a core idle. At most two batches are rebuilt at a
+    /// time: the batch after a pair is staged once both are done.
     fn place_and_rebuild(&mut self, items: Vec<Item>) {
         let mut items = items.into_iter().peekable();
         let engine_opts = self.engine_opts.clone();
-        let rebuilder = Rebuilder {
+        let [first_side, second_side] = [0, 1].map(|slot| Rebuilder {
             dest: self.dest,
             store: self.store,
-            opts: &engine_opts,
+            opts: &engine_opts[slot],
             overwrite: self.opts.overwrite,
-        };
+        });
         let mut full: Option<Batch> = None;
         loop {
-            let (rebuilt, ()) = rayon::join(
-                || full.take().map(|b| rebuilder.rebuild(b)),
-                || self.place_until_full(&mut items),
+            let beside = full.is_some();
+            let (first, second) = rayon::join(
+                || full.take().map(|b| first_side.rebuild(b)),
+                || {
+                    self.place_until_full(&mut items);
+                    let placed = self.batch.len() >= self.batch_files || items.peek().is_none();
+                    (beside && placed && !self.batch.is_empty())
+                        .then(|| second_side.rebuild(std::mem::take(&mut self.batch)))
+                },
             );
-            if let Some(r) = rebuilt {
-                self.report_rebuilt(r);
+            for (slot, rebuilt) in [first, second].into_iter().enumerate() {
+                if let Some(r) = rebuilt {
+                    self.report_rebuilt(r, slot);
+                }
             }
-            if self.batch.len() < self.batch_files {
+            if self.batch.len() >= self.batch_files {
+                full = Some(std::mem::take(&mut self.batch));
+            } else if items.peek().is_none() {
                 break;
             }
-            full = Some(std::mem::take(&mut self.batch));
         }
         if !self.batch.is_empty() {
-            let r = rebuilder.rebuild(std::mem::take(&mut self.batch));
-            self.report_rebuilt(r);
+            let r = first_side.rebuild(std::mem::take(&mut self.batch));
+            self.report_rebuilt(r, 0);
         }
     }
 
@@ -208,11 +186,12 @@ impl Run<'_> {
         }
     }
 
-    /// Adds a rebuilt batch to the report and its bytes and files to the progress.
-    fn report_rebuilt(&mut self, rebuilt: Rebuilt) {
+    /// Adds a rebuilt batch to the report and its bytes and files to the progress, in place
+    /// of what its engine `slot` last reported.
+    fn report_rebuilt(&mut self, rebuilt: Rebuilt, slot: usize) {
         let (logical, files) = (rebuilt.logical, rebuilt.files);
         rebuilt.report_into(&mut self.report);
-        (self.tell)(logical, files, Phase::Copying);
+        self.progress.batch_done(slot, logical, files);
     }
 
     fn place_dir(&mut self, item: &Item) {
