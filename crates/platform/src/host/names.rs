@@ -307,6 +307,15 @@ mod tests {
         WinPath::new(s).unwrap()
     }
 
+    /// A create of a new file, for reading and writing, sharing both.
+    fn create_new() -> OpenOptions {
+        OpenOptions::new(
+            Access::READ_WRITE,
+            ShareMode::READ_WRITE,
+            Disposition::CreateNew,
+        )
+    }
+
     #[test]
     fn a_name_in_a_folder_met_before_costs_one_lstat() {
         let t = tempfile::tempdir().unwrap();
@@ -341,11 +350,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let v = HostVolume::new(t.path()).unwrap();
         v.create_dir(&wp("Docs")).unwrap();
-        let create = OpenOptions::new(
-            Access::READ_WRITE,
-            ShareMode::READ_WRITE,
-            Disposition::CreateNew,
-        );
+        let create = create_new();
         drop(v.open(&wp("docs\\x.txt"), create).unwrap());
         v.delete_file(&wp("DOCS\\x.txt")).unwrap();
         v.remove_dir(&wp("docs")).unwrap();
@@ -370,11 +375,7 @@ mod tests {
         fs::create_dir_all(t.path().join("D")).unwrap();
         fs::write(t.path().join("D/Old.txt"), b"old").unwrap();
         let v = HostVolume::new(t.path()).unwrap();
-        let create = OpenOptions::new(
-            Access::READ_WRITE,
-            ShareMode::READ_WRITE,
-            Disposition::CreateNew,
-        );
+        let create = create_new();
         // A miss in D builds its index; D is remembered.
         assert!(matches!(
             v.lookup(&wp("d\\absent")).unwrap(),
@@ -458,11 +459,7 @@ mod tests {
         fs::write(t.path().join("D/later.txt"), b"later").unwrap();
         assert!(v.existing(&wp("d\\later.txt")).unwrap().is_none());
         assert_eq!(v.metadata(&wp("d\\later.txt")).unwrap().len, 5);
-        let create = OpenOptions::new(
-            Access::READ_WRITE,
-            ShareMode::READ_WRITE,
-            Disposition::CreateNew,
-        );
+        let create = create_new();
         let r = v.open(&wp("d\\later.txt"), create);
         assert!(matches!(r, Err(Error::AlreadyExists { .. })), "{r:?}");
         assert_eq!(fs::read(t.path().join("D/later.txt")).unwrap(), b"later");
