@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use foldhash::HashSet;
+
 use platform::{Access, Disposition, OpenOptions, ShareMode, Volume, WinPath, attr};
 use rayon::prelude::*;
 
@@ -30,6 +32,19 @@ impl Batch {
 
     pub(super) fn is_empty(&self) -> bool {
         self.stubs.is_empty()
+    }
+
+    /// The paths of its files (a set of `WinPath`s compares them case-insensitively).
+    pub(super) fn names(&self) -> HashSet<WinPath> {
+        self.stubs.iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// Whether one of its files has a path in `names` (in any case). Two such batches are not
+    /// rebuilt at once: their renames into place would race for one name in two spellings,
+    /// where one after the other the second meets the first's file and applies the overwrite
+    /// policy. (A source on a case-sensitive file system can hold both spellings.)
+    pub(super) fn meets(&self, names: &HashSet<WinPath>) -> bool {
+        self.stubs.iter().any(|(p, _)| names.contains(p))
     }
 }
 
@@ -138,5 +153,34 @@ pub(super) fn finish_restored(dest: &dyn Volume, path: &WinPath, times: Times, a
 pub(super) fn set_times(dest: &dyn Volume, path: &WinPath, (modified, accessed): Times) {
     if modified.is_some() || accessed.is_some() {
         let _ = dest.set_times(path, modified, accessed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(paths: &[&str]) -> Batch {
+        let stub = || Stub {
+            reparse: Vec::new(),
+            attributes: 0,
+            logical: 0,
+            times: (None, None),
+        };
+        Batch {
+            stubs: paths
+                .iter()
+                .map(|p| (WinPath::new(p).unwrap(), stub()))
+                .collect(),
+            times: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_batch_meets_another_that_names_one_of_its_files_in_any_case() {
+        let running = batch(&["\\Data\\a.bin", "\\Data\\b.bin"]).names();
+        assert!(batch(&["\\x.bin", "\\DATA\\B.BIN"]).meets(&running));
+        assert!(!batch(&["\\x.bin", "\\Data\\c.bin"]).meets(&running));
+        assert!(!batch(&[]).meets(&running));
     }
 }

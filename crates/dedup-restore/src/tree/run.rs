@@ -141,12 +141,15 @@ impl Run<'_> {
         });
         let mut full: Option<Batch> = None;
         loop {
-            let beside = full.is_some();
+            // The files of the batch being rebuilt: the next is rebuilt beside it only when it
+            // names none of them (see `Batch::meets`).
+            let running = full.as_ref().map(Batch::names);
             let (first, second) = rayon::join(
                 || full.take().map(|b| first_side.rebuild(b)),
                 || {
                     self.place_until_full(&mut items);
                     let placed = self.batch.len() >= self.batch_files || items.peek().is_none();
+                    let beside = running.as_ref().is_some_and(|r| !self.batch.meets(r));
                     (beside && placed && !self.batch.is_empty())
                         .then(|| second_side.rebuild(std::mem::take(&mut self.batch)))
                 },

@@ -1,6 +1,6 @@
-//! The progress of a tree restore whose engine batches run two at a time: each batch reports
-//! on its own, and what the tree reports adds them to what is done without counting a batch
-//! twice or going back.
+//! A tree restore whose engine batches run two at a time: the progress adds each batch's
+//! reports to what is done without counting a batch twice or going back, and one name in two
+//! spellings (from a case-sensitive source) is never rebuilt by two batches at once.
 #![cfg(unix)]
 
 mod common;
@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::tree::{assert_all_back, restore_into, volume_folder};
-use dedup_restore::{Phase, Progress, TreeOptions};
+use dedup_restore::{EntryStatus, Phase, Progress, TreeOptions};
 use platform::HostVolume;
 
 /// Batches of one and of two files (four dedup files: two batches rebuilt at once, twice or
@@ -61,5 +61,54 @@ fn a_tree_in_batches_rebuilt_two_at_a_time_reports_each_byte_once() {
                 );
             }
         }
+    }
+}
+
+/// A dedup file of a host source also under its name in capitals (a case-sensitive source can
+/// hold both; the destination, like Windows, cannot), restored in batches of one file on two
+/// workers, so that the two spellings are in consecutive batches: the second is rebuilt after
+/// the first, meets its file, and is kept out as identical. Never both spellings in the
+/// destination, whatever the timing (rebuilt at once, their renames would race for the name).
+#[test]
+fn one_name_in_two_spellings_is_restored_once() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 72);
+    let (lower, upper) = ("data/sub/file01.bin", "data/sub/FILE01.BIN");
+    std::fs::copy(src.path().join(lower), src.path().join(upper)).unwrap();
+    for name in xattr::list(src.path().join(lower)).unwrap() {
+        let value = xattr::get(src.path().join(lower), &name).unwrap().unwrap();
+        xattr::set(src.path().join(upper), &name, &value).unwrap();
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let opts = TreeOptions {
+        batch_files: 1,
+        ..TreeOptions::default()
+    };
+    for round in 0..5 {
+        let out = tempfile::tempdir().unwrap();
+        let dest = HostVolume::new(out.path()).unwrap();
+        let report = pool.install(|| restore_into(src.path(), &dest, &opts));
+        let what = format!("round {round}: {:#?}", report.entries);
+        let there: Vec<String> = std::fs::read_dir(out.path().join("data/sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.eq_ignore_ascii_case("file01.bin"))
+            .collect();
+        assert_eq!(there, ["FILE01.BIN"], "{what}");
+        assert_eq!(report.count(EntryStatus::Restored), 4, "{what}");
+        assert_eq!(report.count(EntryStatus::Skipped), 1, "{what}");
+        let bytes = &originals
+            .iter()
+            .find(|(p, _)| p.to_string().ends_with("file01.bin"))
+            .unwrap()
+            .1;
+        assert_eq!(
+            &std::fs::read(out.path().join(upper)).unwrap(),
+            bytes,
+            "{what}"
+        );
     }
 }
