@@ -186,8 +186,15 @@ pub(super) fn case_insensitive_names(s: &mut dyn Subject) {
     let v = s.volume();
     v.create_dir(&p("Docs")).unwrap();
     assert!(!v.exists(&p("docs\\nothing.txt")).unwrap());
+    assert!(v.existing(&p("docs\\nothing.txt")).unwrap().is_none());
     create(v, "DOCS\\Report.TXT", b"one");
     assert_eq!(read_all(v, "docs\\report.txt"), b"one");
+    let there = v
+        .existing(&p("docs\\REPORT.txt"))
+        .unwrap()
+        .expect("Report.TXT");
+    assert_eq!(there.len, 3);
+    assert!(v.existing(&p("DOCS")).unwrap().expect("Docs").is_dir());
     let e = v
         .open(
             &p("docs\\REPORT.txt"),
@@ -206,6 +213,7 @@ pub(super) fn case_insensitive_names(s: &mut dyn Subject) {
     assert_eq!(read_all(v, "docs\\FINAL.TXT"), b"one");
     v.delete_file(&p("docs\\final.TXT")).unwrap();
     assert!(!v.exists(&p("docs\\Final.txt")).unwrap());
+    assert!(v.existing(&p("docs\\Final.txt")).unwrap().is_none());
     create(v, "docs\\FINAL.txt", b"two");
     assert_eq!(read_all(v, "Docs\\final.txt"), b"two");
     assert_eq!(names(v, "\\DOCS"), ["FINAL.txt"]);
@@ -217,7 +225,14 @@ pub(super) fn case_insensitive_names(s: &mut dyn Subject) {
     }
     for i in 0..300 {
         assert!(v.exists(&p(&format!("PAPERS\\file-{i:03}.DAT"))).unwrap());
+        let name = format!("papers\\FILE-{i:03}.dat");
+        assert_eq!(
+            v.existing(&p(&name)).unwrap().map(|m| m.len),
+            Some(1),
+            "{name}"
+        );
     }
+    assert!(v.existing(&p("papers\\file-300.dat")).unwrap().is_none());
     assert_eq!(v.read_dir(&p("papers")).unwrap().len(), 301);
 }
 
