@@ -12,7 +12,7 @@
 //!   or an ntfs-3g mount) and [`VolumeSource`] (any volume).
 //! * [`NullVolume`]: a destination that keeps no data (verification runs).
 //!
-//! * [`conformance`] (feature `conformance`, for tests): the one suite every `Volume`
+//! * `conformance` (feature `conformance`, for tests): the one suite every `Volume`
 //!   implementation runs.
 //!
 //! Errors are typed ([`Error`]) and name the path.
