@@ -19,8 +19,8 @@ struct Counts {
 
 impl Counts {
     fn set(&self, bytes: u64, files: u64) {
-        self.bytes.store(bytes, Ordering::Relaxed);
-        self.files.store(files, Ordering::Relaxed);
+        self.bytes.store(bytes, Ordering::SeqCst);
+        self.files.store(files, Ordering::SeqCst);
     }
 }
 
@@ -51,8 +51,8 @@ impl TreeProgress {
 
     /// Adds finished bytes and files, and reports.
     pub(super) fn add(&self, bytes: u64, files: u64, phase: Phase) {
-        self.done.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.done.files.fetch_add(files, Ordering::Relaxed);
+        self.done.bytes.fetch_add(bytes, Ordering::SeqCst);
+        self.done.files.fetch_add(files, Ordering::SeqCst);
         self.report(phase);
     }
 
@@ -82,23 +82,28 @@ impl TreeProgress {
         opts
     }
 
+    /// The finished figures are read before the slots, and a slot is cleared before its batch
+    /// is added to them (all sequentially consistent): a report that sees a batch finished
+    /// sees its slot cleared, so no batch counts twice; the totals bound what is shown all the
+    /// same.
     fn report(&self, phase: Phase) {
         let Some(outer) = &self.outer else {
             return;
         };
-        let sum = |f: fn(&Counts) -> &AtomicU64| {
-            let now = f(&self.done).load(Ordering::Relaxed)
+        let sum = |f: fn(&Counts) -> &AtomicU64, total: u64| {
+            let now = f(&self.done).load(Ordering::SeqCst)
                 + self
                     .in_flight
                     .iter()
-                    .map(|c| f(c).load(Ordering::Relaxed))
+                    .map(|c| f(c).load(Ordering::SeqCst))
                     .sum::<u64>();
-            f(&self.shown).fetch_max(now, Ordering::Relaxed).max(now)
+            let now = now.min(total);
+            f(&self.shown).fetch_max(now, Ordering::SeqCst).max(now)
         };
         outer(Progress {
-            bytes_done: sum(|c| &c.bytes),
+            bytes_done: sum(|c| &c.bytes, self.total),
             bytes_total: self.total,
-            files_done: sum(|c| &c.files),
+            files_done: sum(|c| &c.files, self.files_total),
             files_total: self.files_total,
             phase,
         });
