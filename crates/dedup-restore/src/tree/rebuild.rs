@@ -34,17 +34,51 @@ impl Batch {
         self.stubs.is_empty()
     }
 
-    /// The paths of its files (a set of `WinPath`s compares them case-insensitively).
+    /// Its files' paths without temporary-name suffixes ([`untemporary`]; a set of
+    /// `WinPath`s compares them case-insensitively).
     pub(super) fn names(&self) -> HashSet<WinPath> {
-        self.stubs.iter().map(|(p, _)| p.clone()).collect()
+        self.stubs.iter().map(|(p, _)| untemporary(p)).collect()
     }
 
-    /// Whether one of its files has a path in `names` (in any case). Two such batches are not
-    /// rebuilt at once: their renames into place would race for one name in two spellings,
-    /// where one after the other the second meets the first's file and applies the overwrite
-    /// policy. (A source on a case-sensitive file system can hold both spellings.)
+    /// Whether one of its files has a path in `names` once temporary-name suffixes are taken
+    /// off (in any case). Two such batches are not rebuilt at once, for two reasons:
+    /// - one name in two spellings (a source on a case-sensitive file system can hold both):
+    ///   their renames into place would race for the name, where one after the other the
+    ///   second meets the first's file and applies the overwrite policy;
+    /// - a file named like another's temporary sibling (`a.bin` and `a.bin.rehydrate~0`): one
+    ///   batch's rename could meet the other's temporary file while it is still written.
     pub(super) fn meets(&self, names: &HashSet<WinPath>) -> bool {
-        self.stubs.iter().any(|(p, _)| names.contains(p))
+        self.stubs
+            .iter()
+            .any(|(p, _)| names.contains(&untemporary(p)))
+    }
+}
+
+/// What a temporary sibling's name ends with (before its number), in any case: the engine's
+/// temporary files are `NAME.rehydrate~N`.
+const TEMPORARY_MARK: &str = ".rehydrate~";
+
+/// `path` with the temporary-name suffixes of its final name taken off (`.rehydrate~N`, in
+/// any case, as often as they repeat): the file a temporary sibling of that name would be for.
+fn untemporary(path: &WinPath) -> WinPath {
+    let mut p = path.clone();
+    loop {
+        let Some(name) = p.file_name() else {
+            return p;
+        };
+        // ASCII case folding keeps every byte where it is, so `at` indexes `name` too.
+        let folded = name.to_ascii_lowercase();
+        let Some(at) = folded.rfind(TEMPORARY_MARK) else {
+            return p;
+        };
+        let number = &folded[at + TEMPORARY_MARK.len()..];
+        if at == 0 || number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return p;
+        }
+        match p.parent().and_then(|dir| dir.join(&name[..at]).ok()) {
+            Some(original) => p = original,
+            None => return p,
+        }
     }
 }
 
@@ -182,5 +216,21 @@ mod tests {
         assert!(batch(&["\\x.bin", "\\DATA\\B.BIN"]).meets(&running));
         assert!(!batch(&["\\x.bin", "\\Data\\c.bin"]).meets(&running));
         assert!(!batch(&[]).meets(&running));
+    }
+
+    /// A file named like another's temporary sibling, either way round and in any case.
+    #[test]
+    fn a_batch_meets_another_whose_temporary_names_it_could_take() {
+        let running = batch(&["\\d\\a.bin", "\\d\\x.rehydrate~0"]).names();
+        assert!(batch(&["\\d\\A.BIN.REHYDRATE~0"]).meets(&running));
+        assert!(batch(&["\\d\\a.bin.rehydrate~3.rehydrate~12"]).meets(&running));
+        assert!(batch(&["\\D\\X"]).meets(&running));
+        assert!(!batch(&["\\d\\a.bin.rehydrate~"]).meets(&running));
+        assert!(!batch(&["\\d\\a.bin.rehydrate~1x"]).meets(&running));
+        assert!(!batch(&["\\e\\a.bin.rehydrate~0"]).meets(&running));
+        assert_eq!(
+            untemporary(&WinPath::new("\\.rehydrate~0").unwrap()).to_string(),
+            "\\.rehydrate~0"
+        );
     }
 }
