@@ -126,7 +126,9 @@ pub struct HostVolume {
     /// Files this volume creates (mode `0o666` less the process's file mode creation mask,
     /// read when the volume was made) have their owner's write bit: clearing
     /// `FILE_ATTRIBUTE_READONLY` on them then needs no look at their mode. False where the
-    /// mask could not be read.
+    /// mask could not be read. Not known here: a folder whose POSIX default ACL, which
+    /// replaces the mask for files made in it, takes that bit away (its files would then keep
+    /// no write bit though not read-only), and a mask changed after the volume was made.
     creates_owner_writable: bool,
 }
 

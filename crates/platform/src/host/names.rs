@@ -465,6 +465,24 @@ mod tests {
         assert_eq!(fs::read(t.path().join("D/later.txt")).unwrap(), b"later");
     }
 
+    /// A rename at the root to the state folder's name, in any case, is refused also when
+    /// the root's name index does not hold it (it never does: listings leave it out).
+    #[test]
+    fn a_rename_to_the_state_folder_name_is_refused_with_the_root_indexed() {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(t.path().join("a.txt"), b"a").unwrap();
+        let v = HostVolume::new(t.path()).unwrap();
+        assert!(v.existing(&wp("absent")).unwrap().is_none());
+        for name in [".rehydrate", ".REHYDRATE"] {
+            let r = v.rename(&wp("a.txt"), &wp(name), false);
+            assert!(
+                matches!(r, Err(Error::AccessDenied { .. })),
+                "{name}: {r:?}"
+            );
+        }
+        assert_eq!(fs::read(t.path().join("a.txt")).unwrap(), b"a");
+    }
+
     /// A rename within an indexed folder to a name the index does not hold looks up only its
     /// source; a name taken in another case is still found and refused.
     #[test]
