@@ -3,7 +3,6 @@
 //! (nothing to write, or failed) committed or rolled back at the end.
 
 use foldhash::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use dedup_reparse::{DedupReparse, Guid};
@@ -14,7 +13,7 @@ use platform::WinPath;
 
 use super::Engine;
 use super::fetch::Process;
-use super::job::{ContainerRef, Fail, FileJob, Need, NeedKind, NeedState};
+use super::job::{ContainerRef, Fail, FileJob, Need, NeedKind, NeedState, container_index};
 use super::lanes::ChunkSink;
 use super::output::Temps;
 use super::resolve::Resolved;
@@ -43,18 +42,7 @@ type ChunkUse = (usize, SmapEntry, u64, u64, Option<FileError>);
 impl DataPlan {
     /// The index of the container at `path` (header id `id`), added on first sight.
     fn container(&mut self, path: WinPath, id: u32) -> usize {
-        if let Some(&i) = self.index.get(&path) {
-            return i;
-        }
-        self.index.insert(path.clone(), self.containers.len());
-        self.containers.push(ContainerRef {
-            name: Arc::from(path.to_string()),
-            path,
-            expected_id: id,
-            fixed: None,
-            failure: None,
-        });
-        self.containers.len() - 1
+        container_index(&mut self.containers, &mut self.index, path, id)
     }
 
     /// Adds file `fi`'s chunk uses: a need per distinct record (shared with other uses), with

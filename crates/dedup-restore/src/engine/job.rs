@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use dedup_reparse::{DedupReparse, IO_REPARSE_TAG_DEDUP, TilingError};
 use dedup_store::{ContainerError, FixedArea};
+use foldhash::HashMap;
 use platform::{WinPath, attr};
 
 use super::Engine;
@@ -90,6 +91,28 @@ pub(super) struct ContainerRef {
     pub(super) expected_id: u32,
     pub(super) fixed: Option<FixedArea>,
     pub(super) failure: Option<Fail>,
+}
+
+/// The index in `containers` of the container at `path` (header id `id`), added on first
+/// sight; `index` maps the paths (compared case-insensitively) to indices.
+pub(super) fn container_index(
+    containers: &mut Vec<ContainerRef>,
+    index: &mut HashMap<WinPath, usize>,
+    path: WinPath,
+    id: u32,
+) -> usize {
+    if let Some(&i) = index.get(&path) {
+        return i;
+    }
+    index.insert(path.clone(), containers.len());
+    containers.push(ContainerRef {
+        name: Arc::from(path.to_string()),
+        path,
+        expected_id: id,
+        fixed: None,
+        failure: None,
+    });
+    containers.len() - 1
 }
 
 /// What a need is for.

@@ -2,8 +2,8 @@
 //! against their reparse entries' hashes and decoded.
 
 use foldhash::{HashMap, HashMapExt as _};
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 use dedup_store::{
     ContainerError, ReadOptions, RecordType, SmapEntry, StreamMapRef, decode_payload,
@@ -12,7 +12,7 @@ use platform::WinPath;
 
 use super::Engine;
 use super::fetch::{Process, RecordFn};
-use super::job::{ContainerRef, Fail, Need, NeedKind};
+use super::job::{ContainerRef, Fail, Need, NeedKind, container_index};
 use crate::error::{FileError, RecordKind};
 
 impl Engine<'_> {
@@ -139,17 +139,6 @@ impl Engine<'_> {
     ) -> Result<usize, Fail> {
         let dir = Self::store_dir(guid, dedup_store::ContainerKind::Stream);
         let (path, id, _) = self.resolve_container(&dir, id, None, 1)?;
-        if let Some(&i) = index.get(&path) {
-            return Ok(i);
-        }
-        index.insert(path.clone(), containers.len());
-        containers.push(ContainerRef {
-            name: Arc::from(path.to_string()),
-            path,
-            expected_id: id,
-            fixed: None,
-            failure: None,
-        });
-        Ok(containers.len() - 1)
+        Ok(container_index(containers, index, path, id))
     }
 }
