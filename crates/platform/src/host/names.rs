@@ -55,18 +55,24 @@ impl HostVolume {
     /// this cannot know).
     pub(super) fn known_missing<'p>(&self, path: &'p WinPath) -> Option<(PathBuf, &'p str)> {
         let name = path.file_name()?;
+        // The root's own folder is always known.
         let dir = match path.components().len() {
-            // The root's own folder is always known; the name of this volume's state folder
-            // there is left to the lookup, which refuses it.
-            1 if eq_name(name, STATE_DIR) => return None,
             1 => self.root.clone(),
             _ => path.parent().and_then(|p| self.known_folder(&p))?,
         };
-        self.index_lacks(&dir, name).then_some((dir, name))
+        self.index_lacks(&dir, path).then_some((dir, name))
     }
 
-    /// Whether host folder `dir` has a name index and it holds no spelling of `name`.
-    pub(super) fn index_lacks(&self, dir: &Path, name: &str) -> bool {
+    /// Whether host folder `dir`, the folder of `path`, has a name index and it holds no
+    /// spelling of `path`'s name. Never for the name of this volume's state folder at the
+    /// root, which is left to the lookup that refuses it.
+    pub(super) fn index_lacks(&self, dir: &Path, path: &WinPath) -> bool {
+        let Some(name) = path.file_name() else {
+            return false;
+        };
+        if path.components().len() == 1 && eq_name(name, STATE_DIR) {
+            return false;
+        }
         self.shared
             .names()
             .get(dir)

@@ -11,8 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use super::names::Lookup;
-use super::{HostVolume, STATE_DIR, host_err};
-use crate::path::eq_name;
+use super::{HostVolume, host_err};
 use crate::{Access, Error, ShareMode, WinPath, attr};
 
 /// What a rename in progress holds on a name.
@@ -90,9 +89,7 @@ impl HostVolume {
         // (`RENAME_NOREPLACE`), as a create does (`lookup_new`).
         let lookup = match (src.parent(), to.file_name()) {
             (Some(dir), Some(name)) if from.same_parent(to) => {
-                // The state folder's name at the root is left to the lookup, which refuses it.
-                let reserved = to.components().len() == 1 && eq_name(name, STATE_DIR);
-                if !reserved && self.index_lacks(dir, name) {
+                if self.index_lacks(dir, to) {
                     Lookup::Missing {
                         parent: dir.to_owned(),
                         name: name.to_owned(),
