@@ -313,6 +313,19 @@ mod tests {
         WinPath::new(s).unwrap()
     }
 
+    /// A volume over a new temporary folder holding `files` (host paths relative to it, with
+    /// their folders made).
+    fn volume_with(files: &[(&str, &[u8])]) -> (tempfile::TempDir, HostVolume) {
+        let t = tempfile::tempdir().unwrap();
+        for (rel, bytes) in files {
+            let host = t.path().join(rel);
+            fs::create_dir_all(host.parent().unwrap()).unwrap();
+            fs::write(host, bytes).unwrap();
+        }
+        let v = HostVolume::new(t.path()).unwrap();
+        (t, v)
+    }
+
     /// A create of a new file, for reading and writing, sharing both.
     fn create_new() -> OpenOptions {
         OpenOptions::new(
@@ -324,10 +337,7 @@ mod tests {
 
     #[test]
     fn a_name_in_a_folder_met_before_costs_one_lstat() {
-        let t = tempfile::tempdir().unwrap();
-        fs::create_dir_all(t.path().join("A/b/C")).unwrap();
-        fs::write(t.path().join("A/b/C/f.txt"), b"f").unwrap();
-        let v = HostVolume::new(t.path()).unwrap();
+        let (_t, v) = volume_with(&[("A/b/C/f.txt", b"f")]);
         let file = wp("a\\B\\c\\F.TXT");
         let found = |v: &HostVolume| match v.lookup(&file).unwrap() {
             Lookup::Found(host, _) => assert!(host.ends_with("A/b/C/f.txt"), "{host:?}"),
@@ -377,10 +387,7 @@ mod tests {
     /// index cannot know of (made by another process since) are still refused, in any form.
     #[test]
     fn a_new_name_in_an_indexed_folder_is_created_without_an_lstat() {
-        let t = tempfile::tempdir().unwrap();
-        fs::create_dir_all(t.path().join("D")).unwrap();
-        fs::write(t.path().join("D/Old.txt"), b"old").unwrap();
-        let v = HostVolume::new(t.path()).unwrap();
+        let (t, v) = volume_with(&[("D/Old.txt", b"old")]);
         let create = create_new();
         // A miss in D builds its index; D is remembered.
         assert!(matches!(
@@ -437,10 +444,7 @@ mod tests {
     /// of a new file, and the create refuses it.
     #[test]
     fn existing_answers_a_new_name_in_an_indexed_folder_without_an_lstat() {
-        let t = tempfile::tempdir().unwrap();
-        fs::create_dir_all(t.path().join("D")).unwrap();
-        fs::write(t.path().join("D/Old.txt"), b"old").unwrap();
-        let v = HostVolume::new(t.path()).unwrap();
+        let (t, v) = volume_with(&[("D/Old.txt", b"old")]);
         let before = lstats_of(|| assert!(v.existing(&wp("d\\new.txt")).unwrap().is_none()));
         assert!(
             before >= 2,
@@ -475,9 +479,7 @@ mod tests {
     /// the root's name index does not hold it (it never does: listings leave it out).
     #[test]
     fn a_rename_to_the_state_folder_name_is_refused_with_the_root_indexed() {
-        let t = tempfile::tempdir().unwrap();
-        fs::write(t.path().join("a.txt"), b"a").unwrap();
-        let v = HostVolume::new(t.path()).unwrap();
+        let (t, v) = volume_with(&[("a.txt", b"a")]);
         assert!(v.existing(&wp("absent")).unwrap().is_none());
         for name in [".rehydrate", ".REHYDRATE"] {
             let r = v.rename(&wp("a.txt"), &wp(name), false);
@@ -493,11 +495,7 @@ mod tests {
     /// source; a name taken in another case is still found and refused.
     #[test]
     fn a_rename_to_a_new_name_in_an_indexed_folder_looks_up_only_its_source() {
-        let t = tempfile::tempdir().unwrap();
-        fs::create_dir_all(t.path().join("D")).unwrap();
-        fs::write(t.path().join("D/a.tmp"), b"a").unwrap();
-        fs::write(t.path().join("D/Taken.txt"), b"taken").unwrap();
-        let v = HostVolume::new(t.path()).unwrap();
+        let (t, v) = volume_with(&[("D/a.tmp", b"a"), ("D/Taken.txt", b"taken")]);
         assert!(matches!(
             v.lookup(&wp("d\\absent")).unwrap(),
             Lookup::Missing { .. }
