@@ -127,13 +127,22 @@ impl Root {
     /// The names of `host`'s components below the root (an error for a path outside it, or
     /// one with `.`, `..` or a root component below it).
     fn names_below<'a>(&self, host: &'a Path) -> io::Result<Vec<&'a OsStr>> {
+        Ok(self
+            .below(host)?
+            .components()
+            .map(Component::as_os_str)
+            .collect())
+    }
+
+    /// `host` relative to the root: an error for a path outside it, or one with `.`, `..` or
+    /// a root component below it.
+    fn below<'a>(&self, host: &'a Path) -> io::Result<&'a Path> {
         let rel = host.strip_prefix(&self.path).map_err(|_| outside(host))?;
-        rel.components()
-            .map(|c| match c {
-                Component::Normal(n) => Ok(n),
-                _ => Err(outside(host)),
-            })
-            .collect()
+        if rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            Ok(rel)
+        } else {
+            Err(outside(host))
+        }
     }
 
     /// Opens `host` (below the root) with `flags` in one `openat2` that follows no link and
@@ -146,13 +155,8 @@ impl Root {
         if OPENAT2_REFUSED.load(Ordering::Relaxed) || portable_forced() {
             return None;
         }
-        let rel = match host.strip_prefix(&self.path) {
-            Ok(rel)
-                if rel.components().next().is_some()
-                    && rel.components().all(|c| matches!(c, Component::Normal(_))) =>
-            {
-                rel
-            }
+        let rel = match self.below(host) {
+            Ok(rel) if rel.components().next().is_some() => rel,
             _ => return Some(Err(outside(host))),
         };
         let resolve = ResolveFlags::NO_SYMLINKS | ResolveFlags::BENEATH;
