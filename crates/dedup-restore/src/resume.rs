@@ -16,22 +16,48 @@ use crate::error::{FileError, Stage};
 /// Bytes compared per read.
 const COMPARE_BUF: usize = 1 << 20;
 
+/// What a temporary name has between its stem and its number.
+const TEMPORARY_MARK: &str = ".rehydrate~";
+
+/// The stem of temporary name `name` (`STEM.rehydrate~N`, the mark as written or, with
+/// `any_case`, in any ASCII case), or `None` when `name` is not one.
+fn temporary_stem(name: &str, any_case: bool) -> Option<&str> {
+    let at = if any_case {
+        // ASCII case folding keeps every byte where it is, so `at` indexes `name` too.
+        name.to_ascii_lowercase().rfind(TEMPORARY_MARK)?
+    } else {
+        name.rfind(TEMPORARY_MARK)?
+    };
+    let number = &name[at + TEMPORARY_MARK.len()..];
+    (at > 0 && !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| &name[..at])
+}
+
 /// Whether `name` is a temporary name of ours (`NAME.rehydrate~N`).
 #[must_use]
 pub fn is_temporary_name(name: &str) -> bool {
-    name.rsplit_once(".rehydrate~").is_some_and(|(stem, n)| {
-        !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
-    })
+    temporary_stem(name, false).is_some()
 }
 
 /// The path whose temporary sibling `path` is (`None` when its name is not a temporary one).
 pub(crate) fn original_of(path: &WinPath) -> Option<WinPath> {
-    let name = path.file_name()?;
-    if !is_temporary_name(name) {
-        return None;
-    }
-    let (stem, _) = name.rsplit_once(".rehydrate~")?;
+    let stem = temporary_stem(path.file_name()?, false)?;
     path.parent()?.join(stem).ok()
+}
+
+/// `path` with the temporary-name suffixes of its final name taken off (`.rehydrate~N`, in
+/// any case, as often as they repeat): the file a temporary sibling of that name would be for,
+/// on a volume that compares names case-insensitively.
+pub(crate) fn untemporary(path: &WinPath) -> WinPath {
+    let mut p = path.clone();
+    while let Some(original) = p
+        .file_name()
+        .and_then(|name| temporary_stem(name, true))
+        .and_then(|stem| p.parent()?.join(stem).ok())
+    {
+        p = original;
+    }
+    p
 }
 
 /// Removes the files with temporary names from folder `dir` of `dest`; returns their paths.

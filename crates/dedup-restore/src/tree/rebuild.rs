@@ -15,6 +15,7 @@ use crate::batch::restore_in_place;
 use crate::engine::{RestoreOptions, RestoreReport};
 use crate::hresult::Hresult;
 use crate::place::Placed;
+use crate::resume::untemporary;
 use crate::staged::{Met, StagedVolume, Stub, Times};
 use crate::store::BackupStore;
 
@@ -51,34 +52,6 @@ impl Batch {
         self.stubs
             .iter()
             .any(|(p, _)| names.contains(&untemporary(p)))
-    }
-}
-
-/// What a temporary sibling's name ends with (before its number), in any case: the engine's
-/// temporary files are `NAME.rehydrate~N`.
-const TEMPORARY_MARK: &str = ".rehydrate~";
-
-/// `path` with the temporary-name suffixes of its final name taken off (`.rehydrate~N`, in
-/// any case, as often as they repeat): the file a temporary sibling of that name would be for.
-fn untemporary(path: &WinPath) -> WinPath {
-    let mut p = path.clone();
-    loop {
-        let Some(name) = p.file_name() else {
-            return p;
-        };
-        // ASCII case folding keeps every byte where it is, so `at` indexes `name` too.
-        let folded = name.to_ascii_lowercase();
-        let Some(at) = folded.rfind(TEMPORARY_MARK) else {
-            return p;
-        };
-        let number = &folded[at + TEMPORARY_MARK.len()..];
-        if at == 0 || number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-            return p;
-        }
-        match p.parent().and_then(|dir| dir.join(&name[..at]).ok()) {
-            Some(original) => p = original,
-            None => return p,
-        }
     }
 }
 

@@ -147,10 +147,10 @@ impl Run<'_> {
             let (first, second) = rayon::join(
                 || full.take().map(|b| first_side.rebuild(b)),
                 || {
+                    // Placed until the batch is full or no item is left.
                     self.place_until_full(&mut items);
-                    let placed = self.batch.len() >= self.batch_files || items.peek().is_none();
                     let beside = running.as_ref().is_some_and(|r| !self.batch.meets(r));
-                    (beside && placed && !self.batch.is_empty())
+                    (beside && !self.batch.is_empty())
                         .then(|| second_side.rebuild(std::mem::take(&mut self.batch)))
                 },
             );
