@@ -40,19 +40,23 @@ impl Batch {
     pub(super) fn names(&self) -> HashSet<WinPath> {
         self.stubs.iter().map(|(p, _)| untemporary(p)).collect()
     }
+}
 
-    /// Whether one of its files has a path in `names` once temporary-name suffixes are taken
-    /// off (in any case). Two such batches are not rebuilt at once, for two reasons:
-    /// - one name in two spellings (a source on a case-sensitive file system can hold both):
-    ///   their renames into place would race for the name, where one after the other the
-    ///   second meets the first's file and applies the overwrite policy;
-    /// - a file named like another's temporary sibling (`a.bin` and `a.bin.rehydrate~0`): one
-    ///   batch's rename could meet the other's temporary file while it is still written.
-    pub(super) fn meets(&self, names: &HashSet<WinPath>) -> bool {
-        self.stubs
-            .iter()
-            .any(|(p, _)| names.contains(&untemporary(p)))
-    }
+/// Whether `path` is one of `running`'s names ([`Batch::names`] of the batch the engine is
+/// rebuilding) once temporary-name suffixes are taken off, in any case. Such a file is placed
+/// only once that batch is over, for it could meet the batch's temporary file while it is
+/// written:
+/// - a file named like a temporary sibling (`a.bin.rehydrate~0` while the engine rebuilds
+///   `a.bin` in that file), or a file whose own temporary sibling could take the name of one
+///   of the batch's files (`a.bin` beside a rebuilt `A.BIN.rehydrate~0`): it would be refused
+///   as open, kept out as a conflict, or renamed over by the other;
+/// - one name in two spellings (a source on a case-sensitive file system can hold both): the
+///   two renames into place would race for the name.
+///
+/// Placed after the batch, it meets at most the file in place, and the overwrite policy
+/// applies. Two files of one parallel run are kept apart the same way.
+pub(super) fn meets(running: Option<&HashSet<WinPath>>, path: &WinPath) -> bool {
+    running.is_some_and(|names| names.contains(&untemporary(path)))
 }
 
 /// What the engine needs to rebuild a batch; shared by the batches of a run.
@@ -184,23 +188,28 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_meets_another_that_names_one_of_its_files_in_any_case() {
+    fn a_file_meets_a_batch_that_names_it_in_any_case() {
         let running = batch(&["\\Data\\a.bin", "\\Data\\b.bin"]).names();
-        assert!(batch(&["\\x.bin", "\\DATA\\B.BIN"]).meets(&running));
-        assert!(!batch(&["\\x.bin", "\\Data\\c.bin"]).meets(&running));
-        assert!(!batch(&[]).meets(&running));
+        assert!(meets_it(&running, "\\DATA\\B.BIN"));
+        assert!(!meets_it(&running, "\\x.bin"));
+        assert!(!meets_it(&running, "\\Data\\c.bin"));
+        assert!(!meets(None, &WinPath::new("\\Data\\a.bin").unwrap()));
     }
 
-    /// A file named like another's temporary sibling, either way round and in any case.
+    fn meets_it(running: &HashSet<WinPath>, path: &str) -> bool {
+        meets(Some(running), &WinPath::new(path).unwrap())
+    }
+
+    /// A file named like a temporary sibling of the batch's, either way round and in any case.
     #[test]
-    fn a_batch_meets_another_whose_temporary_names_it_could_take() {
+    fn a_file_meets_a_batch_whose_temporary_names_it_could_take() {
         let running = batch(&["\\d\\a.bin", "\\d\\x.rehydrate~0"]).names();
-        assert!(batch(&["\\d\\A.BIN.REHYDRATE~0"]).meets(&running));
-        assert!(batch(&["\\d\\a.bin.rehydrate~3.rehydrate~12"]).meets(&running));
-        assert!(batch(&["\\D\\X"]).meets(&running));
-        assert!(!batch(&["\\d\\a.bin.rehydrate~"]).meets(&running));
-        assert!(!batch(&["\\d\\a.bin.rehydrate~1x"]).meets(&running));
-        assert!(!batch(&["\\e\\a.bin.rehydrate~0"]).meets(&running));
+        assert!(meets_it(&running, "\\d\\A.BIN.REHYDRATE~0"));
+        assert!(meets_it(&running, "\\d\\a.bin.rehydrate~3.rehydrate~12"));
+        assert!(meets_it(&running, "\\D\\X"));
+        assert!(!meets_it(&running, "\\d\\a.bin.rehydrate~"));
+        assert!(!meets_it(&running, "\\d\\a.bin.rehydrate~1x"));
+        assert!(!meets_it(&running, "\\e\\a.bin.rehydrate~0"));
         assert_eq!(
             untemporary(&WinPath::new("\\.rehydrate~0").unwrap()).to_string(),
             "\\.rehydrate~0"

@@ -5,11 +5,12 @@
 
 use std::iter::Peekable;
 
+use foldhash::HashSet;
 use platform::{EntryKind, Source, SourceEntry, Volume, WinPath};
 use rayon::prelude::*;
 
 use super::progress::TreeProgress;
-use super::rebuild::{Batch, Rebuilder, Rebuilt, finish_restored, set_times};
+use super::rebuild::{Batch, Rebuilder, Rebuilt, finish_restored, meets, set_times};
 use super::{
     EntryResult, EntryStatus, Item, Overwrite, TreeError, TreeOptions, TreePlan, TreeReport,
 };
@@ -18,6 +19,7 @@ use crate::dry_run::dry_run;
 use crate::engine::{Phase, RestoreOptions};
 use crate::error::{FileError, Stage};
 use crate::place::{Folders, Placed, Slot, copy_file, prepare_slot, stage_stub};
+use crate::resume::untemporary;
 use crate::staged::{Stub, Times};
 use crate::store::BackupStore;
 
@@ -141,16 +143,18 @@ impl Run<'_> {
         });
         let mut full: Option<Batch> = None;
         loop {
-            // The files of the batch being rebuilt: the next is rebuilt beside it only when it
-            // names none of them (see `Batch::meets`).
+            // The names of the batch being rebuilt: an item that meets one of them is placed
+            // only once that batch is over (see `meets`), so the next batch, when rebuilt
+            // beside it, never names one of its files.
             let running = full.as_ref().map(Batch::names);
             let (first, second) = rayon::join(
                 || full.take().map(|b| first_side.rebuild(b)),
                 || {
-                    // Placed until the batch is full or no item is left.
-                    self.place_until_full(&mut items);
-                    let beside = running.as_ref().is_some_and(|r| !self.batch.meets(r));
-                    (beside && !self.batch.is_empty())
+                    // Placed until the batch is full, no item is left, or the next item meets
+                    // the running batch (then placed once that batch is over, and this batch
+                    // filled then).
+                    let stopped = self.place_until_full(&mut items, running.as_ref());
+                    (running.is_some() && !stopped && !self.batch.is_empty())
                         .then(|| second_side.rebuild(std::mem::take(&mut self.batch)))
                 },
             );
@@ -171,22 +175,30 @@ impl Run<'_> {
         }
     }
 
-    /// Places the items in walk order until the batch is full or none is left.
-    fn place_until_full(&mut self, items: &mut Peekable<std::vec::IntoIter<Item>>) {
-        while self.batch.len() < self.batch_files
-            && let Some(item) = items.next()
-        {
+    /// Places the items in walk order until the batch is full or none is left, or until the
+    /// next item meets a file of the `running` batch (see [`meets`]); returns whether it
+    /// stopped at such an item (left in `items`).
+    fn place_until_full(
+        &mut self,
+        items: &mut Peekable<std::vec::IntoIter<Item>>,
+        running: Option<&HashSet<WinPath>>,
+    ) -> bool {
+        while self.batch.len() < self.batch_files {
+            let Some(item) = items.next_if(|i| !meets(running, &i.path)) else {
+                return items.peek().is_some();
+            };
             let path = item.path.to_string();
             match &item.entry.kind {
                 EntryKind::Dir => self.place_dir(&item),
                 EntryKind::Symlink { target } => self.place_symlink(&item, target),
-                EntryKind::File => self.place_files(item, items),
+                EntryKind::File => self.place_files(item, items, running),
                 EntryKind::Unsupported(why) => self.report.entries.push(EntryResult::failed(
                     path,
                     FileError::Unsupported(why.clone()),
                 )),
             }
         }
+        false
     }
 
     /// Adds a rebuilt batch to the report and its bytes and files to the progress, in place
@@ -228,18 +240,15 @@ impl Run<'_> {
         });
     }
 
-    /// Places file `item` and the files right after it, up to what the current batch can
-    /// still take, in parallel.
-    fn place_files(&mut self, item: Item, items: &mut Peekable<std::vec::IntoIter<Item>>) {
+    /// Places file `item` and the files right after it (see [`take_run`]), in parallel.
+    fn place_files(
+        &mut self,
+        item: Item,
+        items: &mut Peekable<std::vec::IntoIter<Item>>,
+        running: Option<&HashSet<WinPath>>,
+    ) {
         let room = self.batch_files - self.batch.len();
-        let mut run = vec![item];
-        while run.len() < room
-            && items
-                .peek()
-                .is_some_and(|i| matches!(i.entry.kind, EntryKind::File))
-        {
-            run.extend(items.next());
-        }
+        let run = take_run(item, items, room, running);
         let (source, dest, policy, tell) = (self.source, self.dest, self.opts.overwrite, self.tell);
         let folders = &self.folders;
         let placed: Vec<FilePlaced> = run
@@ -258,6 +267,31 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// File `first` and the files right after it in `items`, up to `room` files, for one
+/// parallel run. The run ends before a file that meets the `running` batch, or another file of
+/// the run (see [`meets`]): those are placed after it, one run after the other.
+fn take_run(
+    first: Item,
+    items: &mut Peekable<std::vec::IntoIter<Item>>,
+    room: usize,
+    running: Option<&HashSet<WinPath>>,
+) -> Vec<Item> {
+    let mut names: HashSet<WinPath> = HashSet::default();
+    names.insert(untemporary(&first.path));
+    let mut run = vec![first];
+    while run.len() < room
+        && let Some(next) = items.next_if(|i| {
+            matches!(i.entry.kind, EntryKind::File)
+                && !meets(running, &i.path)
+                && !meets(Some(&names), &i.path)
+        })
+    {
+        names.insert(untemporary(&next.path));
+        run.push(next);
+    }
+    run
 }
 
 /// What became of one file of a run: a stub staged for the engine, or its entry (copied, in
@@ -316,4 +350,103 @@ fn place_file(
 
 fn times_of(e: &SourceEntry) -> Times {
     (e.modified, e.accessed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(path: &str, kind: EntryKind) -> Item {
+        let path = WinPath::new(path).unwrap();
+        Item {
+            entry: SourceEntry {
+                name: path.file_name().unwrap_or_default().to_owned(),
+                kind,
+                len: 0,
+                attributes: 0,
+                modified: None,
+                accessed: None,
+                reparse: None,
+            },
+            path,
+            dedup: false,
+            logical: None,
+        }
+    }
+
+    /// The paths of the runs `take_run` makes of `paths` (files, `\` at the end a folder),
+    /// beside a batch running with files `running`, up to `room` files a run; a folder is a
+    /// run of its own here (in a restore it is placed apart, as the runs are).
+    fn runs(paths: &[&str], room: usize, running: &[&str]) -> Vec<Vec<String>> {
+        let running: HashSet<WinPath> = running
+            .iter()
+            .map(|p| untemporary(&WinPath::new(p).unwrap()))
+            .collect();
+        let mut items = paths
+            .iter()
+            .map(|p| match p.strip_suffix('\\') {
+                Some(dir) => item(dir, EntryKind::Dir),
+                None => item(p, EntryKind::File),
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .peekable();
+        let mut out = Vec::new();
+        while let Some(first) = items.next() {
+            let run = if matches!(first.entry.kind, EntryKind::Dir) {
+                vec![first]
+            } else {
+                take_run(first, &mut items, room, Some(&running))
+            };
+            out.push(run.iter().map(|i| i.path.to_string()).collect());
+        }
+        out
+    }
+
+    #[test]
+    fn a_run_takes_consecutive_files_up_to_its_room() {
+        let paths = ["\\a", "\\b", "\\d\\", "\\d\\c", "\\d\\e", "\\d\\f"];
+        assert_eq!(
+            runs(&paths, 2, &[]),
+            [
+                vec!["\\a", "\\b"],
+                vec!["\\d"],
+                vec!["\\d\\c", "\\d\\e"],
+                vec!["\\d\\f"]
+            ]
+        );
+    }
+
+    /// A file named like another of the run's temporary sibling (either way round, in any
+    /// case), or one name in two spellings, starts a run of its own.
+    #[test]
+    fn a_run_ends_before_a_file_named_like_one_of_its_own() {
+        let paths = [
+            "\\NOTE.TXT.rehydrate~0",
+            "\\note.txt",
+            "\\other",
+            "\\OTHER",
+            "\\x.rehydrate~1",
+            "\\y",
+        ];
+        assert_eq!(
+            runs(&paths, 100, &[]),
+            [
+                vec!["\\NOTE.TXT.rehydrate~0"],
+                vec!["\\note.txt", "\\other"],
+                vec!["\\OTHER", "\\x.rehydrate~1", "\\y"],
+            ]
+        );
+    }
+
+    /// In a restore a file that meets the running batch stops the placing (see
+    /// `place_until_full`); a run that reaches one ends before it.
+    #[test]
+    fn a_run_ends_before_a_file_named_like_one_of_the_running_batch() {
+        let paths = ["\\a", "\\b.bin.REHYDRATE~0", "\\c"];
+        assert_eq!(
+            runs(&paths, 100, &["\\B.BIN"]),
+            [vec!["\\a"], vec!["\\b.bin.REHYDRATE~0", "\\c"]]
+        );
+    }
 }
