@@ -9,6 +9,8 @@
 //!   bytes, compared as they are produced), it is reported skipped; otherwise it fails with
 //!   `ERROR_ALREADY_EXISTS`.
 
+use std::borrow::Cow;
+
 use platform::{FileHandle, OpenOptions, SourceFile, Volume, WinPath};
 
 use crate::error::{FileError, Stage};
@@ -23,8 +25,11 @@ const TEMPORARY_MARK: &str = ".rehydrate~";
 /// `any_case`, in any ASCII case), or `None` when `name` is not one.
 fn temporary_stem(name: &str, any_case: bool) -> Option<&str> {
     let at = if any_case {
-        // ASCII case folding keeps every byte where it is, so `at` indexes `name` too.
-        name.to_ascii_lowercase().rfind(TEMPORARY_MARK)?
+        // Compared byte by byte: the mark is ASCII, and a byte of a longer UTF-8 character
+        // never equals an ASCII one, so a match starts on a character boundary.
+        name.as_bytes()
+            .windows(TEMPORARY_MARK.len())
+            .rposition(|w| w.eq_ignore_ascii_case(TEMPORARY_MARK.as_bytes()))?
     } else {
         name.rfind(TEMPORARY_MARK)?
     };
@@ -48,14 +53,15 @@ pub(crate) fn original_of(path: &WinPath) -> Option<WinPath> {
 /// `path` with the temporary-name suffixes of its final name taken off (`.rehydrate~N`, in
 /// any case, as often as they repeat): the file a temporary sibling of that name would be for,
 /// on a volume that compares names case-insensitively.
-pub(crate) fn untemporary(path: &WinPath) -> WinPath {
-    let mut p = path.clone();
+/// Borrowed when the name is not a temporary one (most names: nothing is allocated).
+pub(crate) fn untemporary(path: &WinPath) -> Cow<'_, WinPath> {
+    let mut p = Cow::Borrowed(path);
     while let Some(original) = p
         .file_name()
         .and_then(|name| temporary_stem(name, true))
         .and_then(|stem| p.parent()?.join(stem).ok())
     {
-        p = original;
+        p = Cow::Owned(original);
     }
     p
 }
@@ -163,5 +169,18 @@ mod tests {
         assert!(!is_temporary_name("report.pdf.rehydrate~"));
         assert!(!is_temporary_name("report.pdf.rehydrate~1x"));
         assert!(!is_temporary_name("report.pdf"));
+    }
+
+    /// Suffixes in any ASCII case come off, as often as they repeat, beside names of any
+    /// script; a name that is not temporary comes back borrowed.
+    #[test]
+    fn untemporary_takes_suffixes_off_in_any_case() {
+        let off = |p: &str| untemporary(&WinPath::new(p).unwrap()).to_string();
+        assert_eq!(off("\\d\\Ünïcødé.bin.ReHydrate~7"), "\\d\\Ünïcødé.bin");
+        assert_eq!(off("\\d\\ü.REHYDRATE~1.rehydrate~22"), "\\d\\ü");
+        assert_eq!(off("\\d\\ü.rehydrate~ü"), "\\d\\ü.rehydrate~ü");
+        assert_eq!(off("\\d\\.REHYDRATE~3"), "\\d\\.REHYDRATE~3");
+        let plain = WinPath::new("\\d\\report.pdf").unwrap();
+        assert!(matches!(untemporary(&plain), Cow::Borrowed(_)));
     }
 }

@@ -38,7 +38,10 @@ impl Batch {
     /// Its files' paths without temporary-name suffixes ([`untemporary`]; a set of
     /// `WinPath`s compares them case-insensitively).
     pub(super) fn names(&self) -> HashSet<WinPath> {
-        self.stubs.iter().map(|(p, _)| untemporary(p)).collect()
+        self.stubs
+            .iter()
+            .map(|(p, _)| untemporary(p).into_owned())
+            .collect()
     }
 }
 
@@ -56,7 +59,7 @@ impl Batch {
 /// Placed after the batch, it meets at most the file in place, and the overwrite policy
 /// applies. Two files of one parallel run are kept apart the same way.
 pub(super) fn meets(running: Option<&HashSet<WinPath>>, path: &WinPath) -> bool {
-    running.is_some_and(|names| names.contains(&untemporary(path)))
+    running.is_some_and(|names| names.contains(&*untemporary(path)))
 }
 
 /// What the engine needs to rebuild a batch; shared by the batches of a run.

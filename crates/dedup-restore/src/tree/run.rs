@@ -3,6 +3,7 @@
 //! up to [`TreeOptions::batch_files`] (each while the next is staged, two at a time; see
 //! [`super::rebuild`] and `Run::place_and_rebuild`), then the folders' times and a sync.
 
+use std::hash::BuildHasher;
 use std::iter::Peekable;
 
 use foldhash::HashSet;
@@ -278,17 +279,21 @@ fn take_run(
     room: usize,
     running: Option<&HashSet<WinPath>>,
 ) -> Vec<Item> {
-    let mut names: HashSet<WinPath> = HashSet::default();
-    names.insert(untemporary(&first.path));
+    // The run's names by their hash, with nothing allocated a file: two names with one hash
+    // only end a run early.
+    let hasher = foldhash::fast::RandomState::default();
+    let key = |path: &WinPath| hasher.hash_one(&*untemporary(path));
+    let mut names: HashSet<u64> = HashSet::default();
+    names.insert(key(&first.path));
     let mut run = vec![first];
     while run.len() < room
         && let Some(next) = items.next_if(|i| {
             matches!(i.entry.kind, EntryKind::File)
                 && !meets(running, &i.path)
-                && !meets(Some(&names), &i.path)
+                && !names.contains(&key(&i.path))
         })
     {
-        names.insert(untemporary(&next.path));
+        names.insert(key(&next.path));
         run.push(next);
     }
     run
@@ -380,7 +385,7 @@ mod tests {
     fn runs(paths: &[&str], room: usize, running: &[&str]) -> Vec<Vec<String>> {
         let running: HashSet<WinPath> = running
             .iter()
-            .map(|p| untemporary(&WinPath::new(p).unwrap()))
+            .map(|p| untemporary(&WinPath::new(p).unwrap()).into_owned())
             .collect();
         let mut items = paths
             .iter()
