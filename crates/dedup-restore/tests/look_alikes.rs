@@ -1,7 +1,8 @@
-//! A file of the source named like another's temporary sibling (`file01.bin.rehydrate~0`
-//! beside `file01.bin`) is placed only once the other is in place, never while the other is
-//! written in a temporary file of that very name: under any overwrite policy, both files come
-//! back whole, each with its own bytes.
+//! An entry of the source that could meet a dedup file's temporary sibling is placed only
+//! once that file is in place, never while it is written in its temporary file: a file named
+//! like the temporary sibling (`file01.bin.rehydrate~0` beside `file01.bin`), under any
+//! overwrite policy, and the file's folder in another spelling (swept of leftover temporary
+//! files as it is placed). Every file comes back whole, each with its own bytes.
 #![cfg(unix)]
 
 mod common;
@@ -17,22 +18,33 @@ use platform::{
     Volume, WinPath,
 };
 
-/// A destination that watches two files next to each other in walk order, `earlier` and
-/// `later`, one named like the other's temporary sibling: `later` must not be looked at (its
-/// slot checked) until `earlier` is in place. It notes when it is.
-///
-/// `later` is named like `earlier`'s temporary sibling, and the destination makes the two meet
-/// when `later` is looked at out of turn: `later`'s slot check waits (up to 10 s) until
-/// `earlier`'s temporary sibling of that name is created, and `earlier`'s rename into place
-/// then waits (up to 10 s) until `later` has been renamed into its slot. In turn, nothing
-/// waits.
+/// A destination that watches a dedup file, `earlier`, and an entry after it in walk order,
+/// `later`, that could meet it while it is rebuilt: `later` must not be looked at until
+/// `earlier` is in place. It notes when it is, and then makes the two meet (each wait is up to
+/// 10 s); in turn, nothing waits.
 struct Meeting<'a> {
     inner: &'a dyn Volume,
-    /// The two paths, folded.
+    /// The two paths (`earlier` folded, `later` as spelt: a folder in another spelling is
+    /// another entry of the walk).
     earlier: String,
     later: String,
+    kind: Later,
     state: Mutex<State>,
     signal: Condvar,
+}
+
+/// What `later` is.
+#[derive(PartialEq)]
+enum Later {
+    /// A file named like `earlier`'s temporary sibling. Looked at (its slot checked) out of
+    /// turn, it waits until `earlier`'s temporary sibling of that name is created, and
+    /// `earlier`'s rename into place then waits until `later` has been renamed into its slot.
+    LookAlike,
+    /// `earlier`'s folder in another spelling. Listed out of turn (the sweep of leftover
+    /// temporary files as the folder is placed), the listing waits until `earlier`'s rename
+    /// into place begins (its temporary file written and closed), and the rename then waits
+    /// until the sweep has deleted a file.
+    Folder,
 }
 
 /// What has happened so far.
@@ -43,12 +55,16 @@ struct State(Vec<Event>);
 enum Event {
     /// A file named like `later` was created (`earlier`'s temporary sibling).
     TempCreated,
+    /// `earlier`'s rename into place began.
+    Renaming,
     /// `earlier` was renamed into place.
     EarlierInPlace,
-    /// `later`'s slot was looked at before that.
+    /// `later` was looked at before that.
     OutOfTurn,
     /// `later` was renamed into its slot.
     LaterInPlace,
+    /// A file of folder `later` was deleted (or its deletion refused).
+    Swept,
 }
 
 impl State {
@@ -60,21 +76,22 @@ impl State {
 const WAIT: Duration = Duration::from_secs(10);
 
 impl<'a> Meeting<'a> {
-    fn new(inner: &'a dyn Volume, (earlier, later): (&str, &str)) -> Self {
+    fn new(inner: &'a dyn Volume, (earlier, later): (&str, &str), kind: Later) -> Self {
         Self {
             inner,
             earlier: wp(earlier).folded(),
-            later: wp(later).folded(),
+            later: wp(later).to_string(),
+            kind,
             state: Mutex::default(),
             signal: Condvar::new(),
         }
     }
 
-    fn wait_for(&self, done: impl Fn(&State) -> bool) {
+    fn wait_for(&self, event: &Event) {
         let state = self.state.lock().unwrap();
         drop(
             self.signal
-                .wait_timeout_while(state, WAIT, |s| !done(s))
+                .wait_timeout_while(state, WAIT, |s| !s.has(event))
                 .unwrap(),
         );
     }
@@ -84,8 +101,17 @@ impl<'a> Meeting<'a> {
         self.signal.notify_all();
     }
 
-    fn out_of_turn(&self) -> bool {
-        self.state.lock().unwrap().has(&Event::OutOfTurn)
+    fn has(&self, event: &Event) -> bool {
+        self.state.lock().unwrap().has(event)
+    }
+
+    /// Notes `later` looked at as `kind` if out of turn, and then waits for `event`.
+    fn looking_at(&self, path: &WinPath, kind: &Later, event: &Event) {
+        if self.kind == *kind && path.to_string() == self.later && !self.has(&Event::EarlierInPlace)
+        {
+            self.note(Event::OutOfTurn);
+            self.wait_for(event);
+        }
     }
 }
 
@@ -98,13 +124,11 @@ impl Volume for Meeting<'_> {
         Ok(handle)
     }
     fn metadata(&self, path: &WinPath) -> Result<Metadata, Error> {
-        if path.folded() == self.later && !self.state.lock().unwrap().has(&Event::EarlierInPlace) {
-            self.note(Event::OutOfTurn);
-            self.wait_for(|s| s.has(&Event::TempCreated));
-        }
+        self.looking_at(path, &Later::LookAlike, &Event::TempCreated);
         self.inner.metadata(path)
     }
     fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {
+        self.looking_at(path, &Later::Folder, &Event::Renaming);
         self.inner.read_dir(path)
     }
     fn create_dir(&self, path: &WinPath) -> Result<(), Error> {
@@ -114,18 +138,27 @@ impl Volume for Meeting<'_> {
         self.inner.remove_dir(path)
     }
     fn delete_file(&self, path: &WinPath) -> Result<(), Error> {
-        self.inner.delete_file(path)
+        let deleted = self.inner.delete_file(path);
+        if path.parent().is_some_and(|p| p == wp(&self.later)) {
+            self.note(Event::Swept);
+        }
+        deleted
     }
     fn rename(&self, from: &WinPath, to: &WinPath, replace: bool) -> Result<(), Error> {
         let to_folded = to.folded();
-        if to_folded == self.earlier && self.out_of_turn() {
-            self.wait_for(|s| s.has(&Event::LaterInPlace));
+        if to_folded == self.earlier && self.has(&Event::OutOfTurn) {
+            if self.kind == Later::Folder {
+                self.note(Event::Renaming);
+                self.wait_for(&Event::Swept);
+            } else {
+                self.wait_for(&Event::LaterInPlace);
+            }
         }
         self.inner.rename(from, to, replace)?;
         if to_folded == self.earlier {
             self.note(Event::EarlierInPlace);
         }
-        if to_folded == self.later {
+        if *to == wp(&self.later) {
             self.note(Event::LaterInPlace);
         }
         Ok(())
@@ -166,7 +199,8 @@ fn a_plain_file_named_like_a_temporary_sibling_waits_for_its_batch() {
     for overwrite in [Overwrite::Always, Overwrite::IfChanged, Overwrite::Never] {
         let out = tempfile::tempdir().unwrap();
         let host = HostVolume::new(out.path()).unwrap();
-        let dest = Meeting::new(&host, ("\\data\\sub\\file01.bin", look_alike));
+        let pair = ("\\data\\sub\\file01.bin", look_alike);
+        let dest = Meeting::new(&host, pair, Later::LookAlike);
         let opts = TreeOptions {
             batch_files: 1,
             overwrite,
@@ -181,6 +215,66 @@ fn a_plain_file_named_like_a_temporary_sibling_waits_for_its_batch() {
         for (p, bytes) in &originals {
             assert_eq!(&read_host(out.path(), p), bytes, "{what}: {p}");
         }
-        assert!(!dest.out_of_turn(), "{what}");
+        assert!(!dest.has(&Event::OutOfTurn), "{what}");
     }
+}
+
+/// A dedup file in a folder of the source whose path is also spelt another way (a
+/// case-sensitive source can hold both; the destination, like Windows, makes them one
+/// folder): `\DATA\SUB\copy.bin` and `\data\sub`, a folder the walk lists after the
+/// whole of `\DATA`. In batches of one file, the second spelling is placed (and its folder
+/// swept of leftover temporary files) only once the file's batch is over. Before, the sweep
+/// could delete the engine's temporary file between its close and its rename into place, and
+/// the file failed.
+#[test]
+fn a_folder_spelt_another_way_is_swept_once_its_files_batch_is_over() {
+    let src = tempfile::tempdir().unwrap();
+    let mut originals = volume_folder(src.path(), 75);
+    std::fs::create_dir_all(src.path().join("DATA/SUB")).unwrap();
+    let stub = src.path().join("data/sub/file01.bin");
+    let copy = src.path().join("DATA/SUB/copy.bin");
+    std::fs::copy(&stub, &copy).unwrap();
+    for name in xattr::list(&stub).unwrap() {
+        xattr::set(&copy, &name, &xattr::get(&stub, &name).unwrap().unwrap()).unwrap();
+    }
+    let bytes = originals
+        .iter()
+        .find(|(p, _)| p.to_string().ends_with("file01.bin"))
+        .unwrap()
+        .1
+        .clone();
+    originals.push((wp("\\DATA\\SUB\\copy.bin"), bytes));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let host = HostVolume::new(out.path()).unwrap();
+    let pair = ("\\DATA\\SUB\\copy.bin", "\\data\\sub");
+    let dest = Meeting::new(&host, pair, Later::Folder);
+    let opts = TreeOptions {
+        batch_files: 1,
+        ..TreeOptions::default()
+    };
+    let report = pool.install(|| restore_into(src.path(), &dest, &opts));
+    let what = format!("{:#?}", report.entries);
+    assert_eq!(report.count(EntryStatus::Restored), 5, "{what}");
+    for (p, bytes) in &originals {
+        assert_eq!(&read_dest(&host, p), bytes, "{what}: {p}");
+    }
+    assert!(!dest.has(&Event::OutOfTurn), "{what}");
+    assert!(report.leftovers_removed.is_empty(), "{what}");
+}
+
+/// The bytes of file `p` of `dest`, found case-insensitively.
+fn read_dest(dest: &dyn Volume, p: &WinPath) -> Vec<u8> {
+    let file = dest.open(p, OpenOptions::READ_EXISTING).unwrap();
+    let mut bytes = vec![0u8; usize::try_from(file.len().unwrap()).unwrap()];
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = file.read_at(at as u64, &mut bytes[at..]).unwrap();
+        assert!(n > 0, "{p}: short read at {at}");
+        at += n;
+    }
+    bytes
 }
