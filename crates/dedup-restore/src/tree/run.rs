@@ -177,8 +177,8 @@ impl Run<'_> {
     }
 
     /// Places the items in walk order until the batch is full or none is left, or until the
-    /// next item meets a file of the `running` batch (see [`meets`]); returns whether it
-    /// stopped at such an item (left in `items`).
+    /// next item meets the `running` batch (one of its files or folders, see [`meets`]);
+    /// returns whether it stopped at such an item (left in `items`).
     fn place_until_full(
         &mut self,
         items: &mut Peekable<std::vec::IntoIter<Item>>,
