@@ -41,14 +41,14 @@ pub(crate) fn slot(dest: &dyn Volume, path: &WinPath) -> Result<Slot, platform::
 pub(crate) struct Folders(Mutex<HashSet<WinPath>>);
 
 impl Folders {
-    /// Makes `dir` and its ancestors in `dest` unless this restore did already.
-    pub(crate) fn make(&self, dest: &dyn Volume, dir: &WinPath) -> Result<(), platform::Error> {
+    /// Makes `dir` and its ancestors in `dest` unless this restore did already; whether this
+    /// restore meets `dir` (in any spelling) for the first time.
+    pub(crate) fn make(&self, dest: &dyn Volume, dir: &WinPath) -> Result<bool, platform::Error> {
         if self.known().contains(dir) {
-            return Ok(());
+            return Ok(false);
         }
         dest.create_dir_all(dir)?;
-        self.known().insert(dir.clone());
-        Ok(())
+        Ok(self.known().insert(dir.clone()))
     }
 
     fn known(&self) -> MutexGuard<'_, HashSet<WinPath>> {

@@ -1,8 +1,9 @@
-//! An entry of the source that could meet a dedup file's temporary sibling is placed only
-//! once that file is in place, never while it is written in its temporary file: a file named
-//! like the temporary sibling (`file01.bin.rehydrate~0` beside `file01.bin`), under any
-//! overwrite policy, and the file's folder in another spelling (swept of leftover temporary
-//! files as it is placed). Every file comes back whole, each with its own bytes.
+//! An entry of the source that could meet a dedup file's temporary sibling never meets it
+//! while it is written: a file named like the temporary sibling (`file01.bin.rehydrate~0`
+//! beside `file01.bin`), under any overwrite policy, is placed once that file is in place; the
+//! file's folder in another spelling is not swept of leftover temporary files again. Every
+//! file comes back whole, each with its own bytes, and nothing this restore placed is taken
+//! for a leftover.
 #![cfg(unix)]
 
 mod common;
@@ -40,10 +41,10 @@ enum Later {
     /// turn, it waits until `earlier`'s temporary sibling of that name is created, and
     /// `earlier`'s rename into place then waits until `later` has been renamed into its slot.
     LookAlike,
-    /// `earlier`'s folder in another spelling. Listed out of turn (the sweep of leftover
-    /// temporary files as the folder is placed), the listing waits until `earlier`'s rename
-    /// into place begins (its temporary file written and closed), and the rename then waits
-    /// until the sweep has deleted a file.
+    /// `earlier`'s folder in another spelling. Listed out of turn (a sweep of leftover
+    /// temporary files as the folder is placed again), the listing waits until `earlier`'s
+    /// rename into place begins (its temporary file written and closed), and the rename then
+    /// waits until the sweep has deleted a file.
     Folder,
 }
 
@@ -118,7 +119,7 @@ impl<'a> Meeting<'a> {
 impl Volume for Meeting<'_> {
     fn open(&self, path: &WinPath, options: OpenOptions) -> Result<Box<dyn FileHandle>, Error> {
         let handle = self.inner.open(path, options)?;
-        if path.folded() == self.later && options.disposition == Disposition::CreateNew {
+        if *path == wp(&self.later) && options.disposition == Disposition::CreateNew {
             self.note(Event::TempCreated);
         }
         Ok(handle)
@@ -222,12 +223,12 @@ fn a_plain_file_named_like_a_temporary_sibling_waits_for_its_batch() {
 /// A dedup file in a folder of the source whose path is also spelt another way (a
 /// case-sensitive source can hold both; the destination, like Windows, makes them one
 /// folder): `\DATA\SUB\copy.bin` and `\data\sub`, a folder the walk lists after the
-/// whole of `\DATA`. In batches of one file, the second spelling is placed (and its folder
-/// swept of leftover temporary files) only once the file's batch is over. Before, the sweep
-/// could delete the engine's temporary file between its close and its rename into place, and
-/// the file failed.
+/// whole of `\DATA`. In batches of one file, the second spelling is placed while the file's
+/// batch may run, and its folder is not swept of leftover temporary files again (see
+/// `a_folder_spelt_another_way_is_not_swept_again`). Before, the sweep could delete the
+/// engine's temporary file between its close and its rename into place, and the file failed.
 #[test]
-fn a_folder_spelt_another_way_is_swept_once_its_files_batch_is_over() {
+fn a_folder_spelt_another_way_is_not_swept_while_its_files_are_rebuilt() {
     let src = tempfile::tempdir().unwrap();
     let mut originals = volume_folder(src.path(), 75);
     std::fs::create_dir_all(src.path().join("DATA/SUB")).unwrap();
@@ -277,4 +278,31 @@ fn read_dest(dest: &dyn Volume, p: &WinPath) -> Vec<u8> {
         at += n;
     }
     bytes
+}
+
+/// A plain file with a temporary name in a folder whose path the source also spells another
+/// way, the other spelling listed after it: the folder is swept of leftovers once, as it is
+/// first placed, and the file this restore copied into it stays. Before, the second spelling's
+/// sweep deleted it and reported it as a leftover of an earlier run.
+#[test]
+fn a_folder_spelt_another_way_is_not_swept_again() {
+    let src = tempfile::tempdir().unwrap();
+    let mut originals = volume_folder(src.path(), 76);
+    std::fs::create_dir_all(src.path().join("DATA/SUB")).unwrap();
+    let bytes = b"a plain file with a temporary name".to_vec();
+    std::fs::write(src.path().join("DATA/SUB/notes.txt.rehydrate~1"), &bytes).unwrap();
+    originals.push((wp("\\DATA\\SUB\\notes.txt.rehydrate~1"), bytes));
+    let out = tempfile::tempdir().unwrap();
+    let host = HostVolume::new(out.path()).unwrap();
+    let report = restore_into(src.path(), &host, &TreeOptions::default());
+    let what = format!("{:#?}", report.entries);
+    assert_eq!(report.count(EntryStatus::Restored), 4, "{what}");
+    for (p, bytes) in &originals {
+        assert_eq!(&read_dest(&host, p), bytes, "{what}: {p}");
+    }
+    assert!(
+        report.leftovers_removed.is_empty(),
+        "{:?}",
+        report.leftovers_removed
+    );
 }

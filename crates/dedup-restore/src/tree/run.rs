@@ -129,7 +129,8 @@ impl Run<'_> {
 
     /// Places every item and rebuilds the batches of dedup files. Each full batch is rebuilt
     /// by the engine while the items after it are placed and the next batch staged; that next
-    /// batch, once full (or the last), is rebuilt at once beside it. Two engine batches and
+    /// batch, once full (or the last), is rebuilt at once beside it, unless the placing stopped
+    /// at an item that meets the running batch (see `meets`). Two engine batches and
     /// the staging share the workers, so that no one's serial stretches (an engine's start and
     /// end, the staging's bookkeeping) leave a core idle. At most two batches are rebuilt at a
     /// time: the batch after a pair is staged once both are done.
@@ -177,8 +178,8 @@ impl Run<'_> {
     }
 
     /// Places the items in walk order until the batch is full or none is left, or until the
-    /// next item meets the `running` batch (one of its files or folders, see [`meets`]);
-    /// returns whether it stopped at such an item (left in `items`).
+    /// next item meets the `running` batch (see [`meets`]); returns whether it stopped at such
+    /// an item (left in `items`).
     fn place_until_full(
         &mut self,
         items: &mut Peekable<std::vec::IntoIter<Item>>,
@@ -210,12 +211,20 @@ impl Run<'_> {
         self.progress.batch_done(slot, logical, files);
     }
 
+    /// Makes folder `item` and, the first time this restore meets it, sweeps it of leftover
+    /// temporary files. Only then: met again in another spelling (a case-sensitive source can
+    /// hold `\DATA\SUB` and `\data\sub`, one folder here, the second listed after the whole
+    /// of `\DATA`), the folder holds what this restore put there, plain files with temporary
+    /// names among them and the engine's temporary files under way, and a second sweep deleted
+    /// them.
     fn place_dir(&mut self, item: &Item) {
         match self.folders.make(self.dest, &item.path) {
-            Ok(()) => {
-                self.report
-                    .leftovers_removed
-                    .extend(crate::resume::sweep(self.dest, &item.path));
+            Ok(first) => {
+                if first {
+                    self.report
+                        .leftovers_removed
+                        .extend(crate::resume::sweep(self.dest, &item.path));
+                }
                 self.dir_times
                     .push((item.path.clone(), times_of(&item.entry)));
             }
