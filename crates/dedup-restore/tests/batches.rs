@@ -1,6 +1,7 @@
 //! A tree restore whose engine batches run two at a time: the progress adds each batch's
 //! reports to what is done without counting a batch twice or going back, and one name in two
-//! spellings (from a case-sensitive source) is never rebuilt by two batches at once.
+//! spellings (from a case-sensitive source) is never rebuilt by two batches at once, nor by one
+//! batch from one of its stubs.
 #![cfg(unix)]
 
 mod common;
@@ -8,7 +9,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::tree::{assert_all_back, restore_into, volume_folder};
-use dedup_restore::{EntryStatus, Phase, Progress, TreeOptions};
+use dedup_restore::{EntryStatus, Overwrite, Phase, Progress, TreeOptions};
 use platform::HostVolume;
 
 /// Batches of one and of two files (four dedup files: two batches rebuilt at once, twice or
@@ -110,5 +111,74 @@ fn one_name_in_two_spellings_is_restored_once() {
             bytes,
             "{what}"
         );
+    }
+}
+
+/// Two spellings of one dedup file with different bytes (`FILE01.BIN` a copy of
+/// `file02.bin`'s stub), in what would be one batch: the second closes the batch and starts
+/// the next, so the engine rebuilds each from its own stub and the second meets the first's
+/// file. Under `Never` it is kept out as a conflict and the first keeps its own bytes; under
+/// `Always` it replaces them. Before, the batch held one stub for both names: both were
+/// reported restored, under the first spelling with the second's bytes, and the first's bytes
+/// were lost.
+#[test]
+fn two_spellings_of_one_name_in_one_batch_are_rebuilt_in_turn() {
+    let src = tempfile::tempdir().unwrap();
+    let originals = volume_folder(src.path(), 77);
+    let (other, upper) = ("data/sub/file02.bin", "data/sub/FILE01.BIN");
+    std::fs::copy(src.path().join(other), src.path().join(upper)).unwrap();
+    for name in xattr::list(src.path().join(other)).unwrap() {
+        let value = xattr::get(src.path().join(other), &name).unwrap().unwrap();
+        xattr::set(src.path().join(upper), &name, &value).unwrap();
+    }
+    let bytes_of = |name: &str| {
+        let (_, b) = originals
+            .iter()
+            .find(|(p, _)| p.to_string().ends_with(name))
+            .unwrap();
+        b.clone()
+    };
+    let (lower_bytes, upper_bytes) = (bytes_of("file01.bin"), bytes_of("file02.bin"));
+    for (overwrite, kept, status) in [
+        (
+            Overwrite::Never,
+            ("FILE01.BIN", &upper_bytes),
+            EntryStatus::Conflict,
+        ),
+        (
+            Overwrite::Always,
+            ("file01.bin", &lower_bytes),
+            EntryStatus::Restored,
+        ),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let dest = HostVolume::new(out.path()).unwrap();
+        let opts = TreeOptions {
+            overwrite,
+            ..TreeOptions::default()
+        };
+        let report = restore_into(src.path(), &dest, &opts);
+        let what = format!("{overwrite:?}: {:#?}", report.entries);
+        let entry = |p: &str| {
+            report
+                .entries
+                .iter()
+                .find(|e| e.path == p)
+                .unwrap_or_else(|| panic!("{p} not reported: {what}"))
+        };
+        assert_eq!(
+            entry("\\data\\sub\\FILE01.BIN").status,
+            EntryStatus::Restored,
+            "{what}"
+        );
+        assert_eq!(entry("\\data\\sub\\file01.bin").status, status, "{what}");
+        let there: Vec<String> = std::fs::read_dir(out.path().join("data/sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.eq_ignore_ascii_case("file01.bin"))
+            .collect();
+        assert_eq!(there, [kept.0], "{what}");
+        let got = std::fs::read(out.path().join("data/sub").join(kept.0)).unwrap();
+        assert!(&got == kept.1, "{what}: {} holds other bytes", kept.0);
     }
 }

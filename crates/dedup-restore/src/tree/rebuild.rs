@@ -3,6 +3,7 @@
 //! adds to the report. It borrows nothing of the run that staged it, so that the run can stage
 //! the next batch, and rebuild it, while this one is rebuilt (see `Run::place_and_rebuild`).
 
+use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
 use foldhash::HashSet;
@@ -24,9 +25,34 @@ use crate::store::BackupStore;
 pub(super) struct Batch {
     pub(super) stubs: Vec<(WinPath, Stub)>,
     pub(super) times: Vec<(Times, u32)>,
+    /// The hashes of its files' paths without temporary-name suffixes, for [`Batch::holds`]
+    /// (nothing allocated a file; two paths with one hash only close a batch early).
+    keys: HashSet<u64>,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl Batch {
+    /// Adds stub `path` with its source times and attributes.
+    pub(super) fn push(&mut self, path: WinPath, stub: Stub, times: (Times, u32)) {
+        self.keys.insert(self.key(&path));
+        self.stubs.push((path, stub));
+        self.times.push(times);
+    }
+
+    /// Whether `path` may name one of its files once temporary-name suffixes are taken off,
+    /// in any case. Such a path is not staged into this batch but starts the next: the engine
+    /// rebuilds one file per name in a batch, so two spellings of one name (a case-sensitive
+    /// source can hold both) would both be reported restored from one of them, the other's
+    /// bytes lost; one after the other, the second meets the first's file and the overwrite
+    /// policy applies.
+    pub(super) fn holds(&self, path: &WinPath) -> bool {
+        !self.keys.is_empty() && self.keys.contains(&self.key(path))
+    }
+
+    fn key(&self, path: &WinPath) -> u64 {
+        self.hasher.hash_one(&*untemporary(path))
+    }
+
     pub(super) fn len(&self) -> usize {
         self.stubs.len()
     }
@@ -174,23 +200,36 @@ pub(super) fn set_times(dest: &dyn Volume, path: &WinPath, (modified, accessed):
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn batch(paths: &[&str]) -> Batch {
-        let stub = || Stub {
-            reparse: Vec::new(),
-            attributes: 0,
-            logical: 0,
-            times: (None, None),
-        };
-        Batch {
-            stubs: paths
-                .iter()
-                .map(|p| (WinPath::new(p).unwrap(), stub()))
-                .collect(),
-            times: Vec::new(),
+    /// A batch of stubs (with nothing in them) at `paths`.
+    pub(in crate::tree) fn batch(paths: &[&str]) -> Batch {
+        let mut batch = Batch::default();
+        for p in paths {
+            let stub = Stub {
+                reparse: Vec::new(),
+                attributes: 0,
+                logical: 0,
+                times: (None, None),
+            };
+            batch.push(WinPath::new(p).unwrap(), stub, ((None, None), 0));
         }
+        batch
+    }
+
+    /// Two spellings of one name, a temporary sibling's name, and not another name or an empty
+    /// batch.
+    #[test]
+    fn a_batch_holds_its_names_in_any_spelling_and_their_temporary_siblings() {
+        let staged = batch(&["\\Data\\a.bin", "\\x.bin"]);
+        let holds = |p: &str| staged.holds(&WinPath::new(p).unwrap());
+        assert!(holds("\\DATA\\A.BIN"));
+        assert!(holds("\\data\\a.bin.REHYDRATE~2"));
+        assert!(holds("\\X.BIN"));
+        assert!(!holds("\\data\\b.bin"));
+        assert!(!holds("\\data"));
+        assert!(!batch(&[]).holds(&WinPath::new("\\x.bin").unwrap()));
     }
 
     #[test]

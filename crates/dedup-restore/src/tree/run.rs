@@ -149,15 +149,14 @@ impl Run<'_> {
             // only once that batch is over (see `meets`), so the next batch, when rebuilt
             // beside it, never names one of its files.
             let running = full.as_ref().map(Batch::names);
-            let (first, second) = rayon::join(
+            let (first, (stop, second)) = rayon::join(
                 || full.take().map(|b| first_side.rebuild(b)),
                 || {
-                    // Placed until the batch is full, no item is left, or the next item meets
-                    // the running batch (then placed once that batch is over, and this batch
-                    // filled then).
-                    let stopped = self.place_until_full(&mut items, running.as_ref());
-                    (running.is_some() && !stopped && !self.batch.is_empty())
-                        .then(|| second_side.rebuild(std::mem::take(&mut self.batch)))
+                    let stop = self.place_until_full(&mut items, running.as_ref());
+                    let beside = running.is_some() && stop != Stop::Running;
+                    let rebuilt = (beside && !self.batch.is_empty())
+                        .then(|| second_side.rebuild(std::mem::take(&mut self.batch)));
+                    (stop, rebuilt)
                 },
             );
             for (slot, rebuilt) in [first, second].into_iter().enumerate() {
@@ -165,7 +164,8 @@ impl Run<'_> {
                     self.report_rebuilt(r, slot);
                 }
             }
-            if self.batch.len() >= self.batch_files {
+            let closed = stop == Stop::Staged && !self.batch.is_empty();
+            if closed || self.batch.len() >= self.batch_files {
                 full = Some(std::mem::take(&mut self.batch));
             } else if items.peek().is_none() {
                 break;
@@ -178,16 +178,22 @@ impl Run<'_> {
     }
 
     /// Places the items in walk order until the batch is full or none is left, or until the
-    /// next item meets the `running` batch (see [`meets`]); returns whether it stopped at such
-    /// an item (left in `items`).
+    /// next item meets the `running` batch (see [`meets`]) or the batch being staged (see
+    /// [`Batch::holds`]); that item is left in `items`.
     fn place_until_full(
         &mut self,
         items: &mut Peekable<std::vec::IntoIter<Item>>,
         running: Option<&HashSet<WinPath>>,
-    ) -> bool {
+    ) -> Stop {
         while self.batch.len() < self.batch_files {
-            let Some(item) = items.next_if(|i| !meets(running, &i.path)) else {
-                return items.peek().is_some();
+            let batch = &self.batch;
+            let Some(item) = items.next_if(|i| !meets(running, &i.path) && !batch.holds(&i.path))
+            else {
+                return match items.peek() {
+                    None => Stop::Full,
+                    Some(i) if meets(running, &i.path) => Stop::Running,
+                    Some(_) => Stop::Staged,
+                };
             };
             let path = item.path.to_string();
             match &item.entry.kind {
@@ -200,7 +206,7 @@ impl Run<'_> {
                 )),
             }
         }
-        false
+        Stop::Full
     }
 
     /// Adds a rebuilt batch to the report and its bytes and files to the progress, in place
@@ -258,7 +264,7 @@ impl Run<'_> {
         running: Option<&HashSet<WinPath>>,
     ) {
         let room = self.batch_files - self.batch.len();
-        let run = take_run(item, items, room, running);
+        let run = take_run(item, items, room, running, &self.batch);
         let (source, dest, policy, tell) = (self.source, self.dest, self.opts.overwrite, self.tell);
         let folders = &self.folders;
         let placed: Vec<FilePlaced> = run
@@ -268,10 +274,8 @@ impl Run<'_> {
         for (item, p) in run.into_iter().zip(placed) {
             match p {
                 FilePlaced::Staged(stub) => {
-                    self.batch
-                        .times
-                        .push((times_of(&item.entry), item.entry.attributes));
-                    self.batch.stubs.push((item.path, stub));
+                    let times = (times_of(&item.entry), item.entry.attributes);
+                    self.batch.push(item.path, stub, times);
                 }
                 FilePlaced::Done(e) => self.report.entries.push(e),
             }
@@ -281,12 +285,14 @@ impl Run<'_> {
 
 /// File `first` and the files right after it in `items`, up to `room` files, for one
 /// parallel run. The run ends before a file that meets the `running` batch, or another file of
-/// the run (see [`meets`]): those are placed after it, one run after the other.
+/// the run (see [`meets`]), or one of the `staged` batch (see [`Batch::holds`]): those are
+/// placed after it, one run after the other.
 fn take_run(
     first: Item,
     items: &mut Peekable<std::vec::IntoIter<Item>>,
     room: usize,
     running: Option<&HashSet<WinPath>>,
+    staged: &Batch,
 ) -> Vec<Item> {
     // The run's names by their hash, with nothing allocated a file: two names with one hash
     // only end a run early.
@@ -299,6 +305,7 @@ fn take_run(
         && let Some(next) = items.next_if(|i| {
             matches!(i.entry.kind, EntryKind::File)
                 && !meets(running, &i.path)
+                && !staged.holds(&i.path)
                 && !names.contains(&key(&i.path))
         })
     {
@@ -306,6 +313,19 @@ fn take_run(
         run.push(next);
     }
     run
+}
+
+/// Why the placing of items stopped (see `Run::place_until_full`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The batch is full, or no item is left.
+    Full,
+    /// The next item meets the running batch: it is placed once that batch is over, and the
+    /// batch being staged is filled then.
+    Running,
+    /// The next item meets the batch being staged: that batch is closed (rebuilt as if full)
+    /// and the item goes to the next.
+    Staged,
 }
 
 /// What became of one file of a run: a stub staged for the engine, or its entry (copied, in
@@ -392,6 +412,17 @@ mod tests {
     /// beside a batch running with files `running`, up to `room` files a run; a folder is a
     /// run of its own here (in a restore it is placed apart, as the runs are).
     fn runs(paths: &[&str], room: usize, running: &[&str]) -> Vec<Vec<String>> {
+        runs_staged(paths, room, running, &[])
+    }
+
+    /// [`runs`], with a batch being staged that holds stubs `staged`.
+    fn runs_staged(
+        paths: &[&str],
+        room: usize,
+        running: &[&str],
+        staged: &[&str],
+    ) -> Vec<Vec<String>> {
+        let staged = super::super::rebuild::tests::batch(staged);
         let running: HashSet<WinPath> = running
             .iter()
             .map(|p| untemporary(&WinPath::new(p).unwrap()).into_owned())
@@ -410,7 +441,7 @@ mod tests {
             let run = if matches!(first.entry.kind, EntryKind::Dir) {
                 vec![first]
             } else {
-                take_run(first, &mut items, room, Some(&running))
+                take_run(first, &mut items, room, Some(&running), &staged)
             };
             out.push(run.iter().map(|i| i.path.to_string()).collect());
         }
@@ -461,6 +492,21 @@ mod tests {
         assert_eq!(
             runs(&paths, 100, &["\\B.BIN"]),
             [vec!["\\a"], vec!["\\b.bin.REHYDRATE~0", "\\c"]]
+        );
+    }
+
+    /// A file of the batch being staged in another spelling, or named like its temporary
+    /// sibling, ends a run.
+    #[test]
+    fn a_run_ends_before_a_file_the_staged_batch_holds() {
+        let paths = ["\\a", "\\B.BIN", "\\c", "\\b.bin.rehydrate~0"];
+        assert_eq!(
+            runs_staged(&paths, 100, &[], &["\\b.bin"]),
+            [
+                vec!["\\a"],
+                vec!["\\B.BIN", "\\c"],
+                vec!["\\b.bin.rehydrate~0"]
+            ]
         );
     }
 }
