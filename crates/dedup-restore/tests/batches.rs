@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::tree::{assert_all_back, restore_into, volume_folder};
+use common::tree::{assert_all_back, copy_with_xattrs, restore_into, volume_folder};
 use dedup_restore::{EntryStatus, Overwrite, Phase, Progress, TreeOptions};
 use platform::HostVolume;
 
@@ -74,12 +74,8 @@ fn a_tree_in_batches_rebuilt_two_at_a_time_reports_each_byte_once() {
 fn one_name_in_two_spellings_is_restored_once() {
     let src = tempfile::tempdir().unwrap();
     let originals = volume_folder(src.path(), 72);
-    let (lower, upper) = ("data/sub/file01.bin", "data/sub/FILE01.BIN");
-    std::fs::copy(src.path().join(lower), src.path().join(upper)).unwrap();
-    for name in xattr::list(src.path().join(lower)).unwrap() {
-        let value = xattr::get(src.path().join(lower), &name).unwrap().unwrap();
-        xattr::set(src.path().join(upper), &name, &value).unwrap();
-    }
+    let upper = "data/sub/FILE01.BIN";
+    copy_with_xattrs(src.path(), "data/sub/file01.bin", upper);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
@@ -125,12 +121,7 @@ fn one_name_in_two_spellings_is_restored_once() {
 fn two_spellings_of_one_name_in_one_batch_are_rebuilt_in_turn() {
     let src = tempfile::tempdir().unwrap();
     let originals = volume_folder(src.path(), 77);
-    let (other, upper) = ("data/sub/file02.bin", "data/sub/FILE01.BIN");
-    std::fs::copy(src.path().join(other), src.path().join(upper)).unwrap();
-    for name in xattr::list(src.path().join(other)).unwrap() {
-        let value = xattr::get(src.path().join(other), &name).unwrap().unwrap();
-        xattr::set(src.path().join(upper), &name, &value).unwrap();
-    }
+    copy_with_xattrs(src.path(), "data/sub/file02.bin", "data/sub/FILE01.BIN");
     let bytes_of = |name: &str| {
         let (_, b) = originals
             .iter()

@@ -11,7 +11,7 @@ mod common;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use common::tree::{read_host, restore_into, volume_folder};
+use common::tree::{copy_with_xattrs, read_host, restore_into, volume_folder};
 use common::wp;
 use dedup_restore::{EntryStatus, Overwrite, TreeOptions};
 use platform::{
@@ -232,12 +232,7 @@ fn a_folder_spelt_another_way_is_not_swept_while_its_files_are_rebuilt() {
     let src = tempfile::tempdir().unwrap();
     let mut originals = volume_folder(src.path(), 75);
     std::fs::create_dir_all(src.path().join("DATA/SUB")).unwrap();
-    let stub = src.path().join("data/sub/file01.bin");
-    let copy = src.path().join("DATA/SUB/copy.bin");
-    std::fs::copy(&stub, &copy).unwrap();
-    for name in xattr::list(&stub).unwrap() {
-        xattr::set(&copy, &name, &xattr::get(&stub, &name).unwrap().unwrap()).unwrap();
-    }
+    copy_with_xattrs(src.path(), "data/sub/file01.bin", "DATA/SUB/copy.bin");
     let bytes = originals
         .iter()
         .find(|(p, _)| p.to_string().ends_with("file01.bin"))

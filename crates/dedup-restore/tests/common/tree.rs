@@ -29,6 +29,16 @@ pub fn volume_folder(dir: &Path, seed: u64) -> Vec<(WinPath, Vec<u8>)> {
     originals
 }
 
+/// Copies file `from` of host folder `root` to `to` (paths relative to `root`) with its
+/// extended attributes: a dedup stub's copy is a second stub of the same file.
+pub fn copy_with_xattrs(root: &Path, from: &str, to: &str) {
+    let (from, to) = (root.join(from), root.join(to));
+    std::fs::copy(&from, &to).unwrap();
+    for name in xattr::list(&from).unwrap() {
+        xattr::set(&to, &name, &xattr::get(&from, &name).unwrap().unwrap()).unwrap();
+    }
+}
+
 pub fn read_host(root: &Path, p: &WinPath) -> Vec<u8> {
     let mut h = root.to_owned();
     h.extend(p.components());
