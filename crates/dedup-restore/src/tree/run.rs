@@ -129,11 +129,12 @@ impl Run<'_> {
 
     /// Places every item and rebuilds the batches of dedup files. Each full batch is rebuilt
     /// by the engine while the items after it are placed and the next batch staged; that next
-    /// batch, once full (or the last), is rebuilt at once beside it, unless the placing stopped
-    /// at an item that meets the running batch (see `meets`). Two engine batches and
-    /// the staging share the workers, so that no one's serial stretches (an engine's start and
-    /// end, the staging's bookkeeping) leave a core idle. At most two batches are rebuilt at a
-    /// time: the batch after a pair is staged once both are done.
+    /// batch, once full, closed (see [`Batch::holds`]) or the last, is rebuilt at once beside
+    /// it, unless the placing stopped at an item that meets the running batch (see `meets`).
+    /// Two engine batches and the staging share the workers, so that no one's serial
+    /// stretches (an engine's start and end, the staging's bookkeeping) leave a core idle. At
+    /// most two batches are rebuilt at a time: the batch after a pair is staged once both are
+    /// done.
     fn place_and_rebuild(&mut self, items: Vec<Item>) {
         let mut items = items.into_iter().peekable();
         let engine_opts = self.engine_opts.clone();
