@@ -410,11 +410,7 @@ pub trait Volume: Send + Sync {
 
     /// Whether a file or directory exists.
     fn exists(&self, path: &WinPath) -> Result<bool, Error> {
-        match self.metadata(path) {
-            Ok(_) => Ok(true),
-            Err(Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        present(self.metadata(path)).map(|found| found.is_some())
     }
 
     /// What is at `path` before something is made there: `None` when nothing is. Where

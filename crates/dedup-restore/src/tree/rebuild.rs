@@ -25,32 +25,21 @@ use crate::store::BackupStore;
 pub(super) struct Batch {
     pub(super) stubs: Vec<(WinPath, Stub)>,
     pub(super) times: Vec<(Times, u32)>,
-    /// The hashes of its files' paths without temporary-name suffixes, for [`Batch::holds`]
-    /// (nothing allocated a file; two paths with one hash only close a batch early).
-    keys: HashSet<u64>,
-    hasher: foldhash::fast::RandomState,
+    /// Its files' names. A file that [`Names::holds`] is not staged into this batch but
+    /// starts the next: the engine rebuilds one file per name in a batch, so two spellings of
+    /// one name (a case-sensitive source can hold both) would both be reported restored from
+    /// one of them, the other's bytes lost; one after the other, the second meets the first's
+    /// file and the overwrite policy applies. Taken out when the batch is rebuilt, for
+    /// [`meets`].
+    pub(super) names: Names,
 }
 
 impl Batch {
     /// Adds stub `path` with its source times and attributes.
     pub(super) fn push(&mut self, path: WinPath, stub: Stub, times: (Times, u32)) {
-        self.keys.insert(self.key(&path));
+        self.names.insert(&path);
         self.stubs.push((path, stub));
         self.times.push(times);
-    }
-
-    /// Whether `path` may name one of its files once temporary-name suffixes are taken off,
-    /// in any case. Such a path is not staged into this batch but starts the next: the engine
-    /// rebuilds one file per name in a batch, so two spellings of one name (a case-sensitive
-    /// source can hold both) would both be reported restored from one of them, the other's
-    /// bytes lost; one after the other, the second meets the first's file and the overwrite
-    /// policy applies.
-    pub(super) fn holds(&self, path: &WinPath) -> bool {
-        !self.keys.is_empty() && self.keys.contains(&self.key(path))
-    }
-
-    fn key(&self, path: &WinPath) -> u64 {
-        self.hasher.hash_one(&*untemporary(path))
     }
 
     pub(super) fn len(&self) -> usize {
@@ -60,19 +49,34 @@ impl Batch {
     pub(super) fn is_empty(&self) -> bool {
         self.stubs.is_empty()
     }
+}
 
-    /// Its files' paths without temporary-name suffixes ([`untemporary`]; a set of
-    /// `WinPath`s compares them case-insensitively).
-    pub(super) fn names(&self) -> HashSet<WinPath> {
-        self.stubs
-            .iter()
-            .map(|(p, _)| untemporary(p).into_owned())
-            .collect()
+/// Paths by the hash of their form without temporary-name suffixes ([`untemporary`]), which
+/// compares names case-insensitively: whether a path may be one of them, in any case and with
+/// any such suffixes, with nothing allocated a path. Two paths with one hash make a false
+/// "may", which only makes the placing wait or ends a run or a batch early.
+#[derive(Default)]
+pub(super) struct Names {
+    keys: HashSet<u64>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Names {
+    pub(super) fn insert(&mut self, path: &WinPath) {
+        self.keys.insert(self.key(path));
+    }
+
+    pub(super) fn holds(&self, path: &WinPath) -> bool {
+        !self.keys.is_empty() && self.keys.contains(&self.key(path))
+    }
+
+    fn key(&self, path: &WinPath) -> u64 {
+        self.hasher.hash_one(&*untemporary(path))
     }
 }
 
-/// Whether `path` is one of `running`'s names ([`Batch::names`] of the batch the engine is
-/// rebuilding) once temporary-name suffixes are taken off, in any case. Such an entry is placed
+/// Whether `path` may be one of `running`'s names ([`Batch::names`] of the batch the engine
+/// is rebuilding) once temporary-name suffixes are taken off, in any case. Such an entry is placed
 /// only once that batch is over, for it could meet the batch's temporary file while it is
 /// written:
 /// - a file named like a temporary sibling (`a.bin.rehydrate~0` while the engine rebuilds
@@ -87,8 +91,8 @@ impl Batch {
 ///
 /// Placed after the batch, it meets at most the file in place, and the overwrite policy
 /// applies. Two files of one parallel run are kept apart the same way.
-pub(super) fn meets(running: Option<&HashSet<WinPath>>, path: &WinPath) -> bool {
-    running.is_some_and(|names| names.contains(&*untemporary(path)))
+pub(super) fn meets(running: Option<&Names>, path: &WinPath) -> bool {
+    running.is_some_and(|names| names.holds(path))
 }
 
 /// What the engine needs to rebuild a batch; shared by the batches of a run.
@@ -223,32 +227,32 @@ pub(super) mod tests {
     #[test]
     fn a_batch_holds_its_names_in_any_spelling_and_their_temporary_siblings() {
         let staged = batch(&["\\Data\\a.bin", "\\x.bin"]);
-        let holds = |p: &str| staged.holds(&WinPath::new(p).unwrap());
+        let holds = |p: &str| staged.names.holds(&WinPath::new(p).unwrap());
         assert!(holds("\\DATA\\A.BIN"));
         assert!(holds("\\data\\a.bin.REHYDRATE~2"));
         assert!(holds("\\X.BIN"));
         assert!(!holds("\\data\\b.bin"));
         assert!(!holds("\\data"));
-        assert!(!batch(&[]).holds(&WinPath::new("\\x.bin").unwrap()));
+        assert!(!batch(&[]).names.holds(&WinPath::new("\\x.bin").unwrap()));
     }
 
     #[test]
     fn a_file_meets_a_batch_that_names_it_in_any_case() {
-        let running = batch(&["\\Data\\a.bin", "\\Data\\b.bin"]).names();
+        let running = batch(&["\\Data\\a.bin", "\\Data\\b.bin"]).names;
         assert!(meets_it(&running, "\\DATA\\B.BIN"));
         assert!(!meets_it(&running, "\\x.bin"));
         assert!(!meets_it(&running, "\\Data\\c.bin"));
         assert!(!meets(None, &WinPath::new("\\Data\\a.bin").unwrap()));
     }
 
-    fn meets_it(running: &HashSet<WinPath>, path: &str) -> bool {
+    fn meets_it(running: &Names, path: &str) -> bool {
         meets(Some(running), &WinPath::new(path).unwrap())
     }
 
     /// A file named like a temporary sibling of the batch's, either way round and in any case.
     #[test]
     fn a_file_meets_a_batch_whose_temporary_names_it_could_take() {
-        let running = batch(&["\\d\\a.bin", "\\d\\x.rehydrate~0"]).names();
+        let running = batch(&["\\d\\a.bin", "\\d\\x.rehydrate~0"]).names;
         assert!(meets_it(&running, "\\d\\A.BIN.REHYDRATE~0"));
         assert!(meets_it(&running, "\\d\\a.bin.rehydrate~3.rehydrate~12"));
         assert!(meets_it(&running, "\\D\\X"));

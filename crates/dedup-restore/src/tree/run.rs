@@ -3,15 +3,13 @@
 //! up to [`TreeOptions::batch_files`] (each while the next is staged, two at a time; see
 //! [`super::rebuild`] and `Run::place_and_rebuild`), then the folders' times and a sync.
 
-use std::hash::BuildHasher;
 use std::iter::Peekable;
 
-use foldhash::HashSet;
 use platform::{EntryKind, Source, SourceEntry, Volume, WinPath};
 use rayon::prelude::*;
 
 use super::progress::TreeProgress;
-use super::rebuild::{Batch, Rebuilder, Rebuilt, finish_restored, meets, set_times};
+use super::rebuild::{Batch, Names, Rebuilder, Rebuilt, finish_restored, meets, set_times};
 use super::{
     EntryResult, EntryStatus, Item, Overwrite, TreeError, TreeOptions, TreePlan, TreeReport,
 };
@@ -20,7 +18,6 @@ use crate::dry_run::dry_run;
 use crate::engine::{Phase, RestoreOptions};
 use crate::error::{FileError, Stage};
 use crate::place::{Folders, Placed, Slot, copy_file, prepare_slot, stage_stub};
-use crate::resume::untemporary;
 use crate::staged::{Stub, Times};
 use crate::store::BackupStore;
 
@@ -129,7 +126,7 @@ impl Run<'_> {
 
     /// Places every item and rebuilds the batches of dedup files. Each full batch is rebuilt
     /// by the engine while the items after it are placed and the next batch staged; that next
-    /// batch, once full, closed (see [`Batch::holds`]) or the last, is rebuilt at once beside
+    /// batch, once full, closed (see [`Batch::names`]) or the last, is rebuilt at once beside
     /// it, unless the placing stopped at an item that meets the running batch (see `meets`).
     /// Two engine batches and the staging share the workers, so that no one's serial
     /// stretches (an engine's start and end, the staging's bookkeeping) leave a core idle. At
@@ -149,7 +146,7 @@ impl Run<'_> {
             // The names of the batch being rebuilt: an item that meets one of them is placed
             // only once that batch is over (see `meets`), so the next batch, when rebuilt
             // beside it, never names one of its files.
-            let running = full.as_ref().map(Batch::names);
+            let running = full.as_mut().map(|b| std::mem::take(&mut b.names));
             let (first, (stop, second)) = rayon::join(
                 || full.take().map(|b| first_side.rebuild(b)),
                 || {
@@ -180,15 +177,15 @@ impl Run<'_> {
 
     /// Places the items in walk order until the batch is full or none is left, or until the
     /// next item meets the `running` batch (see [`meets`]) or the batch being staged (see
-    /// [`Batch::holds`]); that item is left in `items`.
+    /// [`Batch::names`]); that item is left in `items`.
     fn place_until_full(
         &mut self,
         items: &mut Peekable<std::vec::IntoIter<Item>>,
-        running: Option<&HashSet<WinPath>>,
+        running: Option<&Names>,
     ) -> Stop {
         while self.batch.len() < self.batch_files {
-            let batch = &self.batch;
-            let Some(item) = items.next_if(|i| !meets(running, &i.path) && !batch.holds(&i.path))
+            let staged = &self.batch.names;
+            let Some(item) = items.next_if(|i| !meets(running, &i.path) && !staged.holds(&i.path))
             else {
                 return match items.peek() {
                     None => Stop::Full,
@@ -196,13 +193,12 @@ impl Run<'_> {
                     Some(_) => Stop::Staged,
                 };
             };
-            let path = item.path.to_string();
             match &item.entry.kind {
                 EntryKind::Dir => self.place_dir(&item),
                 EntryKind::Symlink { target } => self.place_symlink(&item, target),
                 EntryKind::File => self.place_files(item, items, running),
                 EntryKind::Unsupported(why) => self.report.entries.push(EntryResult::failed(
-                    path,
+                    item.path.to_string(),
                     FileError::Unsupported(why.clone()),
                 )),
             }
@@ -262,10 +258,10 @@ impl Run<'_> {
         &mut self,
         item: Item,
         items: &mut Peekable<std::vec::IntoIter<Item>>,
-        running: Option<&HashSet<WinPath>>,
+        running: Option<&Names>,
     ) {
         let room = self.batch_files - self.batch.len();
-        let run = take_run(item, items, room, running, &self.batch);
+        let run = take_run(item, items, room, running, &self.batch.names);
         let (source, dest, policy, tell) = (self.source, self.dest, self.opts.overwrite, self.tell);
         let folders = &self.folders;
         let placed: Vec<FilePlaced> = run
@@ -286,31 +282,27 @@ impl Run<'_> {
 
 /// File `first` and the files right after it in `items`, up to `room` files, for one
 /// parallel run. The run ends before a file that meets the `running` batch, or another file of
-/// the run (see [`meets`]), or one of the `staged` batch (see [`Batch::holds`]): those are
-/// placed after it, one run after the other.
+/// the run (see [`meets`]), or one of the batch being staged (its [`Batch::names`],
+/// `staged`): those are placed after it, one run after the other.
 fn take_run(
     first: Item,
     items: &mut Peekable<std::vec::IntoIter<Item>>,
     room: usize,
-    running: Option<&HashSet<WinPath>>,
-    staged: &Batch,
+    running: Option<&Names>,
+    staged: &Names,
 ) -> Vec<Item> {
-    // The run's names by their hash, with nothing allocated a file: two names with one hash
-    // only end a run early.
-    let hasher = foldhash::fast::RandomState::default();
-    let key = |path: &WinPath| hasher.hash_one(&*untemporary(path));
-    let mut names: HashSet<u64> = HashSet::default();
-    names.insert(key(&first.path));
+    let mut names = Names::default();
+    names.insert(&first.path);
     let mut run = vec![first];
     while run.len() < room
         && let Some(next) = items.next_if(|i| {
             matches!(i.entry.kind, EntryKind::File)
                 && !meets(running, &i.path)
                 && !staged.holds(&i.path)
-                && !names.contains(&key(&i.path))
+                && !names.holds(&i.path)
         })
     {
-        names.insert(key(&next.path));
+        names.insert(&next.path);
         run.push(next);
     }
     run
@@ -423,11 +415,8 @@ mod tests {
         running: &[&str],
         staged: &[&str],
     ) -> Vec<Vec<String>> {
-        let staged = super::super::rebuild::tests::batch(staged);
-        let running: HashSet<WinPath> = running
-            .iter()
-            .map(|p| untemporary(&WinPath::new(p).unwrap()).into_owned())
-            .collect();
+        let batch = |paths| super::super::rebuild::tests::batch(paths).names;
+        let (running, staged) = (batch(running), batch(staged));
         let mut items = paths
             .iter()
             .map(|p| match p.strip_suffix('\\') {
