@@ -3,15 +3,17 @@
 //!
 //! * Every file is built under a temporary sibling name `NAME.rehydrate~N` and renamed into
 //!   place when complete, so a run that was killed leaves only such names behind. A later run
-//!   removes them from every folder it restores into and reports each one.
+//!   removes them from every folder it restores into and reports each one, but for a name the
+//!   source's folder holds too: that file is the source's (restored by an earlier run).
 //! * A file already at its path is never replaced. When its bytes are exactly what the restore
 //!   would write (a copy: the source file's bytes; a dedup file: the rebuilt and verified
 //!   bytes, compared as they are produced), it is reported skipped; otherwise it fails with
 //!   `ERROR_ALREADY_EXISTS`.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
-use platform::{FileHandle, OpenOptions, SourceFile, Volume, WinPath};
+use platform::{FileHandle, OpenOptions, Source, SourceFile, Volume, WinPath};
 
 use crate::error::{FileError, Stage};
 
@@ -68,16 +70,50 @@ pub(crate) fn untemporary(path: &WinPath) -> Cow<'_, WinPath> {
 
 /// Removes the files with temporary names from folder `dir` of `dest`; returns their paths.
 /// A folder that cannot be listed yields nothing (the restore into it reports its own error).
-pub(crate) fn sweep(dest: &dyn Volume, dir: &WinPath) -> Vec<WinPath> {
+///
+/// A name the source's folder `dir` holds too (in any case) is kept: that file is the
+/// source's, restored by an earlier run, not a leftover of ours, and a re-run whose filters
+/// leave it out must not delete it (one that selects it finds it in place). When the source's
+/// folder cannot be listed, nothing is removed: only a name known not to be the source's is.
+pub(crate) fn sweep(source: &dyn Source, dest: &dyn Volume, dir: &WinPath) -> Vec<WinPath> {
     let Ok(entries) = dest.read_dir(dir) else {
         return Vec::new();
     };
-    entries
+    let mut temporary = entries
         .into_iter()
         .filter(|e| !e.metadata.is_dir() && is_temporary_name(&e.name))
         .filter_map(|e| dir.join(&e.name).ok())
+        .peekable();
+    // Most folders hold none: the source's folder is then not listed.
+    if temporary.peek().is_none() {
+        return Vec::new();
+    }
+    let Some(sources) = source_temporary_names(source, dir) else {
+        return Vec::new();
+    };
+    temporary
+        .filter(|p| !sources.contains(&p.folded()))
         .filter(|p| dest.delete_file(p).is_ok())
         .collect()
+}
+
+/// The folded paths of the entries of the source's folder `dir` whose names look temporary in
+/// any case (a destination compares names case-insensitively); `None` when it cannot be listed.
+/// A folder the source does not hold has none.
+fn source_temporary_names(source: &dyn Source, dir: &WinPath) -> Option<HashSet<String>> {
+    let entries = match source.read_dir(dir) {
+        Ok(entries) => entries,
+        Err(platform::Error::NotFound { .. }) => Vec::new(),
+        Err(_) => return None,
+    };
+    Some(
+        entries
+            .iter()
+            .filter(|e| temporary_stem(&e.name, true).is_some())
+            .filter_map(|e| dir.join(&e.name).ok())
+            .map(|p| p.folded())
+            .collect(),
+    )
 }
 
 /// Whether the two readers hold the same bytes.

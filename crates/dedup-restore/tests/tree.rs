@@ -421,6 +421,54 @@ fn a_rerun_skips_identical_files_and_removes_leftovers() {
     }
 }
 
+/// A source file named like one of our temporary files is the source's, not a leftover: a
+/// re-run whose filters leave it out keeps it in the destination (before, it was deleted and
+/// reported as a leftover), and one that selects it finds it in place. A real leftover beside
+/// it is still removed.
+#[test]
+fn a_source_file_named_like_a_temporary_one_is_kept_by_a_rerun() {
+    let src = tempfile::tempdir().unwrap();
+    volume_folder(src.path(), 67);
+    let (named, bytes) = ("plain/notes.txt.rehydrate~1", b"the source's own file");
+    std::fs::write(src.path().join(named), bytes).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let first = restore_into(src.path(), &dest, &TreeOptions::default());
+    assert_eq!(first.count(EntryStatus::Failed), 0, "{:#?}", first.entries);
+    assert_eq!(std::fs::read(out.path().join(named)).unwrap(), bytes);
+
+    let leftover = "plain/small.txt.rehydrate~0";
+    std::fs::write(out.path().join(leftover), b"partial").unwrap();
+    let left_out = TreeOptions {
+        exclude: vec!["*.rehydrate~1".to_owned()],
+        ..TreeOptions::default()
+    };
+    let again = restore_into(src.path(), &dest, &left_out);
+    assert_eq!(again.count(EntryStatus::Failed), 0, "{:#?}", again.entries);
+    let removed: Vec<String> = again
+        .leftovers_removed
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(removed, ["\\plain\\small.txt.rehydrate~0"]);
+    assert!(!out.path().join(leftover).exists());
+    assert_eq!(std::fs::read(out.path().join(named)).unwrap(), bytes);
+
+    let third = restore_into(src.path(), &dest, &TreeOptions::default());
+    assert!(
+        third.leftovers_removed.is_empty(),
+        "{:?}",
+        third.leftovers_removed
+    );
+    let entry = third
+        .entries
+        .iter()
+        .find(|e| e.path == "\\plain\\notes.txt.rehydrate~1")
+        .expect("the file is selected");
+    assert_eq!(entry.status, EntryStatus::Skipped, "{entry:?}");
+    assert_eq!(std::fs::read(out.path().join(named)).unwrap(), bytes);
+}
+
 /// The pre-flight check: a plain folder is not a dedup volume; stubs whose store folder is
 /// missing (or is another store) name the store expected and the GUID they reference; a store
 /// with no dedup file selected is a warning.

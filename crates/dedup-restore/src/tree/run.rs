@@ -107,9 +107,11 @@ impl Run<'_> {
     /// times and syncs the destination.
     fn place_all(mut self, items: Vec<Item>) -> Result<TreeReport, TreeError> {
         let dest = self.dest;
-        self.report
-            .leftovers_removed
-            .extend(crate::resume::sweep(dest, &WinPath::root()));
+        self.report.leftovers_removed.extend(crate::resume::sweep(
+            self.source,
+            dest,
+            &WinPath::root(),
+        ));
         // Files are staged (dedup) or copied (plain) in parallel, a run of consecutive files at
         // a time: per file that is a lookup of its slot, its reparse point or its bytes, and for
         // a copy the placement and times (many small files were bound by doing these one by
@@ -224,9 +226,11 @@ impl Run<'_> {
         match self.folders.make(self.dest, &item.path) {
             Ok(first) => {
                 if first {
-                    self.report
-                        .leftovers_removed
-                        .extend(crate::resume::sweep(self.dest, &item.path));
+                    self.report.leftovers_removed.extend(crate::resume::sweep(
+                        self.source,
+                        self.dest,
+                        &item.path,
+                    ));
                 }
                 self.dir_times
                     .push((item.path.clone(), times_of(&item.entry)));
