@@ -1,7 +1,13 @@
 //! A dry run of a restore plan ([`crate::TreeOptions::dry_run`]): what would be restored,
 //! copied, skipped or in conflict, with the destination only read (existing dedup files of the
 //! same size rebuilt and compared through a read-only [`CompareVolume`]).
+//!
+//! Entries of the plan that are one name in the destination (two spellings in a
+//! case-sensitive source, `a.txt` and `A.TXT`) are reported as the real run places them, one
+//! after the other: the later entry meets what the earlier one would have put there
+//! ([`Taken`]), not the destination as it is now.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use dedup_reparse::DedupReparse;
@@ -41,39 +47,62 @@ pub(crate) fn dry_run(
     };
     // Dedup files whose existing file has the same size: rebuilt and compared, in batches.
     let mut batch: Vec<(WinPath, Stub)> = Vec::new();
+    let mut taken = Taken::default();
     for item in items {
-        let path = item.path.to_string();
-        let there = match &item.entry.kind {
-            EntryKind::Dir | EntryKind::Unsupported(_) => Ok(Slot::Free),
-            _ => crate::place::slot(dest, &item.path),
-        };
-        let there = match there {
-            Ok(s) => s,
-            Err(e) => {
-                report.entries.push(EntryResult::failed(
-                    path,
-                    FileError::platform(Stage::Placing, e),
-                ));
-                continue;
-            }
-        };
-        match &item.entry.kind {
-            EntryKind::Dir => {}
-            EntryKind::Symlink { .. } => report.entries.push(match there {
-                Slot::Free => EntryResult::done(path, EntryStatus::Copied, 0),
-                _ => EntryResult::placed(&item.path, EntryStatus::Copied, Placed::Conflict),
-            }),
-            EntryKind::File if item.entry.reparse.is_some() => {
-                run.dedup_file(item, there, &mut batch, report);
-            }
-            EntryKind::File => report.entries.push(run.plain_file(&item, there)),
-            EntryKind::Unsupported(why) => report.entries.push(EntryResult::failed(
-                path,
-                FileError::Unsupported(why.clone()),
-            )),
-        }
+        run.entry(item, &mut taken, &mut batch, report);
     }
     run.compare(&mut batch, report);
+}
+
+/// The names the plan's entries would take in the destination that were free before the run
+/// (by their folded paths), with what each would hold.
+#[derive(Default)]
+struct Taken(HashMap<String, Earlier>);
+
+impl Taken {
+    fn put(&mut self, path: &WinPath, what: Earlier) {
+        self.0.insert(path.folded(), what);
+    }
+
+    fn get(&self, path: &WinPath) -> Option<&Earlier> {
+        self.0.get(&path.folded())
+    }
+}
+
+/// What an earlier entry of the plan would have put at a name.
+enum Earlier {
+    /// A folder or a link: never replaced.
+    Other,
+    /// A file: a copy of the source's file at `path` (`len` bytes), or rebuilt from the stub
+    /// there (`len` is then `None`: read from the stub when it is needed).
+    File { path: WinPath, len: Option<u64> },
+}
+
+impl Earlier {
+    fn of(item: &Item) -> Self {
+        match item.entry.kind {
+            EntryKind::File => Self::File {
+                path: item.path.clone(),
+                len: item.entry.reparse.is_none().then_some(item.entry.len),
+            },
+            _ => Self::Other,
+        }
+    }
+}
+
+/// What the real run would write for a file: a copy of this many bytes, or a dedup file
+/// rebuilt from this stub.
+enum Content {
+    Copy(u64),
+    Rebuilt { logical: u64, reparse: Vec<u8> },
+}
+
+impl Content {
+    fn len(&self) -> u64 {
+        match self {
+            Self::Copy(len) | Self::Rebuilt { logical: len, .. } => *len,
+        }
+    }
 }
 
 /// What a dry run reads from and reports to.
@@ -87,6 +116,138 @@ struct DryRun<'a> {
 }
 
 impl DryRun<'_> {
+    /// Reports what would become of `item` (a dedup file over an existing one of its size is
+    /// added to `batch` instead), and notes in `taken` the name it would fill.
+    fn entry(
+        &self,
+        item: Item,
+        taken: &mut Taken,
+        batch: &mut Vec<(WinPath, Stub)>,
+        report: &mut TreeReport,
+    ) {
+        let earlier = match &item.entry.kind {
+            EntryKind::Dir => return taken.put(&item.path, Earlier::Other),
+            EntryKind::File | EntryKind::Symlink { .. } => taken.get(&item.path),
+            EntryKind::Unsupported(why) => {
+                let e = FileError::Unsupported(why.clone());
+                return report
+                    .entries
+                    .push(EntryResult::failed(item.path.to_string(), e));
+            }
+        };
+        if let Some(earlier) = earlier {
+            let entry = self.after(&item, earlier);
+            if entry.replaced {
+                taken.put(&item.path, Earlier::of(&item));
+            }
+            return report.entries.push(entry);
+        }
+        let there = match crate::place::slot(self.dest, &item.path) {
+            Ok(s) => s,
+            Err(e) => {
+                let e = FileError::platform(Stage::Placing, e);
+                return report
+                    .entries
+                    .push(EntryResult::failed(item.path.to_string(), e));
+            }
+        };
+        // A free name this entry would fill: what a later entry of that name meets.
+        let written = (there == Slot::Free).then(|| (item.path.clone(), Earlier::of(&item)));
+        let pushed = report.entries.len();
+        match &item.entry.kind {
+            EntryKind::Symlink { .. } => report.entries.push(match there {
+                Slot::Free => EntryResult::done(item.path.to_string(), EntryStatus::Copied, 0),
+                _ => EntryResult::placed(&item.path, EntryStatus::Copied, Placed::Conflict),
+            }),
+            _ if item.entry.reparse.is_some() => self.dedup_file(item, there, batch, report),
+            _ => report.entries.push(self.plain_file(&item, there)),
+        }
+        let failed = report.entries[pushed..]
+            .iter()
+            .any(|e| e.status == EntryStatus::Failed);
+        if let (Some((path, earlier)), false) = (written, failed) {
+            taken.put(&path, earlier);
+        }
+    }
+
+    /// An entry whose name an earlier entry of the plan takes: what the real run, placing the
+    /// two in turn, makes of it. A link or a folder is never replaced, nor replaced by a link.
+    fn after(&self, item: &Item, earlier: &Earlier) -> EntryResult {
+        let what = if item.entry.reparse.is_some() {
+            EntryStatus::Restored
+        } else {
+            EntryStatus::Copied
+        };
+        let placed = match (earlier, &item.entry.kind) {
+            (Earlier::File { path, len }, EntryKind::File) => self.over(item, path, *len),
+            _ => Ok(Placed::Conflict),
+        };
+        match placed {
+            Ok(p) => EntryResult::placed(&item.path, what, p),
+            Err(e) => EntryResult::failed(item.path.to_string(), e),
+        }
+    }
+
+    /// File `item` over what the earlier entry at source path `path` wrote: kept out when the
+    /// policy says so, skipped when the two are known to be identical (two copies of equal
+    /// bytes, or two stubs alike), else replaced or in conflict. A copy and a rebuilt file, or
+    /// two different stubs, of one length cannot be compared without rebuilding into the
+    /// destination: they are reported as different (the real run may find them identical).
+    fn over(&self, item: &Item, path: &WinPath, len: Option<u64>) -> Result<Placed, FileError> {
+        let mine = self.content(item)?;
+        let theirs = if let Some(len) = len {
+            Content::Copy(len)
+        } else {
+            let reparse = self
+                .source
+                .reparse_point(path)
+                .map_err(|e| FileError::platform(Stage::ReadingSource, e))?
+                .unwrap_or_default();
+            let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
+            Content::Rebuilt { logical, reparse }
+        };
+        if let Some(p) = by_size(self.policy, theirs.len(), mine.len()) {
+            return Ok(p);
+        }
+        let same = match (&mine, &theirs) {
+            (Content::Rebuilt { reparse: a, .. }, Content::Rebuilt { reparse: b, .. }) => a == b,
+            (Content::Copy(_), Content::Copy(_)) => self.same_sources(&item.path, path)?,
+            _ => false,
+        };
+        Ok(if same {
+            Placed::Skipped
+        } else if self.policy == Overwrite::IfChanged {
+            Placed::Written {
+                bytes: mine.len(),
+                replaced: true,
+            }
+        } else {
+            Placed::Conflict
+        })
+    }
+
+    fn content(&self, item: &Item) -> Result<Content, FileError> {
+        if item.entry.reparse.is_none() {
+            return Ok(Content::Copy(item.entry.len));
+        }
+        let reparse = read_stub(self.source, item)?;
+        let logical = item
+            .logical
+            .unwrap_or_else(|| DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size()));
+        Ok(Content::Rebuilt { logical, reparse })
+    }
+
+    /// Whether the source's files at `a` and `b` hold the same bytes.
+    fn same_sources(&self, a: &WinPath, b: &WinPath) -> Result<bool, FileError> {
+        let open = |p| {
+            self.source
+                .open_file(p)
+                .map_err(|e| FileError::platform(Stage::ReadingSource, e))
+        };
+        crate::resume::same_source_files(open(a)?.as_ref(), open(b)?.as_ref())
+            .map_err(|e| FileError::platform(Stage::ReadingSource, e))
+    }
+
     /// A dedup file: what would become of it, or (an existing file of the same size under a
     /// policy that compares) a stub added to `batch`, compared once the batch is full.
     fn dedup_file(

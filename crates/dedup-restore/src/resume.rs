@@ -174,6 +174,19 @@ pub(crate) fn same_files(a: &dyn FileHandle, b: &dyn FileHandle) -> Result<bool,
     )
 }
 
+/// Whether two files of a source hold the same bytes.
+pub(crate) fn same_source_files(
+    a: &dyn SourceFile,
+    b: &dyn SourceFile,
+) -> Result<bool, platform::Error> {
+    same(
+        a.len()?,
+        b.len()?,
+        |at, buf| read_exact(|o, x| a.read_at(o, x), at, buf),
+        |at, buf| read_exact(|o, x| b.read_at(o, x), at, buf),
+    )
+}
+
 fn read_exact(
     mut read_at: impl FnMut(u64, &mut [u8]) -> Result<usize, platform::Error>,
     mut at: u64,

@@ -92,7 +92,8 @@ pub struct TreeOptions {
     /// conflict. Existing files are compared read-only (a dedup file of the same size as the
     /// existing one is rebuilt in memory, chunk by chunk, and compared as it is produced);
     /// dedup files that are not there yet are not rebuilt, so a damaged store shows only in a
-    /// real run (or `verify`).
+    /// real run (or `verify`). Entries that are one name in the destination (spellings a
+    /// case-sensitive source holds apart) are reported as the run places them: in turn.
     pub dry_run: bool,
     /// The most dedup files the engine rebuilds at once: at most, and by default,
     /// [`MAX_FILES`](crate::MAX_FILES), the `RestoreFiles` limit (0 counts as 1). Fewer bound

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::tree::{read_host, restore_into, volume_folder};
+use common::tree::{copy_with_xattrs, read_host, restore_into, volume_folder};
 use common::*;
 use dedup_restore::{
     BackupStore, EntryStatus, FileError, FilterKind, Hresult, Overwrite, SourceError, SourceStore,
@@ -663,4 +663,58 @@ fn a_dry_run_writes_nothing_and_tells_what_a_run_does() {
     let plan = plan_tree(&source, &TreeOptions::default()).unwrap();
     let r = restore_planned(plan, &source, &store, &dest, &TreeOptions::default()).unwrap();
     assert_eq!(r.count(EntryStatus::Skipped), originals.len());
+}
+
+/// Entries that are one name in the destination (spellings a case-sensitive source holds
+/// apart): the dry run says what the real run does, which places them in turn, the later
+/// meeting the earlier's file. Two stubs alike, two copies alike and two that differ, a file
+/// after a folder of its name, under each policy. Before, the dry run reported every one of
+/// them as restored or copied into a free name.
+#[test]
+fn a_dry_run_tells_what_a_run_does_with_one_name_in_several_spellings() {
+    let src = tempfile::tempdir().unwrap();
+    volume_folder(src.path(), 71);
+    copy_with_xattrs(src.path(), "data/sub/file01.bin", "data/sub/FILE01.BIN");
+    copy_with_xattrs(src.path(), "docs/file00.bin", "data/sub/FILE02.BIN");
+    let small = std::fs::read(src.path().join("plain/small.txt")).unwrap();
+    let mut other = small.clone();
+    other[0] ^= 0x20;
+    std::fs::write(src.path().join("plain/SMALL.TXT"), &small).unwrap();
+    std::fs::write(src.path().join("plain/Small.txt"), &other).unwrap();
+    std::fs::create_dir(src.path().join("plain/A")).unwrap();
+    std::fs::write(src.path().join("plain/A/x.txt"), b"in a folder").unwrap();
+    std::fs::write(src.path().join("plain/a"), b"a file named like the folder").unwrap();
+    let source = HostSource::new(src.path()).unwrap();
+    let store = SourceStore::new(&source);
+    let outcomes = |r: &TreeReport| {
+        let mut v: Vec<(String, EntryStatus, bool, u64)> = r
+            .entries
+            .iter()
+            .map(|e| (e.path.clone(), e.status, e.replaced, e.bytes))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    for overwrite in [Overwrite::Never, Overwrite::IfChanged, Overwrite::Always] {
+        let out = tempfile::tempdir().unwrap();
+        let dest = HostVolume::new(out.path()).unwrap();
+        let opts = TreeOptions {
+            overwrite,
+            ..TreeOptions::default()
+        };
+        let dry = TreeOptions {
+            dry_run: true,
+            ..opts.clone()
+        };
+        let d = restore_tree(&source, &store, &dest, &dry).unwrap();
+        assert!(files_below(out.path()).is_empty(), "the dry run wrote");
+        let r = restore_tree(&source, &store, &dest, &opts).unwrap();
+        assert_eq!(outcomes(&d), outcomes(&r), "{overwrite:?}");
+        // The meetings happened: one conflict at least (the file after the folder), and
+        // under `Never` the stub and the copy alike skipped.
+        assert!(r.count(EntryStatus::Conflict) >= 1, "{:#?}", r.entries);
+        if overwrite == Overwrite::Never {
+            assert_eq!(r.count(EntryStatus::Skipped), 2, "{:#?}", r.entries);
+        }
+    }
 }
