@@ -3,17 +3,20 @@
 //!
 //! * Every file is built under a temporary sibling name `NAME.rehydrate~N` and renamed into
 //!   place when complete, so a run that was killed leaves only such names behind. A later run
-//!   removes them from every folder it restores into and reports each one, but for a name the
-//!   source's folder holds too: that file is the source's (restored by an earlier run).
+//!   removes them from every folder it restores into and reports each one, but for a file
+//!   the source's folder holds too, by that name and with those bytes: that one is the
+//!   source's, restored by an earlier run.
 //! * A file already at its path is never replaced. When its bytes are exactly what the restore
 //!   would write (a copy: the source file's bytes; a dedup file: the rebuilt and verified
 //!   bytes, compared as they are produced), it is reported skipped; otherwise it fails with
 //!   `ERROR_ALREADY_EXISTS`.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use platform::{FileHandle, OpenOptions, Source, SourceFile, Volume, WinPath};
+use platform::{
+    EntryKind, FileHandle, OpenOptions, Source, SourceEntry, SourceFile, Volume, WinPath,
+};
 
 use crate::error::{FileError, Stage};
 
@@ -71,10 +74,12 @@ pub(crate) fn untemporary(path: &WinPath) -> Cow<'_, WinPath> {
 /// Removes the files with temporary names from folder `dir` of `dest`; returns their paths.
 /// A folder that cannot be listed yields nothing (the restore into it reports its own error).
 ///
-/// A name the source's folder `dir` holds too (in any case) is kept: that file is the
-/// source's, restored by an earlier run, not a leftover of ours, and a re-run whose filters
-/// leave it out must not delete it (one that selects it finds it in place). When the source's
-/// folder cannot be listed, nothing is removed: only a name known not to be the source's is.
+/// A name the source's folder `dir` holds too (in any case) is kept when the file is what an
+/// earlier run restored from that source file (see [`restored_from`]): a re-run whose filters
+/// leave it out must not delete it, and one that selects it finds it in place. A leftover
+/// that only shares its name (a run killed while building `x` left `x.rehydrate~0` beside the
+/// source's own `x.rehydrate~0`) is removed. When the source's folder cannot be listed,
+/// nothing is removed: only a name known not to be the source's is.
 pub(crate) fn sweep(source: &dyn Source, dest: &dyn Volume, dir: &WinPath) -> Vec<WinPath> {
     let Ok(entries) = dest.read_dir(dir) else {
         return Vec::new();
@@ -88,19 +93,26 @@ pub(crate) fn sweep(source: &dyn Source, dest: &dyn Volume, dir: &WinPath) -> Ve
     if temporary.peek().is_none() {
         return Vec::new();
     }
-    let Some(sources) = source_temporary_names(source, dir) else {
+    let Some(sources) = source_temporary_entries(source, dir) else {
         return Vec::new();
     };
     temporary
-        .filter(|p| !sources.contains(&p.folded()))
+        .filter(|p| {
+            !sources
+                .get(p)
+                .is_some_and(|e| restored_from(source, dest, p, e))
+        })
         .filter(|p| dest.delete_file(p).is_ok())
         .collect()
 }
 
-/// The folded paths of the entries of the source's folder `dir` whose names look temporary in
-/// any case (a destination compares names case-insensitively); `None` when it cannot be listed.
-/// A folder the source does not hold has none.
-fn source_temporary_names(source: &dyn Source, dir: &WinPath) -> Option<HashSet<String>> {
+/// The entries of the source's folder `dir` whose names look temporary in any case, by path
+/// (compared case-insensitively, as the destination compares names); `None` when the folder
+/// cannot be listed. A folder the source does not hold has none.
+fn source_temporary_entries(
+    source: &dyn Source,
+    dir: &WinPath,
+) -> Option<HashMap<WinPath, SourceEntry>> {
     let entries = match source.read_dir(dir) {
         Ok(entries) => entries,
         Err(platform::Error::NotFound { .. }) => Vec::new(),
@@ -108,12 +120,32 @@ fn source_temporary_names(source: &dyn Source, dir: &WinPath) -> Option<HashSet<
     };
     Some(
         entries
-            .iter()
+            .into_iter()
             .filter(|e| temporary_stem(&e.name, true).is_some())
-            .filter_map(|e| dir.join(&e.name).ok())
-            .map(|p| p.folded())
+            .filter_map(|e| Some((dir.join(&e.name).ok()?, e)))
             .collect(),
     )
+}
+
+/// Whether the destination's file at `path` is what a run restored from the source's
+/// `entry` of that name: a file of its length, and for a copy of its bytes. (A dedup file's
+/// bytes are not compared: that would mean rebuilding it. A leftover of its length is kept,
+/// and a re-run that selects the entry reports it as a conflict, or replaces it, by policy.)
+fn restored_from(
+    source: &dyn Source,
+    dest: &dyn Volume,
+    path: &WinPath,
+    entry: &SourceEntry,
+) -> bool {
+    if !matches!(entry.kind, EntryKind::File)
+        || !dest.metadata(path).is_ok_and(|m| m.len == entry.len)
+    {
+        return false;
+    }
+    entry.reparse.is_some()
+        || source
+            .open_file(path)
+            .is_ok_and(|src| same_as_source(src.as_ref(), dest, path).unwrap_or(false))
 }
 
 /// Whether the two readers hold the same bytes.

@@ -424,7 +424,7 @@ fn a_rerun_skips_identical_files_and_removes_leftovers() {
 /// A source file named like one of our temporary files is the source's, not a leftover: a
 /// re-run whose filters leave it out keeps it in the destination (before, it was deleted and
 /// reported as a leftover), and one that selects it finds it in place. A real leftover beside
-/// it is still removed.
+/// it is still removed, and so is one by its name that does not hold its bytes.
 #[test]
 fn a_source_file_named_like_a_temporary_one_is_kept_by_a_rerun() {
     let src = tempfile::tempdir().unwrap();
@@ -467,6 +467,18 @@ fn a_source_file_named_like_a_temporary_one_is_kept_by_a_rerun() {
         .expect("the file is selected");
     assert_eq!(entry.status, EntryStatus::Skipped, "{entry:?}");
     assert_eq!(std::fs::read(out.path().join(named)).unwrap(), bytes);
+
+    // A leftover that only shares the source file's name and length (a run killed while
+    // building `notes.txt` would leave one, its bytes not all written) is removed.
+    std::fs::write(out.path().join(named), vec![0u8; bytes.len()]).unwrap();
+    let fourth = restore_into(src.path(), &dest, &left_out);
+    let removed: Vec<String> = fourth
+        .leftovers_removed
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(removed, ["\\plain\\notes.txt.rehydrate~1"]);
+    assert!(!out.path().join(named).exists());
 }
 
 /// The pre-flight check: a plain folder is not a dedup volume; stubs whose store folder is
