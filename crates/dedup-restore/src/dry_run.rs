@@ -4,10 +4,11 @@
 //!
 //! Entries of the plan that are one name in the destination (two spellings in a
 //! case-sensitive source, `a.txt` and `A.TXT`) are reported as the real run places them, one
-//! after the other: the later entry meets what the earlier one would have put there
-//! ([`Taken`]), not the destination as it is now.
+//! after the other: the later entry meets what the earlier one would have left there
+//! ([`taken`]), not the destination as it is now.
 
-use std::collections::HashMap;
+mod taken;
+
 use std::time::Instant;
 
 use dedup_reparse::DedupReparse;
@@ -24,6 +25,7 @@ use crate::store::BackupStore;
 use crate::tree::{
     EntryResult, EntryStatus, Item, Overwrite, TreeOptions, TreeReport, engine_outcome,
 };
+use taken::{Earlier, Taken, not_a_folder};
 
 /// A dry run of the plan's `items` (see [`TreeOptions::dry_run`]): `dest` is only read.
 #[allow(clippy::too_many_arguments)]
@@ -47,62 +49,11 @@ pub(crate) fn dry_run(
     };
     // Dedup files whose existing file has the same size: rebuilt and compared, in batches.
     let mut batch: Vec<(WinPath, Stub)> = Vec::new();
-    let mut taken = Taken::default();
+    let mut taken = Taken::new(&items);
     for item in items {
         run.entry(item, &mut taken, &mut batch, report);
     }
     run.compare(&mut batch, report);
-}
-
-/// The names the plan's entries would take in the destination that were free before the run
-/// (by their folded paths), with what each would hold.
-#[derive(Default)]
-struct Taken(HashMap<String, Earlier>);
-
-impl Taken {
-    fn put(&mut self, path: &WinPath, what: Earlier) {
-        self.0.insert(path.folded(), what);
-    }
-
-    fn get(&self, path: &WinPath) -> Option<&Earlier> {
-        self.0.get(&path.folded())
-    }
-}
-
-/// What an earlier entry of the plan would have put at a name.
-enum Earlier {
-    /// A folder or a link: never replaced.
-    Other,
-    /// A file: a copy of the source's file at `path` (`len` bytes), or rebuilt from the stub
-    /// there (`len` is then `None`: read from the stub when it is needed).
-    File { path: WinPath, len: Option<u64> },
-}
-
-impl Earlier {
-    fn of(item: &Item) -> Self {
-        match item.entry.kind {
-            EntryKind::File => Self::File {
-                path: item.path.clone(),
-                len: item.entry.reparse.is_none().then_some(item.entry.len),
-            },
-            _ => Self::Other,
-        }
-    }
-}
-
-/// What the real run would write for a file: a copy of this many bytes, or a dedup file
-/// rebuilt from this stub.
-enum Content {
-    Copy(u64),
-    Rebuilt { logical: u64, reparse: Vec<u8> },
-}
-
-impl Content {
-    fn len(&self) -> u64 {
-        match self {
-            Self::Copy(len) | Self::Rebuilt { logical: len, .. } => *len,
-        }
-    }
 }
 
 /// What a dry run reads from and reports to.
@@ -117,7 +68,7 @@ struct DryRun<'a> {
 
 impl DryRun<'_> {
     /// Reports what would become of `item` (a dedup file over an existing one of its size is
-    /// added to `batch` instead), and notes in `taken` the name it would fill.
+    /// added to `batch` instead), and notes in `taken` what its name then holds.
     fn entry(
         &self,
         item: Item,
@@ -125,8 +76,11 @@ impl DryRun<'_> {
         batch: &mut Vec<(WinPath, Stub)>,
         report: &mut TreeReport,
     ) {
+        if let Some(dir) = taken.blocked_above(&item.path) {
+            return report.entries.push(not_a_folder(&item.path, dir));
+        }
         let earlier = match &item.entry.kind {
-            EntryKind::Dir => return taken.put(&item.path, Earlier::Other),
+            EntryKind::Dir => return self.folder(&item, taken, report),
             EntryKind::File | EntryKind::Symlink { .. } => taken.get(&item.path),
             EntryKind::Unsupported(why) => {
                 let e = FileError::Unsupported(why.clone());
@@ -135,117 +89,63 @@ impl DryRun<'_> {
                     .push(EntryResult::failed(item.path.to_string(), e));
             }
         };
-        if let Some(earlier) = earlier {
-            let entry = self.after(&item, earlier);
-            if entry.replaced {
-                taken.put(&item.path, Earlier::of(&item));
-            }
-            return report.entries.push(entry);
+        // What a later entry of this name meets, once this one is placed (see below).
+        let note = taken
+            .follows(&item.path)
+            .then(|| (item.path.clone(), Earlier::of(&item)));
+        let deferred = if let Some(earlier) = earlier {
+            report.entries.push(self.after(&item, earlier));
+            false
+        } else {
+            self.placed(item, batch, report)
+        };
+        // The name holds this entry's bytes when it is written or skipped as identical, and,
+        // under `IfChanged`, after a comparison either way; else what was there before.
+        let fills = if deferred {
+            self.policy == Overwrite::IfChanged
+        } else {
+            report.entries.last().is_some_and(|e| {
+                matches!(
+                    e.status,
+                    EntryStatus::Restored | EntryStatus::Copied | EntryStatus::Skipped
+                )
+            })
+        };
+        if let (Some((path, earlier)), true) = (note, fills) {
+            taken.put(&path, earlier);
         }
+    }
+
+    /// Reports what would become of file or link `item` at its name as the destination has
+    /// it; whether it was added to `batch` instead (a dedup file over an existing file of its
+    /// size, compared once the batch is full).
+    fn placed(
+        &self,
+        item: Item,
+        batch: &mut Vec<(WinPath, Stub)>,
+        report: &mut TreeReport,
+    ) -> bool {
         let there = match crate::place::slot(self.dest, &item.path) {
             Ok(s) => s,
             Err(e) => {
                 let e = FileError::platform(Stage::Placing, e);
-                return report
+                report
                     .entries
                     .push(EntryResult::failed(item.path.to_string(), e));
+                return false;
             }
         };
-        // A free name this entry would fill: what a later entry of that name meets.
-        let written = (there == Slot::Free).then(|| (item.path.clone(), Earlier::of(&item)));
-        let pushed = report.entries.len();
         match &item.entry.kind {
             EntryKind::Symlink { .. } => report.entries.push(match there {
                 Slot::Free => EntryResult::done(item.path.to_string(), EntryStatus::Copied, 0),
                 _ => EntryResult::placed(&item.path, EntryStatus::Copied, Placed::Conflict),
             }),
-            _ if item.entry.reparse.is_some() => self.dedup_file(item, there, batch, report),
+            _ if item.entry.reparse.is_some() => {
+                return self.dedup_file(item, there, batch, report);
+            }
             _ => report.entries.push(self.plain_file(&item, there)),
         }
-        let failed = report.entries[pushed..]
-            .iter()
-            .any(|e| e.status == EntryStatus::Failed);
-        if let (Some((path, earlier)), false) = (written, failed) {
-            taken.put(&path, earlier);
-        }
-    }
-
-    /// An entry whose name an earlier entry of the plan takes: what the real run, placing the
-    /// two in turn, makes of it. A link or a folder is never replaced, nor replaced by a link.
-    fn after(&self, item: &Item, earlier: &Earlier) -> EntryResult {
-        let what = if item.entry.reparse.is_some() {
-            EntryStatus::Restored
-        } else {
-            EntryStatus::Copied
-        };
-        let placed = match (earlier, &item.entry.kind) {
-            (Earlier::File { path, len }, EntryKind::File) => self.over(item, path, *len),
-            _ => Ok(Placed::Conflict),
-        };
-        match placed {
-            Ok(p) => EntryResult::placed(&item.path, what, p),
-            Err(e) => EntryResult::failed(item.path.to_string(), e),
-        }
-    }
-
-    /// File `item` over what the earlier entry at source path `path` wrote: kept out when the
-    /// policy says so, skipped when the two are known to be identical (two copies of equal
-    /// bytes, or two stubs alike), else replaced or in conflict. A copy and a rebuilt file, or
-    /// two different stubs, of one length cannot be compared without rebuilding into the
-    /// destination: they are reported as different (the real run may find them identical).
-    fn over(&self, item: &Item, path: &WinPath, len: Option<u64>) -> Result<Placed, FileError> {
-        let mine = self.content(item)?;
-        let theirs = if let Some(len) = len {
-            Content::Copy(len)
-        } else {
-            let reparse = self
-                .source
-                .reparse_point(path)
-                .map_err(|e| FileError::platform(Stage::ReadingSource, e))?
-                .unwrap_or_default();
-            let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
-            Content::Rebuilt { logical, reparse }
-        };
-        if let Some(p) = by_size(self.policy, theirs.len(), mine.len()) {
-            return Ok(p);
-        }
-        let same = match (&mine, &theirs) {
-            (Content::Rebuilt { reparse: a, .. }, Content::Rebuilt { reparse: b, .. }) => a == b,
-            (Content::Copy(_), Content::Copy(_)) => self.same_sources(&item.path, path)?,
-            _ => false,
-        };
-        Ok(if same {
-            Placed::Skipped
-        } else if self.policy == Overwrite::IfChanged {
-            Placed::Written {
-                bytes: mine.len(),
-                replaced: true,
-            }
-        } else {
-            Placed::Conflict
-        })
-    }
-
-    fn content(&self, item: &Item) -> Result<Content, FileError> {
-        if item.entry.reparse.is_none() {
-            return Ok(Content::Copy(item.entry.len));
-        }
-        let reparse = read_stub(self.source, item)?;
-        let logical = item
-            .logical
-            .unwrap_or_else(|| DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size()));
-        Ok(Content::Rebuilt { logical, reparse })
-    }
-
-    /// Whether the source's files at `a` and `b` hold the same bytes.
-    fn same_sources(&self, a: &WinPath, b: &WinPath) -> Result<bool, FileError> {
-        let open = |p| {
-            self.source
-                .open_file(p)
-                .map_err(|e| FileError::platform(Stage::ReadingSource, e))
-        };
-        crate::resume::same_source_files(open(a)?.as_ref(), open(b)?.as_ref())
-            .map_err(|e| FileError::platform(Stage::ReadingSource, e))
+        false
     }
 
     /// A dedup file: what would become of it, or (an existing file of the same size under a
@@ -256,14 +156,14 @@ impl DryRun<'_> {
         there: Slot,
         batch: &mut Vec<(WinPath, Stub)>,
         report: &mut TreeReport,
-    ) {
+    ) -> bool {
         let reparse = match read_stub(self.source, &item) {
             Ok(r) => r,
             Err(e) => {
                 report
                     .entries
                     .push(EntryResult::failed(item.path.to_string(), e));
-                return;
+                return false;
             }
         };
         let logical = DedupReparse::parse(&reparse).map_or(0, |r| r.logical_size());
@@ -293,7 +193,7 @@ impl DryRun<'_> {
                     if batch.len() == MAX_FILES {
                         self.compare(batch, report);
                     }
-                    return;
+                    return true;
                 }
             }
         };
@@ -302,6 +202,7 @@ impl DryRun<'_> {
             EntryStatus::Restored,
             placed,
         ));
+        false
     }
 
     /// A plain file: copied, skipped (an identical copy is there) or in conflict.

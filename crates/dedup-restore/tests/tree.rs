@@ -679,9 +679,11 @@ fn a_dry_run_writes_nothing_and_tells_what_a_run_does() {
 
 /// Entries that are one name in the destination (spellings a case-sensitive source holds
 /// apart): the dry run says what the real run does, which places them in turn, the later
-/// meeting the earlier's file. Two stubs alike, two copies alike and two that differ, a file
-/// after a folder of its name, under each policy. Before, the dry run reported every one of
-/// them as restored or copied into a free name.
+/// meeting what the earlier left. Two stubs alike, two copies alike and two that differ, a
+/// file after a folder of its name and a folder after a file (which cannot be made, nor
+/// anything below it), a folder where the destination has a file; under each policy, into an
+/// empty destination and again over what the first run left. Before, the dry run reported
+/// every entry as if its name were free or as the destination had it before the run.
 #[test]
 fn a_dry_run_tells_what_a_run_does_with_one_name_in_several_spellings() {
     let src = tempfile::tempdir().unwrap();
@@ -691,11 +693,18 @@ fn a_dry_run_tells_what_a_run_does_with_one_name_in_several_spellings() {
     let small = std::fs::read(src.path().join("plain/small.txt")).unwrap();
     let mut other = small.clone();
     other[0] ^= 0x20;
-    std::fs::write(src.path().join("plain/SMALL.TXT"), &small).unwrap();
-    std::fs::write(src.path().join("plain/Small.txt"), &other).unwrap();
-    std::fs::create_dir(src.path().join("plain/A")).unwrap();
-    std::fs::write(src.path().join("plain/A/x.txt"), b"in a folder").unwrap();
-    std::fs::write(src.path().join("plain/a"), b"a file named like the folder").unwrap();
+    let write = |p: &str, bytes: &[u8]| {
+        let p = src.path().join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    write("plain/SMALL.TXT", &small);
+    write("plain/Small.txt", &other);
+    write("plain/A/x.txt", b"in a folder");
+    write("plain/a", b"a file named like the folder before it");
+    write("plain/B", b"a file named like the folder after it");
+    write("plain/b/y.txt", b"in a folder the run cannot make");
+    write("plain/b/c/z.txt", b"below it");
     let source = HostSource::new(src.path()).unwrap();
     let store = SourceStore::new(&source);
     let outcomes = |r: &TreeReport| {
@@ -707,8 +716,22 @@ fn a_dry_run_tells_what_a_run_does_with_one_name_in_several_spellings() {
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     };
+    let tree = |root: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files = files_below(root);
+        files.sort();
+        files
+            .into_iter()
+            .map(|f| {
+                let bytes = std::fs::read(root.join(&f)).unwrap();
+                (f, bytes)
+            })
+            .collect()
+    };
     for overwrite in [Overwrite::Never, Overwrite::IfChanged, Overwrite::Always] {
         let out = tempfile::tempdir().unwrap();
+        // A file where the source has a folder.
+        std::fs::create_dir(out.path().join("plain")).unwrap();
+        std::fs::write(out.path().join("plain/deep"), b"not a folder").unwrap();
         let dest = HostVolume::new(out.path()).unwrap();
         let opts = TreeOptions {
             overwrite,
@@ -718,15 +741,28 @@ fn a_dry_run_tells_what_a_run_does_with_one_name_in_several_spellings() {
             dry_run: true,
             ..opts.clone()
         };
-        let d = restore_tree(&source, &store, &dest, &dry).unwrap();
-        assert!(files_below(out.path()).is_empty(), "the dry run wrote");
-        let r = restore_tree(&source, &store, &dest, &opts).unwrap();
-        assert_eq!(outcomes(&d), outcomes(&r), "{overwrite:?}");
-        // The meetings happened: one conflict at least (the file after the folder), and
-        // under `Never` the stub and the copy alike skipped.
-        assert!(r.count(EntryStatus::Conflict) >= 1, "{:#?}", r.entries);
-        if overwrite == Overwrite::Never {
-            assert_eq!(r.count(EntryStatus::Skipped), 2, "{:#?}", r.entries);
+        for pass in ["into an empty folder", "again"] {
+            let before = tree(out.path());
+            let d = restore_tree(&source, &store, &dest, &dry).unwrap();
+            assert!(tree(out.path()) == before, "the dry run wrote");
+            let r = restore_tree(&source, &store, &dest, &opts).unwrap();
+            assert_eq!(outcomes(&d), outcomes(&r), "{overwrite:?}, {pass}");
+            // The meetings happened: the folder that cannot be made and what is below it
+            // failed, the file after a folder is in conflict; under `Never` the stub and the
+            // copy alike are skipped.
+            let what = format!("{overwrite:?}, {pass}: {:#?}", r.entries);
+            let status = |p: &str| r.entries.iter().find(|e| e.path == p).map(|e| e.status);
+            for p in [
+                "\\plain\\b",
+                "\\plain\\b\\c\\z.txt",
+                "\\plain\\deep\\er\\empty.dat",
+            ] {
+                assert_eq!(status(p), Some(EntryStatus::Failed), "{p}: {what}");
+            }
+            assert_eq!(status("\\plain\\a"), Some(EntryStatus::Conflict), "{what}");
+            if overwrite == Overwrite::Never && pass == "into an empty folder" {
+                assert_eq!(r.count(EntryStatus::Skipped), 2, "{what}");
+            }
         }
     }
 }
