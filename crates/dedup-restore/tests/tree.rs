@@ -443,14 +443,15 @@ fn a_source_file_named_like_a_temporary_one_is_kept_by_a_rerun() {
         exclude: vec!["*.rehydrate~1".to_owned()],
         ..TreeOptions::default()
     };
+    let removed = |r: &TreeReport| -> Vec<String> {
+        r.leftovers_removed
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
     let again = restore_into(src.path(), &dest, &left_out);
     assert_eq!(again.count(EntryStatus::Failed), 0, "{:#?}", again.entries);
-    let removed: Vec<String> = again
-        .leftovers_removed
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    assert_eq!(removed, ["\\plain\\small.txt.rehydrate~0"]);
+    assert_eq!(removed(&again), ["\\plain\\small.txt.rehydrate~0"]);
     assert!(!out.path().join(leftover).exists());
     assert_eq!(std::fs::read(out.path().join(named)).unwrap(), bytes);
 
@@ -472,12 +473,7 @@ fn a_source_file_named_like_a_temporary_one_is_kept_by_a_rerun() {
     // building `notes.txt` would leave one, its bytes not all written) is removed.
     std::fs::write(out.path().join(named), vec![0u8; bytes.len()]).unwrap();
     let fourth = restore_into(src.path(), &dest, &left_out);
-    let removed: Vec<String> = fourth
-        .leftovers_removed
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    assert_eq!(removed, ["\\plain\\notes.txt.rehydrate~1"]);
+    assert_eq!(removed(&fourth), ["\\plain\\notes.txt.rehydrate~1"]);
     assert!(!out.path().join(named).exists());
 }
 
