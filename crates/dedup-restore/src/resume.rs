@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use platform::{
-    EntryKind, FileHandle, OpenOptions, Source, SourceEntry, SourceFile, Volume, WinPath,
+    EntryKind, FileHandle, Metadata, OpenOptions, Source, SourceEntry, SourceFile, Volume, WinPath,
 };
 
 use crate::error::{FileError, Stage};
@@ -74,12 +74,13 @@ pub(crate) fn untemporary(path: &WinPath) -> Cow<'_, WinPath> {
 /// Removes the files with temporary names from folder `dir` of `dest`; returns their paths.
 /// A folder that cannot be listed yields nothing (the restore into it reports its own error).
 ///
-/// A name the source's folder `dir` holds too (in any case) is kept when the file is what an
-/// earlier run restored from that source file (see [`restored_from`]): a re-run whose filters
-/// leave it out must not delete it, and one that selects it finds it in place. A leftover
-/// that only shares its name (a run killed while building `x` left `x.rehydrate~0` beside the
-/// source's own `x.rehydrate~0`) is removed. When the source's folder cannot be listed,
-/// nothing is removed: only a name known not to be the source's is.
+/// A name the source's folder `dir` holds too (in any case, in any of its spellings there) is
+/// kept when the destination holds what an earlier run restored from that entry (see
+/// [`restored_from`]): a re-run whose filters leave it out must not delete it, and one that
+/// selects it finds it in place. A leftover that only shares its name (a run killed while
+/// building `x` left `x.rehydrate~0` beside the source's own `x.rehydrate~0`) is removed.
+/// When the source's folder cannot be listed, nothing is removed: only a name known not to be
+/// the source's is.
 pub(crate) fn sweep(source: &dyn Source, dest: &dyn Volume, dir: &WinPath) -> Vec<WinPath> {
     let Ok(entries) = dest.read_dir(dir) else {
         return Vec::new();
@@ -87,7 +88,7 @@ pub(crate) fn sweep(source: &dyn Source, dest: &dyn Volume, dir: &WinPath) -> Ve
     let mut temporary = entries
         .into_iter()
         .filter(|e| !e.metadata.is_dir() && is_temporary_name(&e.name))
-        .filter_map(|e| dir.join(&e.name).ok())
+        .filter_map(|e| Some((dir.join(&e.name).ok()?, e.metadata)))
         .peekable();
     // Most folders hold none: the source's folder is then not listed.
     if temporary.peek().is_none() {
@@ -97,55 +98,65 @@ pub(crate) fn sweep(source: &dyn Source, dest: &dyn Volume, dir: &WinPath) -> Ve
         return Vec::new();
     };
     temporary
-        .filter(|p| {
-            !sources
-                .get(p)
-                .is_some_and(|e| restored_from(source, dest, p, e))
+        .filter(|(p, there)| {
+            !sources.get(p).is_some_and(|spellings| {
+                spellings
+                    .iter()
+                    .any(|e| restored_from(source, dest, dir, (p, there), e))
+            })
         })
+        .map(|(p, _)| p)
         .filter(|p| dest.delete_file(p).is_ok())
         .collect()
 }
 
 /// The entries of the source's folder `dir` whose names look temporary in any case, by path
-/// (compared case-insensitively, as the destination compares names); `None` when the folder
-/// cannot be listed. A folder the source does not hold has none.
+/// compared case-insensitively, as the destination compares names (a case-sensitive source
+/// can hold one name in several spellings); `None` when the folder cannot be listed. A folder
+/// the source does not hold has none.
 fn source_temporary_entries(
     source: &dyn Source,
     dir: &WinPath,
-) -> Option<HashMap<WinPath, SourceEntry>> {
+) -> Option<HashMap<WinPath, Vec<SourceEntry>>> {
     let entries = match source.read_dir(dir) {
         Ok(entries) => entries,
         Err(platform::Error::NotFound { .. }) => Vec::new(),
         Err(_) => return None,
     };
-    Some(
-        entries
-            .into_iter()
-            .filter(|e| temporary_stem(&e.name, true).is_some())
-            .filter_map(|e| Some((dir.join(&e.name).ok()?, e)))
-            .collect(),
-    )
+    let mut by_name: HashMap<WinPath, Vec<SourceEntry>> = HashMap::new();
+    for e in entries {
+        if temporary_stem(&e.name, true).is_some()
+            && let Ok(p) = dir.join(&e.name)
+        {
+            by_name.entry(p).or_default().push(e);
+        }
+    }
+    Some(by_name)
 }
 
-/// Whether the destination's file at `path` is what a run restored from the source's
-/// `entry` of that name: a file of its length, and for a copy of its bytes. (A dedup file's
-/// bytes are not compared: that would mean rebuilding it. A leftover of its length is kept,
-/// and a re-run that selects the entry reports it as a conflict, or replaces it, by policy.)
+/// Whether what the destination holds at `path` (`there`) is what a run restored from the
+/// source's `entry` of that name in folder `dir`: a link for a link (a restore never compares
+/// a link's target); a file of its length, and for a copy of its bytes. (A dedup file's bytes
+/// are not compared: that would mean rebuilding it. A leftover of its length is kept, and a
+/// re-run that selects the entry reports it as a conflict, or replaces it, by policy.)
 fn restored_from(
     source: &dyn Source,
     dest: &dyn Volume,
-    path: &WinPath,
+    dir: &WinPath,
+    (path, there): (&WinPath, &Metadata),
     entry: &SourceEntry,
 ) -> bool {
-    if !matches!(entry.kind, EntryKind::File)
-        || !dest.metadata(path).is_ok_and(|m| m.len == entry.len)
-    {
-        return false;
+    match entry.kind {
+        EntryKind::Symlink { .. } => there.is_reparse_point(),
+        EntryKind::File if !there.is_reparse_point() && there.len == entry.len => {
+            entry.reparse.is_some()
+                || dir
+                    .join(&entry.name)
+                    .and_then(|own| source.open_file(&own))
+                    .is_ok_and(|src| same_as_source(src.as_ref(), dest, path).unwrap_or(false))
+        }
+        _ => false,
     }
-    entry.reparse.is_some()
-        || source
-            .open_file(path)
-            .is_ok_and(|src| same_as_source(src.as_ref(), dest, path).unwrap_or(false))
 }
 
 /// Whether the two readers hold the same bytes.

@@ -34,6 +34,18 @@ fn files_below(root: &Path) -> Vec<String> {
     out
 }
 
+/// Each entry's path, status, whether it replaced a file and its bytes, by path: what a dry
+/// run must say as the real run does.
+fn outcomes(r: &TreeReport) -> Vec<(String, EntryStatus, bool, u64)> {
+    let mut v: Vec<_> = r
+        .entries
+        .iter()
+        .map(|e| (e.path.clone(), e.status, e.replaced, e.bytes))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
 #[test]
 fn a_volume_folder_is_restored_out_of_place_into_a_host_folder() {
     let src = tempfile::tempdir().unwrap();
@@ -423,24 +435,37 @@ fn a_rerun_skips_identical_files_and_removes_leftovers() {
 
 /// A source file named like one of our temporary files is the source's, not a leftover: a
 /// re-run whose filters leave it out keeps it in the destination (before, it was deleted and
-/// reported as a leftover), and one that selects it finds it in place. A real leftover beside
-/// it is still removed, and so is one by its name that does not hold its bytes.
+/// reported as a leftover), and one that selects it finds it in place. So are a link, and a
+/// file whose name the source holds in two spellings. A real leftover beside them is still
+/// removed, and so is one by the file's name that does not hold its bytes.
 #[test]
 fn a_source_file_named_like_a_temporary_one_is_kept_by_a_rerun() {
     let src = tempfile::tempdir().unwrap();
     volume_folder(src.path(), 67);
     let (named, bytes) = ("plain/notes.txt.rehydrate~1", b"the source's own file");
     std::fs::write(src.path().join(named), bytes).unwrap();
+    // One name in two spellings (the destination holds the first, the second is a conflict)
+    // and a link.
+    let twin = "plain/Twin.rehydrate~3";
+    std::fs::write(src.path().join(twin), b"first spelling").unwrap();
+    std::fs::write(src.path().join("plain/twin.rehydrate~3"), b"second, longer").unwrap();
+    let link = "plain/link.rehydrate~2";
+    std::os::unix::fs::symlink("small.txt", src.path().join(link)).unwrap();
     let out = tempfile::tempdir().unwrap();
     let dest = HostVolume::new(out.path()).unwrap();
     let first = restore_into(src.path(), &dest, &TreeOptions::default());
     assert_eq!(first.count(EntryStatus::Failed), 0, "{:#?}", first.entries);
     assert_eq!(std::fs::read(out.path().join(named)).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read(out.path().join(twin)).unwrap(),
+        b"first spelling"
+    );
+    assert!(out.path().join(link).is_symlink());
 
     let leftover = "plain/small.txt.rehydrate~0";
     std::fs::write(out.path().join(leftover), b"partial").unwrap();
     let left_out = TreeOptions {
-        exclude: vec!["*.rehydrate~1".to_owned()],
+        exclude: vec!["*.rehydrate~*".to_owned()],
         ..TreeOptions::default()
     };
     let removed = |r: &TreeReport| -> Vec<String> {
@@ -454,6 +479,11 @@ fn a_source_file_named_like_a_temporary_one_is_kept_by_a_rerun() {
     assert_eq!(removed(&again), ["\\plain\\small.txt.rehydrate~0"]);
     assert!(!out.path().join(leftover).exists());
     assert_eq!(std::fs::read(out.path().join(named)).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read(out.path().join(twin)).unwrap(),
+        b"first spelling"
+    );
+    assert!(out.path().join(link).is_symlink());
 
     let third = restore_into(src.path(), &dest, &TreeOptions::default());
     assert!(
@@ -677,9 +707,10 @@ fn a_dry_run_writes_nothing_and_tells_what_a_run_does() {
 /// apart): the dry run says what the real run does, which places them in turn, the later
 /// meeting what the earlier left. Two stubs alike, two copies alike and two that differ, a
 /// file after a folder of its name and a folder after a file (which cannot be made, nor
-/// anything below it), a folder where the destination has a file; under each policy, into an
-/// empty destination and again over what the first run left. Before, the dry run reported
-/// every entry as if its name were free or as the destination had it before the run.
+/// anything below it), a folder where the destination has a file; under each policy, into a
+/// destination holding only that file, and again over what the first run left. Before, the
+/// dry run reported every entry as if its name were free or as the destination had it before
+/// the run.
 #[test]
 fn a_dry_run_tells_what_a_run_does_with_one_name_in_several_spellings() {
     let src = tempfile::tempdir().unwrap();
@@ -703,25 +734,24 @@ fn a_dry_run_tells_what_a_run_does_with_one_name_in_several_spellings() {
     write("plain/b/c/z.txt", b"below it");
     let source = HostSource::new(src.path()).unwrap();
     let store = SourceStore::new(&source);
-    let outcomes = |r: &TreeReport| {
-        let mut v: Vec<(String, EntryStatus, bool, u64)> = r
-            .entries
-            .iter()
-            .map(|e| (e.path.clone(), e.status, e.replaced, e.bytes))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    };
-    let tree = |root: &Path| -> Vec<(String, Vec<u8>)> {
-        let mut files = files_below(root);
-        files.sort();
-        files
-            .into_iter()
-            .map(|f| {
-                let bytes = std::fs::read(root.join(&f)).unwrap();
-                (f, bytes)
-            })
-            .collect()
+    // Every folder and file below a root, with the files' bytes.
+    let tree = |root: &Path| -> Vec<(String, Option<Vec<u8>>)> {
+        let mut all = Vec::new();
+        let mut stack = vec![root.to_owned()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                if p.is_dir() {
+                    stack.push(p);
+                    all.push((rel, None));
+                } else {
+                    all.push((rel, Some(std::fs::read(&p).unwrap())));
+                }
+            }
+        }
+        all.sort();
+        all
     };
     for overwrite in [Overwrite::Never, Overwrite::IfChanged, Overwrite::Always] {
         let out = tempfile::tempdir().unwrap();
@@ -737,7 +767,7 @@ fn a_dry_run_tells_what_a_run_does_with_one_name_in_several_spellings() {
             dry_run: true,
             ..opts.clone()
         };
-        for pass in ["into an empty folder", "again"] {
+        for pass in ["first", "again"] {
             let before = tree(out.path());
             let d = restore_tree(&source, &store, &dest, &dry).unwrap();
             assert!(tree(out.path()) == before, "the dry run wrote");
@@ -756,9 +786,61 @@ fn a_dry_run_tells_what_a_run_does_with_one_name_in_several_spellings() {
                 assert_eq!(status(p), Some(EntryStatus::Failed), "{p}: {what}");
             }
             assert_eq!(status("\\plain\\a"), Some(EntryStatus::Conflict), "{what}");
-            if overwrite == Overwrite::Never && pass == "into an empty folder" {
+            if overwrite == Overwrite::Never && pass == "first" {
                 assert_eq!(r.count(EntryStatus::Skipped), 2, "{what}");
             }
         }
+    }
+}
+
+/// Two spellings of one dedup name whose stubs differ and whose files have one length, on a
+/// re-run: the dry run compares each with what the run finds, in turn, as the real run does.
+/// Before, both went into one comparison, which holds one stub a name: both were judged by
+/// the second's bytes, and the first, identical to the file in place, was reported in
+/// conflict.
+#[test]
+fn a_dry_run_compares_two_spellings_of_one_length_in_turn() {
+    let mut rng = test_support::SplitMix64(73);
+    let originals: Vec<(WinPath, Vec<u8>)> = ["\\data\\X.bin", "\\data\\y.bin"]
+        .iter()
+        .map(|p| {
+            let mut bytes = vec![0u8; 200 * 1024];
+            rng.fill(&mut bytes);
+            (wp(p), bytes)
+        })
+        .collect();
+    let vol = optimized_volume(73, &originals, dedup_reparse::LayoutVersion::V3);
+    let src = tempfile::tempdir().unwrap();
+    winsim::host::export_volume(&vol, src.path()).unwrap();
+    copy_with_xattrs(src.path(), "data/y.bin", "data/x.bin");
+    let source = HostSource::new(src.path()).unwrap();
+    let store = SourceStore::new(&source);
+    let out = tempfile::tempdir().unwrap();
+    let dest = HostVolume::new(out.path()).unwrap();
+    let first = restore_tree(&source, &store, &dest, &TreeOptions::default()).unwrap();
+    let status = |r: &TreeReport, p: &str| r.entries.iter().find(|e| e.path == p).map(|e| e.status);
+    assert_eq!(
+        status(&first, "\\data\\x.bin"),
+        Some(EntryStatus::Conflict),
+        "{:#?}",
+        first.entries
+    );
+    for overwrite in [Overwrite::Never, Overwrite::IfChanged] {
+        let opts = TreeOptions {
+            overwrite,
+            ..TreeOptions::default()
+        };
+        let dry = TreeOptions {
+            dry_run: true,
+            ..opts.clone()
+        };
+        let d = restore_tree(&source, &store, &dest, &dry).unwrap();
+        let r = restore_tree(&source, &store, &dest, &opts).unwrap();
+        assert_eq!(outcomes(&d), outcomes(&r), "{overwrite:?}");
+        assert_eq!(
+            status(&r, "\\data\\X.bin"),
+            Some(EntryStatus::Skipped),
+            "{overwrite:?}"
+        );
     }
 }
