@@ -50,6 +50,7 @@ pub(crate) fn dry_run(
     // Dedup files whose existing file has the same size: rebuilt and compared, in batches.
     let mut batch: Vec<(WinPath, Stub)> = Vec::new();
     let mut taken = Taken::new(&items);
+    run.sweep(&WinPath::root(), &mut taken, report);
     for item in items {
         run.entry(item, &mut taken, &mut batch, report);
     }
@@ -103,7 +104,8 @@ impl DryRun<'_> {
             if note.is_some() && batch.iter().any(|(p, _)| *p == item.path) {
                 self.compare(batch, report);
             }
-            self.placed(item, batch, report)
+            let swept = taken.swept(&item.path);
+            self.placed(item, swept, batch, report)
         };
         // The name holds this entry's bytes when it is written or skipped as identical, and,
         // under `IfChanged`, after a comparison either way; else what was there before.
@@ -123,15 +125,22 @@ impl DryRun<'_> {
     }
 
     /// Reports what would become of file or link `item` at its name as the destination has
-    /// it; whether it was added to `batch` instead (a dedup file over an existing file of its
-    /// size, compared once the batch is full).
+    /// it (free when the run's sweep removed a leftover there: `swept`); whether it was added
+    /// to `batch` instead (a dedup file over an existing file of its size, compared once the
+    /// batch is full).
     fn placed(
         &self,
         item: Item,
+        swept: bool,
         batch: &mut Vec<(WinPath, Stub)>,
         report: &mut TreeReport,
     ) -> bool {
-        let there = match crate::place::slot(self.dest, &item.path) {
+        let there = if swept {
+            Ok(Slot::Free)
+        } else {
+            crate::place::slot(self.dest, &item.path)
+        };
+        let there = match there {
             Ok(s) => s,
             Err(e) => {
                 let e = FileError::platform(Stage::Placing, e);

@@ -71,8 +71,17 @@ pub(crate) fn untemporary(path: &WinPath) -> Cow<'_, WinPath> {
     p
 }
 
-/// Removes the files with temporary names from folder `dir` of `dest`; returns their paths.
-/// A folder that cannot be listed yields nothing (the restore into it reports its own error).
+/// Removes the [`leftovers`] in folder `dir` of `dest`; returns the paths of those removed.
+pub(crate) fn sweep(source: &dyn Source, dest: &dyn Volume, dir: &WinPath) -> Vec<WinPath> {
+    leftovers(source, dest, dir)
+        .into_iter()
+        .filter(|p| dest.delete_file(p).is_ok())
+        .collect()
+}
+
+/// The files with temporary names in folder `dir` of `dest`, which a run removes before it
+/// restores into the folder (a dry run reports them). A folder that cannot be listed yields
+/// nothing (the restore into it reports its own error).
 ///
 /// A name the source's folder `dir` holds too (in any case, in any of its spellings there) is
 /// kept when the destination holds what an earlier run restored from that entry (see
@@ -81,7 +90,7 @@ pub(crate) fn untemporary(path: &WinPath) -> Cow<'_, WinPath> {
 /// building `x` left `x.rehydrate~0` beside the source's own `x.rehydrate~0`) is removed.
 /// When the source's folder cannot be listed, nothing is removed: only a name known not to be
 /// the source's is.
-pub(crate) fn sweep(source: &dyn Source, dest: &dyn Volume, dir: &WinPath) -> Vec<WinPath> {
+pub(crate) fn leftovers(source: &dyn Source, dest: &dyn Volume, dir: &WinPath) -> Vec<WinPath> {
     let Ok(entries) = dest.read_dir(dir) else {
         return Vec::new();
     };
@@ -106,7 +115,6 @@ pub(crate) fn sweep(source: &dyn Source, dest: &dyn Volume, dir: &WinPath) -> Ve
             })
         })
         .map(|(p, _)| p)
-        .filter(|p| dest.delete_file(p).is_ok())
         .collect()
 }
 

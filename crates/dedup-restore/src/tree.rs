@@ -206,7 +206,7 @@ pub struct TreeReport {
     /// The engine's counters, summed over its calls.
     pub stats: RestoreStats,
     /// Temporary files (`NAME.rehydrate~N`) an interrupted run left in the folders restored
-    /// into, removed.
+    /// into, removed (by a dry run: that the run would remove).
     pub leftovers_removed: Vec<WinPath>,
     /// Time spent in the engine (rebuilding dedup files).
     pub engine_time: Duration,

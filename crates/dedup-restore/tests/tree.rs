@@ -505,6 +505,42 @@ fn a_source_file_named_like_a_temporary_one_is_kept_by_a_rerun() {
     let fourth = restore_into(src.path(), &dest, &left_out);
     assert_eq!(removed(&fourth), ["\\plain\\notes.txt.rehydrate~1"]);
     assert!(!out.path().join(named).exists());
+
+    // The same with the file selected, and a dry run first: it names the leftovers the run
+    // removes, and the file as copied into a free name, not as in conflict.
+    std::fs::write(out.path().join(named), vec![0u8; bytes.len()]).unwrap();
+    std::fs::write(out.path().join(leftover), b"partial").unwrap();
+    // A new view of the folder: the one above keeps a name index of what it did itself.
+    let dest = HostVolume::new(out.path()).unwrap();
+    let source = HostSource::new(src.path()).unwrap();
+    let store = SourceStore::new(&source);
+    let dry = TreeOptions {
+        dry_run: true,
+        ..TreeOptions::default()
+    };
+    let d = restore_tree(&source, &store, &dest, &dry).unwrap();
+    assert!(out.path().join(leftover).exists(), "the dry run removed it");
+    let r = restore_tree(&source, &store, &dest, &TreeOptions::default()).unwrap();
+    let mut want = vec![
+        "\\plain\\notes.txt.rehydrate~1".to_owned(),
+        "\\plain\\small.txt.rehydrate~0".to_owned(),
+    ];
+    want.sort();
+    for report in [&d, &r] {
+        let mut got = removed(report);
+        got.sort();
+        assert_eq!(got, want, "dry run {}", report.dry_run);
+    }
+    assert_eq!(outcomes(&d), outcomes(&r));
+    let entry = r
+        .entries
+        .iter()
+        .find(|e| e.path == "\\plain\\notes.txt.rehydrate~1");
+    assert!(
+        entry.is_some_and(|e| e.status == EntryStatus::Copied && !e.replaced),
+        "{entry:?}"
+    );
+    assert_eq!(std::fs::read(out.path().join(named)).unwrap(), bytes);
 }
 
 /// The pre-flight check: a plain folder is not a dedup volume; stubs whose store folder is

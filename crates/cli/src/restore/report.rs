@@ -267,7 +267,8 @@ fn print_summary(
     }
     if !report.leftovers_removed.is_empty() {
         outln!(
-            "  removed {} temporary file(s) an interrupted run left behind",
+            "  {} {} temporary file(s) an interrupted run left behind",
+            if dry { "would remove" } else { "removed" },
             report.leftovers_removed.len()
         );
     }

@@ -4,7 +4,8 @@
 //! earlier left: that file, compared or kept by the overwrite policy; a folder or a link,
 //! never replaced; a file where a folder is to be made, which fails with everything below it.
 //! Only names more than one entry has are followed, so that a plan without such entries
-//! costs one hash set of its paths, once.
+//! costs one hash set of its paths, once. The leftovers of an interrupted run that the run
+//! would sweep from each folder are reported, and their names count as free.
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,6 +23,10 @@ pub(super) struct Taken {
     repeated: HashSet<WinPath>,
     earlier: HashMap<WinPath, Earlier>,
     blocked: HashSet<WinPath>,
+    /// The folders met, in any spelling: the run sweeps each of leftovers the first time.
+    met: HashSet<WinPath>,
+    /// The leftovers those sweeps would remove: names free for the entries after.
+    swept: HashSet<WinPath>,
 }
 
 impl Taken {
@@ -37,6 +42,8 @@ impl Taken {
             repeated,
             earlier: HashMap::new(),
             blocked: HashSet::new(),
+            met: HashSet::new(),
+            swept: HashSet::new(),
         }
     }
 
@@ -58,6 +65,11 @@ impl Taken {
             return None;
         }
         self.earlier.get(path)
+    }
+
+    /// Whether the run's sweep would have removed a leftover at `path` before its entry.
+    pub(super) fn swept(&self, path: &WinPath) -> bool {
+        !self.swept.is_empty() && self.swept.contains(path)
     }
 
     /// The folder above `path` the run cannot make, if any.
@@ -125,19 +137,31 @@ impl Content {
 impl DryRun<'_> {
     /// Folder `item`: nothing to report, unless the run cannot make it (an earlier entry, or
     /// the destination, has a file or a link by its name); then it fails, and so does
-    /// everything below it.
+    /// everything below it. Met for the first time, it is swept of leftovers.
     pub(super) fn folder(&self, item: &Item, taken: &mut Taken, report: &mut TreeReport) {
         let blocked = match taken.get(&item.path) {
             Some(Earlier::Folder) => false,
             Some(_) => true,
+            None if taken.swept(&item.path) => false,
             None => matches!(self.dest.existing(&item.path), Ok(Some(m)) if !m.is_dir()),
         };
         if blocked {
             report.entries.push(not_a_folder(&item.path, &item.path));
             taken.blocked.insert(item.path.clone());
-        } else {
-            taken.put(&item.path, Earlier::Folder);
+            return;
         }
+        taken.put(&item.path, Earlier::Folder);
+        if taken.met.insert(item.path.clone()) {
+            self.sweep(&item.path, taken, report);
+        }
+    }
+
+    /// Reports the leftovers the run would remove from folder `dir` (the first time it meets
+    /// it), and frees their names for the entries after.
+    pub(super) fn sweep(&self, dir: &WinPath, taken: &mut Taken, report: &mut TreeReport) {
+        let gone = crate::resume::leftovers(self.source, self.dest, dir);
+        taken.swept.extend(gone.iter().cloned());
+        report.leftovers_removed.extend(gone);
     }
 
     /// File or link `item`, whose name an earlier entry of the plan took: what the real run,
