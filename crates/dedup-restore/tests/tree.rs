@@ -46,6 +46,19 @@ fn outcomes(r: &TreeReport) -> Vec<(String, EntryStatus, bool, u64)> {
     v
 }
 
+/// The options of a run under `overwrite`, and of its dry run.
+fn run_and_dry_run(overwrite: Overwrite) -> (TreeOptions, TreeOptions) {
+    let opts = TreeOptions {
+        overwrite,
+        ..TreeOptions::default()
+    };
+    let dry = TreeOptions {
+        dry_run: true,
+        ..opts.clone()
+    };
+    (opts, dry)
+}
+
 #[test]
 fn a_volume_folder_is_restored_out_of_place_into_a_host_folder() {
     let src = tempfile::tempdir().unwrap();
@@ -795,14 +808,7 @@ fn a_dry_run_tells_what_a_run_does_with_one_name_in_several_spellings() {
         std::fs::create_dir(out.path().join("plain")).unwrap();
         std::fs::write(out.path().join("plain/deep"), b"not a folder").unwrap();
         let dest = HostVolume::new(out.path()).unwrap();
-        let opts = TreeOptions {
-            overwrite,
-            ..TreeOptions::default()
-        };
-        let dry = TreeOptions {
-            dry_run: true,
-            ..opts.clone()
-        };
+        let (opts, dry) = run_and_dry_run(overwrite);
         for pass in ["first", "again"] {
             let before = tree(out.path());
             let d = restore_tree(&source, &store, &dest, &dry).unwrap();
@@ -862,14 +868,7 @@ fn a_dry_run_compares_two_spellings_of_one_length_in_turn() {
         first.entries
     );
     for overwrite in [Overwrite::Never, Overwrite::IfChanged] {
-        let opts = TreeOptions {
-            overwrite,
-            ..TreeOptions::default()
-        };
-        let dry = TreeOptions {
-            dry_run: true,
-            ..opts.clone()
-        };
+        let (opts, dry) = run_and_dry_run(overwrite);
         let d = restore_tree(&source, &store, &dest, &dry).unwrap();
         let r = restore_tree(&source, &store, &dest, &opts).unwrap();
         assert_eq!(outcomes(&d), outcomes(&r), "{overwrite:?}");
