@@ -511,6 +511,16 @@ fn a_source_file_named_like_a_temporary_one_is_kept_by_a_rerun() {
         .expect("the file is selected");
     assert_eq!(entry.status, EntryStatus::Skipped, "{entry:?}");
     assert_eq!(std::fs::read(out.path().join(named)).unwrap(), bytes);
+    // The link already there is kept as never replaced (before, the lookup's refusal of a
+    // link made it a failure on every re-run).
+    let link_entry = third
+        .entries
+        .iter()
+        .find(|e| e.path == "\\plain\\link.rehydrate~2");
+    assert!(
+        link_entry.is_some_and(|e| e.status == EntryStatus::Conflict),
+        "{link_entry:?}"
+    );
 
     // A leftover that only shares the source file's name and length (a run killed while
     // building `notes.txt` would leave one, its bytes not all written) is removed.

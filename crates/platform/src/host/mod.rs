@@ -141,13 +141,24 @@ fn umask() -> Option<u32> {
     u32::from_str_radix(line.trim(), 8).ok()
 }
 
+/// Why a path through a symbolic link is refused ([`Error::AccessDenied`]).
+pub(super) const LINK_REFUSED: &str = "a symbolic link is never followed";
+
+/// What a listing, and [`crate::Volume::existing`], say of a symbolic link: what Windows makes
+/// of one, a file with a reparse point (any use of it is refused).
+const LINK_METADATA: Metadata = Metadata {
+    attributes: attr::REPARSE_POINT,
+    len: 0,
+    allocated: 0,
+};
+
 /// [`Error::from_io`], except that meeting a symbolic link (`ELOOP` from `O_NOFOLLOW`) is the
 /// refusal the lookup gives for one.
 fn host_err(path: &WinPath, e: io::Error) -> Error {
     if beneath::is_link_refusal(&e) {
         Error::AccessDenied {
             path: path.clone(),
-            reason: "a symbolic link is never followed",
+            reason: LINK_REFUSED,
         }
     } else {
         Error::from_io(path, e)
@@ -332,7 +343,17 @@ impl Volume for HostVolume {
         if self.known_missing(path).is_some() {
             return Ok(None);
         }
-        crate::volume::present(self.metadata(path))
+        match self.metadata(path) {
+            // A link at the name itself (not on the way to it) is what a listing shows: a
+            // file with a reparse point, so that a restore keeps it as something never
+            // replaced rather than failing on it. Nothing follows it.
+            Err(Error::AccessDenied { path: at, reason })
+                if reason == LINK_REFUSED && at == *path =>
+            {
+                Ok(Some(LINK_METADATA))
+            }
+            found => crate::volume::present(found),
+        }
     }
 
     fn read_dir(&self, path: &WinPath) -> Result<Vec<DirEntry>, Error> {
@@ -358,11 +379,7 @@ impl Volume for HostVolume {
             // A symbolic link is never followed (see `lookup`): it is listed as what Windows
             // makes of one, a file with a reparse point, and any use of it is refused.
             let metadata = if ent.file_type().is_ok_and(|t| t.is_symlink()) {
-                Metadata {
-                    attributes: attr::REPARSE_POINT,
-                    len: 0,
-                    allocated: 0,
-                }
+                LINK_METADATA
             } else {
                 Self::host_metadata(&child, &ent.path())?
             };

@@ -165,7 +165,7 @@ impl HostVolume {
         {
             return Err(Error::AccessDenied {
                 path: so_far.clone(),
-                reason: "a symbolic link is never followed",
+                reason: super::LINK_REFUSED,
             });
         }
         Ok(found)
@@ -473,6 +473,33 @@ mod tests {
         let r = v.open(&wp("d\\later.txt"), create);
         assert!(matches!(r, Err(Error::AlreadyExists { .. })), "{r:?}");
         assert_eq!(fs::read(t.path().join("D/later.txt")).unwrap(), b"later");
+    }
+
+    /// `existing` on a symbolic link: at the name itself it is what a listing shows, a file
+    /// with a reparse point (a restore keeps it as never replaced; before, it failed there);
+    /// on the way to a name it is refused, as every lookup refuses it. Nothing follows it.
+    #[test]
+    fn existing_reports_a_link_at_the_name_and_refuses_one_on_the_way() {
+        let (t, v) = volume_with(&[("D/Old.txt", b"old")]);
+        std::os::unix::fs::symlink("Old.txt", t.path().join("D/link")).unwrap();
+        std::os::unix::fs::symlink("D", t.path().join("dl")).unwrap();
+        for name in ["d\\link", "D\\LINK", "dl"] {
+            let m = v.existing(&wp(name)).unwrap().expect("the link is there");
+            assert!(m.is_reparse_point() && !m.is_dir(), "{name}: {m:?}");
+            assert_eq!(m.len, 0, "{name}: its target's length is never read");
+            let r = v.metadata(&wp(name));
+            assert!(
+                matches!(r, Err(Error::AccessDenied { .. })),
+                "{name}: {r:?}"
+            );
+        }
+        for through in ["dl\\Old.txt", "dl\\absent", "d\\link\\x"] {
+            let r = v.existing(&wp(through));
+            assert!(
+                matches!(r, Err(Error::AccessDenied { .. })),
+                "{through}: {r:?}"
+            );
+        }
     }
 
     /// A rename at the root to the state folder's name, in any case, is refused also when
