@@ -6,8 +6,8 @@
 //!   case-folded name index; a folder resolved once is remembered until this volume removes or
 //!   renames a folder); created in the case given. Host names that are not valid
 //!   Windows names are not listed. Symbolic links are never followed, at any depth (a path
-//!   through one is refused with [`Error::AccessDenied`]); a listing shows one as a file with a
-//!   reparse point. The folder
+//!   through one is refused with [`Error::AccessDenied`]); a listing, and `existing` asked
+//!   about the link's own name, show one as a file with a reparse point. The folder
 //!   `\.rehydrate` at the volume root is this implementation's own state and is hidden and
 //!   refused ([`Error::AccessDenied`]).
 //! * **Reparse points**: the full `REPARSE_DATA_BUFFER` in the extended attribute
