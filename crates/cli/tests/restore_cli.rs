@@ -406,6 +406,7 @@ fn links_in_the_output_folder_are_never_followed() {
             0,
             "{link}: something was written through the link"
         );
+        assert!(at.is_symlink(), "{link}: the link was replaced");
         let v = json(&o);
         let with = |status: &str| -> Vec<&str> {
             v["files"]

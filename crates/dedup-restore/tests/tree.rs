@@ -521,6 +521,7 @@ fn a_source_file_named_like_a_temporary_one_is_kept_by_a_rerun() {
         link_entry.is_some_and(|e| e.status == EntryStatus::Conflict),
         "{link_entry:?}"
     );
+    assert!(out.path().join(link).is_symlink());
 
     // A leftover that only shares the source file's name and length (a run killed while
     // building `notes.txt` would leave one, its bytes not all written) is removed.
