@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use dedup_reparse::LayoutVersion;
-use dedup_restore::{SourceStore, TreeOptions, TreeReport, restore_tree};
+use dedup_restore::{EntryStatus, Overwrite, SourceStore, TreeOptions, TreeReport, restore_tree};
 use platform::{HostSource, Volume, WinPath};
 
 use super::{optimized_volume, seeded_files, wp};
@@ -68,4 +68,47 @@ pub fn restore_into(src: &Path, dest: &dyn Volume, opts: &TreeOptions) -> TreeRe
     let source = HostSource::new(src).unwrap();
     let store = SourceStore::new(&source);
     restore_tree(&source, &store, dest, opts).unwrap()
+}
+
+/// Every file below `root`, relative, sorted.
+pub fn files_below(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path().strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Each entry's path, status, whether it replaced a file and its bytes, by path: what a dry
+/// run must say as the real run does.
+pub fn outcomes(r: &TreeReport) -> Vec<(String, EntryStatus, bool, u64)> {
+    let mut v: Vec<_> = r
+        .entries
+        .iter()
+        .map(|e| (e.path.clone(), e.status, e.replaced, e.bytes))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// The options of a run under `overwrite`, and of its dry run.
+pub fn run_and_dry_run(overwrite: Overwrite) -> (TreeOptions, TreeOptions) {
+    let opts = TreeOptions {
+        overwrite,
+        ..TreeOptions::default()
+    };
+    let dry = TreeOptions {
+        dry_run: true,
+        ..opts.clone()
+    };
+    (opts, dry)
 }
